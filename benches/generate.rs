@@ -1,0 +1,2 @@
+//! Benchmark: generate (not built yet).
+fn main() {}

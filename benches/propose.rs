@@ -1,0 +1,2 @@
+//! Benchmark: propose (not built yet).
+fn main() {}

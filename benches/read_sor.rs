@@ -1,0 +1,2 @@
+//! Benchmark: SOR XML read throughput (not built yet).
+fn main() {}

@@ -1,0 +1,206 @@
+//! Configuration: a TOML file (`sorsync.toml`, written by `sorsync init`) plus environment overrides.
+//! Passed explicitly; there is no global state.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything sorsync can be configured with.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub fkorg: FkOrgConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (created on first use) or `postgres://...`.
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FkOrgConfig {
+    /// The GraphQL endpoint, `.../organisation/organisationhent/1`.
+    pub endpoint: String,
+    /// OAuth2 client-credentials token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    /// Better set through `SORSYNC_FKORG_CLIENT_SECRET` than in the file. Never logged.
+    pub client_secret: String,
+    /// Page size for `organisationEnhedListe` / `brugerListe` (at most 500).
+    pub page_size: u32,
+    pub timeout_secs: u64,
+    /// Retries on timeouts and 5xx, with exponential backoff.
+    pub max_retries: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { database_url: "sqlite://sorsync.db".to_string() }
+    }
+}
+
+impl Default for FkOrgConfig {
+    fn default() -> Self {
+        FkOrgConfig {
+            endpoint: "http://127.0.0.1:8701/organisation/organisationhent/1".to_string(),
+            token_url: "http://127.0.0.1:8701/oauth/token".to_string(),
+            client_id: "sorsync".to_string(),
+            client_secret: "stand-in-secret".to_string(),
+            page_size: 500,
+            timeout_secs: 30,
+            max_retries: 5,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+/// The environment variables that override the file, in one place.
+pub const ENV_OVERRIDES: &[&str] = &[
+    "SORSYNC_DATABASE_URL",
+    "SORSYNC_FKORG_ENDPOINT",
+    "SORSYNC_FKORG_TOKEN_URL",
+    "SORSYNC_FKORG_CLIENT_ID",
+    "SORSYNC_FKORG_CLIENT_SECRET",
+    "SORSYNC_FKORG_PAGE_SIZE",
+];
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `./sorsync.toml` if it exists, else defaults;
+    /// then applies environment overrides from `env` (pass `std::env::var` in production).
+    pub fn load(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let default_path = Path::new("sorsync.toml");
+        let chosen = match path {
+            Some(p) => Some(p),
+            None if default_path.exists() => Some(default_path),
+            None => None,
+        };
+        let mut config = match chosen {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                Self::from_toml(&text).map_err(|message| ConfigError::Parse { path: p.to_path_buf(), message })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = env("SORSYNC_DATABASE_URL") {
+            self.store.database_url = v;
+        }
+        if let Some(v) = env("SORSYNC_FKORG_ENDPOINT") {
+            self.fkorg.endpoint = v;
+        }
+        if let Some(v) = env("SORSYNC_FKORG_TOKEN_URL") {
+            self.fkorg.token_url = v;
+        }
+        if let Some(v) = env("SORSYNC_FKORG_CLIENT_ID") {
+            self.fkorg.client_id = v;
+        }
+        if let Some(v) = env("SORSYNC_FKORG_CLIENT_SECRET") {
+            self.fkorg.client_secret = v;
+        }
+        if let Some(v) = env("SORSYNC_FKORG_PAGE_SIZE") {
+            let n: u32 = v.parse().map_err(|_| ConfigError::Env {
+                name: "SORSYNC_FKORG_PAGE_SIZE",
+                message: format!("{v:?} is not a number"),
+            })?;
+            self.fkorg.page_size = n;
+        }
+        if !(1..=500).contains(&self.fkorg.page_size) {
+            return Err(ConfigError::Env {
+                name: "SORSYNC_FKORG_PAGE_SIZE",
+                message: format!("page size {} must be between 1 and 500", self.fkorg.page_size),
+            });
+        }
+        Ok(())
+    }
+
+    /// The commented default file that `sorsync init` writes.
+    pub fn commented_default() -> String {
+        let d = Config::default();
+        format!(
+            r#"# sorsync configuration. Every value can be overridden by an environment variable
+# (named on the line above it). Secrets are better kept in the environment than here.
+
+[store]
+# sqlite://PATH (the file is created on first use) or postgres://USER@HOST:PORT/DB
+# env: SORSYNC_DATABASE_URL
+database_url = "{db}"
+
+[fkorg]
+# FK-ORG's GraphQL read API. The default points at the local stand-in (`sorsync stand-in fkorg`).
+# env: SORSYNC_FKORG_ENDPOINT
+endpoint = "{endpoint}"
+# OAuth2 client-credentials token endpoint. env: SORSYNC_FKORG_TOKEN_URL
+token_url = "{token_url}"
+# env: SORSYNC_FKORG_CLIENT_ID
+client_id = "{client_id}"
+# env: SORSYNC_FKORG_CLIENT_SECRET (never logged)
+client_secret = "{secret}"
+# Units / users per page, at most 500. env: SORSYNC_FKORG_PAGE_SIZE
+page_size = {page}
+# Seconds before a request times out.
+timeout_secs = {timeout}
+# Retries on timeouts and 5xx answers, with exponential backoff.
+max_retries = {retries}
+"#,
+            db = d.store.database_url,
+            endpoint = d.fkorg.endpoint,
+            token_url = d.fkorg.token_url,
+            client_id = d.fkorg.client_id,
+            secret = d.fkorg.client_secret,
+            page = d.fkorg.page_size,
+            timeout = d.fkorg.timeout_secs,
+            retries = d.fkorg.max_retries,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commented_default_parses_back_to_the_defaults() {
+        assert_eq!(Config::from_toml(&Config::commented_default()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = |k: &str| match k {
+            "SORSYNC_DATABASE_URL" => Some("postgres://x@127.0.0.1/db".to_string()),
+            _ => None,
+        };
+        let mut c = Config::default();
+        c.apply_env(env).unwrap();
+        assert_eq!(c.store.database_url, "postgres://x@127.0.0.1/db");
+        let bad = |k: &str| (k == "SORSYNC_FKORG_PAGE_SIZE").then(|| "900".to_string());
+        assert!(Config::default().apply_env(bad).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(Config::from_toml("[store]\ndatabse_url = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Generated municipalities at national scale, with ground truth and change over time.

@@ -1,0 +1,16 @@
+//! sorsync: keeps SOR (the health-care organisation register) in step with FK-ORG.
+//!
+//! The core ([`domain`], [`matching`], [`contacts`] report building) is pure; IO lives in
+//! [`sources`] (readers and API clients), [`store`] (the only module with SQL) and [`standin`]
+//! (local servers that speak the real registers' protocols).
+
+pub mod cli;
+pub mod config;
+pub mod contacts;
+pub mod domain;
+pub mod generate;
+pub mod matching;
+pub mod sources;
+pub mod standin;
+pub mod store;
+pub mod telemetry;

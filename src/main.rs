@@ -1,0 +1,17 @@
+//! The `sorsync` binary: parses arguments, starts telemetry and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = sorsync::cli::Cli::parse();
+    sorsync::telemetry::init(cli.verbose);
+    match sorsync::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Link proposals between FK-ORG and SOR units. Pure: no IO, no clock.

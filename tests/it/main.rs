@@ -1,0 +1,13 @@
+//! The one integration-test binary. Each module tests one area as a user would see it.
+
+#[allow(dead_code)] // each helper is used by some test modules only
+mod support;
+
+mod cli;
+mod contacts;
+mod fkorg_api;
+mod fkorg_reader;
+mod generate;
+mod matching;
+mod sor_reader;
+mod store;
