@@ -414,7 +414,7 @@ impl<'a> XmlReader<'a> {
                 Event::Eof => {
                     if self.stack.is_empty() {
                         if !self.root_seen {
-                            return Err(ReadError::new(self.path, Problem::Empty));
+                            return Err(self.position_error("the file holds no root element".into(), &xml));
                         }
                         return Ok(());
                     }
@@ -596,7 +596,12 @@ impl<'a> XmlReader<'a> {
             )
             | quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => self.truncated(),
             other => {
-                let position = self.offset + xml.error_position() as usize;
+                // Escape errors come from decoding a text event the reader has already passed.
+                let position = match other {
+                    quick_xml::Error::Escape(_) => xml.buffer_position(),
+                    _ => xml.error_position(),
+                };
+                let position = self.offset + position as usize;
                 let message = format!("{other} (line {})", line_of(self.bytes, position));
                 ReadError::new(self.path, Problem::Xml { position: position as u64, message })
             }
