@@ -158,13 +158,14 @@ fn field_names() -> FieldNames {
 
 /// Reads a whole SOR2 CSV export from `bytes`. `path` is used in errors.
 pub fn read_sor_csv(path: &Path, bytes: &[u8]) -> Result<SorTree, ReadError> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| ReadError::new(path, Problem::InvalidUtf8 { offset: e.valid_up_to() }))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ReadError::new(path, Problem::InvalidUtf8 { offset: e.valid_up_to() }))?;
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     if body.trim().is_empty() {
         return Err(ReadError::new(path, Problem::Empty));
     }
-    let mut csv = csv::ReaderBuilder::new().delimiter(b';').has_headers(true).flexible(false).from_reader(body.as_bytes());
+    let mut csv =
+        csv::ReaderBuilder::new().delimiter(b';').has_headers(true).flexible(false).from_reader(body.as_bytes());
     let header = csv.headers().map_err(|e| csv_error(path, &e))?.clone();
     let layout = Layout::from_header(path, &header)?;
     let names = field_names();
