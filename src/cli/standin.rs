@@ -82,11 +82,17 @@ fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         let (addr, server) =
             fkorg::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
         let cvr = cvr.map(|c| c.to_string()).unwrap_or_else(|| "any".to_string());
+        let banner = format!(
+            "listening on http://{addr}\n  GraphQL: http://{addr}{}  (CVR {cvr}: {units} units, {users} users)\n  token:   http://{addr}{}\n",
+            fkorg::GRAPHQL_PATH,
+            fkorg::TOKEN_PATH
+        );
+        // One write, so a reader that stops after the first line cannot cut it short; and keep
+        // serving if nobody reads stdout any more.
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "  GraphQL: http://{addr}{}  (CVR {cvr}: {units} units, {users} users)", fkorg::GRAPHQL_PATH)?;
-        writeln!(out, "  token:   http://{addr}{}", fkorg::TOKEN_PATH)?;
-        out.flush()?;
+        if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+            tracing::warn!(error = %e, "cannot write to stdout; serving anyway");
+        }
         drop(out);
         tokio::select! {
             r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
