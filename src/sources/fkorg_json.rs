@@ -1,7 +1,7 @@
 //! Reader for FK-ORG GraphQL responses (`organisationEnhedListe`, `brugerListe`) saved as JSON.
 //!
 //! A file holds one GraphQL response object `{"data": {...}}` or a JSON array of page responses.
-//! The page parsing ([`FkPages`]) is shared with the HTTP client, so that data fetched from the
+//! The page parsing (`FkPages`) is shared with the HTTP client, so that data fetched from the
 //! API is checked exactly like a file. The serde types below mirror the GraphQL shapes and stay
 //! private to this module: the rest of the crate sees only the domain types.
 
