@@ -157,6 +157,18 @@ async fn the_client_gets_through_a_thirty_percent_failure_rate() {
 }
 
 #[tokio::test]
+async fn requests_that_time_out_are_retried() {
+    let opts = StandInOptions { hang_rate: 0.3, hang_time: Duration::from_secs(30), seed: 3, ..options() };
+    let stats = opts.stats.clone();
+    let (addr, _server) = spawn(korsbaek(), opts).await.unwrap();
+    let cfg = FkOrgConfig { max_retries: 10, ..config(addr, 2) };
+    let fetched = client(&cfg).with_timeout(Duration::from_millis(200)).fetch_tree(cvr()).await.unwrap();
+    assert_same_tree(&fetched, &korsbaek());
+    assert!(count(&stats.injected_hangs) > 0, "no request hung, so no timeout was retried");
+    assert_eq!(count(&stats.graphql_requests), 5 + count(&stats.injected_hangs));
+}
+
+#[tokio::test]
 async fn a_server_that_keeps_failing_is_given_up_after_max_retries() {
     let opts = StandInOptions { fail_rate: 1.0, ..options() };
     let stats = opts.stats.clone();
