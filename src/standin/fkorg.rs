@@ -125,6 +125,7 @@ pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
         schema,
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
         tokens: Mutex::new(HashMap::new()),
+        transaction_ids: Mutex::new(std::collections::HashSet::new()),
         opts,
     });
     Router::new().route(GRAPHQL_PATH, post(graphql)).route(TOKEN_PATH, post(token)).with_state(app)
@@ -137,6 +138,8 @@ struct App {
     opts: StandInOptions,
     rng: Mutex<ChaCha8Rng>,
     tokens: Mutex<HashMap<String, Instant>>,
+    /// Every x-TransaktionsId seen: each request must bring a new one.
+    transaction_ids: Mutex<std::collections::HashSet<uuid::Uuid>>,
 }
 
 impl App {
@@ -176,18 +179,19 @@ fn refusal(status: StatusCode, message: String) -> Response {
 }
 
 /// Checks KOMBIT's transaction headers; the message names the header that is missing or wrong.
-fn check_transaction_headers(headers: &HeaderMap) -> Result<(), String> {
+/// Returns the transaction id.
+fn check_transaction_headers(headers: &HeaderMap) -> Result<uuid::Uuid, String> {
     let id = headers.get("x-TransaktionsId").ok_or("missing header x-TransaktionsId (a UUID per request)")?;
     let id = id.to_str().unwrap_or("");
-    if uuid::Uuid::parse_str(id.trim()).is_err() {
+    let Ok(transaction_id) = uuid::Uuid::parse_str(id.trim()) else {
         return Err(format!("header x-TransaktionsId: {id:?} is not a UUID"));
-    }
+    };
     let time = headers.get("x-TransaktionsTid").ok_or("missing header x-TransaktionsTid (an ISO 8601 date-time)")?;
     let time = time.to_str().unwrap_or("");
     if !matches!(crate::sources::fkorg_json::parse_iso_datetime(time), Some(Some(_))) {
         return Err(format!("header x-TransaktionsTid: {time:?} is not an ISO 8601 date-time"));
     }
-    Ok(())
+    Ok(transaction_id)
 }
 
 async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -208,8 +212,18 @@ async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
         stats.refused.fetch_add(1, Ordering::Relaxed);
         return refusal(StatusCode::UNAUTHORIZED, "the bearer token is not valid or has expired".into());
     }
-    if let Err(message) = check_transaction_headers(&headers) {
+    let transaction_id = match check_transaction_headers(&headers) {
+        Ok(id) => id,
+        Err(message) => {
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            return refusal(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let is_new = app.transaction_ids.lock().unwrap_or_else(|p| p.into_inner()).insert(transaction_id);
+    if !is_new {
         stats.refused.fetch_add(1, Ordering::Relaxed);
+        let message =
+            format!("header x-TransaktionsId: {transaction_id} was already used; send a new UUID per request");
         return refusal(StatusCode::BAD_REQUEST, message);
     }
     match app.draw_fault() {

@@ -124,6 +124,10 @@ async fn requests_without_token_or_transaction_headers_are_refused() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("a1000000-0000-4000-8000-000000000001"), "{body}");
 
+    let (status, body) = raw_query(addr, Some(&t), &[("x-TransaktionsId", id), ("x-TransaktionsTid", tid)]).await;
+    assert_eq!(status, 400, "a transaction id is used once");
+    assert!(body.contains("already used"), "{body}");
+
     let (status, body) = raw_query(addr, Some(&t), &[("x-TransaktionsTid", tid)]).await;
     assert_eq!(status, 400);
     assert!(body.contains("x-TransaktionsId"), "{body}");
