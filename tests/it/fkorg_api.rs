@@ -200,6 +200,20 @@ async fn a_wrong_client_secret_is_a_clear_error_without_retries() {
 }
 
 #[tokio::test]
+async fn a_token_the_api_refuses_is_renewed_once_then_reported() {
+    // Tokens that expire at once: the API refuses every one of them.
+    let opts = StandInOptions { token_ttl: Duration::ZERO, ..options() };
+    let stats = opts.stats.clone();
+    let (addr, _server) = spawn(korsbaek(), opts).await.unwrap();
+    let err = client(&config(addr, 2)).fetch_tree(cvr()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ClientError::TokenRefused { .. }), "{msg}");
+    assert!(msg.starts_with("FK-ORG refused the token (client id \"sorsync\")"), "{msg}");
+    assert!(!msg.contains("standin-"), "the token must not be shown: {msg}");
+    assert_eq!((count(&stats.tokens_issued), count(&stats.graphql_requests)), (2, 2));
+}
+
+#[tokio::test]
 async fn asking_for_another_municipality_names_the_cvr() {
     let (addr, _server) = spawn(korsbaek(), options()).await.unwrap();
     let err = client(&config(addr, 2)).fetch_tree(Cvr::parse("29189846").unwrap()).await.unwrap_err();
