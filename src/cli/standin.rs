@@ -36,6 +36,13 @@ pub struct StandInFkorgArgs {
     /// Share of GraphQL requests (0.0 to 1.0) answered with 503 Service Unavailable.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub fail_rate: f64,
+    /// Share of GraphQL requests (0.0 to 1.0) that hang for --hang-secs before answering 504,
+    /// so that clients time out.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub hang_rate: f64,
+    /// How long a hanging request hangs, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub hang_secs: u64,
     /// Seed for the fault injection, so a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -60,8 +67,11 @@ pub fn run(cmd: StandInCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    if !(0.0..=1.0).contains(&args.fail_rate) {
-        anyhow::bail!("--fail-rate must be between 0.0 and 1.0, got {}", args.fail_rate);
+    if !(0.0..=1.0).contains(&args.fail_rate) || !(0.0..=1.0).contains(&args.hang_rate) {
+        anyhow::bail!("--fail-rate and --hang-rate must be between 0.0 and 1.0");
+    }
+    if args.fail_rate + args.hang_rate > 1.0 {
+        anyhow::bail!("--fail-rate plus --hang-rate must not exceed 1.0");
     }
     let tree = read_fkorg_file(&args.data)?;
     let credentials = (!args.any_client).then(|| Credentials {
@@ -72,6 +82,8 @@ fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         port: args.port,
         latency: Duration::from_millis(args.latency_ms),
         fail_rate: args.fail_rate,
+        hang_rate: args.hang_rate,
+        hang_time: Duration::from_secs(args.hang_secs),
         seed: args.seed,
         credentials,
         token_ttl: Duration::from_secs(args.token_ttl_secs),

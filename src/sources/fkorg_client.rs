@@ -113,6 +113,8 @@ pub struct FkOrgClient {
     page_size: u32,
     max_retries: u32,
     backoff: Backoff,
+    /// For each request, from sending to the last byte of the answer.
+    timeout: Duration,
     token: tokio::sync::Mutex<Option<CachedToken>>,
 }
 
@@ -156,7 +158,6 @@ impl FkOrgClient {
         }
         let timeout = Duration::from_secs(cfg.timeout_secs);
         let http = reqwest::Client::builder()
-            .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -170,6 +171,7 @@ impl FkOrgClient {
             page_size: cfg.page_size,
             max_retries: cfg.max_retries,
             backoff: Backoff::default(),
+            timeout,
             token: tokio::sync::Mutex::new(None),
         })
     }
@@ -177,6 +179,12 @@ impl FkOrgClient {
     /// Replaces the default backoff between retries (tests use a few milliseconds).
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
+        self
+    }
+
+    /// Replaces `fkorg.timeout_secs` (tests use a fraction of a second).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -303,7 +311,7 @@ impl FkOrgClient {
     ) -> Result<Answer, ClientError> {
         let mut attempt: u32 = 0;
         loop {
-            let last = match request().send().await {
+            let last = match request().timeout(self.timeout).send().await {
                 Ok(resp) => {
                     let status = resp.status();
                     match resp.bytes().await {

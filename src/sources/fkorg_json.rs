@@ -271,7 +271,7 @@ impl FkPages {
 
     fn unit_from_node(&mut self, path: &Path, page: usize, i: usize, node: &Value) -> Result<FkUnit, ReadError> {
         let fallback = record_of(node, "enhedsnavn", "unit", page, i);
-        let dto: UnitDto = serde_json::from_value(node.clone()).map_err(|e| {
+        let dto = UnitDto::deserialize(node).map_err(|e| {
             ReadError::at(
                 path,
                 fallback.clone(),
@@ -362,7 +362,7 @@ impl FkPages {
 
 fn user_from_node(path: &Path, page: usize, i: usize, node: &Value) -> Result<FkUser, ReadError> {
     let fallback = record_of(node, "brugernavn", "user", page, i);
-    let dto: UserDto = serde_json::from_value(node.clone()).map_err(|e| {
+    let dto = UserDto::deserialize(node).map_err(|e| {
         ReadError::at(path, fallback.clone(), Problem::NotGraphQl { expected: "a Bruger node", message: e.to_string() })
     })?;
     let brugernavn = dto.brugernavn.filter(|n| !n.trim().is_empty());

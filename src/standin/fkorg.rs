@@ -1,7 +1,8 @@
 //! Stand-in for FK-ORG's GraphQL read API: the subset of `schemaOrganisationV1.gql` that sorsync
 //! uses (`organisationEnhedListe`, `brugerListe` with Relay paging), with the same type and field
 //! names, behind an OAuth2 client-credentials token endpoint and KOMBIT's transaction headers.
-//! Faults (latency, a share of 503 answers) can be injected, deterministically from a seed.
+//! Faults (latency, a share of 503 answers, a share of requests that hang until the client times
+//! out) can be injected, deterministically from a seed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +49,8 @@ pub struct StandInStats {
     pub graphql_requests: AtomicU64,
     /// GraphQL requests answered 503 by fault injection.
     pub injected_failures: AtomicU64,
+    /// GraphQL requests held back (to make clients time out) by fault injection.
+    pub injected_hangs: AtomicU64,
     /// GraphQL requests refused with 400 or 401.
     pub refused: AtomicU64,
     pub tokens_issued: AtomicU64,
@@ -70,6 +73,10 @@ pub struct StandInOptions {
     pub latency: Duration,
     /// Share of GraphQL requests (0.0 to 1.0) that answer 503 Service Unavailable.
     pub fail_rate: f64,
+    /// Share of GraphQL requests (0.0 to 1.0) that hang for `hang_time` before answering 504,
+    /// so that clients time out.
+    pub hang_rate: f64,
+    pub hang_time: Duration,
     /// Seed for the fault injection, so a run can be repeated.
     pub seed: u64,
     /// The only credentials the token endpoint accepts; `None` accepts any.
@@ -86,6 +93,8 @@ impl Default for StandInOptions {
             port: 0,
             latency: Duration::ZERO,
             fail_rate: 0.0,
+            hang_rate: 0.0,
+            hang_time: Duration::from_secs(60),
             seed: 0,
             credentials: None,
             token_ttl: Duration::from_secs(3600),
@@ -116,6 +125,7 @@ pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
         schema,
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
         tokens: Mutex::new(HashMap::new()),
+        transaction_ids: Mutex::new(std::collections::HashSet::new()),
         opts,
     });
     Router::new().route(GRAPHQL_PATH, post(graphql)).route(TOKEN_PATH, post(token)).with_state(app)
@@ -128,6 +138,8 @@ struct App {
     opts: StandInOptions,
     rng: Mutex<ChaCha8Rng>,
     tokens: Mutex<HashMap<String, Instant>>,
+    /// Every x-TransaktionsId seen: each request must bring a new one.
+    transaction_ids: Mutex<std::collections::HashSet<uuid::Uuid>>,
 }
 
 impl App {
@@ -136,13 +148,26 @@ impl App {
         tokens.get(token).is_some_and(|&expires| Instant::now() < expires)
     }
 
-    fn inject_failure(&self) -> bool {
-        if self.opts.fail_rate <= 0.0 {
-            return false;
+    /// Draws the fault for one request (one draw per request, so a seed repeats a run).
+    fn draw_fault(&self) -> Fault {
+        if self.opts.fail_rate <= 0.0 && self.opts.hang_rate <= 0.0 {
+            return Fault::None;
         }
-        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        rng.gen::<f64>() < self.opts.fail_rate
+        let r = self.rng.lock().unwrap_or_else(|p| p.into_inner()).gen::<f64>();
+        if r < self.opts.fail_rate {
+            Fault::Fail
+        } else if r < self.opts.fail_rate + self.opts.hang_rate {
+            Fault::Hang
+        } else {
+            Fault::None
+        }
     }
+}
+
+enum Fault {
+    None,
+    Fail,
+    Hang,
 }
 
 fn refusal(status: StatusCode, message: String) -> Response {
@@ -154,18 +179,19 @@ fn refusal(status: StatusCode, message: String) -> Response {
 }
 
 /// Checks KOMBIT's transaction headers; the message names the header that is missing or wrong.
-fn check_transaction_headers(headers: &HeaderMap) -> Result<(), String> {
+/// Returns the transaction id.
+fn check_transaction_headers(headers: &HeaderMap) -> Result<uuid::Uuid, String> {
     let id = headers.get("x-TransaktionsId").ok_or("missing header x-TransaktionsId (a UUID per request)")?;
     let id = id.to_str().unwrap_or("");
-    if uuid::Uuid::parse_str(id.trim()).is_err() {
+    let Ok(transaction_id) = uuid::Uuid::parse_str(id.trim()) else {
         return Err(format!("header x-TransaktionsId: {id:?} is not a UUID"));
-    }
+    };
     let time = headers.get("x-TransaktionsTid").ok_or("missing header x-TransaktionsTid (an ISO 8601 date-time)")?;
     let time = time.to_str().unwrap_or("");
     if !matches!(crate::sources::fkorg_json::parse_iso_datetime(time), Some(Some(_))) {
         return Err(format!("header x-TransaktionsTid: {time:?} is not an ISO 8601 date-time"));
     }
-    Ok(())
+    Ok(transaction_id)
 }
 
 async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -186,13 +212,31 @@ async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
         stats.refused.fetch_add(1, Ordering::Relaxed);
         return refusal(StatusCode::UNAUTHORIZED, "the bearer token is not valid or has expired".into());
     }
-    if let Err(message) = check_transaction_headers(&headers) {
+    let transaction_id = match check_transaction_headers(&headers) {
+        Ok(id) => id,
+        Err(message) => {
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            return refusal(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let is_new = app.transaction_ids.lock().unwrap_or_else(|p| p.into_inner()).insert(transaction_id);
+    if !is_new {
         stats.refused.fetch_add(1, Ordering::Relaxed);
+        let message =
+            format!("header x-TransaktionsId: {transaction_id} was already used; send a new UUID per request");
         return refusal(StatusCode::BAD_REQUEST, message);
     }
-    if app.inject_failure() {
-        stats.injected_failures.fetch_add(1, Ordering::Relaxed);
-        return refusal(StatusCode::SERVICE_UNAVAILABLE, "stand-in: injected failure (--fail-rate)".into());
+    match app.draw_fault() {
+        Fault::None => {}
+        Fault::Fail => {
+            stats.injected_failures.fetch_add(1, Ordering::Relaxed);
+            return refusal(StatusCode::SERVICE_UNAVAILABLE, "stand-in: injected failure (--fail-rate)".into());
+        }
+        Fault::Hang => {
+            stats.injected_hangs.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(app.opts.hang_time).await;
+            return refusal(StatusCode::GATEWAY_TIMEOUT, "stand-in: injected hang (--hang-rate)".into());
+        }
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -124,6 +124,10 @@ async fn requests_without_token_or_transaction_headers_are_refused() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("a1000000-0000-4000-8000-000000000001"), "{body}");
 
+    let (status, body) = raw_query(addr, Some(&t), &[("x-TransaktionsId", id), ("x-TransaktionsTid", tid)]).await;
+    assert_eq!(status, 400, "a transaction id is used once");
+    assert!(body.contains("already used"), "{body}");
+
     let (status, body) = raw_query(addr, Some(&t), &[("x-TransaktionsTid", tid)]).await;
     assert_eq!(status, 400);
     assert!(body.contains("x-TransaktionsId"), "{body}");
@@ -157,6 +161,18 @@ async fn the_client_gets_through_a_thirty_percent_failure_rate() {
 }
 
 #[tokio::test]
+async fn requests_that_time_out_are_retried() {
+    let opts = StandInOptions { hang_rate: 0.3, hang_time: Duration::from_secs(30), seed: 3, ..options() };
+    let stats = opts.stats.clone();
+    let (addr, _server) = spawn(korsbaek(), opts).await.unwrap();
+    let cfg = FkOrgConfig { max_retries: 10, ..config(addr, 2) };
+    let fetched = client(&cfg).with_timeout(Duration::from_millis(200)).fetch_tree(cvr()).await.unwrap();
+    assert_same_tree(&fetched, &korsbaek());
+    assert!(count(&stats.injected_hangs) > 0, "no request hung, so no timeout was retried");
+    assert_eq!(count(&stats.graphql_requests), 5 + count(&stats.injected_hangs));
+}
+
+#[tokio::test]
 async fn a_server_that_keeps_failing_is_given_up_after_max_retries() {
     let opts = StandInOptions { fail_rate: 1.0, ..options() };
     let stats = opts.stats.clone();
@@ -181,6 +197,20 @@ async fn a_wrong_client_secret_is_a_clear_error_without_retries() {
     assert!(!msg.contains("3141"), "the secret must not be shown: {msg}");
     assert_eq!(count(&stats.token_refusals), 1, "a refused secret is not retried");
     assert_eq!(count(&stats.graphql_requests), 0);
+}
+
+#[tokio::test]
+async fn a_token_the_api_refuses_is_renewed_once_then_reported() {
+    // Tokens that expire at once: the API refuses every one of them.
+    let opts = StandInOptions { token_ttl: Duration::ZERO, ..options() };
+    let stats = opts.stats.clone();
+    let (addr, _server) = spawn(korsbaek(), opts).await.unwrap();
+    let err = client(&config(addr, 2)).fetch_tree(cvr()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ClientError::TokenRefused { .. }), "{msg}");
+    assert!(msg.starts_with("FK-ORG refused the token (client id \"sorsync\")"), "{msg}");
+    assert!(!msg.contains("standin-"), "the token must not be shown: {msg}");
+    assert_eq!((count(&stats.tokens_issued), count(&stats.graphql_requests)), (2, 2));
 }
 
 #[tokio::test]
