@@ -50,7 +50,7 @@ impl Feature {
     /// Human labels of the levels; the last level is "not comparable" and carries no weight.
     pub fn levels(self) -> &'static [&'static str] {
         match self {
-            Feature::Name => &["same", "very similar", "similar", "partly similar", "different"],
+            Feature::Name => &["same", "very similar", "similar", "partly similar", "different", "missing"],
             Feature::Address => &[
                 "same street, number and postcode",
                 "same street and postcode",

@@ -10,11 +10,11 @@ use super::features::{Feature, Levels, N_FEATURES};
 /// pseudo-pairs of prior evidence hold each feature in place against the data.
 fn prior(f: Feature) -> (&'static [f64], &'static [f64], f64) {
     match f {
-        Feature::Name => (&[0.55, 0.25, 0.12, 0.06, 0.02], &[0.003, 0.01, 0.04, 0.15, 0.797], 20.0),
+        Feature::Name => (&[0.55, 0.25, 0.12, 0.06, 0.02, 1.0], &[0.003, 0.01, 0.04, 0.15, 0.797, 1.0], 20.0),
         Feature::Address => (&[0.6, 0.1, 0.15, 0.15, 1.0], &[0.05, 0.03, 0.3, 0.62, 1.0], 20.0),
         Feature::Phone | Feature::Email => (&[0.7, 0.3, 1.0], &[0.05, 0.95, 1.0], 20.0),
-        Feature::Ean => (&[0.98, 0.02, 1.0], &[0.002, 0.998, 1.0], 200.0),
-        Feature::Parent => (&[0.6, 0.4, 1.0], &[0.02, 0.98, 1.0], 20.0),
+        Feature::Ean => (&[0.95, 0.05, 1.0], &[0.0002, 0.9998, 1.0], 200.0),
+        Feature::Parent => (&[0.85, 0.15, 1.0], &[0.15, 0.85, 1.0], 20.0),
         Feature::Children => (&[0.6, 0.3, 0.1, 1.0], &[0.01, 0.09, 0.9, 1.0], 20.0),
     }
 }
@@ -73,7 +73,14 @@ impl Model {
 
     /// Fits m, u and lambda by EM on the candidate pairs' level vectors. Identical vectors are
     /// counted once with their multiplicity, so a run costs little even with many pairs.
-    pub fn fit(pairs: impl Iterator<Item = Levels>, active: [bool; N_FEATURES], iterations: usize) -> Self {
+    /// `max_matches` bounds the number of matches (one-to-one: at most the smaller side's count of
+    /// units with candidates), which keeps lambda sensible on small trees.
+    pub fn fit(
+        pairs: impl Iterator<Item = Levels>,
+        active: [bool; N_FEATURES],
+        iterations: usize,
+        max_matches: usize,
+    ) -> Self {
         let mut counts: HashMap<Levels, f64> = HashMap::new();
         for l in pairs {
             *counts.entry(l).or_default() += 1.0;
@@ -90,7 +97,8 @@ impl Model {
             // M-step, with the priors as pseudo-counts.
             let mut new = model.clone();
             let matches: f64 = patterns.iter().zip(&post).map(|((_, c), g)| c * g).sum();
-            new.lambda = (matches / total).clamp(1e-4, 0.5);
+            let max_lambda = (max_matches as f64 / total).clamp(1e-4, 0.5);
+            new.lambda = (matches / total).clamp(1e-4, max_lambda);
             for f in Feature::ALL {
                 let k = f as usize;
                 let (pm, pu, alpha) = prior(f);
@@ -162,7 +170,7 @@ mod tests {
             let address = if matched { 0 } else { 3 };
             pairs.push([name, address, phone, 2, 2, 2, 3]);
         }
-        let m = Model::fit(pairs.into_iter(), [true, true, true, true, true, false, false], 50);
+        let m = Model::fit(pairs.into_iter(), [true, true, true, true, true, false, false], 50, 1000);
         assert!((m.lambda - 0.1).abs() < 0.05, "lambda {}", m.lambda);
         assert!(m.score(&[0, 0, 0, 2, 2, 2, 3]) > 5.0);
         assert!(m.score(&[4, 3, 1, 2, 2, 2, 3]) < -5.0);

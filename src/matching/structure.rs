@@ -166,7 +166,9 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
             p.levels[Feature::Parent as usize] = parent;
             p.levels[Feature::Children as usize] = children;
         }
-        model = Model::fit(pairs.iter().map(|p| p.levels), [true; 7], EM_ITERATIONS);
+        let max_matches =
+            distinct(pairs.iter().map(|p| p.f as usize), nf).min(distinct(pairs.iter().map(|p| p.s as usize), ns));
+        model = Model::fit(pairs.iter().map(|p| p.levels), [true; 7], EM_ITERATIONS, max_matches);
         scores = pairs.iter().map(|p| model.score(&p.levels)).collect();
         pair_scorings += pairs.len();
         conf = confidences(&pairs, &scores, nf, ns);
@@ -183,6 +185,18 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
     }
     let stats = RunStats { candidate_pairs: pairs.len(), pair_scorings, rounds, lambda: model.lambda };
     Run { profiles, pairs, by_fk, model, scores, conf, link, rev, link_pair, id_links, in_scope, stats }
+}
+
+fn distinct(items: impl Iterator<Item = usize>, n: usize) -> usize {
+    let mut seen = vec![false; n];
+    let mut count = 0;
+    for i in items {
+        if !seen[i] {
+            seen[i] = true;
+            count += 1;
+        }
+    }
+    count
 }
 
 /// Parent and children levels of pair (f, s) given the current links.
