@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::sor_record::{tree_error_record, FieldNames, RawAddress, RawUnit};
+use super::sor_record::{tree_error_record, FieldNames, Location, RawAddress, RawUnit};
 use super::{Problem, ReadError, RecordRef};
 use crate::domain::{SorId, SorKind, SorTree, SorUnit};
 
@@ -209,7 +209,7 @@ fn read_row(
     row: &csv::StringRecord,
     line: u64,
 ) -> Result<SorUnit, ReadError> {
-    let location = format!("at line {line}");
+    let location = Location::Line(line);
     let get = |col| layout.get(row, col);
     let sor_type = get(Col::SorType);
     let kind = SorKind::from_code(sor_type);
@@ -263,7 +263,7 @@ fn read_row(
         updated_at: get(Col::UpdatedAt),
         first_from: get(Col::FirstFromDate),
     };
-    let fail = |problem| ReadError::at(path, raw.record_ref("(no SorId)", &location), problem);
+    let fail = |problem| ReadError::at(path, raw.record_ref("(no SorId)", location), problem);
     let Some(kind) = kind else {
         let problem = if sor_type.trim().is_empty() {
             Problem::MissingField(column_name(Col::SorType).into())
@@ -273,7 +273,7 @@ fn read_row(
         return Err(fail(problem));
     };
     raw.parent = parent_of(kind, get(Col::SorId), &get).map_err(fail)?;
-    raw.into_unit(path, names, "(no SorId)", &location)
+    raw.into_unit(path, names, "(no SorId)", location)
 }
 
 /// The parent: `ParentSorId`, else (for an OE) its health institution, else (for an SI) its

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
 use quick_xml::Reader;
 
-use super::sor_record::{line_of, tree_error_record, FieldNames, RawAddress, RawUnit};
+use super::sor_record::{line_of, tree_error_record, FieldNames, Location, RawAddress, RawUnit};
 use super::{Problem, ReadError, RecordRef};
 use crate::domain::{SorId, SorKind, SorTree, SorUnit};
 
@@ -536,8 +536,8 @@ impl<'a> XmlReader<'a> {
             return Ok(());
         };
         let parent = self.entities.last().and_then(|f| f.parent);
-        let location = format!("at line {}", line_of(self.bytes, position));
-        let unit = self.record.raw(kind, parent).into_unit(self.path, &FIELD_NAMES, record_element(kind), &location)?;
+        let location = Location::Byte { bytes: self.bytes, offset: position };
+        let unit = self.record.raw(kind, parent).into_unit(self.path, &FIELD_NAMES, record_element(kind), location)?;
         if let Some(frame) = self.entities.last_mut() {
             frame.unit = Some(self.units.len());
         }
@@ -549,8 +549,8 @@ impl<'a> XmlReader<'a> {
     /// The file ends inside an open element: name the innermost record we know of.
     fn truncated(&self) -> ReadError {
         if let Some((kind, position)) = self.open_record {
-            let location = format!("at line {}", line_of(self.bytes, position));
-            let record = self.record.raw(kind, None).record_ref(record_element(kind), &location);
+            let location = Location::Byte { bytes: self.bytes, offset: position };
+            let record = self.record.raw(kind, None).record_ref(record_element(kind), location);
             return ReadError::at(self.path, record, Problem::Truncated);
         }
         let last = self.entities.iter().rev().find_map(|f| f.unit);
