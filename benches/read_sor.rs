@@ -123,7 +123,7 @@ impl Generator {
 
     fn virtual_address(&mut self, d: usize, n: u64) {
         self.line(d, "<VirtualAddressInformation>");
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             self.line(
                 d + 1,
                 &format!("<xkom:EmailAddressIdentifier>enhed{n}@kommune.dk</xkom:EmailAddressIdentifier>"),
