@@ -256,6 +256,11 @@ const BAD_FILES: &[(&str, &str)] = &[
     ("sor-41-no-parent-columns.csv", "missing column ParentSorId or HealthInstitutionSorId or InstitutionOwnerSorId"),
     ("sor-42-to-before-from.csv", "ends (2009-10-06) before it starts (2009-10-07)"),
     ("sor-43-missing-sor-id.csv", "(no SorId) at line 4 (\"Roskilde Øjenklinik, beh. afsnit\"): missing SorId"),
+    (
+        "sor-44-oe-directly-under-ie.csv",
+        "ParentSorId: unexpected value \"347801000016001, an IE (an OE needs an SI or OE",
+    ),
+    ("sor-45-oe-without-parent.csv", "347821000016008 at line 3 (\"Roskilde Øjenklinik, afdeling\"): missing parent"),
 ];
 
 #[test]
