@@ -608,3 +608,53 @@ impl<'a> XmlReader<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<SorTree xmlns="urn:oio:sundhedsstyrelsen:organisation:1.0.0" xmlns:x="urn:unknown">
+  <CreatedAtTime>2010-01-26T00:00:00+01:00</CreatedAtTime>
+  <InstitutionOwnerEntity>
+    <x:Extension><InstitutionOwner><SorIdentifier>1</SorIdentifier></InstitutionOwner></x:Extension>
+    <InstitutionOwner>
+      <SorIdentifier>347801000016001</SorIdentifier>
+      <EntityName>Roskilde Øjenklinik</EntityName>
+      <x:Unknown a="1"><SorIdentifier>999</SorIdentifier></x:Unknown>
+      <SorStatus><FromDate>2009-10-08</FromDate><FirstFromDate>2009-10-08</FirstFromDate></SorStatus>
+    </InstitutionOwner>
+  </InstitutionOwnerEntity>
+</SorTree>"#;
+
+    fn read(text: &[u8]) -> Result<SorTree, ReadError> {
+        read_sor_xml(Path::new("t.xml"), text)
+    }
+
+    #[test]
+    fn unknown_elements_are_skipped_with_everything_inside_them() {
+        let tree = read(SMALL.as_bytes()).expect("reads");
+        assert_eq!(tree.len(), 1);
+        assert_eq!(tree.units[0].sor_id.to_string(), "347801000016001");
+    }
+
+    #[test]
+    fn a_file_with_a_bom_reads_like_one_without() {
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), SMALL.as_bytes()].concat();
+        assert_eq!(read(&with_bom).expect("reads").units, read(SMALL.as_bytes()).expect("reads").units);
+    }
+
+    #[test]
+    fn a_record_outside_its_entity_is_a_structure_error() {
+        let text = SMALL.replace("<InstitutionOwnerEntity>", "").replace("</InstitutionOwnerEntity>", "");
+        let err = read(text.as_bytes()).expect_err("misplaced record");
+        assert!(err.to_string().contains("InstitutionOwner is not allowed here (inside SorTree)"), "{err}");
+    }
+
+    #[test]
+    fn errors_after_a_bom_point_at_the_right_byte() {
+        let text = "\u{feff}<SorTree xmlns=\"urn:oio:sundhedsstyrelsen:organisation:1.0.0\"></Other>";
+        let err = read(text.as_bytes()).expect_err("mismatched end tag");
+        assert!(matches!(err.problem, Problem::Xml { position: 65, .. }), "{err}");
+    }
+}
