@@ -274,28 +274,37 @@ pub fn municipality_label(name: &str, kommune: Option<crate::domain::KommuneKode
     }
 }
 
-/// A plain-text table with left-aligned columns (widths by characters, so æøå line up).
-fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], indent: &str) {
+/// A plain-text table (widths by characters, so æøå line up). Columns whose header is in
+/// `numeric` are right-aligned.
+fn table(out: &mut String, header: &[&str], numeric: &[&str], rows: &[Vec<String>], indent: &str) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let right: Vec<bool> = header.iter().map(|h| numeric.contains(h)).collect();
     let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
         let mut l = String::from(indent);
-        for (i, (cell, w)) in cells.zip(&widths).enumerate() {
+        for (i, cell) in cells.enumerate() {
+            let pad = " ".repeat(widths[i].saturating_sub(cell.chars().count()));
             if i > 0 {
                 l.push_str("  ");
             }
-            l.push_str(cell);
-            l.push_str(&" ".repeat(w.saturating_sub(cell.chars().count())));
+            if right[i] {
+                l.push_str(&pad);
+                l.push_str(cell);
+            } else {
+                l.push_str(cell);
+                l.push_str(&pad);
+            }
         }
         out.push_str(l.trim_end());
         out.push('\n');
     };
     line(out, &mut header.iter().copied());
-    line(out, &mut widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str));
+    let rules: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(out, &mut rules.iter().map(String::as_str));
     for row in rows {
         line(out, &mut row.iter().map(String::as_str));
     }
@@ -313,23 +322,22 @@ fn describe_problem(p: &Person) -> String {
     parts.join(", ")
 }
 
+/// One line per role; the person's name, user name and problem only on their first line.
 fn people_rows(people: &[Person]) -> Vec<Vec<String>> {
-    people
-        .iter()
-        .map(|p| {
-            vec![
-                p.name.clone().unwrap_or_default(),
-                p.user_name.clone(),
-                join_titles(p),
-                join_paths(p),
-                describe_problem(p),
-            ]
-        })
-        .collect()
-}
-
-fn join_titles(p: &Person) -> String {
-    p.placements.iter().map(|f| f.title.as_deref().unwrap_or("-")).collect::<Vec<_>>().join(" | ")
+    let mut rows = Vec::new();
+    for p in people {
+        for (i, f) in p.placements.iter().enumerate() {
+            let first = i == 0;
+            rows.push(vec![
+                if first { p.name.clone().unwrap_or_default() } else { String::new() },
+                if first { p.user_name.clone() } else { String::new() },
+                f.title.clone().unwrap_or_else(|| "-".into()),
+                f.unit_path.clone(),
+                if first { describe_problem(p) } else { String::new() },
+            ]);
+        }
+    }
+    rows
 }
 
 fn join_paths(p: &Person) -> String {
@@ -372,18 +380,19 @@ pub fn report_text(r: &ContactReport) -> String {
                 vec![name, b.role_holders.to_string(), b.missing_both.to_string(), percent(b.share_missing())]
             })
             .collect();
-        table(&mut out, &["Branch", "Role holders", "Missing both", "Share"], &rows, "  ");
+        let header = ["Branch", "Role holders", "Missing both", "Share"];
+        table(&mut out, &header, &header[1..], &rows, "  ");
     }
     let header = ["Name", "User name", "Title", "Unit", "Problem"];
     if r.missing_both.is_empty() {
         let _ = writeln!(out, "\nEvery role holder has a direct or a mobile number.");
     } else {
         let _ = writeln!(out, "\nRole holders lacking both numbers ({}):", r.missing_both.len());
-        table(&mut out, &header, &people_rows(&r.missing_both), "  ");
+        table(&mut out, &header, &[], &people_rows(&r.missing_both), "  ");
     }
     if !r.malformed_but_reachable.is_empty() {
         let _ = writeln!(out, "\nReachable, but with a malformed number to fix ({}):", r.malformed_but_reachable.len());
-        table(&mut out, &header, &people_rows(&r.malformed_but_reachable), "  ");
+        table(&mut out, &header, &[], &people_rows(&r.malformed_but_reachable), "  ");
     }
     if r.units_without_phone.is_empty() {
         let _ = writeln!(out, "\nEvery unit in scope ({}) has a phone for SOR.", r.units_in_scope);
@@ -432,12 +441,8 @@ pub fn many_text(reports: &[ContactReport]) -> String {
             ]
         })
         .collect();
-    table(
-        &mut out,
-        &["Kommune", "Name", "Role holders", "Missing both", "Share", "Malformed", "Units without phone"],
-        &cells,
-        "",
-    );
+    let header = ["Kommune", "Name", "Role holders", "Missing both", "Share", "Malformed", "Units without phone"];
+    table(&mut out, &header, &header[2..], &cells, "");
     out
 }
 

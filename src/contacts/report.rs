@@ -288,8 +288,8 @@ pub fn build_report(tree: &FkTree, kommune: Option<KommuneKode>, scope: &Scope) 
         }
     }
     let order = |p: &Person| (p.placements[0].unit_path.clone(), p.name.clone(), p.user_name.clone());
-    missing_both.sort_by_key(order);
-    malformed_but_reachable.sort_by_key(order);
+    missing_both.sort_by_cached_key(order);
+    malformed_but_reachable.sort_by_cached_key(order);
 
     let mut by_branch = Vec::new();
     if let Some(r) = root {

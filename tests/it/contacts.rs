@@ -209,6 +209,7 @@ fn json_follows_the_documented_contract() {
 #[test]
 fn text_report_names_the_people_and_the_share() {
     let text = render::report_text(&report());
+    insta::assert_snapshot!("korsbaek_text_report", text);
     assert!(text.contains("37.5 %"), "{text}");
     assert!(text.contains("Dorte Nielsen") && text.contains("Plejecenter Æblehaven"), "{text}");
     assert!(!text.contains("Anne Ærø"), "Anne has a direct number: {text}");
@@ -295,6 +296,7 @@ fn the_summary_puts_the_highest_share_missing_first() {
     let reports = [build_report(&better, Some(KommuneKode::parse("101").unwrap()), &Scope::everything()), report()];
     let rows = sorsync::contacts::summarise(&reports);
     assert_eq!(rows[0].name, "Korsbæk Kommune");
+    insta::assert_snapshot!("two_municipalities_summary", render::many_text(&reports));
     assert_eq!(rows[1].share_missing, 0.0);
     let csv = parse_csv(&render::summary_csv(&reports));
     assert_eq!(csv[1][0], "=\"370\"");
