@@ -89,6 +89,9 @@ pub fn run(args: ContactsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         Input::Many(trees.iter().map(|(k, t)| build_report(t, Some(*k), &scope)).collect())
     } else if args.all {
         let trees = load_from_store(&ctx.config.store.database_url, None)?;
+        if trees.is_empty() {
+            anyhow::bail!("the store holds no FK-ORG snapshots: import one with `sorsync import fkorg`");
+        }
         Input::Many(trees.iter().map(|(k, t)| build_report(t, Some(*k), &scope)).collect())
     } else if let Some(k) = args.kommune {
         let trees = load_from_store(&ctx.config.store.database_url, Some(k))?;

@@ -12,6 +12,8 @@ const LABEL_WIDTH: u32 = 260;
 const BAR_MAX: u32 = 480;
 const ROW: u32 = 22;
 const TOP: u32 = 50;
+/// Labels longer than this are cut with "…" (the full label is in the bar's tooltip).
+const LABEL_CHARS: usize = 40;
 
 /// Escapes text for SVG/XML element content and attribute values.
 pub fn escape_xml(s: &str) -> String {
@@ -29,6 +31,16 @@ pub fn escape_xml(s: &str) -> String {
         }
     }
     out
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
 }
 
 /// The chart as an SVG document.
@@ -64,10 +76,12 @@ pub fn share_missing_svg(reports: &[ContactReport]) -> String {
     for (i, row) in rows.iter().enumerate() {
         let y = TOP + ROW * i as u32;
         let bar = (row.share_missing.clamp(0.0, 1.0) * f64::from(BAR_MAX)).round() as u32;
-        let label = escape_xml(&municipality_label(&row.name, row.kommune));
+        let full = municipality_label(&row.name, row.kommune);
+        let label = escape_xml(&full);
+        let shown = escape_xml(&shorten(&full, LABEL_CHARS));
         let _ = writeln!(
             s,
-            r##"<g><title>{label}: {} of {} role holders</title><text x="{}" y="{}" text-anchor="end">{label}</text><rect x="{LABEL_WIDTH}" y="{}" width="{bar}" height="{}" fill="#c0392b"/><text x="{}" y="{}">{}</text></g>"##,
+            r##"<g><title>{label}: {} of {} role holders</title><text x="{}" y="{}" text-anchor="end">{shown}</text><rect x="{LABEL_WIDTH}" y="{}" width="{bar}" height="{}" fill="#c0392b"/><text x="{}" y="{}">{}</text></g>"##,
             row.missing_both,
             row.role_holders,
             LABEL_WIDTH - 8,
