@@ -6,7 +6,9 @@
 //! holder, however many units they belong to. The phone numbers live on the user, so a person
 //! without numbers is fixed once, and is listed once with all their units (title, unit, path per
 //! membership). Per top-level branch a person counts once in every branch where they hold a role,
-//! so branch counts may add up to more than the municipality's.
+//! so branch counts may add up to more than the municipality's. A user listed twice in the data
+//! (same uuid) is one person. The title is the membership's `medlemskabRolleTitel`, or the
+//! function type's title when that is blank.
 //!
 //! A role holder *lacks both numbers* when neither the user's landline (KLIK "Direkte nummer") nor
 //! the user's mobile (KLIK "Mobil nummer") is a valid Danish number after
@@ -202,6 +204,10 @@ fn share(part: usize, whole: usize) -> f64 {
     }
 }
 
+fn non_blank(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+}
+
 /// Reads one phone field: the valid number, or the malformed raw text noted in `malformed`.
 fn check_phone(raw: Option<&str>, field: PhoneField, malformed: &mut Vec<MalformedPhone>) -> Option<String> {
     match normalise_phone(raw) {
@@ -231,7 +237,12 @@ pub fn build_report(tree: &FkTree, kommune: Option<KommuneKode>, scope: &Scope) 
     // Branch index -> (role holders, missing both).
     let mut branch_counts: HashMap<usize, (usize, usize)> = HashMap::new();
 
+    // A user listed twice (e.g. overlapping pages) is still one person: the first record counts.
+    let mut seen_users = HashSet::new();
     for user in tree.users.iter().filter(|u| u.status == FkStatus::Aktiv) {
+        if !seen_users.insert(user.uuid) {
+            continue;
+        }
         let mut placements = Vec::new();
         for m in &user.memberships {
             let Some(i) = m.unit.and_then(|u| tree.index_of(u)) else { continue };
@@ -243,7 +254,7 @@ pub fn build_report(tree: &FkTree, kommune: Option<KommuneKode>, scope: &Scope) 
                 unit_uuid: unit.uuid,
                 unit_name: unit.enhedsnavn.clone(),
                 unit_path: tree.path_names(i),
-                title: m.title.clone().or_else(|| m.function_type_title.clone()).filter(|t| !t.trim().is_empty()),
+                title: non_blank(&m.title).or_else(|| non_blank(&m.function_type_title)),
                 branch: branch_of(i),
             });
         }

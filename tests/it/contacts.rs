@@ -149,6 +149,16 @@ fn exactly_the_people_without_any_valid_number_are_listed_with_their_units() {
 }
 
 #[test]
+fn a_user_listed_twice_is_one_person() {
+    let mut tree = korsbaek();
+    let dorte = tree.users[3].clone();
+    tree.users.push(dorte);
+    let r = build_report(&tree, None, &Scope::everything());
+    assert_eq!(r.role_holders(), 8);
+    assert_eq!(r.missing_both.len(), 3);
+}
+
+#[test]
 fn branches_count_each_person_once_per_branch_they_hold_a_role_in() {
     let r = report();
     let by: Vec<(&str, bool, usize, usize)> =
