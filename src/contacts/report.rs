@@ -225,9 +225,15 @@ fn check_phone(raw: Option<&str>, field: PhoneField, malformed: &mut Vec<Malform
 pub fn build_report(tree: &FkTree, kommune: Option<KommuneKode>, scope: &Scope) -> ContactReport {
     let root = tree.tree.roots().first().copied();
     let name = root.map(|r| tree.units[r].enhedsnavn.clone()).unwrap_or_default();
+    // The top-level branch of unit `i`: the ancestor just below the root (the root for the root).
     let branch_of = |i: usize| -> usize {
-        let path = tree.tree.path(i);
-        path.get(1).copied().unwrap_or(path[0])
+        let mut branch = i;
+        for a in tree.tree.ancestors(i) {
+            if tree.tree.parent(a).is_some() {
+                branch = a;
+            }
+        }
+        branch
     };
 
     let mut counts = NumberCounts::default();
@@ -253,7 +259,8 @@ pub fn build_report(tree: &FkTree, kommune: Option<KommuneKode>, scope: &Scope) 
             placements.push(Placement {
                 unit_uuid: unit.uuid,
                 unit_name: unit.enhedsnavn.clone(),
-                unit_path: tree.path_names(i),
+                // Filled in below for the people the report lists.
+                unit_path: String::new(),
                 title: non_blank(&m.title).or_else(|| non_blank(&m.function_type_title)),
                 branch: branch_of(i),
             });
@@ -292,11 +299,20 @@ pub fn build_report(tree: &FkTree, kommune: Option<KommuneKode>, scope: &Scope) 
         if !person.malformed.is_empty() {
             malformed += 1;
         }
-        if person.lacks_both() {
-            missing_both.push(person);
+        let list = if person.lacks_both() {
+            &mut missing_both
         } else if !person.malformed.is_empty() {
-            malformed_but_reachable.push(person);
+            &mut malformed_but_reachable
+        } else {
+            continue;
+        };
+        let mut person = person;
+        for p in &mut person.placements {
+            if let Some(i) = tree.index_of(p.unit_uuid) {
+                p.unit_path = tree.path_names(i);
+            }
         }
+        list.push(person);
     }
     let order = |p: &Person| (p.placements[0].unit_path.clone(), p.name.clone(), p.user_name.clone());
     missing_both.sort_by_cached_key(order);
