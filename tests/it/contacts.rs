@@ -336,7 +336,6 @@ fn run_ok(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-#[ignore = "needs the FK-ORG reader from main (merge pending)"]
 fn the_command_reports_a_municipality_from_an_fkorg_file_as_json() {
     let file = fixture("contacts/korsbaek-users.json");
     let out = run_ok(&["contacts", "--fkorg", file.to_str().unwrap(), "--kommune", "370", "--format", "json"]);
@@ -355,7 +354,6 @@ fn the_command_reports_a_municipality_from_an_fkorg_file_as_json() {
 }
 
 #[test]
-#[ignore = "needs the FK-ORG reader from main (merge pending)"]
 fn the_command_writes_csv_and_xlsx_files_for_excel() {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture("contacts/korsbaek-users.json");
@@ -372,7 +370,6 @@ fn the_command_writes_csv_and_xlsx_files_for_excel() {
 }
 
 #[test]
-#[ignore = "needs the FK-ORG reader from main (merge pending)"]
 fn a_directory_of_municipalities_gives_a_summary_sorted_by_share_and_a_chart() {
     let dir = tempfile::tempdir().unwrap();
     let chart_path = dir.path().join("share.svg");
