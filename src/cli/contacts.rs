@@ -14,14 +14,11 @@ use crate::domain::{FkTree, FkUuid, KommuneKode};
 /// who have neither a valid direct number (user landline) nor a valid mobile number (user mobile)
 /// in FK-ORG. Malformed numbers count as missing and are listed. Also lists the units that would go
 /// to SOR without any phone (own landline, own mobile, or inherited from the nearest ancestor).
-///
-/// Examples:
-///   sorsync contacts --fkorg korsbaek.json
-///   sorsync contacts --fkorg korsbaek.json --kommune 370 --format xlsx --out korsbaek.xlsx
-///   sorsync contacts --dir generated/ --format csv --out summary.csv --chart share.svg
-///   sorsync contacts --all --chart share.svg
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment, group(ArgGroup::new("source").required(true).multiple(true).args(["fkorg", "kommune", "all", "dir"])))]
+#[command(
+    group(ArgGroup::new("source").required(true).multiple(true).args(["fkorg", "kommune", "all", "dir"])),
+    after_help = EXAMPLES
+)]
 pub struct ContactsArgs {
     /// An FK-ORG GraphQL response file holding units and users (brugerListe).
     #[arg(long, value_name = "FILE")]
@@ -53,6 +50,16 @@ pub struct ContactsArgs {
     #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
     exclude: Vec<FkUuid>,
 }
+
+const EXAMPLES: &str = "\
+People are counted once however many units they belong to (KLIK counts role holders).
+Only AKTIV users and units count. Exit code 0 when the report was written.
+
+Examples:
+  sorsync contacts --fkorg korsbaek.json
+  sorsync contacts --fkorg korsbaek.json --kommune 370 --format xlsx --out korsbaek.xlsx
+  sorsync contacts --dir generated/ --format csv --out summary.csv --chart share.svg
+  sorsync contacts --all --chart share.svg";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -126,8 +133,13 @@ pub fn run(args: ContactsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes next to `path` and renames, so a reader never sees half a report.
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads `DIR/<kommunekode>/fkorg.json` for every subdirectory named by a municipality code.
