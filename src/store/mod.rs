@@ -204,7 +204,7 @@ impl Store {
     /// Stores a SOR tree (for `kommune`, or national when None) in one transaction. When the latest
     /// SOR snapshot for the same municipality has the same content, nothing is written and
     /// `created` is false.
-    #[tracing::instrument(skip_all, fields(kommune = ?kommune.map(|k| k.to_string()), units = tree.len()))]
+    #[tracing::instrument(skip_all, fields(kommune = kommune.map(|k| k.as_u16()), units = tree.len()))]
     pub async fn import_sor(
         &self,
         source: &str,
@@ -273,14 +273,14 @@ impl Store {
     }
 
     /// One snapshot's description.
-    #[tracing::instrument(skip_all, fields(snapshot_id))]
+    #[tracing::instrument(skip_all, fields(snapshot_id = snapshot_id))]
     pub async fn snapshot(&self, snapshot_id: i64) -> Result<SnapshotInfo, StoreError> {
         let row = on_database!(self, snapshot(snapshot_id))?;
         snapshot_info(row.ok_or(StoreError::NoSuchSnapshot(snapshot_id))?)
     }
 
     /// The latest SOR tree for `kommune` (None: the latest national file), if any was imported.
-    #[tracing::instrument(skip_all, fields(kommune = ?kommune.map(|k| k.to_string())))]
+    #[tracing::instrument(skip_all, fields(kommune = kommune.map(|k| k.as_u16())))]
     pub async fn latest_sor(&self, kommune: Option<KommuneKode>) -> Result<Option<SorTree>, StoreError> {
         let kommunekode = kommune.map(|k| i64::from(k.as_u16()));
         match on_database!(self, latest_snapshot_id(Register::Sor.as_str(), kommunekode))? {
@@ -300,7 +300,7 @@ impl Store {
     }
 
     /// The SOR tree of snapshot `snapshot_id`, with inheritance recomputed.
-    #[tracing::instrument(skip_all, fields(snapshot_id))]
+    #[tracing::instrument(skip_all, fields(snapshot_id = snapshot_id))]
     pub async fn load_sor(&self, snapshot_id: i64) -> Result<SorTree, StoreError> {
         self.expect_register(snapshot_id, Register::Sor).await?;
         let damaged = |message: String| StoreError::Damaged { snapshot_id, message };
@@ -311,7 +311,7 @@ impl Store {
     }
 
     /// The FK-ORG tree of snapshot `snapshot_id`, with its users and memberships.
-    #[tracing::instrument(skip_all, fields(snapshot_id))]
+    #[tracing::instrument(skip_all, fields(snapshot_id = snapshot_id))]
     pub async fn load_fkorg(&self, snapshot_id: i64) -> Result<FkTree, StoreError> {
         let info = self.expect_register(snapshot_id, Register::FkOrg).await?;
         let damaged = |message: String| StoreError::Damaged { snapshot_id, message };

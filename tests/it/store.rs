@@ -546,6 +546,47 @@ fn importing_a_sor_file_twice_stores_it_once_and_a_bad_file_changes_nothing() {
 }
 
 #[test]
+fn snapshots_lists_what_was_imported_as_a_table_and_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        store.import_sor("/data/sor/national.xml", None, &sor_tree()).await.unwrap();
+        store.import_fkorg(kommune("265"), "/data/fkorg/roskilde.json", &fk_tree()).await.unwrap();
+        store.close().await;
+    });
+
+    let out = sorsync().args(["--database-url", &url, "snapshots"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert_eq!(lines[0], "id  register  kommune   units  users  imported_at           source");
+    assert!(lines[1].starts_with(" 1  sor       national      4      0  20"), "{table}");
+    assert!(lines[1].ends_with("Z  /data/sor/national.xml"), "{table}");
+    assert!(lines[2].starts_with(" 2  fkorg     265           3      2  20"), "{table}");
+    assert!(lines[2].ends_with("Z  /data/fkorg/roskilde.json"), "{table}");
+
+    let json = snapshots_json(&url);
+    let second = &json["snapshots"][1];
+    assert_eq!(
+        (&second["id"], &second["register"], &second["kommune"], &second["cvr"], &second["units"], &second["users"]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!("fkorg"),
+            &serde_json::json!("265"),
+            &serde_json::json!("29189404"),
+            &serde_json::json!(3),
+            &serde_json::json!(2)
+        )
+    );
+    assert_eq!(json["snapshots"][0]["kommune"], serde_json::Value::Null);
+    assert_eq!(json["snapshots"][0]["content_hash"].as_str().unwrap().len(), 64);
+    assert!(DateTime::parse_from_rfc3339(second["imported_at"].as_str().unwrap()).is_ok());
+}
+
+#[test]
 fn an_empty_store_lists_no_snapshots_and_says_how_to_add_one() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
