@@ -609,3 +609,69 @@ fn fkorg_from_the_api_needs_a_cvr_number() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cvr"));
 }
+
+/// An FK-ORG GraphQL response (the shared file format) with two units and one user.
+const FKORG_RESPONSE: &str = r#"{"data": {
+  "organisationEnhedListe": {"edges": [
+    {"cursor": "a", "node": {"uuid": "10000000-0000-4000-8000-000000000001", "enhedsnavn": "Roskilde Kommune",
+      "brugervendtNoegle": "ROSK", "overordnetEnhed": null,
+      "tilstand": {"status": "AKTIV", "fraTidspunkt": "2015-01-01T00:00:00+01:00", "tilTidspunkt": null},
+      "adresser": []}},
+    {"cursor": "b", "node": {"uuid": "10000000-0000-4000-8000-000000000002", "enhedsnavn": "Sundhed og Omsorg",
+      "brugervendtNoegle": null, "overordnetEnhed": {"uuid": "10000000-0000-4000-8000-000000000001"},
+      "tilstand": {"status": "AKTIV", "fraTidspunkt": null, "tilTidspunkt": null},
+      "adresser": []}}],
+    "pageInfo": {"hasNextPage": false, "endCursor": "b"}},
+  "brugerListe": {"edges": [
+    {"cursor": "u", "node": {"uuid": "10000000-0000-4000-8000-000000000101", "brugernavn": "anna",
+      "person": {"navn": "Anna Ærø"}, "tilstand": {"status": "AKTIV", "fraTidspunkt": null, "tilTidspunkt": null},
+      "adresser": [], "harMedlemskab": [{"uuid": "10000000-0000-4000-8000-000000000201",
+        "medlemskabRolleTitel": "Leder", "funktionsTypeUuid": null, "funktionsTypeTitel": null,
+        "medlemAf": {"uuid": "10000000-0000-4000-8000-000000000002"}}]}}],
+    "pageInfo": {"hasNextPage": false, "endCursor": "u"}}
+}}"#;
+
+#[test]
+#[ignore = "needs the FK-ORG file reader (src/sources/fkorg_json.rs), which is built on another branch"]
+fn importing_an_fkorg_file_twice_stores_it_once_and_a_bad_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let good = dir.path().join("roskilde.json");
+    std::fs::write(&good, FKORG_RESPONSE).unwrap();
+    let bad = dir.path().join("not-graphql.json");
+    std::fs::write(&bad, r#"{"units": []}"#).unwrap();
+    let import = |file: &std::path::Path| {
+        sorsync()
+            .args(["--database-url", &url, "import", "fkorg"])
+            .arg(file)
+            .args(["--kommune", "265"])
+            .output()
+            .unwrap()
+    };
+    let first = import(&good);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "Imported snapshot 1 (2 units, 1 users)\n");
+    let second = import(&good);
+    assert_eq!(String::from_utf8_lossy(&second.stdout), "Unchanged: same content as snapshot 1 (2 units, 1 users)\n");
+    let before = snapshots_json(&url);
+    let failed = import(&bad);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("not-graphql.json"));
+    assert_eq!(snapshots_json(&url), before);
+    assert_eq!(before["snapshots"][0]["register"], "fkorg");
+    assert_eq!(before["snapshots"][0]["users"], 1);
+}
+
+#[test]
+fn fkorg_from_an_unreachable_api_fails_without_touching_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let out = sorsync()
+        .env("SORSYNC_FKORG_ENDPOINT", "http://127.0.0.1:9/organisation/organisationhent/1")
+        .env("SORSYNC_FKORG_TOKEN_URL", "http://127.0.0.1:9/oauth/token")
+        .args(["--database-url", &url, "import", "fkorg", "--from-api", "--cvr", "29189404", "--kommune", "265"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!dir.path().join("cli.db").exists(), "the store is not opened before the data is read");
+}
