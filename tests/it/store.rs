@@ -93,12 +93,12 @@ fn database_url_with_name(url: &str, name: &str) -> String {
 macro_rules! on_sqlite_and_postgres {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_sqlite() {
                 let db = super::TestDb::sqlite().await;
                 super::$scenario(&db).await;
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_postgres() {
                 let Some(db) = super::TestDb::postgres().await else { return };
                 super::$scenario(&db).await;
@@ -117,6 +117,7 @@ on_sqlite_and_postgres!(
     a_stored_fkorg_tree_loads_back_with_users_and_memberships,
     a_changed_membership_makes_a_new_fkorg_snapshot,
     a_failed_import_stores_nothing_and_keeps_the_previous_snapshot,
+    importing_the_same_tree_from_several_workers_at_once_makes_one_snapshot,
     loading_a_snapshot_as_the_other_register_is_refused,
     snapshots_survive_reopening_the_store,
     ten_thousand_units_import_and_load_back,
@@ -423,6 +424,23 @@ async fn a_failed_import_stores_nothing_and_keeps_the_previous_snapshot(db: &Tes
     assert!(err.is_err());
     assert!(db.store.latest_fkorg(kommune("101")).await.unwrap().is_none());
     assert_eq!(db.store.fkorg_kommuner().await.unwrap(), vec![kommune("265")]);
+}
+
+async fn importing_the_same_tree_from_several_workers_at_once_makes_one_snapshot(db: &TestDb) {
+    let tree = fk_tree();
+    let imports = (0..4).map(|i| {
+        let store = db.store.clone();
+        let tree = tree.clone();
+        tokio::spawn(async move { store.import_fkorg(kommune("265"), &format!("worker-{i}.json"), &tree).await })
+    });
+    let mut created = 0;
+    for import in imports.collect::<Vec<_>>() {
+        if import.await.unwrap().unwrap().created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(db.store.list_snapshots().await.unwrap().len(), 1);
 }
 
 async fn loading_a_snapshot_as_the_other_register_is_refused(db: &TestDb) {
