@@ -492,6 +492,15 @@ async fn ten_thousand_units_import_and_load_back(db: &TestDb) {
     assert_eq!(loaded.units, tree.units);
 }
 
+#[tokio::test]
+async fn an_in_memory_sqlite_store_keeps_snapshots_while_it_is_open() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let outcome = store.import_sor("a.xml", None, &sor_tree()).await.unwrap();
+    assert!(outcome.created);
+    assert_eq!(store.load_sor(outcome.snapshot_id).await.unwrap().units, sor_tree().units);
+    assert!(!store.import_sor("a.xml", None, &sor_tree()).await.unwrap().created);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The command line
 
