@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::{block_on, Context};
 use crate::domain::{Cvr, FkTree, KommuneKode};
+use crate::sources::fkorg_client::FkOrgClient;
 use crate::sources::{read_fkorg_file, read_sor_file};
 use crate::store::{ImportOutcome, Store};
 
@@ -84,13 +85,10 @@ fn import_fkorg(args: ImportFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fetches a municipality's whole FK-ORG organisation from the API.
-///
-/// MERGE: replace the body with
-/// `Ok(crate::sources::fkorg_client::FkOrgClient::new(&ctx.config.fkorg)?.fetch_tree(cvr).await?)`
-/// once the client is on this branch.
-async fn fetch_fkorg_tree(_ctx: &Context, _cvr: Cvr) -> anyhow::Result<FkTree> {
-    anyhow::bail!("FK-ORG API client not available in this build")
+/// Fetches a municipality's whole FK-ORG organisation from the API (configured under [fkorg]).
+async fn fetch_fkorg_tree(ctx: &Context, cvr: Cvr) -> anyhow::Result<FkTree> {
+    let client = FkOrgClient::new(&ctx.config.fkorg)?;
+    Ok(client.fetch_tree(cvr).await?)
 }
 
 pub(super) async fn open_store(ctx: &Context) -> anyhow::Result<Store> {

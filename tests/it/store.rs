@@ -538,7 +538,6 @@ fn importing_a_bad_sor_file_fails_and_creates_no_snapshot() {
 }
 
 #[test]
-#[ignore = "needs the SOR XML reader (src/sources/sor_xml.rs), which is built on another branch"]
 fn importing_a_sor_file_twice_stores_it_once_and_a_bad_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
@@ -659,7 +658,6 @@ const FKORG_RESPONSE: &str = r#"{"data": {
 }}"#;
 
 #[test]
-#[ignore = "needs the FK-ORG file reader (src/sources/fkorg_json.rs), which is built on another branch"]
 fn importing_an_fkorg_file_twice_stores_it_once_and_a_bad_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
@@ -693,12 +691,102 @@ fn importing_an_fkorg_file_twice_stores_it_once_and_a_bad_file_changes_nothing()
 fn fkorg_from_an_unreachable_api_fails_without_touching_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        "[fkorg]\nendpoint = \"http://127.0.0.1:9/organisation/organisationhent/1\"\n\
+         token_url = \"http://127.0.0.1:9/oauth/token\"\nmax_retries = 0\n",
+    )
+    .unwrap();
     let out = sorsync()
-        .env("SORSYNC_FKORG_ENDPOINT", "http://127.0.0.1:9/organisation/organisationhent/1")
-        .env("SORSYNC_FKORG_TOKEN_URL", "http://127.0.0.1:9/oauth/token")
+        .arg("--config")
+        .arg(&config)
         .args(["--database-url", &url, "import", "fkorg", "--from-api", "--cvr", "29189404", "--kommune", "265"])
         .output()
         .unwrap();
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:9"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!dir.path().join("cli.db").exists(), "the store is not opened before the data is read");
+}
+
+#[test]
+fn every_bad_file_is_refused_and_leaves_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let import = |register: &str, file: &std::path::Path| {
+        let mut cmd = sorsync();
+        cmd.args(["--database-url", &url, "import", register]).arg(file);
+        if register == "fkorg" {
+            cmd.args(["--kommune", "265"]);
+        }
+        cmd.output().unwrap()
+    };
+    assert!(import("sor", &fixture("sor/ONE_SYGEHUS.xml")).status.success());
+    assert!(import("fkorg", &fixture("fkorg/korsbaek.json")).status.success());
+    let before = snapshots_json(&url);
+    assert_eq!(before["snapshots"].as_array().unwrap().len(), 2);
+
+    let mut bad_files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(fixture("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+    bad_files.sort();
+    assert!(bad_files.len() >= 25, "the bad-input corpus has {} files", bad_files.len());
+    for file in &bad_files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let register = if name.starts_with("fkorg-") { "fkorg" } else { "sor" };
+        let out = import(register, file);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(&name), "{name}: the error names the file: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    assert_eq!(snapshots_json(&url), before, "no bad file changed the store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fkorg_from_the_api_is_stored_like_the_same_file() {
+    use sorsync::standin::fkorg::{spawn, Credentials, StandInOptions, GRAPHQL_PATH, TOKEN_PATH};
+    let file = fixture("fkorg/korsbaek.json");
+    let tree = sorsync::sources::read_fkorg_file(&file).unwrap();
+    let options = StandInOptions {
+        credentials: Some(Credentials { client_id: "sorsync".into(), client_secret: "store-test".into() }),
+        ..StandInOptions::default()
+    };
+    let (addr, _server) = spawn(tree, options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[fkorg]\nendpoint = \"http://{addr}{GRAPHQL_PATH}\"\ntoken_url = \"http://{addr}{TOKEN_PATH}\"\n\
+             client_id = \"sorsync\"\nclient_secret = \"store-test\"\npage_size = 2\n"
+        ),
+    )
+    .unwrap();
+    let run = move |args: Vec<String>| tokio::task::spawn_blocking(move || sorsync().args(args).output().unwrap());
+    let from_api =
+        run(["--config", &config.display().to_string(), "--database-url", &url, "import", "fkorg", "--from-api"]
+            .into_iter()
+            .chain(["--cvr", "11111111", "--kommune", "265"])
+            .map(String::from)
+            .collect())
+        .await
+        .unwrap();
+    assert!(from_api.status.success(), "{}", String::from_utf8_lossy(&from_api.stderr));
+    assert!(String::from_utf8_lossy(&from_api.stdout).starts_with("Imported snapshot 1 ("));
+    let from_file = run(["--database-url", &url, "import", "fkorg", &file.display().to_string(), "--kommune", "265"]
+        .into_iter()
+        .map(String::from)
+        .collect())
+    .await
+    .unwrap();
+    assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
+    assert!(
+        String::from_utf8_lossy(&from_file.stdout).starts_with("Unchanged: same content as snapshot 1"),
+        "the file holds what the API served: {}",
+        String::from_utf8_lossy(&from_file.stdout)
+    );
+    let listed = snapshots_json(&url);
+    assert!(listed["snapshots"][0]["source"].as_str().unwrap().starts_with(&format!("http://{addr}")));
+    assert_eq!(listed["snapshots"][0]["cvr"], "11111111");
 }
