@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::{block_on, Context};
 use crate::domain::{Cvr, FkTree, KommuneKode};
+use crate::sources::fkorg_client::FkOrgClient;
 use crate::sources::{read_fkorg_file, read_sor_file};
 use crate::store::{ImportOutcome, Store};
 
@@ -84,9 +85,9 @@ fn import_fkorg(args: ImportFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fetches a municipality's whole FK-ORG organisation from the API (checked like a file).
+/// Fetches a municipality's whole FK-ORG organisation from the API (configured under [fkorg]).
 async fn fetch_fkorg_tree(ctx: &Context, cvr: Cvr) -> anyhow::Result<FkTree> {
-    let client = crate::sources::fkorg_client::FkOrgClient::new(&ctx.config.fkorg)?;
+    let client = FkOrgClient::new(&ctx.config.fkorg)?;
     Ok(client.fetch_tree(cvr).await?)
 }
 

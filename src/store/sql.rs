@@ -1,7 +1,8 @@
 //! All of sorsync's SQL. The statements are written once; [`backend!`] compiles the code that runs
-//! them once per database (SQLite and PostgreSQL) with that database's own types, so there are no
-//! dialect branches here: `$1` placeholders work in both, and bulk inserts use [`sqlx::QueryBuilder`],
-//! which writes each database's placeholders itself.
+//! them once per database (SQLite and PostgreSQL) with that database's own types. `$1` placeholders
+//! work in both, and bulk inserts use [`sqlx::QueryBuilder`], which writes each database's
+//! placeholders itself. The one dialect difference, how an import keeps other writers out, is
+//! given where the backends are generated, at the bottom.
 
 use super::rows::Table;
 
@@ -19,6 +20,14 @@ const SNAPSHOT_COLUMNS: &str =
     "SELECT id, register, kommunekode, cvr, source, content_hash, unit_count, user_count, imported_at FROM snapshots";
 const FKORG_KOMMUNER: &str =
     "SELECT DISTINCT kommunekode FROM snapshots WHERE register = 'fkorg' AND kommunekode IS NOT NULL ORDER BY kommunekode";
+
+/// The advisory-lock key for imports of one register and municipality (0: national).
+fn import_lock_key(new: &NewSnapshot<'_>) -> i64 {
+    // "SORS" in the high bits keeps sorsync's keys apart from other users of advisory locks.
+    const NAMESPACE: i64 = 0x534F_5253 << 32;
+    let register: i64 = if new.register == "sor" { 1 } else { 2 };
+    NAMESPACE | register << 16 | new.kommunekode.unwrap_or(0)
+}
 
 fn list_snapshots_sql() -> String {
     format!("{SNAPSHOT_COLUMNS} ORDER BY id")
@@ -67,7 +76,7 @@ pub(crate) struct NewSnapshot<'a> {
 
 /// The code that talks to one database, generated for each of them from the same source.
 macro_rules! backend {
-    ($module:ident, $db:ty) => {
+    ($module:ident, $db:ty, begin_import = $begin:expr, lock_import = $lock:expr) => {
         pub(crate) mod $module {
             use sqlx::{QueryBuilder, Row as _};
 
@@ -85,7 +94,11 @@ macro_rules! backend {
                 new: NewSnapshot<'_>,
                 tables: Vec<TableRows>,
             ) -> Result<(i64, bool), sqlx::Error> {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with($begin).await?;
+                let lock: Option<&str> = $lock;
+                if let Some(lock) = lock {
+                    sqlx::query(lock).bind(super::import_lock_key(&new)).execute(&mut *tx).await?;
+                }
                 let latest: Option<(i64, String)> = match new.kommunekode {
                     Some(k) => {
                         sqlx::query_as(super::LATEST_FOR_KOMMUNE)
@@ -207,5 +220,9 @@ macro_rules! backend {
     };
 }
 
-backend!(sqlite, sqlx::Sqlite);
-backend!(postgres, sqlx::Postgres);
+// Two imports for the same register and municipality must not both decide "new content".
+// SQLite: BEGIN IMMEDIATE takes the database's write lock before the check (a second writer waits
+// for busy_timeout). PostgreSQL: a transaction-scoped advisory lock per register and municipality,
+// so imports of different municipalities still run side by side.
+backend!(sqlite, sqlx::Sqlite, begin_import = "BEGIN IMMEDIATE", lock_import = None);
+backend!(postgres, sqlx::Postgres, begin_import = "BEGIN", lock_import = Some("SELECT pg_advisory_xact_lock($1)"));

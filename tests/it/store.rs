@@ -93,12 +93,12 @@ fn database_url_with_name(url: &str, name: &str) -> String {
 macro_rules! on_sqlite_and_postgres {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_sqlite() {
                 let db = super::TestDb::sqlite().await;
                 super::$scenario(&db).await;
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_postgres() {
                 let Some(db) = super::TestDb::postgres().await else { return };
                 super::$scenario(&db).await;
@@ -117,6 +117,7 @@ on_sqlite_and_postgres!(
     a_stored_fkorg_tree_loads_back_with_users_and_memberships,
     a_changed_membership_makes_a_new_fkorg_snapshot,
     a_failed_import_stores_nothing_and_keeps_the_previous_snapshot,
+    importing_the_same_tree_from_several_workers_at_once_makes_one_snapshot,
     loading_a_snapshot_as_the_other_register_is_refused,
     snapshots_survive_reopening_the_store,
     ten_thousand_units_import_and_load_back,
@@ -425,6 +426,23 @@ async fn a_failed_import_stores_nothing_and_keeps_the_previous_snapshot(db: &Tes
     assert_eq!(db.store.fkorg_kommuner().await.unwrap(), vec![kommune("265")]);
 }
 
+async fn importing_the_same_tree_from_several_workers_at_once_makes_one_snapshot(db: &TestDb) {
+    let tree = fk_tree();
+    let imports = (0..4).map(|i| {
+        let store = db.store.clone();
+        let tree = tree.clone();
+        tokio::spawn(async move { store.import_fkorg(kommune("265"), &format!("worker-{i}.json"), &tree).await })
+    });
+    let mut created = 0;
+    for import in imports.collect::<Vec<_>>() {
+        if import.await.unwrap().unwrap().created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(db.store.list_snapshots().await.unwrap().len(), 1);
+}
+
 async fn loading_a_snapshot_as_the_other_register_is_refused(db: &TestDb) {
     let sor = db.store.import_sor("a.xml", None, &sor_tree()).await.unwrap();
     let err = db.store.load_fkorg(sor.snapshot_id).await.unwrap_err();
@@ -474,6 +492,15 @@ async fn ten_thousand_units_import_and_load_back(db: &TestDb) {
     assert_eq!(loaded.units, tree.units);
 }
 
+#[tokio::test]
+async fn an_in_memory_sqlite_store_keeps_snapshots_while_it_is_open() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let outcome = store.import_sor("a.xml", None, &sor_tree()).await.unwrap();
+    assert!(outcome.created);
+    assert_eq!(store.load_sor(outcome.snapshot_id).await.unwrap().units, sor_tree().units);
+    assert!(!store.import_sor("a.xml", None, &sor_tree()).await.unwrap().created);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The command line
 
@@ -511,7 +538,6 @@ fn importing_a_bad_sor_file_fails_and_creates_no_snapshot() {
 }
 
 #[test]
-#[ignore = "needs the SOR XML reader (src/sources/sor_xml.rs), which is built on another branch"]
 fn importing_a_sor_file_twice_stores_it_once_and_a_bad_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
@@ -632,7 +658,6 @@ const FKORG_RESPONSE: &str = r#"{"data": {
 }}"#;
 
 #[test]
-#[ignore = "needs the FK-ORG file reader (src/sources/fkorg_json.rs), which is built on another branch"]
 fn importing_an_fkorg_file_twice_stores_it_once_and_a_bad_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
@@ -666,12 +691,102 @@ fn importing_an_fkorg_file_twice_stores_it_once_and_a_bad_file_changes_nothing()
 fn fkorg_from_an_unreachable_api_fails_without_touching_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        "[fkorg]\nendpoint = \"http://127.0.0.1:9/organisation/organisationhent/1\"\n\
+         token_url = \"http://127.0.0.1:9/oauth/token\"\nmax_retries = 0\n",
+    )
+    .unwrap();
     let out = sorsync()
-        .env("SORSYNC_FKORG_ENDPOINT", "http://127.0.0.1:9/organisation/organisationhent/1")
-        .env("SORSYNC_FKORG_TOKEN_URL", "http://127.0.0.1:9/oauth/token")
+        .arg("--config")
+        .arg(&config)
         .args(["--database-url", &url, "import", "fkorg", "--from-api", "--cvr", "29189404", "--kommune", "265"])
         .output()
         .unwrap();
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:9"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!dir.path().join("cli.db").exists(), "the store is not opened before the data is read");
+}
+
+#[test]
+fn every_bad_file_is_refused_and_leaves_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let import = |register: &str, file: &std::path::Path| {
+        let mut cmd = sorsync();
+        cmd.args(["--database-url", &url, "import", register]).arg(file);
+        if register == "fkorg" {
+            cmd.args(["--kommune", "265"]);
+        }
+        cmd.output().unwrap()
+    };
+    assert!(import("sor", &fixture("sor/ONE_SYGEHUS.xml")).status.success());
+    assert!(import("fkorg", &fixture("fkorg/korsbaek.json")).status.success());
+    let before = snapshots_json(&url);
+    assert_eq!(before["snapshots"].as_array().unwrap().len(), 2);
+
+    let mut bad_files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(fixture("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+    bad_files.sort();
+    assert!(bad_files.len() >= 25, "the bad-input corpus has {} files", bad_files.len());
+    for file in &bad_files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let register = if name.starts_with("fkorg-") { "fkorg" } else { "sor" };
+        let out = import(register, file);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(&name), "{name}: the error names the file: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    assert_eq!(snapshots_json(&url), before, "no bad file changed the store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fkorg_from_the_api_is_stored_like_the_same_file() {
+    use sorsync::standin::fkorg::{spawn, Credentials, StandInOptions, GRAPHQL_PATH, TOKEN_PATH};
+    let file = fixture("fkorg/korsbaek.json");
+    let tree = sorsync::sources::read_fkorg_file(&file).unwrap();
+    let options = StandInOptions {
+        credentials: Some(Credentials { client_id: "sorsync".into(), client_secret: "store-test".into() }),
+        ..StandInOptions::default()
+    };
+    let (addr, _server) = spawn(tree, options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[fkorg]\nendpoint = \"http://{addr}{GRAPHQL_PATH}\"\ntoken_url = \"http://{addr}{TOKEN_PATH}\"\n\
+             client_id = \"sorsync\"\nclient_secret = \"store-test\"\npage_size = 2\n"
+        ),
+    )
+    .unwrap();
+    let run = move |args: Vec<String>| tokio::task::spawn_blocking(move || sorsync().args(args).output().unwrap());
+    let from_api =
+        run(["--config", &config.display().to_string(), "--database-url", &url, "import", "fkorg", "--from-api"]
+            .into_iter()
+            .chain(["--cvr", "11111111", "--kommune", "265"])
+            .map(String::from)
+            .collect())
+        .await
+        .unwrap();
+    assert!(from_api.status.success(), "{}", String::from_utf8_lossy(&from_api.stderr));
+    assert!(String::from_utf8_lossy(&from_api.stdout).starts_with("Imported snapshot 1 ("));
+    let from_file = run(["--database-url", &url, "import", "fkorg", &file.display().to_string(), "--kommune", "265"]
+        .into_iter()
+        .map(String::from)
+        .collect())
+    .await
+    .unwrap();
+    assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
+    assert!(
+        String::from_utf8_lossy(&from_file.stdout).starts_with("Unchanged: same content as snapshot 1"),
+        "the file holds what the API served: {}",
+        String::from_utf8_lossy(&from_file.stdout)
+    );
+    let listed = snapshots_json(&url);
+    assert!(listed["snapshots"][0]["source"].as_str().unwrap().starts_with(&format!("http://{addr}")));
+    assert_eq!(listed["snapshots"][0]["cvr"], "11111111");
 }
