@@ -227,12 +227,15 @@ struct Sim<'a> {
     /// SOR index -> FK-ORG index linked to it.
     rev: HashMap<usize, usize>,
     fk_parent: Vec<Option<usize>>,
+    fk_children: Vec<Vec<usize>>,
     fk_closed: Vec<bool>,
     sor_parent: Vec<Option<usize>>,
+    sor_children: Vec<Vec<usize>>,
     sor_closed: Vec<bool>,
     changes: Vec<Change>,
     warnings: Vec<Warning>,
     fk_marks: Vec<FkMark>,
+    today: NaiveDate,
 }
 
 impl<'a> Sim<'a> {
@@ -253,12 +256,15 @@ impl<'a> Sim<'a> {
             link,
             rev,
             fk_parent: (0..fk.len()).map(|i| fk.tree.parent(i)).collect(),
+            fk_children: (0..fk.len()).map(|i| fk.tree.children(i).to_vec()).collect(),
             fk_closed: fk.units.iter().map(|u| crate::matching::features::fk_is_closed(u, today)).collect(),
             sor_parent: (0..sor.len()).map(|i| sor.tree.parent(i)).collect(),
+            sor_children: (0..sor.len()).map(|i| sor.tree.children(i).to_vec()).collect(),
             sor_closed: sor.units.iter().map(|u| u.is_closed_on(today)).collect(),
             changes: Vec::new(),
             warnings: Vec::new(),
             fk_marks: Vec::new(),
+            today,
         }
     }
 
@@ -327,7 +333,7 @@ impl<'a> Sim<'a> {
                 );
                 None
             }
-            Some(s) if self.sor_closed[s] && !self.changes.iter().any(|c| c.sor_id == Some(sor_id)) => {
+            Some(s) if self.sor.units[s].is_closed_on(self.today) => {
                 let sor_name = self.sor_name(s);
                 self.warn(
                     WarningKind::BrokenLink,
@@ -393,10 +399,10 @@ impl<'a> Sim<'a> {
 
     /// `root` and its descendants in the working FK-ORG tree, parents first.
     fn fk_subtree(&self, root: usize) -> Vec<usize> {
-        subtree(&self.fk_parent, root)
+        subtree(&self.fk_children, root)
     }
     fn sor_subtree(&self, root: usize) -> Vec<usize> {
-        subtree(&self.sor_parent, root)
+        subtree(&self.sor_children, root)
     }
 
     /// The first unit of `kind` at or above SOR unit `s`.
@@ -586,7 +592,7 @@ impl<'a> Sim<'a> {
             return;
         }
         let old_fk_parent = self.fk_parent[f].map(|p| self.fk_name(p)).unwrap_or("nothing");
-        self.fk_parent[f] = Some(under);
+        reparent(&mut self.fk_parent, &mut self.fk_children, f, under);
         let Some(s) = self.counterpart(f) else {
             let advice = self.link_first(f);
             let sor_id = self.link[f];
@@ -706,7 +712,7 @@ impl<'a> Sim<'a> {
             );
         }
         let fk_of = self.rev.get(&s).map(|&f| self.fk.units[f].uuid);
-        self.sor_parent[s] = Some(p);
+        reparent(&mut self.sor_parent, &mut self.sor_children, s, p);
         self.push(Action::Move, Some(u.sor_id), u.name.clone(), old_parent, Some(p), fk_of, because);
     }
 
@@ -790,21 +796,22 @@ impl<'a> Sim<'a> {
     }
 }
 
-/// `root` and its descendants under the parent array `parent`, parents first.
-fn subtree(parent: &[Option<usize>], root: usize) -> Vec<usize> {
-    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, p) in parent.iter().enumerate() {
-        if let Some(p) = p {
-            children.entry(*p).or_default().push(i);
-        }
-    }
+/// `root` and its descendants, parents first.
+fn subtree(children: &[Vec<usize>], root: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
         out.push(n);
-        if let Some(c) = children.get(&n) {
-            stack.extend(c.iter().rev());
-        }
+        stack.extend(children[n].iter().rev());
     }
     out
+}
+
+/// Moves `node` under `new_parent` in a parent array and its children lists.
+fn reparent(parent: &mut [Option<usize>], children: &mut [Vec<usize>], node: usize, new_parent: usize) {
+    if let Some(old) = parent[node] {
+        children[old].retain(|&c| c != node);
+    }
+    children[new_parent].push(node);
+    parent[node] = Some(new_parent);
 }
