@@ -261,6 +261,15 @@ fn a_phone_written_with_plus_is_not_run_as_an_excel_formula() {
 }
 
 #[test]
+fn a_value_too_long_for_an_excel_formula_is_still_written_safely() {
+    assert_eq!(render::excel_text("12345678"), "=\"12345678\"");
+    assert_eq!(render::excel_text("say \"hi\""), "=\"say \"\"hi\"\"\"");
+    let long = "x".repeat(300);
+    assert_eq!(render::excel_text(&long), long, "Excel cannot read a 300-character formula text");
+    assert_eq!(render::excel_text(&format!("={long}")), format!("'={long}"));
+}
+
+#[test]
 fn xlsx_holds_the_people_sheet_with_danish_names_and_text_formatted_numbers() {
     let bytes = xlsx::workbook_bytes(&[report()]).unwrap();
     assert!(bytes.starts_with(b"PK"));
