@@ -184,6 +184,7 @@ fn read_dir(dir: &Path) -> anyhow::Result<Vec<(KommuneKode, FkTree)>> {
 ///     for k in kommuner {
 ///         if let Some(tree) = store.latest_fkorg(k).await? { out.push((k, tree)); }
 ///     }
+///     store.close().await;
 ///     Ok(out)
 /// })
 /// ```
