@@ -50,7 +50,7 @@ pub fn run_from_store(
     format: StoreRunFormat,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let (summary, fk_id, sor_id, new) = block_on(async {
+    let StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new } = block_on(async {
         let store = open_store(ctx).await?;
         let result = run(&store, kommune, today).await;
         store.close().await;
@@ -100,11 +100,17 @@ pub fn run_from_store(
     Ok(if summary.pending > 0 { ExitCode::from(EXIT_NEEDS_ATTENTION) } else { ExitCode::SUCCESS })
 }
 
-async fn run(
-    store: &Store,
-    kommune: KommuneKode,
-    today: NaiveDate,
-) -> anyhow::Result<(RunSummary, i64, i64, Vec<StoredProposal>)> {
+/// What one store-backed run did and which snapshots it used.
+#[derive(Debug)]
+struct StoreRun {
+    summary: RunSummary,
+    fk_snapshot_id: i64,
+    sor_snapshot_id: i64,
+    /// The proposals this run recorded.
+    new: Vec<StoredProposal>,
+}
+
+async fn run(store: &Store, kommune: KommuneKode, today: NaiveDate) -> anyhow::Result<StoreRun> {
     let fk_id = store
         .latest_snapshot_id(Register::FkOrg, Some(kommune))
         .await?
@@ -127,5 +133,39 @@ async fn run(
     for id in &summary.new {
         new.push(store.proposal(*id).await?);
     }
-    Ok((summary, fk_id, sor_id, new))
+    Ok(StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SorId, SorKind, SorTree, SorUnit};
+    use crate::sources::read_fkorg_file;
+
+    fn sor(name: &str) -> SorTree {
+        SorTree::new(vec![SorUnit::new(SorId::from_running_number(1001), SorKind::InstitutionOwner, name, None)])
+            .expect("a one-unit SOR tree")
+    }
+
+    #[tokio::test]
+    async fn a_run_uses_the_municipalitys_own_sor_snapshot_else_the_national_one() {
+        let store = Store::open("sqlite::memory:").await.expect("an in-memory store");
+        let kommune = KommuneKode::parse("350").expect("a code");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fkorg/korsbaek.json");
+        let err = run(&store, kommune, today).await.expect_err("no snapshots yet");
+        assert!(err.to_string().contains("no FK-ORG snapshot for municipality 350"), "{err}");
+        let fk = read_fkorg_file(&fixture).expect("the fixture reads");
+        let fk_id = store.import_fkorg(kommune, "fk", &fk).await.expect("import").snapshot_id;
+        let err = run(&store, kommune, today).await.expect_err("no SOR snapshot yet");
+        assert!(err.to_string().contains("no SOR snapshot"), "{err}");
+
+        let national = store.import_sor("national", None, &sor("Danmark")).await.expect("import").snapshot_id;
+        let r = run(&store, kommune, today).await.expect("a run on the national SOR");
+        assert_eq!((r.fk_snapshot_id, r.sor_snapshot_id), (fk_id, national));
+
+        let own = store.import_sor("own", Some(kommune), &sor("Korsbæk")).await.expect("import").snapshot_id;
+        let r = run(&store, kommune, today).await.expect("a run on the municipality's SOR");
+        assert_eq!(r.sor_snapshot_id, own);
+    }
 }
