@@ -128,12 +128,12 @@ struct ListJson {
 pub(super) fn one_line(p: &StoredProposal) -> String {
     let payload: serde_json::Value = serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
     let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let confidence = p.confidence.map(|c| format!(" {c:.3}")).unwrap_or_default();
+    let confidence = p.confidence.map(|c| format!("{c:.3}")).unwrap_or_default();
     let fk = p.key.fk_uuid.as_deref().map(|f| format!("  FK-ORG {f}")).unwrap_or_default();
     let sor = p.key.sor_id.as_deref().map(|s| format!("  SOR {s}")).unwrap_or_default();
     let parent = p.key.parent_sor_id.as_deref().map(|s| format!("  under SOR {s}")).unwrap_or_default();
     let name = text("fk_name").or_else(|| text("name")).map(|n| format!("  {n:?}")).unwrap_or_default();
-    format!("#{:<6} {:<10} {}{confidence}{fk}{sor}{parent}{name}", p.id, p.status.as_str(), p.key.kind)
+    format!("#{:<6} {:<10} {:<10} {confidence:>5}{fk}{sor}{parent}{name}", p.id, p.status.as_str(), p.key.kind)
 }
 
 pub fn run(command: ProposalsCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
