@@ -272,6 +272,18 @@ async fn a_rerun_with_unchanged_snapshots_adds_no_new_proposals(db: &TestDb) {
     assert_eq!(second.unchanged, first.new.len());
     assert_eq!(second.superseded, 0);
     assert_eq!(store.proposals(kommune(), None).await.unwrap(), before);
+
+    // One side changed: the proposals made from the old data are superseded, not duplicated.
+    let third = run(store, &sor_tree(Some("46311010"))).await;
+    assert!(third.superseded >= 1 && !third.new.is_empty());
+    let now_pending = pending(store).await;
+    let mut keys: Vec<_> = now_pending.iter().map(|p| &p.key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), now_pending.len(), "two pending proposals for the same units");
+    let superseded = store.proposals(kommune(), Some(ProposalStatus::Superseded)).await.unwrap();
+    assert_eq!(superseded.len(), third.superseded);
+    assert!(superseded.iter().all(|p| p.key.sor_id.as_deref() == Some(sor_id(EVIGGLAD_SOR).to_string().as_str())));
 }
 
 async fn only_a_sor_administrator_of_that_municipality_may_decide(db: &TestDb) {
