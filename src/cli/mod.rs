@@ -78,7 +78,8 @@ pub enum Command {
     /// Review a municipality's recorded proposals: list, show, approve, reject.
     #[command(subcommand)]
     Proposals(proposals::ProposalsCommand),
-    /// Give users roles per municipality (sor_admin approves proposals).
+    /// Give users roles per municipality (sor_admin approves proposals). Operators' bootstrap: until
+    /// sign-in exists (issue 8: passwords and sign-in), whoever can reach the store can grant roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
 }
