@@ -11,6 +11,7 @@ pub mod domain;
 pub mod generate;
 pub mod matching;
 pub mod preview;
+pub mod review;
 pub mod sources;
 pub mod standin;
 pub mod store;

@@ -10,5 +10,6 @@ mod fkorg_reader;
 mod generate;
 mod matching;
 mod preview;
+mod review;
 mod sor_reader;
 mod store;
