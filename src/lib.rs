@@ -9,6 +9,7 @@ pub mod config;
 pub mod contacts;
 pub mod domain;
 pub mod generate;
+pub mod markup;
 pub mod matching;
 pub mod preview;
 pub mod review;

@@ -9,88 +9,9 @@ use sorsync::domain::{Address, FkStatus, FkTree, FkUnit, FkUuid, KommuneKode, So
 use sorsync::matching::{propose, MatchOptions};
 use sorsync::review::{decide, grant, record_run, Actor, Decision, ReviewError, Role, RunSummary, Snapshot};
 use sorsync::store::{ProposalStatus, Store, StoredProposal};
-use sqlx::migrate::MigrateDatabase as _;
 
 use crate::support::sorsync;
-
-// ---------------------------------------------------------------------------------------------
-// Test databases (the pattern of tests/it/store.rs)
-
-struct TestDb {
-    store: Store,
-    url: String,
-    _place: Place,
-}
-
-enum Place {
-    SqliteDir(#[allow(dead_code)] tempfile::TempDir),
-    PostgresDatabase(String),
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        if let Place::PostgresDatabase(url) = self {
-            let url = url.clone();
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-                rt.block_on(sqlx::Postgres::force_drop_database(&url)).ok()
-            })
-            .join();
-        }
-    }
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        sorsync::telemetry::init_for_tests();
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("sorsync.db").display());
-        let store = Store::open(&url).await.unwrap();
-        TestDb { store, url, _place: Place::SqliteDir(dir) }
-    }
-
-    async fn postgres() -> Option<TestDb> {
-        sorsync::telemetry::init_for_tests();
-        let Ok(admin_url) = std::env::var("SORSYNC_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var("SORSYNC_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "SORSYNC_REQUIRE_POSTGRES=1 but SORSYNC_TEST_POSTGRES_URL is not set"
-            );
-            eprintln!("note: PostgreSQL test skipped (set SORSYNC_TEST_POSTGRES_URL to run it)");
-            return None;
-        };
-        let name = format!("sorsync_test_{}", uuid::Uuid::new_v4().simple());
-        let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-        let server = &base[..base.rfind('/').unwrap()];
-        let url = match query {
-            Some(q) => format!("{server}/{name}?{q}"),
-            None => format!("{server}/{name}"),
-        };
-        sqlx::Postgres::create_database(&url).await.unwrap();
-        let place = Place::PostgresDatabase(url.clone());
-        let store = Store::open(&url).await.unwrap();
-        Some(TestDb { store, url, _place: place })
-    }
-}
-
-/// Runs each scenario `async fn NAME(db: &TestDb)` as `NAME::on_sqlite` and `NAME::on_postgres`.
-macro_rules! on_sqlite_and_postgres {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                let db = super::TestDb::sqlite().await;
-                super::$scenario(&db).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() {
-                if let Some(db) = super::TestDb::postgres().await {
-                    super::$scenario(&db).await;
-                }
-            }
-        }
-    )*};
-}
+use crate::test_db::TestDb;
 
 on_sqlite_and_postgres!(
     a_rejected_pair_is_not_proposed_again_until_one_side_changes,
