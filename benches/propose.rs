@@ -65,7 +65,12 @@ fn main() {
         score.recall(),
         base.f1()
     );
-    println!("national, one thread: {:.3} s ({} pair scorings, {:.1} M pairs/s)", total.as_secs_f64(), pairs, pairs as f64 / total.as_secs_f64() / 1e6);
+    println!(
+        "national, one thread: {:.3} s ({} pair scorings, {:.1} M pairs/s)",
+        total.as_secs_f64(),
+        pairs,
+        pairs as f64 / total.as_secs_f64() / 1e6
+    );
     println!("largest municipality {} ({} FK-ORG units): {:.3} s", largest.2, largest.0, largest.1.as_secs_f64());
 
     // Two threads, municipalities split between them.
@@ -112,7 +117,10 @@ fn read_dir(dir: &Path) -> Vec<Municipality> {
             let fk = sorsync::sources::read_fkorg_file(&d.join("fkorg.json")).map_err(|e| eprintln!("{e}")).ok()?;
             let sor_path = if d.join("sor.xml").exists() { d.join("sor.xml") } else { d.join("sor.csv") };
             let sor = sorsync::sources::read_sor_file(&sor_path).map_err(|e| eprintln!("{e}")).ok()?;
-            let truth = std::fs::read_to_string(d.join("truth.csv")).ok().and_then(|t| parse_truth(&t).ok()).unwrap_or_default();
+            let truth = std::fs::read_to_string(d.join("truth.csv"))
+                .ok()
+                .and_then(|t| parse_truth(&t).ok())
+                .unwrap_or_default();
             Some(Municipality { name: d.file_name()?.to_string_lossy().into_owned(), fk, sor, truth })
         })
         .collect()
@@ -124,12 +132,25 @@ const PLACES: &[&str] = &[
     "Sol", "Birke", "Lærke", "Ege", "Bøge", "Rose", "Lyng", "Skov", "Strand", "Kilde", "Mølle", "Enge", "Fjord",
     "Bakke", "Lunde", "Ahorn", "Hassel", "Elme", "Hyld", "Syrén", "Kastanje", "Æble", "Grøn", "Nørre", "Søndre",
 ];
-const ENDINGS: &[&str] = &["gården", "ly", "høj", "haven", "bo", "lund", "toft", "vang", "huset", "bakken", "dal", "parken"];
+const ENDINGS: &[&str] =
+    &["gården", "ly", "høj", "haven", "bo", "lund", "toft", "vang", "huset", "bakken", "dal", "parken"];
 const CARE: &[&str] = &["Plejecenter", "Plejehjem", "Ældrecenter", "Plejeboliger"];
 const AREAS: &[&str] = &["Nord", "Syd", "Øst", "Vest", "Midt", "Centrum"];
 const ADMIN: &[&str] = &[
-    "Borgerservice", "Teknik og Miljø", "Vej og Park", "Byggesag", "Løn og Personale", "Økonomi", "IT og Digitalisering",
-    "Jobcenter", "Ydelseskontoret", "Kultur og Fritid", "Bibliotek", "Sekretariat", "Indkøb", "Ejendomme",
+    "Borgerservice",
+    "Teknik og Miljø",
+    "Vej og Park",
+    "Byggesag",
+    "Løn og Personale",
+    "Økonomi",
+    "IT og Digitalisering",
+    "Jobcenter",
+    "Ydelseskontoret",
+    "Kultur og Fritid",
+    "Bibliotek",
+    "Sekretariat",
+    "Indkøb",
+    "Ejendomme",
 ];
 
 struct Gen {
@@ -258,11 +279,21 @@ fn synthetic(i: u64, scale: f64) -> Municipality {
         let street = format!("{p}vej");
         let no = g.rng.gen_range(1..80);
         if g.rng.gen_bool(0.7) {
-            g.fk.last_mut().map(|u| u.postal_address = Some(format!("{street} {no}, 4000 {muni}")));
+            if let Some(u) = g.fk.last_mut() {
+                u.postal_address = Some(format!("{street} {no}, 4000 {muni}"));
+            }
         }
         if g.rng.gen_bool(0.8) {
-            let a = Address { street: street.clone(), building: Some(no.to_string()), postcode: "4000".into(), district: muni.clone(), ..Default::default() };
-            g.sor.last_mut().map(|u| u.own.postal = Some(a));
+            let a = Address {
+                street: street.clone(),
+                building: Some(no.to_string()),
+                postcode: "4000".into(),
+                district: muni.clone(),
+                ..Default::default()
+            };
+            if let Some(u) = g.sor.last_mut() {
+                u.own.postal = Some(a);
+            }
         }
         if g.rng.gen_bool(0.2) {
             let idx = g.fk.iter().position(|u| u.uuid == f);
@@ -290,8 +321,12 @@ fn synthetic(i: u64, scale: f64) -> Municipality {
         let s = g.sor(SorKind::OrganizationalUnit, sname, Some(hs));
         g.truth.push((f, s));
         let phone = format!("{}", 40_000_000 + g.rng.gen_range(0..9_999_999));
-        g.fk.last_mut().map(|u| u.landline = Some(phone.clone()));
-        g.sor.last_mut().map(|u| u.own.phone = Some(phone));
+        if let Some(u) = g.fk.last_mut() {
+            u.landline = Some(phone.clone());
+        }
+        if let Some(u) = g.sor.last_mut() {
+            u.own.phone = Some(phone);
+        }
         for team in ["Team Dag", "Team Aften", "Team Nat"] {
             let cf = g.fk(team.into(), Some(f));
             let cs = g.sor(SorKind::OrganizationalUnit, team.into(), Some(s));
@@ -312,7 +347,8 @@ fn synthetic(i: u64, scale: f64) -> Municipality {
                 let p = g.place();
                 let n = format!("Tandklinik {p}");
                 let cf = g.fk(n.clone(), Some(f));
-                let cs = g.sor(SorKind::OrganizationalUnit, g.variant(&n, &muni), Some(s));
+                let sname = g.variant(&n, &muni);
+                let cs = g.sor(SorKind::OrganizationalUnit, sname, Some(s));
                 g.truth.push((cf, cs));
             }
         }
