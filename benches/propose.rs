@@ -58,6 +58,9 @@ fn main() {
             largest = (m.fk.len(), d, m.name.clone());
         }
     }
+    if std::env::var("SORSYNC_BENCH_DEBUG").is_ok() {
+        debug(&set, &opts);
+    }
     println!(
         "link F1 {:.4} (precision {:.4}, recall {:.4}); name-only baseline F1 {:.4}",
         score.f1(),
@@ -102,6 +105,50 @@ fn main() {
             p.stats.candidate_pairs,
             d.as_secs_f64() * 1e3,
             d.as_secs_f64() * 1e6 / m.fk.len() as f64
+        );
+    }
+}
+
+/// Model and mistakes of the largest municipality, for tuning.
+fn debug(set: &[Municipality], opts: &MatchOptions) {
+    let Some(m) = set.iter().max_by_key(|m| m.fk.len()) else { return };
+    let vocab = sorsync::matching::synonyms::Vocabulary::builtin();
+    let run = sorsync::matching::structure::run(&m.fk, &m.sor, opts, &vocab);
+    println!("{}: lambda {:.4}, rounds {}", m.name, run.model.lambda, run.stats.rounds);
+    for f in sorsync::matching::features::Feature::ALL {
+        let w: Vec<String> = run.model.weights[f as usize].iter().map(|w| format!("{w:.1}")).collect();
+        println!("  {:<9} {}", f.key(), w.join(" "));
+    }
+    let p = propose(&m.fk, &m.sor, opts);
+    let proposed: Vec<_> = p.links().map(|l| (l.fk_uuid, l.sor_id, l.confidence)).collect();
+    let (mistakes, bins) = sorsync::matching::eval::mistakes_and_calibration(&m.fk, &m.sor, &proposed, &m.truth);
+    for b in bins {
+        println!("  conf {:.2}-{:.2}: {} proposed, {} right", b.from, b.to, b.proposed, b.right);
+    }
+    for x in mistakes.iter().take(25) {
+        let fi = m.fk.index_of(x.fk_uuid);
+        let pairs: Vec<String> = fi
+            .map(|fi| {
+                run.by_fk[fi]
+                    .iter()
+                    .map(|&i| {
+                        let pr = &run.pairs[i as usize];
+                        format!(
+                            "{}={:?}:{:.1}/{:.2}",
+                            m.sor.units[pr.s as usize].name, pr.levels, run.scores[i as usize], run.conf[i as usize]
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        println!(
+            "  {} {:?} -> {:?} ({:?}) {:?} | {}",
+            x.kind,
+            x.fk_name,
+            x.sor_name,
+            x.other.as_ref().map(|o| &o.1),
+            x.confidence,
+            pairs.join("; ")
         );
     }
 }

@@ -9,6 +9,9 @@ use super::normalise::{fold, jaro_winkler, name_tokens, words};
 use super::synonyms::Vocabulary;
 use crate::domain::{normalise_phone, Address, FkStatus, FkTree, FkUnit, Phone, SorTree, SorUnit};
 
+/// A word in at most this many names (both trees) is rare.
+const RARE_DF: u32 = 3;
+
 /// Number of pair features (see [`Feature`]).
 pub const N_FEATURES: usize = 7;
 
@@ -50,7 +53,16 @@ impl Feature {
     /// Human labels of the levels; the last level is "not comparable" and carries no weight.
     pub fn levels(self) -> &'static [&'static str] {
         match self {
-            Feature::Name => &["same", "very similar", "similar", "partly similar", "different", "missing"],
+            Feature::Name => &[
+                "same, and no other unit is called so",
+                "same, a name other units share",
+                "very similar, sharing a rare word",
+                "very similar",
+                "similar",
+                "partly similar",
+                "different",
+                "missing",
+            ],
             Feature::Address => &[
                 "same street, number and postcode",
                 "same street and postcode",
@@ -101,6 +113,8 @@ pub struct Profile {
     pub ean: Option<u64>,
     pub closed: bool,
     pub health: bool,
+    /// How many units on the same side have exactly this normalised name.
+    pub name_count: u32,
 }
 
 /// Interned strings (tokens, streets, emails) shared by both sides of one run.
@@ -129,6 +143,10 @@ pub struct Profiles {
     pub sor: Vec<Profile>,
     /// IDF weight per interned token id (0 for non-token strings).
     pub idf: Vec<f32>,
+    /// Number of units (both trees) whose name has the token.
+    pub df: Vec<u32>,
+    /// Per interned id: the token is a designator (see [`Vocabulary::is_designator`]).
+    pub designator: Vec<bool>,
     pub interner: Interner,
 }
 
@@ -244,6 +262,7 @@ impl Profiles {
                 ean: u.ean.map(|e| e.to_string().parse().unwrap_or(0)),
                 closed: fk_is_closed(u, today),
                 health,
+                name_count: 1,
             });
         }
         for u in &sor.units {
@@ -265,16 +284,37 @@ impl Profiles {
         for prof in p.fk.iter_mut().chain(p.sor.iter_mut()) {
             prof.weight = prof.tokens.iter().map(|&t| idf[t as usize]).sum();
         }
+        for side in [&mut p.fk, &mut p.sor] {
+            let mut counts: HashMap<&[u32], u32> = HashMap::with_capacity(side.len());
+            for prof in side.iter() {
+                *counts.entry(prof.tokens.as_slice()).or_default() += 1;
+            }
+            let per_unit: Vec<u32> =
+                side.iter().map(|prof| counts.get(prof.tokens.as_slice()).copied().unwrap_or(1)).collect();
+            for (prof, c) in side.iter_mut().zip(per_unit) {
+                prof.name_count = c;
+            }
+        }
+        p.df = df;
+        p.designator = p.interner.strings.iter().map(|t| vocab.is_designator(t)).collect();
         p
     }
 
     /// Name similarity in 0..1: IDF-weighted overlap of the token sets (word order does not matter),
     /// with typo-tolerant matching of the tokens that do not agree exactly.
     pub fn name_similarity(&self, f: usize, s: usize) -> f32 {
+        self.name_match(f, s).0
+    }
+
+    /// Name similarity and the smallest document frequency among the words that agree
+    /// (exactly or with a typo); `u32::MAX` when none agree. Two names that each carry a designator
+    /// the other lacks ("Afsnit A" / "Afsnit B") name different units: similarity 0.
+    pub fn name_match(&self, f: usize, s: usize) -> (f32, u32) {
         let (a, b) = (&self.fk[f], &self.sor[s]);
         let total = a.weight + b.weight;
+        let mut rarest = u32::MAX;
         if total <= 0.0 {
-            return 0.0;
+            return (0.0, rarest);
         }
         let (ta, tb) = (&a.tokens, &b.tokens);
         let mut matched = 0.0f32;
@@ -285,6 +325,7 @@ impl Profiles {
         while i < ta.len() || j < tb.len() {
             if i < ta.len() && j < tb.len() && ta[i] == tb[j] {
                 matched += 2.0 * self.idf[ta[i] as usize];
+                rarest = rarest.min(self.df[ta[i] as usize]);
                 i += 1;
                 j += 1;
             } else if j >= tb.len() || (i < ta.len() && ta[i] < tb[j]) {
@@ -302,6 +343,11 @@ impl Profiles {
             }
         }
         if na > 0 && nb > 0 {
+            let des_a = rest_a[..na].iter().any(|&t| self.designator[t as usize]);
+            let des_b = rest_b[..nb].iter().any(|&t| self.designator[t as usize]);
+            if des_a && des_b {
+                return (0.0, rarest);
+            }
             let mut used = [false; 8];
             for &x in &rest_a[..na] {
                 let xs = self.interner.strings[x as usize].as_bytes();
@@ -323,26 +369,37 @@ impl Profiles {
                     used[best.1] = true;
                     let y = rest_b[best.1];
                     matched += best.0 as f32 * (self.idf[x as usize] + self.idf[y as usize]);
+                    rarest = rarest.min(self.df[x as usize].max(self.df[y as usize]));
                 }
             }
         }
-        (matched / total).min(1.0)
+        ((matched / total).min(1.0), rarest)
     }
 
     /// The level of every non-structural feature of a pair (structure levels are set neutral).
     pub fn levels(&self, f: usize, s: usize) -> (Levels, f32) {
         let (a, b) = (&self.fk[f], &self.sor[s]);
-        let sim = self.name_similarity(f, s);
+        let (sim, rarest) = self.name_match(f, s);
+        // Term-frequency adjustment: a same name that no other unit carries says more than
+        // "Afsnit A", which many units carry.
         let name = if sim >= 0.999 {
-            0
+            if a.name_count <= 1 && b.name_count <= 1 {
+                0
+            } else {
+                1
+            }
         } else if sim >= 0.85 {
-            1
+            if rarest <= RARE_DF {
+                2
+            } else {
+                3
+            }
         } else if sim >= 0.65 {
-            2
-        } else if sim >= 0.4 {
-            3
-        } else {
             4
+        } else if sim >= 0.4 {
+            5
+        } else {
+            6
         };
         let address = match (a.addrs.first(), b.addrs.is_empty()) {
             (Some(x), false) => b
@@ -402,6 +459,7 @@ fn sor_profile(u: &SorUnit, tokens: Vec<u32>, health: bool, interner: &mut Inter
         ean: ean.map(|e| e.to_string().parse().unwrap_or(0)),
         closed: u.is_closed_on(today),
         health,
+        name_count: 1,
     }
 }
 

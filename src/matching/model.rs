@@ -10,7 +10,9 @@ use super::features::{Feature, Levels, N_FEATURES};
 /// pseudo-pairs of prior evidence hold each feature in place against the data.
 fn prior(f: Feature) -> (&'static [f64], &'static [f64], f64) {
     match f {
-        Feature::Name => (&[0.55, 0.25, 0.12, 0.06, 0.02, 1.0], &[0.003, 0.01, 0.04, 0.15, 0.797, 1.0], 20.0),
+        Feature::Name => {
+            (&[0.45, 0.1, 0.2, 0.05, 0.1, 0.06, 0.04, 1.0], &[0.0005, 0.02, 0.002, 0.02, 0.04, 0.15, 0.7675, 1.0], 20.0)
+        }
         Feature::Address => (&[0.6, 0.1, 0.15, 0.15, 1.0], &[0.05, 0.03, 0.3, 0.62, 1.0], 20.0),
         Feature::Phone | Feature::Email => (&[0.7, 0.3, 1.0], &[0.05, 0.95, 1.0], 20.0),
         Feature::Ean => (&[0.95, 0.05, 1.0], &[0.0002, 0.9998, 1.0], 200.0),
@@ -138,7 +140,7 @@ impl Model {
         // Guard against the EM settling on some other split of the pairs than match/non-match:
         // the model must still find a same name more telling than a different one.
         let name = &model.weights[Feature::Name as usize];
-        if name[0] <= name[4] + 1.0 {
+        if name[0] <= name[6] + 1.0 {
             let mut m = Model::prior(active);
             m.lambda = model.lambda;
             return m;
@@ -165,7 +167,7 @@ mod tests {
         let mut pairs = Vec::new();
         for i in 0..1000 {
             let matched = i % 10 == 0;
-            let name = if matched { 0 } else { 3 + (i % 2) as u8 };
+            let name = if matched { 0 } else { 5 + (i % 2) as u8 };
             let phone = if matched || i % 7 == 0 { 0 } else { 1 };
             let address = if matched { 0 } else { 3 };
             pairs.push([name, address, phone, 2, 2, 2, 3]);
@@ -173,6 +175,6 @@ mod tests {
         let m = Model::fit(pairs.into_iter(), [true, true, true, true, true, false, false], 50, 1000);
         assert!((m.lambda - 0.1).abs() < 0.05, "lambda {}", m.lambda);
         assert!(m.score(&[0, 0, 0, 2, 2, 2, 3]) > 5.0);
-        assert!(m.score(&[4, 3, 1, 2, 2, 2, 3]) < -5.0);
+        assert!(m.score(&[6, 3, 1, 2, 2, 2, 3]) < -5.0);
     }
 }

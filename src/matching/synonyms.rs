@@ -14,6 +14,7 @@ struct VocabularyFile {
     abbreviations: HashMap<String, String>,
     synonyms: Vec<SynonymGroup>,
     health: HealthWords,
+    designators: HealthWords,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +46,7 @@ pub struct Vocabulary {
     phrases: HashMap<String, Vec<(Vec<String>, String)>>,
     canonicals: HashSet<String>,
     health: Vec<String>,
+    designators: HashSet<String>,
 }
 
 impl Vocabulary {
@@ -79,6 +81,7 @@ impl Vocabulary {
             list.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         }
         v.health = file.health.words.iter().map(|w| fold(w)).collect();
+        v.designators = file.designators.words.iter().map(|w| fold(w)).collect();
         Ok(v)
     }
 
@@ -93,6 +96,12 @@ impl Vocabulary {
         list.iter()
             .find(|(phrase, _)| phrase.len() <= words.len() && phrase.iter().zip(words).all(|(p, w)| p == w))
             .map(|(phrase, canonical)| (phrase.len(), canonical.as_str()))
+    }
+
+    /// True for a word that tells units of one kind apart: a listed designator ("nord", "aften"),
+    /// a number, or a word of at most two characters ("a", "b2").
+    pub fn is_designator(&self, token: &str) -> bool {
+        token.len() <= 2 || token.bytes().all(|b| b.is_ascii_digit()) || self.designators.contains(token)
     }
 
     /// True when a name looks health-related: a unit-type synonym among its tokens, or a health
