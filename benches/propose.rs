@@ -125,12 +125,14 @@ fn debug(set: &[Municipality], opts: &MatchOptions) {
     for b in bins {
         println!("  conf {:.2}-{:.2}: {} proposed, {} right", b.from, b.to, b.proposed, b.right);
     }
-    for x in mistakes.iter().take(25) {
+    for x in mistakes.iter().take(12) {
         let fi = m.fk.index_of(x.fk_uuid);
         let pairs: Vec<String> = fi
             .map(|fi| {
-                run.by_fk[fi]
-                    .iter()
+                let mut idx = run.by_fk[fi].clone();
+                idx.sort_by(|a, b| run.conf[*b as usize].total_cmp(&run.conf[*a as usize]));
+                idx.truncate(4);
+                idx.iter()
                     .map(|&i| {
                         let pr = &run.pairs[i as usize];
                         format!(

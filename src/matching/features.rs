@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::normalise::{fold, jaro_winkler, name_tokens, words};
+use super::normalise::{allowed_edits, edit_distance, fold, name_tokens, words};
 use super::synonyms::Vocabulary;
 use crate::domain::{normalise_phone, Address, FkStatus, FkTree, FkUnit, Phone, SorTree, SorUnit};
 
@@ -228,8 +228,15 @@ impl Profiles {
     pub fn build(fk: &FkTree, sor: &SorTree, vocab: &Vocabulary, today: NaiveDate) -> Self {
         let mut p = Profiles::default();
         let mut df: Vec<u32> = Vec::new();
-        let tokens_for = |name: &str, interner: &mut Interner, df: &mut Vec<u32>| -> (Vec<u32>, bool) {
-            let toks = name_tokens(name, vocab);
+        let mut corrections: HashMap<String, Option<String>> = HashMap::new();
+        let mut tokens_for = |name: &str, interner: &mut Interner, df: &mut Vec<u32>| -> (Vec<u32>, bool) {
+            let mut toks = name_tokens(name, vocab);
+            for t in toks.iter_mut() {
+                let fixed = corrections.entry(t.clone()).or_insert_with(|| vocab.correct(t).map(str::to_string));
+                if let Some(c) = fixed {
+                    *t = c.clone();
+                }
+            }
             let health = vocab.is_health_like(&fold(name), &toks);
             let mut ids: Vec<u32> = toks.iter().map(|t| interner.id(t)).collect();
             ids.sort_unstable();
@@ -357,15 +364,18 @@ impl Profiles {
                 let mut best = (0.0f64, usize::MAX);
                 for (k, &y) in rest_b[..nb].iter().enumerate() {
                     let ys = self.interner.strings[y as usize].as_bytes();
-                    if used[k] || ys.len() < 4 || xs.len().abs_diff(ys.len()) > 3 {
+                    if used[k] || ys.len() < 4 {
                         continue;
                     }
-                    let sim = jaro_winkler(xs, ys);
-                    if sim > best.0 {
-                        best = (sim, k);
+                    let longest = xs.len().max(ys.len());
+                    if let Some(d) = edit_distance(xs, ys, allowed_edits(xs.len().min(ys.len()))) {
+                        let sim = 1.0 - d as f64 / longest as f64;
+                        if sim > best.0 {
+                            best = (sim, k);
+                        }
                     }
                 }
-                if best.0 >= 0.88 {
+                if best.1 != usize::MAX {
                     used[best.1] = true;
                     let y = rest_b[best.1];
                     matched += best.0 as f32 * (self.idf[x as usize] + self.idf[y as usize]);

@@ -94,62 +94,73 @@ impl Model {
             return model;
         }
         for _ in 0..iterations {
-            // E-step: posterior match probability per pattern.
-            let post: Vec<f64> = patterns.iter().map(|(l, _)| posterior_of(model.score_all(l))).collect();
-            // M-step, with the priors as pseudo-counts.
-            let mut new = model.clone();
-            let matches: f64 = patterns.iter().zip(&post).map(|((_, c), g)| c * g).sum();
-            let max_lambda = (max_matches as f64 / total).clamp(1e-4, 0.5);
-            new.lambda = (matches / total).clamp(1e-4, max_lambda);
-            for f in Feature::ALL {
-                let k = f as usize;
-                let (pm, pu, alpha) = prior(f);
-                let n = f.levels().len();
-                let neutral = f.neutral_level() as usize;
-                let mut cm = vec![0.0; n];
-                let mut cu = vec![0.0; n];
-                for ((l, c), g) in patterns.iter().zip(&post) {
-                    let lv = l[k] as usize;
-                    if lv == neutral {
-                        continue;
-                    }
-                    cm[lv] += c * g;
-                    cu[lv] += c * (1.0 - g);
-                }
-                let prior_sum_m: f64 = (0..n).filter(|&l| l != neutral).map(|l| pm[l]).sum();
-                let prior_sum_u: f64 = (0..n).filter(|&l| l != neutral).map(|l| pu[l]).sum();
-                let sm: f64 = cm.iter().sum();
-                let su: f64 = cu.iter().sum();
-                for l in 0..n {
-                    if l == neutral {
-                        new.m[k][l] = 1.0;
-                        new.u[k][l] = 1.0;
-                        continue;
-                    }
-                    new.m[k][l] = (cm[l] + alpha * pm[l] / prior_sum_m) / (sm + alpha);
-                    new.u[k][l] = (cu[l] + alpha * pu[l] / prior_sum_u) / (su + alpha);
-                }
-            }
-            new.update_weights();
+            // E-step: posterior match probability per pattern; M-step from those.
+            let weighted: Vec<(Levels, f64, f64)> =
+                patterns.iter().map(|(l, c)| (*l, *c, c * posterior_of(model.score(l)))).collect();
+            let new = model.m_step(&weighted, max_matches);
             let delta = (new.lambda - model.lambda).abs();
             model = new;
             if delta < 1e-6 {
                 break;
             }
         }
-        // Guard against the EM settling on some other split of the pairs than match/non-match:
-        // the model must still find a same name more telling than a different one.
-        let name = &model.weights[Feature::Name as usize];
-        if name[0] <= name[6] + 1.0 {
-            let mut m = Model::prior(active);
-            m.lambda = model.lambda;
-            return m;
-        }
-        model
+        model.or_prior_if_inverted()
     }
 
-    fn score_all(&self, levels: &Levels) -> f64 {
-        self.score(levels)
+    /// The M-step: m, u and lambda from `(levels, pairs, expected matches)` per pattern, with the
+    /// priors as pseudo-counts.
+    pub fn m_step(&self, weighted: &[(Levels, f64, f64)], max_matches: usize) -> Self {
+        let mut new = self.clone();
+        let total: f64 = weighted.iter().map(|w| w.1).sum();
+        if total < 1.0 {
+            return new;
+        }
+        let matches: f64 = weighted.iter().map(|w| w.2).sum();
+        let max_lambda = (max_matches as f64 / total).clamp(1e-4, 0.5);
+        new.lambda = (matches / total).clamp(1e-4, max_lambda);
+        for f in Feature::ALL {
+            let k = f as usize;
+            let (pm, pu, alpha) = prior(f);
+            let n = f.levels().len();
+            let neutral = f.neutral_level() as usize;
+            let mut cm = vec![0.0; n];
+            let mut cu = vec![0.0; n];
+            for (l, c, g) in weighted {
+                let lv = l[k] as usize;
+                if lv == neutral {
+                    continue;
+                }
+                cm[lv] += g;
+                cu[lv] += (c - g).max(0.0);
+            }
+            let prior_sum_m: f64 = (0..n).filter(|&l| l != neutral).map(|l| pm[l]).sum();
+            let prior_sum_u: f64 = (0..n).filter(|&l| l != neutral).map(|l| pu[l]).sum();
+            let sm: f64 = cm.iter().sum();
+            let su: f64 = cu.iter().sum();
+            for l in 0..n {
+                if l == neutral {
+                    new.m[k][l] = 1.0;
+                    new.u[k][l] = 1.0;
+                    continue;
+                }
+                new.m[k][l] = (cm[l] + alpha * pm[l] / prior_sum_m) / (sm + alpha);
+                new.u[k][l] = (cu[l] + alpha * pu[l] / prior_sum_u) / (su + alpha);
+            }
+        }
+        new.update_weights();
+        new
+    }
+
+    /// Guard against the EM settling on some other split of the pairs than match/non-match:
+    /// the model must still find a same name more telling than a different one.
+    pub fn or_prior_if_inverted(self) -> Self {
+        let name = &self.weights[Feature::Name as usize];
+        if name[0] <= name[6] + 1.0 {
+            let mut m = Model::prior(self.active);
+            m.lambda = self.lambda;
+            return m;
+        }
+        self
     }
 }
 

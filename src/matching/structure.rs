@@ -3,6 +3,8 @@
 //! to each other; a parent is supported by its children linked to the candidate's children),
 //! repeated until the links are stable.
 
+use std::collections::HashMap;
+
 use super::assign::{assign, confidences};
 use super::blocking::SorIndex;
 use super::features::{Feature, Levels, Profiles};
@@ -16,6 +18,8 @@ const MAX_ROUNDS: usize = 6;
 /// extreme odds overconfident, and a recorded SOR-ID (0.9999) must rank above any match.
 const MAX_MATCHED_CONFIDENCE: f64 = 0.999;
 const EM_ITERATIONS: usize = 40;
+/// EM iterations with the one-to-one posterior as E-step, after the plain EM, per round.
+const ONE_TO_ONE_ITERATIONS: usize = 4;
 /// Most children of a linked parent's counterpart taken as candidates for a child.
 const MAX_STRUCTURAL_CANDIDATES: usize = 80;
 
@@ -181,15 +185,24 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         let max_matches =
             distinct(pairs.iter().map(|p| p.f as usize), nf).min(distinct(pairs.iter().map(|p| p.s as usize), ns));
         model = Model::fit(pairs.iter().map(|p| p.levels), [true; 7], EM_ITERATIONS, max_matches);
-        scores = pairs.iter().map(|p| model.score(&p.levels)).collect();
-        pair_scorings += pairs.len();
-        let llr: Vec<f64> = scores.iter().map(|s| s - model.prior_weight()).collect();
-        let lr: Vec<f64> = llr.iter().map(|s| s.clamp(-60.0, 60.0).exp2()).collect();
         let fk_groups = parent_linked_groups(&fk.tree, &link);
         let sor_groups = parent_linked_groups(&sor.tree, &rev);
-        let pi_fk = fit_match_rates(pairs.iter().map(|p| p.f as usize), &lr, &fk_groups);
-        let pi_sor = fit_match_rates(pairs.iter().map(|p| p.s as usize), &lr, &sor_groups);
-        conf = confidences(&pairs, &llr, &pi_fk, &pi_sor);
+        (scores, conf) = score_pairs(&model, &pairs, &fk_groups, &sor_groups);
+        pair_scorings += pairs.len();
+        // Refine the model with the one-to-one posteriors as the E-step: a unit's candidates share
+        // one chance of being its counterpart, so thirty look-alikes cannot all count as half a match.
+        for _ in 0..ONE_TO_ONE_ITERATIONS {
+            let mut agg: HashMap<Levels, (f64, f64)> = HashMap::new();
+            for (p, c) in pairs.iter().zip(&conf) {
+                let e = agg.entry(p.levels).or_default();
+                e.0 += 1.0;
+                e.1 += c;
+            }
+            let weighted: Vec<(Levels, f64, f64)> = agg.into_iter().map(|(l, (n, g))| (l, n, g)).collect();
+            model = model.m_step(&weighted, max_matches).or_prior_if_inverted();
+            (scores, conf) = score_pairs(&model, &pairs, &fk_groups, &sor_groups);
+            pair_scorings += pairs.len();
+        }
         let mut new_link = fixed_link.clone();
         let mut new_rev = fixed_rev.clone();
         let chosen = assign(&pairs, &conf, &scores, opts.min_confidence, &mut new_link, &mut new_rev);
@@ -203,6 +216,17 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
     }
     let stats = RunStats { candidate_pairs: pairs.len(), pair_scorings, rounds, lambda: model.lambda };
     Run { profiles, pairs, by_fk, model, scores, conf, link, rev, link_pair, id_links, in_scope, stats }
+}
+
+/// Scores (log2 odds) and one-to-one confidences of all pairs under `model`.
+fn score_pairs(model: &Model, pairs: &[Pair], fk_groups: &[u8], sor_groups: &[u8]) -> (Vec<f64>, Vec<f64>) {
+    let scores: Vec<f64> = pairs.iter().map(|p| model.score(&p.levels)).collect();
+    let llr: Vec<f64> = scores.iter().map(|s| s - model.prior_weight()).collect();
+    let lr: Vec<f64> = llr.iter().map(|s| s.clamp(-60.0, 60.0).exp2()).collect();
+    let pi_fk = fit_match_rates(pairs.iter().map(|p| p.f as usize), &lr, fk_groups);
+    let pi_sor = fit_match_rates(pairs.iter().map(|p| p.s as usize), &lr, sor_groups);
+    let conf = confidences(pairs, &llr, &pi_fk, &pi_sor);
+    (scores, conf)
 }
 
 /// Per unit: 1 when its parent is linked, else 0 (a child of a linked unit is far more likely
