@@ -5,7 +5,7 @@
 use super::structure::Pair;
 
 /// One-to-one posterior. Each FK-ORG unit has a counterpart among its `n` candidates with prior
-/// probability `pi`, any of them alike beforehand; given every candidate's likelihood ratio
+/// probability `pi`, any of its `n` plausible candidates alike beforehand; given every candidate's likelihood ratio
 /// `L = m(x)/u(x)` (the model's weight without its prior), the chance that candidate `i` is the one is
 /// `(pi/n) L_i / ((1 - pi) + (pi/n) sum_j L_j)`. The same holds from the SOR side; a pair's confidence
 /// is the smaller of the two, since both units must agree on it.
@@ -19,8 +19,12 @@ pub fn confidences(pairs: &[Pair], llr: &[f64], pi_fk: &[f64], pi_sor: &[f64]) -
     for (p, l) in pairs.iter().zip(&lr) {
         row[p.f as usize] += l;
         col[p.s as usize] += l;
-        n_row[p.f as usize] += 1;
-        n_col[p.s as usize] += 1;
+        // The prior is spread over the plausible candidates (likelihood ratio at least 1): a
+        // candidate the evidence already rules out does not dilute it.
+        if *l >= 1.0 {
+            n_row[p.f as usize] += 1;
+            n_col[p.s as usize] += 1;
+        }
     }
     let posterior = |l: f64, sum: f64, n: u32, pi: f64| {
         let each = pi / n.max(1) as f64;

@@ -19,7 +19,7 @@ const MAX_ROUNDS: usize = 6;
 const MAX_MATCHED_CONFIDENCE: f64 = 0.999;
 const EM_ITERATIONS: usize = 40;
 /// EM iterations with the one-to-one posterior as E-step, after the plain EM, per round.
-const ONE_TO_ONE_ITERATIONS: usize = 4;
+const ONE_TO_ONE_ITERATIONS: usize = 12;
 /// Most children of a linked parent's counterpart taken as candidates for a child.
 const MAX_STRUCTURAL_CANDIDATES: usize = 80;
 
@@ -244,18 +244,21 @@ fn fit_match_rates(side: impl Iterator<Item = usize>, lr: &[f64], groups: &[u8])
     let mut count = vec![0u32; n_units];
     for (u, l) in side.zip(lr) {
         sum[u] += l;
-        count[u] += 1;
+        if *l >= 1.0 {
+            count[u] += 1;
+        }
     }
+    let has_candidates: Vec<bool> = sum.iter().map(|&s| s > 0.0).collect();
     let mut pi = [0.5f64; 2];
     for _ in 0..30 {
         let mut expected = [0.0f64; 2];
         let mut total = [0.0f64; 2];
         for u in 0..n_units {
-            if count[u] == 0 {
+            if !has_candidates[u] {
                 continue;
             }
             let g = groups[u] as usize;
-            let each = pi[g] / count[u] as f64;
+            let each = pi[g] / count[u].max(1) as f64;
             expected[g] += each * sum[u] / ((1.0 - pi[g]) + each * sum[u]);
             total[g] += 1.0;
         }
