@@ -1,14 +1,107 @@
-//! `sorsync fixtures` (not built yet).
+//! `sorsync fixtures generate`: realistic generated municipalities (FK-ORG, SOR, ground truth).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use anyhow::{bail, Context as _};
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
 
 use super::Context;
+use crate::generate::municipalities::{first_n, Municipality};
+use crate::generate::output::write_set;
+use crate::generate::GeneratorConfig;
 
 #[derive(Debug, Subcommand)]
-pub enum FixturesCommand {}
+pub enum FixturesCommand {
+    /// Generate municipalities: per municipality DIR/<kommunekode>/fkorg.json (FK-ORG GraphQL pages),
+    /// sor.xml (SOR XML 1.0.0) and truth.csv (fk_uuid;sor_id pairs that are the same unit), plus
+    /// DIR/sor-national.xml and DIR/manifest.json.
+    ///
+    /// Example: `sorsync fixtures generate --municipalities 98 --seed 7 --out /tmp/national`
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many municipalities: the four pilots (101, 851, 320, 370) first, then by kommunekode.
+    #[arg(long, default_value_t = 98, value_name = "N")]
+    pub municipalities: usize,
+    /// Only these kommunekoder (comma-separated, e.g. 101,320). 999 is KOMBIT's example Korsbæk.
+    /// Gives the same data for each as a full run with the same seed.
+    #[arg(long, value_delimiter = ',', value_name = "CODE,CODE")]
+    pub only: Vec<u16>,
+    /// Seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (created).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Size multiplier: 1 gives about 150,000 FK-ORG and 20,000 SOR units nationally.
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub scale: f64,
+    /// Multiplies every difference rate between the registers (0: structure only, 2: twice as messy).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub noise: f64,
+    /// Also write a second snapshot some weeks later, with expected-changes.json per municipality.
+    #[arg(long, value_name = "DIR2")]
+    pub evolve: Option<PathBuf>,
+    /// The snapshot date (YYYY-MM-DD); dates in the data are relative to it.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<NaiveDate>,
+    /// Weeks between the snapshot and the evolved one.
+    #[arg(long, default_value_t = 6)]
+    pub weeks: u32,
+}
 
 pub fn run(cmd: FixturesCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        FixturesCommand::Generate(a) => generate(a),
+    }
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let municipalities: Vec<Municipality> = if a.only.is_empty() {
+        first_n(a.municipalities)
+    } else {
+        let mut out = Vec::new();
+        for code in &a.only {
+            match Municipality::by_code(*code) {
+                Some(m) => out.push(m),
+                None => bail!("{code} is not a kommunekode we know (101..860, or 999 for Korsbæk)"),
+            }
+        }
+        out
+    };
+    let mut cfg = GeneratorConfig { seed: a.seed, scale: a.scale, noise: a.noise, ..GeneratorConfig::default() };
+    if let Some(d) = a.date {
+        cfg.snapshot_date = d;
+    }
+    cfg.evolve.weeks = a.weeks;
+    let bar = indicatif::ProgressBar::new(municipalities.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (manifest, evolved) = write_set(&municipalities, &cfg, &a.out, a.evolve.as_deref(), |m| {
+        bar.inc(1);
+        bar.set_message(m.name);
+    })
+    .with_context(|| format!("generating into {}", a.out.display()))?;
+    bar.finish_and_clear();
+    let t = &manifest.totals;
+    println!(
+        "{} municipalities: {} FK-ORG units, {} users, {} SOR units, {} truth pairs -> {}",
+        t.municipalities,
+        t.fk_units,
+        t.fk_users,
+        t.sor_units,
+        t.truth_pairs,
+        a.out.display()
+    );
+    if let (Some(e), Some(dir)) = (evolved, a.evolve.as_ref()) {
+        let changes: usize = e.municipalities.iter().filter_map(|m| m.expected_changes).sum();
+        println!("evolved snapshot: {changes} expected changes -> {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

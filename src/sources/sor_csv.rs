@@ -2,11 +2,11 @@
 //!
 //! Columns are found by header name (any case), so their order does not matter and extra columns
 //! are ignored. Several column names are not confirmed against a real export: they all live in
-//! [`COLUMNS`], the one place to change them.
+//! `COLUMNS`, the one place to change them.
 
 use std::path::Path;
 
-use super::sor_record::{tree_error_record, FieldNames, RawAddress, RawUnit};
+use super::sor_record::{tree_error_record, FieldNames, Location, RawAddress, RawUnit};
 use super::{Problem, ReadError, RecordRef};
 use crate::domain::{SorId, SorKind, SorTree, SorUnit};
 
@@ -186,7 +186,7 @@ pub fn read_sor_csv(path: &Path, bytes: &[u8]) -> Result<SorTree, ReadError> {
         lines.push(line);
     }
     let ids: Vec<SorId> = units.iter().map(|u| u.sor_id).collect();
-    SorTree::new(units).map_err(|err| {
+    let tree = SorTree::new(units).map_err(|err| {
         let record = tree_error_record(&err).map(|(id, name)| {
             let line = SorId::parse(id).ok().and_then(|id| ids.iter().rposition(|&i| i == id)).map(|i| lines[i]);
             let id = match line {
@@ -199,7 +199,40 @@ pub fn read_sor_csv(path: &Path, bytes: &[u8]) -> Result<SorTree, ReadError> {
             Some(r) => ReadError::at(path, r, Problem::Structure(err)),
             None => ReadError::new(path, Problem::Structure(err)),
         }
-    })
+    })?;
+    check_levels(path, &tree, &lines)?;
+    Ok(tree)
+}
+
+/// In the XML the nesting guarantees SOR's levels; a CSV can break them: an IE is a root, an SI
+/// sits under an IE, an OE under an SI or another OE.
+fn check_levels(path: &Path, tree: &SorTree, lines: &[u64]) -> Result<(), ReadError> {
+    use SorKind::{HealthInstitution as SI, InstitutionOwner as IE, OrganizationalUnit as OE};
+    for (i, unit) in tree.units.iter().enumerate() {
+        let parent_kind = tree.tree.parent(i).map(|p| tree.units[p].kind);
+        let fits = matches!((unit.kind, parent_kind), (IE, None) | (SI, Some(IE)) | (OE, Some(SI | OE)));
+        if fits {
+            continue;
+        }
+        let record = RecordRef {
+            id: format!("{} at line {}", unit.sor_id, lines.get(i).copied().unwrap_or(0)),
+            name: Some(unit.name.clone()),
+        };
+        let expected = match unit.kind {
+            IE => "no parent",
+            SI => "an IE as parent",
+            OE => "an SI or OE as parent",
+        };
+        let problem = match (unit.parent, parent_kind) {
+            (Some(parent), Some(kind)) => Problem::BadValue {
+                field: column_name(Col::ParentSorId),
+                value: format!("{parent}, an {} (an {} needs {expected})", kind.code(), unit.kind.code()),
+            },
+            _ => Problem::MissingField(format!("parent (an {} needs {expected})", unit.kind.code())),
+        };
+        return Err(ReadError::at(path, record, problem));
+    }
+    Ok(())
 }
 
 fn read_row(
@@ -209,7 +242,7 @@ fn read_row(
     row: &csv::StringRecord,
     line: u64,
 ) -> Result<SorUnit, ReadError> {
-    let location = format!("at line {line}");
+    let location = Location::Line(line);
     let get = |col| layout.get(row, col);
     let sor_type = get(Col::SorType);
     let kind = SorKind::from_code(sor_type);
@@ -263,7 +296,7 @@ fn read_row(
         updated_at: get(Col::UpdatedAt),
         first_from: get(Col::FirstFromDate),
     };
-    let fail = |problem| ReadError::at(path, raw.record_ref("(no SorId)", &location), problem);
+    let fail = |problem| ReadError::at(path, raw.record_ref("(no SorId)", location), problem);
     let Some(kind) = kind else {
         let problem = if sor_type.trim().is_empty() {
             Problem::MissingField(column_name(Col::SorType).into())
@@ -273,7 +306,7 @@ fn read_row(
         return Err(fail(problem));
     };
     raw.parent = parent_of(kind, get(Col::SorId), &get).map_err(fail)?;
-    raw.into_unit(path, names, "(no SorId)", &location)
+    raw.into_unit(path, names, "(no SorId)", location)
 }
 
 /// The parent: `ParentSorId`, else (for an OE) its health institution, else (for an SI) its

@@ -50,6 +50,26 @@ impl RawAddress<'_> {
     }
 }
 
+/// Where a record is in its file. The line is worked out only when an error needs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Location<'b> {
+    Line(u64),
+    /// A byte offset in the whole file.
+    Byte {
+        bytes: &'b [u8],
+        offset: usize,
+    },
+}
+
+impl Location<'_> {
+    pub fn line(self) -> u64 {
+        match self {
+            Location::Line(line) => line,
+            Location::Byte { bytes, offset } => line_of(bytes, offset) as u64,
+        }
+    }
+}
+
 /// A record's text fields; empty means absent. The parent is already resolved by the reader.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct RawUnit<'a> {
@@ -76,15 +96,22 @@ pub(super) struct RawUnit<'a> {
 impl RawUnit<'_> {
     /// How errors name this record: its SOR-ID as written (or `what` when it has none), where it
     /// is in the file, and its name when known.
-    pub fn record_ref(&self, what: &str, location: &str) -> RecordRef {
+    pub fn record_ref(&self, what: &str, location: Location<'_>) -> RecordRef {
         let id = self.sor_id.trim();
-        let id = if id.is_empty() { format!("{what} {location}") } else { format!("{id} {location}") };
+        let line = location.line();
+        let id = if id.is_empty() { format!("{what} at line {line}") } else { format!("{id} at line {line}") };
         RecordRef { id, name: non_empty(self.name) }
     }
 
     /// Checks every field and builds the unit. `what` names the record kind for errors when it has
-    /// no SOR-ID (e.g. "OrganizationalUnit"), `location` says where it is ("at line 12").
-    pub fn into_unit(self, file: &Path, names: &FieldNames, what: &str, location: &str) -> Result<SorUnit, ReadError> {
+    /// no SOR-ID (e.g. "OrganizationalUnit"), `location` says where it is.
+    pub fn into_unit(
+        self,
+        file: &Path,
+        names: &FieldNames,
+        what: &str,
+        location: Location<'_>,
+    ) -> Result<SorUnit, ReadError> {
         let fail = |problem: Problem| ReadError::at(file, self.record_ref(what, location), problem);
         if self.sor_id.trim().is_empty() {
             return Err(fail(Problem::MissingField(names.sor_id.to_string())));

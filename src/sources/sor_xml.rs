@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
 use quick_xml::Reader;
 
-use super::sor_record::{line_of, tree_error_record, FieldNames, RawAddress, RawUnit};
+use super::sor_record::{line_of, tree_error_record, FieldNames, Location, RawAddress, RawUnit};
 use super::{Problem, ReadError, RecordRef};
 use crate::domain::{SorId, SorKind, SorTree, SorUnit};
 
@@ -536,8 +536,8 @@ impl<'a> XmlReader<'a> {
             return Ok(());
         };
         let parent = self.entities.last().and_then(|f| f.parent);
-        let location = format!("at line {}", line_of(self.bytes, position));
-        let unit = self.record.raw(kind, parent).into_unit(self.path, &FIELD_NAMES, record_element(kind), &location)?;
+        let location = Location::Byte { bytes: self.bytes, offset: position };
+        let unit = self.record.raw(kind, parent).into_unit(self.path, &FIELD_NAMES, record_element(kind), location)?;
         if let Some(frame) = self.entities.last_mut() {
             frame.unit = Some(self.units.len());
         }
@@ -549,8 +549,8 @@ impl<'a> XmlReader<'a> {
     /// The file ends inside an open element: name the innermost record we know of.
     fn truncated(&self) -> ReadError {
         if let Some((kind, position)) = self.open_record {
-            let location = format!("at line {}", line_of(self.bytes, position));
-            let record = self.record.raw(kind, None).record_ref(record_element(kind), &location);
+            let location = Location::Byte { bytes: self.bytes, offset: position };
+            let record = self.record.raw(kind, None).record_ref(record_element(kind), location);
             return ReadError::at(self.path, record, Problem::Truncated);
         }
         let last = self.entities.iter().rev().find_map(|f| f.unit);
@@ -606,5 +606,55 @@ impl<'a> XmlReader<'a> {
                 ReadError::new(self.path, Problem::Xml { position: position as u64, message })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<SorTree xmlns="urn:oio:sundhedsstyrelsen:organisation:1.0.0" xmlns:x="urn:unknown">
+  <CreatedAtTime>2010-01-26T00:00:00+01:00</CreatedAtTime>
+  <InstitutionOwnerEntity>
+    <x:Extension><InstitutionOwner><SorIdentifier>1</SorIdentifier></InstitutionOwner></x:Extension>
+    <InstitutionOwner>
+      <SorIdentifier>347801000016001</SorIdentifier>
+      <EntityName>Roskilde Øjenklinik</EntityName>
+      <x:Unknown a="1"><SorIdentifier>999</SorIdentifier></x:Unknown>
+      <SorStatus><FromDate>2009-10-08</FromDate><FirstFromDate>2009-10-08</FirstFromDate></SorStatus>
+    </InstitutionOwner>
+  </InstitutionOwnerEntity>
+</SorTree>"#;
+
+    fn read(text: &[u8]) -> Result<SorTree, ReadError> {
+        read_sor_xml(Path::new("t.xml"), text)
+    }
+
+    #[test]
+    fn unknown_elements_are_skipped_with_everything_inside_them() {
+        let tree = read(SMALL.as_bytes()).expect("reads");
+        assert_eq!(tree.len(), 1);
+        assert_eq!(tree.units[0].sor_id.to_string(), "347801000016001");
+    }
+
+    #[test]
+    fn a_file_with_a_bom_reads_like_one_without() {
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), SMALL.as_bytes()].concat();
+        assert_eq!(read(&with_bom).expect("reads").units, read(SMALL.as_bytes()).expect("reads").units);
+    }
+
+    #[test]
+    fn a_record_outside_its_entity_is_a_structure_error() {
+        let text = SMALL.replace("<InstitutionOwnerEntity>", "").replace("</InstitutionOwnerEntity>", "");
+        let err = read(text.as_bytes()).expect_err("misplaced record");
+        assert!(err.to_string().contains("InstitutionOwner is not allowed here (inside SorTree)"), "{err}");
+    }
+
+    #[test]
+    fn errors_after_a_bom_point_at_the_right_byte() {
+        let text = "\u{feff}<SorTree xmlns=\"urn:oio:sundhedsstyrelsen:organisation:1.0.0\"></Other>";
+        let err = read(text.as_bytes()).expect_err("mismatched end tag");
+        assert!(matches!(err.problem, Problem::Xml { position: 65, .. }), "{err}");
     }
 }

@@ -256,6 +256,11 @@ const BAD_FILES: &[(&str, &str)] = &[
     ("sor-41-no-parent-columns.csv", "missing column ParentSorId or HealthInstitutionSorId or InstitutionOwnerSorId"),
     ("sor-42-to-before-from.csv", "ends (2009-10-06) before it starts (2009-10-07)"),
     ("sor-43-missing-sor-id.csv", "(no SorId) at line 4 (\"Roskilde Øjenklinik, beh. afsnit\"): missing SorId"),
+    (
+        "sor-44-oe-directly-under-ie.csv",
+        "ParentSorId: unexpected value \"347801000016001, an IE (an OE needs an SI or OE",
+    ),
+    ("sor-45-oe-without-parent.csv", "347821000016008 at line 3 (\"Roskilde Øjenklinik, afdeling\"): missing parent"),
 ];
 
 #[test]
@@ -285,4 +290,39 @@ fn every_bad_sor_file_fails_with_its_own_error_and_no_panic() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_sample_cut_at_any_byte_is_reported_as_truncated_never_read_as_a_smaller_tree() {
+    let bytes = std::fs::read(fixture("sor/ONE_SYGEHUS.xml")).expect("fixture");
+    let end_of_root = bytes.windows(10).position(|w| w == b"</SorTree>").expect("root end tag");
+    let path = Path::new("cut.xml");
+    for len in 0..end_of_root + 9 {
+        match sorsync::sources::sor_xml::read_sor_xml(path, &bytes[..len]) {
+            Ok(_) => panic!("a file cut after {len} bytes read without error"),
+            Err(e) => assert!(
+                match &e.problem {
+                    Problem::Truncated | Problem::Empty | Problem::InvalidUtf8 { .. } => true,
+                    // Cut right after the XML declaration.
+                    Problem::Xml { message, .. } => message.contains("no root element"),
+                    _ => false,
+                },
+                "cut after {len} bytes: {e}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn no_single_byte_change_makes_the_reader_panic() {
+    let bytes = std::fs::read(fixture("sor/ONE_PRAKSIS.xml")).expect("fixture");
+    let path = Path::new("changed.xml");
+    for i in 0..bytes.len() {
+        for replacement in [b'<', b'>', b'&', b'/', b'"', b'x', 0xC3] {
+            let mut changed = bytes.clone();
+            changed[i] = replacement;
+            // Any outcome but a panic is fine; most changes are errors, some are harmless.
+            let _ = sorsync::sources::sor_xml::read_sor_xml(path, &changed);
+        }
+    }
 }
