@@ -229,7 +229,7 @@ impl Profiles {
         let mut p = Profiles::default();
         let mut df: Vec<u32> = Vec::new();
         let mut corrections: HashMap<String, Option<String>> = HashMap::new();
-        let mut tokens_for = |name: &str, interner: &mut Interner, df: &mut Vec<u32>| -> (Vec<u32>, bool) {
+        let mut tokens_for = |name: &str, interner: &mut Interner| -> (Vec<u32>, bool) {
             let mut toks = name_tokens(name, vocab);
             for t in toks.iter_mut() {
                 let fixed = corrections.entry(t.clone()).or_insert_with(|| vocab.correct(t).map(str::to_string));
@@ -241,16 +241,10 @@ impl Profiles {
             let mut ids: Vec<u32> = toks.iter().map(|t| interner.id(t)).collect();
             ids.sort_unstable();
             ids.dedup();
-            for &i in &ids {
-                if df.len() <= i as usize {
-                    df.resize(i as usize + 1, 0);
-                }
-                df[i as usize] += 1;
-            }
             (ids, health)
         };
         for u in &fk.units {
-            let (tokens, health) = tokens_for(&u.enhedsnavn, &mut p.interner, &mut df);
+            let (tokens, health) = tokens_for(&u.enhedsnavn, &mut p.interner);
             let addrs = u
                 .postal_address
                 .as_deref()
@@ -273,8 +267,17 @@ impl Profiles {
             });
         }
         for u in &sor.units {
-            let (tokens, health) = tokens_for(&u.name, &mut p.interner, &mut df);
+            let (tokens, health) = tokens_for(&u.name, &mut p.interner);
             p.sor.push(sor_profile(u, tokens, health, &mut p.interner, today));
+        }
+        p.strip_context(fk, sor, vocab);
+        for prof in p.fk.iter().chain(p.sor.iter()) {
+            for &i in &prof.tokens {
+                if df.len() <= i as usize {
+                    df.resize(i as usize + 1, 0);
+                }
+                df[i as usize] += 1;
+            }
         }
         let n = (fk.len() + sor.len()) as f32;
         p.idf = (0..p.interner.strings.len())
@@ -305,6 +308,49 @@ impl Profiles {
         p.df = df;
         p.designator = p.interner.strings.iter().map(|t| vocab.is_designator(t)).collect();
         p
+    }
+
+    /// Removes context words from names, when something is left: the municipality's own name
+    /// ("Afsnit B (København)") and the distinctive words of the parent's name
+    /// ("Lærkeparken, afsnit B" under "Plejecenter Lærkeparken"). Unit-type words and designators
+    /// of the parent stay: "Hjemmepleje Nord" keeps "hjemmepleje" under "Hjemmeplejen".
+    fn strip_context(&mut self, fk: &FkTree, sor: &SorTree, vocab: &Vocabulary) {
+        let kommune = self.interner.id("kommune");
+        let mut municipality: Vec<u32> = Vec::new();
+        for &r in fk.tree.roots() {
+            municipality.extend(self.fk[r].tokens.iter().copied().filter(|&t| t != kommune));
+        }
+        for (i, u) in sor.units.iter().enumerate() {
+            if u.kind == crate::domain::SorKind::InstitutionOwner {
+                municipality.extend(self.sor[i].tokens.iter().copied().filter(|&t| t != kommune));
+            }
+        }
+        let context_word = |t: u32| {
+            let w = &self.interner.strings[t as usize];
+            t != kommune && !vocab.is_designator(w) && vocab.longest_synonym(std::slice::from_ref(w)).is_none()
+        };
+        let strip = |profiles: &[Profile], tree: &crate::domain::Tree| -> Vec<Option<Vec<u32>>> {
+            (0..profiles.len())
+                .map(|i| {
+                    let parent = tree.parent(i)?;
+                    let own = &profiles[i].tokens;
+                    let parent_tokens = &profiles[parent].tokens;
+                    let kept: Vec<u32> = own
+                        .iter()
+                        .copied()
+                        .filter(|t| !municipality.contains(t) && !(parent_tokens.contains(t) && context_word(*t)))
+                        .collect();
+                    (!kept.is_empty() && kept.len() < own.len()).then_some(kept)
+                })
+                .collect()
+        };
+        let fk_new = strip(&self.fk, &fk.tree);
+        let sor_new = strip(&self.sor, &sor.tree);
+        for (prof, new) in self.fk.iter_mut().zip(fk_new).chain(self.sor.iter_mut().zip(sor_new)) {
+            if let Some(t) = new {
+                prof.tokens = t;
+            }
+        }
     }
 
     /// Name similarity in 0..1: IDF-weighted overlap of the token sets (word order does not matter),
