@@ -338,7 +338,10 @@ impl Profiles {
                     let kept: Vec<u32> = own
                         .iter()
                         .copied()
-                        .filter(|t| !municipality.contains(t) && !(parent_tokens.contains(t) && context_word(*t)))
+                        .filter(|t| {
+                            let parent_context = parent_tokens.contains(t) && context_word(*t);
+                            !(municipality.contains(t) || parent_context)
+                        })
                         .collect();
                     (!kept.is_empty() && kept.len() < own.len()).then_some(kept)
                 })
