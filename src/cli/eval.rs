@@ -121,14 +121,17 @@ fn evaluate_dir(dir: &Path, opts: &MatchOptions) -> anyhow::Result<Vec<Outcome>>
             .iter()
             .map(|chunk| {
                 scope.spawn(move || {
-                    chunk
+                    // A municipality whose files cannot be read is reported and left out of the totals.
+                    Ok(chunk
                         .iter()
-                        .map(|d| {
+                        .filter_map(|d| {
                             let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                             let sor = find_sor(d).unwrap_or_else(|| d.join("sor.xml"));
                             evaluate(name, &d.join("fkorg.json"), &sor, &d.join("truth.csv"), opts)
+                                .map_err(|e| eprintln!("skipped {}: {e:#}", d.display()))
+                                .ok()
                         })
-                        .collect()
+                        .collect())
                 })
             })
             .collect();
@@ -140,6 +143,9 @@ fn evaluate_dir(dir: &Path, opts: &MatchOptions) -> anyhow::Result<Vec<Outcome>>
     let mut all = Vec::new();
     for r in results {
         all.extend(r?);
+    }
+    if all.is_empty() {
+        anyhow::bail!("no municipality in {} could be evaluated", dir.display());
     }
     all.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(all)

@@ -4,17 +4,42 @@
 
 use super::structure::Pair;
 
-/// Competition-aware confidence: a pair's odds against the odds of every other candidate of
-/// either unit (at most one of them can be right), `o / (1 + sum of the row + sum of the column - o)`.
-pub fn confidences(pairs: &[Pair], scores: &[f64], n_fk: usize, n_sor: usize) -> Vec<f64> {
-    let odds: Vec<f64> = scores.iter().map(|s| s.clamp(-60.0, 60.0).exp2()).collect();
+/// One-to-one posterior. Each FK-ORG unit has a counterpart among its `n` candidates with prior
+/// probability `pi`, any of its `n` plausible candidates alike beforehand; given every candidate's likelihood ratio
+/// `L = m(x)/u(x)` (the model's weight without its prior), the chance that candidate `i` is the one is
+/// `(pi/n) L_i / ((1 - pi) + (pi/n) sum_j L_j)`. The same holds from the SOR side; a pair's confidence
+/// is the smaller of the two, since both units must agree on it.
+pub fn confidences(pairs: &[Pair], llr: &[f64], pi_fk: &[f64], pi_sor: &[f64]) -> Vec<f64> {
+    let (n_fk, n_sor) = (pi_fk.len(), pi_sor.len());
+    let lr: Vec<f64> = llr.iter().map(|s| s.clamp(-60.0, 60.0).exp2()).collect();
     let mut row = vec![0.0f64; n_fk];
     let mut col = vec![0.0f64; n_sor];
-    for (p, o) in pairs.iter().zip(&odds) {
-        row[p.f as usize] += o;
-        col[p.s as usize] += o;
+    let mut n_row = vec![0u32; n_fk];
+    let mut n_col = vec![0u32; n_sor];
+    for (p, l) in pairs.iter().zip(&lr) {
+        row[p.f as usize] += l;
+        col[p.s as usize] += l;
+        // The prior is spread over the plausible candidates (likelihood ratio at least 1): a
+        // candidate the evidence already rules out does not dilute it.
+        if *l >= 1.0 {
+            n_row[p.f as usize] += 1;
+            n_col[p.s as usize] += 1;
+        }
     }
-    pairs.iter().zip(&odds).map(|(p, &o)| o / (1.0 + row[p.f as usize] + col[p.s as usize] - o)).collect()
+    let posterior = |l: f64, sum: f64, n: u32, pi: f64| {
+        let each = pi / n.max(1) as f64;
+        each * l / ((1.0 - pi) + each * sum)
+    };
+    pairs
+        .iter()
+        .zip(&lr)
+        .map(|(p, &l)| {
+            let (f, s) = (p.f as usize, p.s as usize);
+            let by_fk = posterior(l, row[f], n_row[f], pi_fk[f]);
+            let by_sor = posterior(l, col[s], n_col[s], pi_sor[s]);
+            by_fk.min(by_sor)
+        })
+        .collect()
 }
 
 /// Picks links: most confident pair first, skipping pairs whose units are taken or already linked

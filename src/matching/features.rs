@@ -5,9 +5,12 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::normalise::{fold, jaro_winkler, name_tokens, words};
+use super::normalise::{allowed_edits, edit_distance, fold, name_tokens, words};
 use super::synonyms::Vocabulary;
 use crate::domain::{normalise_phone, Address, FkStatus, FkTree, FkUnit, Phone, SorTree, SorUnit};
+
+/// A word in at most this many names (both trees) is rare.
+const RARE_DF: u32 = 3;
 
 /// Number of pair features (see [`Feature`]).
 pub const N_FEATURES: usize = 7;
@@ -50,7 +53,16 @@ impl Feature {
     /// Human labels of the levels; the last level is "not comparable" and carries no weight.
     pub fn levels(self) -> &'static [&'static str] {
         match self {
-            Feature::Name => &["same", "very similar", "similar", "partly similar", "different", "missing"],
+            Feature::Name => &[
+                "same, and no other unit is called so",
+                "same, a name other units share",
+                "very similar, sharing a rare word",
+                "very similar",
+                "similar",
+                "partly similar",
+                "different",
+                "missing",
+            ],
             Feature::Address => &[
                 "same street, number and postcode",
                 "same street and postcode",
@@ -101,6 +113,8 @@ pub struct Profile {
     pub ean: Option<u64>,
     pub closed: bool,
     pub health: bool,
+    /// How many units on the same side have exactly this normalised name.
+    pub name_count: u32,
 }
 
 /// Interned strings (tokens, streets, emails) shared by both sides of one run.
@@ -129,6 +143,10 @@ pub struct Profiles {
     pub sor: Vec<Profile>,
     /// IDF weight per interned token id (0 for non-token strings).
     pub idf: Vec<f32>,
+    /// Number of units (both trees) whose name has the token.
+    pub df: Vec<u32>,
+    /// Per interned id: the token is a designator (see [`Vocabulary::is_designator`]).
+    pub designator: Vec<bool>,
     pub interner: Interner,
 }
 
@@ -210,22 +228,23 @@ impl Profiles {
     pub fn build(fk: &FkTree, sor: &SorTree, vocab: &Vocabulary, today: NaiveDate) -> Self {
         let mut p = Profiles::default();
         let mut df: Vec<u32> = Vec::new();
-        let tokens_for = |name: &str, interner: &mut Interner, df: &mut Vec<u32>| -> (Vec<u32>, bool) {
-            let toks = name_tokens(name, vocab);
+        let mut corrections: HashMap<String, Option<String>> = HashMap::new();
+        let mut tokens_for = |name: &str, interner: &mut Interner| -> (Vec<u32>, bool) {
+            let mut toks = name_tokens(name, vocab);
+            for t in toks.iter_mut() {
+                let fixed = corrections.entry(t.clone()).or_insert_with(|| vocab.correct(t).map(str::to_string));
+                if let Some(c) = fixed {
+                    *t = c.clone();
+                }
+            }
             let health = vocab.is_health_like(&fold(name), &toks);
             let mut ids: Vec<u32> = toks.iter().map(|t| interner.id(t)).collect();
             ids.sort_unstable();
             ids.dedup();
-            for &i in &ids {
-                if df.len() <= i as usize {
-                    df.resize(i as usize + 1, 0);
-                }
-                df[i as usize] += 1;
-            }
             (ids, health)
         };
         for u in &fk.units {
-            let (tokens, health) = tokens_for(&u.enhedsnavn, &mut p.interner, &mut df);
+            let (tokens, health) = tokens_for(&u.enhedsnavn, &mut p.interner);
             let addrs = u
                 .postal_address
                 .as_deref()
@@ -244,11 +263,21 @@ impl Profiles {
                 ean: u.ean.map(|e| e.to_string().parse().unwrap_or(0)),
                 closed: fk_is_closed(u, today),
                 health,
+                name_count: 1,
             });
         }
         for u in &sor.units {
-            let (tokens, health) = tokens_for(&u.name, &mut p.interner, &mut df);
+            let (tokens, health) = tokens_for(&u.name, &mut p.interner);
             p.sor.push(sor_profile(u, tokens, health, &mut p.interner, today));
+        }
+        p.strip_context(fk, sor, vocab);
+        for prof in p.fk.iter().chain(p.sor.iter()) {
+            for &i in &prof.tokens {
+                if df.len() <= i as usize {
+                    df.resize(i as usize + 1, 0);
+                }
+                df[i as usize] += 1;
+            }
         }
         let n = (fk.len() + sor.len()) as f32;
         p.idf = (0..p.interner.strings.len())
@@ -265,16 +294,83 @@ impl Profiles {
         for prof in p.fk.iter_mut().chain(p.sor.iter_mut()) {
             prof.weight = prof.tokens.iter().map(|&t| idf[t as usize]).sum();
         }
+        for side in [&mut p.fk, &mut p.sor] {
+            let mut counts: HashMap<&[u32], u32> = HashMap::with_capacity(side.len());
+            for prof in side.iter() {
+                *counts.entry(prof.tokens.as_slice()).or_default() += 1;
+            }
+            let per_unit: Vec<u32> =
+                side.iter().map(|prof| counts.get(prof.tokens.as_slice()).copied().unwrap_or(1)).collect();
+            for (prof, c) in side.iter_mut().zip(per_unit) {
+                prof.name_count = c;
+            }
+        }
+        p.df = df;
+        p.designator = p.interner.strings.iter().map(|t| vocab.is_designator(t)).collect();
         p
+    }
+
+    /// Removes context words from names, when something is left: the municipality's own name
+    /// ("Afsnit B (København)") and the distinctive words of the parent's name
+    /// ("Lærkeparken, afsnit B" under "Plejecenter Lærkeparken"). Unit-type words and designators
+    /// of the parent stay: "Hjemmepleje Nord" keeps "hjemmepleje" under "Hjemmeplejen".
+    fn strip_context(&mut self, fk: &FkTree, sor: &SorTree, vocab: &Vocabulary) {
+        let kommune = self.interner.id("kommune");
+        let mut municipality: Vec<u32> = Vec::new();
+        for &r in fk.tree.roots() {
+            municipality.extend(self.fk[r].tokens.iter().copied().filter(|&t| t != kommune));
+        }
+        for (i, u) in sor.units.iter().enumerate() {
+            if u.kind == crate::domain::SorKind::InstitutionOwner {
+                municipality.extend(self.sor[i].tokens.iter().copied().filter(|&t| t != kommune));
+            }
+        }
+        let context_word = |t: u32| {
+            let w = &self.interner.strings[t as usize];
+            t != kommune && !vocab.is_designator(w) && vocab.longest_synonym(std::slice::from_ref(w)).is_none()
+        };
+        let strip = |profiles: &[Profile], tree: &crate::domain::Tree| -> Vec<Option<Vec<u32>>> {
+            (0..profiles.len())
+                .map(|i| {
+                    let parent = tree.parent(i)?;
+                    let own = &profiles[i].tokens;
+                    let parent_tokens = &profiles[parent].tokens;
+                    let kept: Vec<u32> = own
+                        .iter()
+                        .copied()
+                        .filter(|t| {
+                            let parent_context = parent_tokens.contains(t) && context_word(*t);
+                            !(municipality.contains(t) || parent_context)
+                        })
+                        .collect();
+                    (!kept.is_empty() && kept.len() < own.len()).then_some(kept)
+                })
+                .collect()
+        };
+        let fk_new = strip(&self.fk, &fk.tree);
+        let sor_new = strip(&self.sor, &sor.tree);
+        for (prof, new) in self.fk.iter_mut().zip(fk_new).chain(self.sor.iter_mut().zip(sor_new)) {
+            if let Some(t) = new {
+                prof.tokens = t;
+            }
+        }
     }
 
     /// Name similarity in 0..1: IDF-weighted overlap of the token sets (word order does not matter),
     /// with typo-tolerant matching of the tokens that do not agree exactly.
     pub fn name_similarity(&self, f: usize, s: usize) -> f32 {
+        self.name_match(f, s).0
+    }
+
+    /// Name similarity and the smallest document frequency among the words that agree
+    /// (exactly or with a typo); `u32::MAX` when none agree. Two names that each carry a designator
+    /// the other lacks ("Afsnit A" / "Afsnit B") name different units: similarity 0.
+    pub fn name_match(&self, f: usize, s: usize) -> (f32, u32) {
         let (a, b) = (&self.fk[f], &self.sor[s]);
         let total = a.weight + b.weight;
+        let mut rarest = u32::MAX;
         if total <= 0.0 {
-            return 0.0;
+            return (0.0, rarest);
         }
         let (ta, tb) = (&a.tokens, &b.tokens);
         let mut matched = 0.0f32;
@@ -285,6 +381,7 @@ impl Profiles {
         while i < ta.len() || j < tb.len() {
             if i < ta.len() && j < tb.len() && ta[i] == tb[j] {
                 matched += 2.0 * self.idf[ta[i] as usize];
+                rarest = rarest.min(self.df[ta[i] as usize]);
                 i += 1;
                 j += 1;
             } else if j >= tb.len() || (i < ta.len() && ta[i] < tb[j]) {
@@ -302,6 +399,11 @@ impl Profiles {
             }
         }
         if na > 0 && nb > 0 {
+            let des_a = rest_a[..na].iter().any(|&t| self.designator[t as usize]);
+            let des_b = rest_b[..nb].iter().any(|&t| self.designator[t as usize]);
+            if des_a && des_b {
+                return (0.0, rarest);
+            }
             let mut used = [false; 8];
             for &x in &rest_a[..na] {
                 let xs = self.interner.strings[x as usize].as_bytes();
@@ -311,38 +413,52 @@ impl Profiles {
                 let mut best = (0.0f64, usize::MAX);
                 for (k, &y) in rest_b[..nb].iter().enumerate() {
                     let ys = self.interner.strings[y as usize].as_bytes();
-                    if used[k] || ys.len() < 4 || xs.len().abs_diff(ys.len()) > 3 {
+                    if used[k] || ys.len() < 4 {
                         continue;
                     }
-                    let sim = jaro_winkler(xs, ys);
-                    if sim > best.0 {
-                        best = (sim, k);
+                    let longest = xs.len().max(ys.len());
+                    if let Some(d) = edit_distance(xs, ys, allowed_edits(xs.len().min(ys.len()))) {
+                        let sim = 1.0 - d as f64 / longest as f64;
+                        if sim > best.0 {
+                            best = (sim, k);
+                        }
                     }
                 }
-                if best.0 >= 0.88 {
+                if best.1 != usize::MAX {
                     used[best.1] = true;
                     let y = rest_b[best.1];
                     matched += best.0 as f32 * (self.idf[x as usize] + self.idf[y as usize]);
+                    rarest = rarest.min(self.df[x as usize].max(self.df[y as usize]));
                 }
             }
         }
-        (matched / total).min(1.0)
+        ((matched / total).min(1.0), rarest)
     }
 
     /// The level of every non-structural feature of a pair (structure levels are set neutral).
     pub fn levels(&self, f: usize, s: usize) -> (Levels, f32) {
         let (a, b) = (&self.fk[f], &self.sor[s]);
-        let sim = self.name_similarity(f, s);
+        let (sim, rarest) = self.name_match(f, s);
+        // Term-frequency adjustment: a same name that no other unit carries says more than
+        // "Afsnit A", which many units carry.
         let name = if sim >= 0.999 {
-            0
+            if a.name_count <= 1 && b.name_count <= 1 {
+                0
+            } else {
+                1
+            }
         } else if sim >= 0.85 {
-            1
+            if rarest <= RARE_DF {
+                2
+            } else {
+                3
+            }
         } else if sim >= 0.65 {
-            2
-        } else if sim >= 0.4 {
-            3
-        } else {
             4
+        } else if sim >= 0.4 {
+            5
+        } else {
+            6
         };
         let address = match (a.addrs.first(), b.addrs.is_empty()) {
             (Some(x), false) => b
@@ -402,6 +518,7 @@ fn sor_profile(u: &SorUnit, tokens: Vec<u32>, health: bool, interner: &mut Inter
         ean: ean.map(|e| e.to_string().parse().unwrap_or(0)),
         closed: u.is_closed_on(today),
         health,
+        name_count: 1,
     }
 }
 

@@ -112,51 +112,48 @@ pub fn tokens_of(folded: &str, vocab: &Vocabulary) -> Vec<String> {
     out
 }
 
-/// Jaro-Winkler similarity of two byte strings (0..1), for typo-tolerant token comparison.
-pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
+/// Optimal-string-alignment edit distance (insertions, deletions, substitutions, adjacent
+/// transpositions), or `None` when it exceeds `max`.
+pub fn edit_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
     if a == b {
-        return 1.0;
+        return Some(0);
     }
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let window = (b.len() / 2).saturating_sub(1);
-    let mut b_used = [false; 64];
-    if b.len() > 64 {
-        return if a == b { 1.0 } else { 0.0 };
-    }
-    let mut a_match = [0u8; 64];
-    let mut m = 0usize;
-    for (i, &ca) in a.iter().enumerate() {
-        let lo = i.saturating_sub(window);
-        let hi = (i + window + 1).min(b.len());
-        for j in lo..hi {
-            if !b_used[j] && b[j] == ca {
-                b_used[j] = true;
-                a_match[m] = ca;
-                m += 1;
-                break;
+    let n = b.len();
+    let mut prev2: Vec<usize> = vec![0; n + 1];
+    let mut prev: Vec<usize> = (0..=n).collect();
+    let mut cur: Vec<usize> = vec![0; n + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=n {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
             }
+            cur[j] = v;
+            row_min = row_min.min(v);
         }
-    }
-    if m == 0 {
-        return 0.0;
-    }
-    let mut t = 0usize;
-    let mut k = 0usize;
-    for (j, &cb) in b.iter().enumerate() {
-        if b_used[j] {
-            if a_match[k] != cb {
-                t += 1;
-            }
-            k += 1;
+        if row_min > max {
+            return None;
         }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    let m_f = m as f64;
-    let jaro = (m_f / a.len() as f64 + m_f / b.len() as f64 + (m_f - t as f64 / 2.0) / m_f) / 3.0;
-    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
-    jaro + prefix * 0.1 * (1.0 - jaro)
+    Some(prev[n]).filter(|&d| d <= max)
+}
+
+/// Typo tolerance for one word: how many edits still count as the same word (none below 4
+/// letters, one up to 8, two beyond).
+pub fn allowed_edits(len: usize) -> usize {
+    match len {
+        0..=3 => 0,
+        4..=8 => 1,
+        _ => 2,
+    }
 }
 
 #[cfg(test)]
@@ -192,8 +189,9 @@ mod tests {
     }
 
     #[test]
-    fn typos_score_high_and_different_words_low() {
-        assert!(jaro_winkler(b"solgaarden", b"solgarden") > 0.9);
-        assert!(jaro_winkler(b"evigglad", b"solgaard") < 0.6);
+    fn edit_distance_counts_typos_and_gives_up_beyond_the_bound() {
+        assert_eq!(edit_distance(b"solgaarden", b"solgarden", 2), Some(1));
+        assert_eq!(edit_distance(b"birkehav", b"birkepark", 1), None);
+        assert_eq!(edit_distance(b"plejehjme", b"plejehjem", 1), Some(1));
     }
 }

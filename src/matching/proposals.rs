@@ -18,6 +18,10 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
     let mut closes = Vec::new();
     let mut moves = Vec::new();
     let mut write_backs = Vec::new();
+    let mut has_id_link = vec![false; fk.len()];
+    for l in &run.id_links {
+        has_id_link[l.f] = true;
+    }
     for &f in fk.tree.preorder() {
         let u = &fk.units[f];
         let fk_closed = fk_is_closed(u, opts.today);
@@ -58,7 +62,7 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
                 }
             }
             None => {
-                if fk_closed || !run.in_scope[f] || run.id_links.iter().any(|l| l.f == f) {
+                if fk_closed || !run.in_scope[f] || has_id_link[f] {
                     continue;
                 }
                 let Some(pf) = fk.tree.parent(f) else { continue };

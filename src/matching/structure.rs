@@ -3,6 +3,8 @@
 //! to each other; a parent is supported by its children linked to the candidate's children),
 //! repeated until the links are stable.
 
+use std::collections::HashMap;
+
 use super::assign::{assign, confidences};
 use super::blocking::SorIndex;
 use super::features::{Feature, Levels, Profiles};
@@ -12,7 +14,12 @@ use super::{Alternative, Contribution, LinkBasis, LinkFlag, LinkProposal, MatchO
 use crate::domain::{FkTree, SorId, SorTree};
 
 const MAX_ROUNDS: usize = 6;
+/// A matched link is never more certain than this: the model's independence assumptions make
+/// extreme odds overconfident, and a recorded SOR-ID (0.9999) must rank above any match.
+const MAX_MATCHED_CONFIDENCE: f64 = 0.999;
 const EM_ITERATIONS: usize = 40;
+/// EM iterations with the one-to-one posterior as E-step, after the plain EM, per round.
+const ONE_TO_ONE_ITERATIONS: usize = 12;
 /// Most children of a linked parent's counterpart taken as candidates for a child.
 const MAX_STRUCTURAL_CANDIDATES: usize = 80;
 
@@ -156,6 +163,15 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                     }
                     let (levels, sim) = profiles.levels(f, cs);
                     pair_scorings += 1;
+                    // A sibling is a candidate only when something besides the place agrees.
+                    let agrees = sim > 0.0
+                        || levels[Feature::Address as usize] <= 1
+                        || levels[Feature::Phone as usize] == 0
+                        || levels[Feature::Email as usize] == 0
+                        || levels[Feature::Ean as usize] == 0;
+                    if !agrees {
+                        continue;
+                    }
                     by_fk[f].push(pairs.len() as u32);
                     pairs.push(Pair { f: f as u32, s: cs as u32, levels, sim });
                 }
@@ -169,9 +185,24 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         let max_matches =
             distinct(pairs.iter().map(|p| p.f as usize), nf).min(distinct(pairs.iter().map(|p| p.s as usize), ns));
         model = Model::fit(pairs.iter().map(|p| p.levels), [true; 7], EM_ITERATIONS, max_matches);
-        scores = pairs.iter().map(|p| model.score(&p.levels)).collect();
+        let fk_groups = parent_linked_groups(&fk.tree, &link);
+        let sor_groups = parent_linked_groups(&sor.tree, &rev);
+        (scores, conf) = score_pairs(&model, &pairs, &fk_groups, &sor_groups);
         pair_scorings += pairs.len();
-        conf = confidences(&pairs, &scores, nf, ns);
+        // Refine the model with the one-to-one posteriors as the E-step: a unit's candidates share
+        // one chance of being its counterpart, so thirty look-alikes cannot all count as half a match.
+        for _ in 0..ONE_TO_ONE_ITERATIONS {
+            let mut agg: HashMap<Levels, (f64, f64)> = HashMap::new();
+            for (p, c) in pairs.iter().zip(&conf) {
+                let e = agg.entry(p.levels).or_default();
+                e.0 += 1.0;
+                e.1 += c;
+            }
+            let weighted: Vec<(Levels, f64, f64)> = agg.into_iter().map(|(l, (n, g))| (l, n, g)).collect();
+            model = model.m_step(&weighted, max_matches).or_prior_if_inverted();
+            (scores, conf) = score_pairs(&model, &pairs, &fk_groups, &sor_groups);
+            pair_scorings += pairs.len();
+        }
         let mut new_link = fixed_link.clone();
         let mut new_rev = fixed_rev.clone();
         let chosen = assign(&pairs, &conf, &scores, opts.min_confidence, &mut new_link, &mut new_rev);
@@ -185,6 +216,60 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
     }
     let stats = RunStats { candidate_pairs: pairs.len(), pair_scorings, rounds, lambda: model.lambda };
     Run { profiles, pairs, by_fk, model, scores, conf, link, rev, link_pair, id_links, in_scope, stats }
+}
+
+/// Scores (log2 odds) and one-to-one confidences of all pairs under `model`.
+fn score_pairs(model: &Model, pairs: &[Pair], fk_groups: &[u8], sor_groups: &[u8]) -> (Vec<f64>, Vec<f64>) {
+    let scores: Vec<f64> = pairs.iter().map(|p| model.score(&p.levels)).collect();
+    let llr: Vec<f64> = scores.iter().map(|s| s - model.prior_weight()).collect();
+    let lr: Vec<f64> = llr.iter().map(|s| s.clamp(-60.0, 60.0).exp2()).collect();
+    let pi_fk = fit_match_rates(pairs.iter().map(|p| p.f as usize), &lr, fk_groups);
+    let pi_sor = fit_match_rates(pairs.iter().map(|p| p.s as usize), &lr, sor_groups);
+    let conf = confidences(pairs, &llr, &pi_fk, &pi_sor);
+    (scores, conf)
+}
+
+/// Per unit: 1 when its parent is linked, else 0 (a child of a linked unit is far more likely
+/// to have a counterpart, so the two groups get their own match rate).
+fn parent_linked_groups(tree: &crate::domain::Tree, link: &[Option<u32>]) -> Vec<u8> {
+    (0..tree.len()).map(|i| tree.parent(i).is_some_and(|p| link[p].is_some()) as u8).collect()
+}
+
+/// The chance that a unit has a counterpart among its candidates, per group, by maximum likelihood
+/// (EM on the one-to-one mixture: a unit's expected number of matches is
+/// `(pi/n) sum L / ((1 - pi) + (pi/n) sum L)`), Laplace-smoothed. `side` gives each pair's unit.
+fn fit_match_rates(side: impl Iterator<Item = usize>, lr: &[f64], groups: &[u8]) -> Vec<f64> {
+    let n_units = groups.len();
+    let mut sum = vec![0.0f64; n_units];
+    let mut count = vec![0u32; n_units];
+    for (u, l) in side.zip(lr) {
+        sum[u] += l;
+        if *l >= 1.0 {
+            count[u] += 1;
+        }
+    }
+    let has_candidates: Vec<bool> = sum.iter().map(|&s| s > 0.0).collect();
+    let mut pi = [0.5f64; 2];
+    for _ in 0..30 {
+        let mut expected = [0.0f64; 2];
+        let mut total = [0.0f64; 2];
+        for u in 0..n_units {
+            if !has_candidates[u] {
+                continue;
+            }
+            let g = groups[u] as usize;
+            let each = pi[g] / count[u].max(1) as f64;
+            expected[g] += each * sum[u] / ((1.0 - pi[g]) + each * sum[u]);
+            total[g] += 1.0;
+        }
+        let next = [0, 1].map(|g| ((expected[g] + 1.0) / (total[g] + 2.0)).clamp(0.02, 0.98));
+        let delta = (next[0] - pi[0]).abs() + (next[1] - pi[1]).abs();
+        pi = next;
+        if delta < 1e-5 {
+            break;
+        }
+    }
+    groups.iter().map(|&g| pi[g as usize]).collect()
 }
 
 fn distinct(items: impl Iterator<Item = usize>, n: usize) -> usize {
@@ -253,7 +338,7 @@ impl Run {
             } else if l.flags.contains(&LinkFlag::SorUnitClosed) {
                 0.9
             } else {
-                0.999
+                0.9999
             };
             out.push(LinkProposal {
                 fk_uuid: fk.units[l.f].uuid,
@@ -301,7 +386,7 @@ impl Run {
             matched.push(LinkProposal {
                 fk_uuid: fk.units[f].uuid,
                 sor_id: sor.units[s].sor_id,
-                confidence: round4(self.conf[*pi as usize]),
+                confidence: round4(self.conf[*pi as usize].min(MAX_MATCHED_CONFIDENCE)),
                 basis: LinkBasis::Matched,
                 flags: Vec::new(),
                 explanation,

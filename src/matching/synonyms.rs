@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-use super::normalise::{fold, words};
+use super::normalise::{edit_distance, fold, words};
 
 const BUILTIN: &str = include_str!("synonyms.toml");
 
@@ -14,6 +14,7 @@ struct VocabularyFile {
     abbreviations: HashMap<String, String>,
     synonyms: Vec<SynonymGroup>,
     health: HealthWords,
+    designators: HealthWords,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +46,9 @@ pub struct Vocabulary {
     phrases: HashMap<String, Vec<(Vec<String>, String)>>,
     canonicals: HashSet<String>,
     health: Vec<String>,
+    designators: HashSet<String>,
+    /// One-word synonyms (folded) and their canonical token, for correcting typos.
+    single_words: Vec<(String, String)>,
 }
 
 impl Vocabulary {
@@ -75,10 +79,20 @@ impl Vocabulary {
                 v.canonicals.insert(canonical);
             }
         }
+        for list in v.phrases.values() {
+            for (phrase, canonical) in list {
+                if let [w] = phrase.as_slice() {
+                    if w.len() >= 6 {
+                        v.single_words.push((w.clone(), canonical.clone()));
+                    }
+                }
+            }
+        }
         for list in v.phrases.values_mut() {
             list.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         }
         v.health = file.health.words.iter().map(|w| fold(w)).collect();
+        v.designators = file.designators.words.iter().map(|w| fold(w)).collect();
         Ok(v)
     }
 
@@ -93,6 +107,25 @@ impl Vocabulary {
         list.iter()
             .find(|(phrase, _)| phrase.len() <= words.len() && phrase.iter().zip(words).all(|(p, w)| p == w))
             .map(|(phrase, canonical)| (phrase.len(), canonical.as_str()))
+    }
+
+    /// The canonical unit-type word for a misspelt one ("plejehjme" -> "plejecenter"): a word of six
+    /// letters or more within one edit of a one-word synonym. `None` for canonical words and
+    /// everything else.
+    pub fn correct(&self, token: &str) -> Option<&str> {
+        if token.len() < 6 || self.canonicals.contains(token) || self.phrases.contains_key(token) {
+            return None;
+        }
+        self.single_words
+            .iter()
+            .find(|(w, _)| edit_distance(w.as_bytes(), token.as_bytes(), 1).is_some())
+            .map(|(_, c)| c.as_str())
+    }
+
+    /// True for a word that tells units of one kind apart: a listed designator ("nord", "aften"),
+    /// a number, or a word of at most two characters ("a", "b2").
+    pub fn is_designator(&self, token: &str) -> bool {
+        token.len() <= 2 || token.bytes().all(|b| b.is_ascii_digit()) || self.designators.contains(token)
     }
 
     /// True when a name looks health-related: a unit-type synonym among its tokens, or a health

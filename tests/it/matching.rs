@@ -385,3 +385,70 @@ fn the_json_contract_names_kinds_and_fields_as_agreed() {
     let back: ProposalsDto = serde_json::from_value(json.clone()).expect("reads back");
     assert!(matches!(back.proposals[0], ProposalDto::Link { .. }));
 }
+
+/// A SOR2 CSV export matching the Korsbaek FK-ORG fixture: the two units that carry a SOR-ID,
+/// the municipality, and "Plejecenter B" (no SOR-ID in FK-ORG) to be found by matching.
+fn korsbaek_sor_csv(dir: &std::path::Path) -> std::path::PathBuf {
+    let id = |n: u64| SorId::from_running_number(n).to_string();
+    let rows = [
+        format!("{};IE;Korsbaek Kommune;;;;2019-01-01;;;;;", id(480000)),
+        format!("{};SI;Ældreforvaltning;{};;;2019-01-01;;Sundhedsvej;2;4000;Korsbaek", id(480001), id(480000)),
+        format!("{};OE;Plejecenter A;{};;;2019-01-01;;Ahornvej;5;4000;Korsbaek", id(480002), id(480001)),
+        format!("{};OE;Plejecentret B;{};21222324;;2019-01-01;;Bøgevej;7;4000;Korsbaek", id(480003), id(480001)),
+    ];
+    let header = "SorId;SorType;EntityName;ParentSorId;VirtualAddressTelephoneNumber;VirtualAddressEmailAddress;FromDate;ToDate;PostalAddressStreetName;PostalAddressStreetBuildingId;PostalAddressPostCodeId;PostalAddressDistrictName";
+    let path = dir.join("sor.csv");
+    std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).expect("write sor.csv");
+    path
+}
+
+#[test]
+fn propose_on_files_prints_the_json_contract_and_asks_for_review() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sor = korsbaek_sor_csv(dir.path());
+    let out = crate::support::sorsync()
+        .args(["propose", "--format", "json", "--today", "2026-11-22", "--fkorg"])
+        .arg(crate::support::fixture("fkorg/korsbaek.json"))
+        .arg("--sor")
+        .arg(&sor)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let links: Vec<&serde_json::Value> =
+        json["proposals"].as_array().expect("list").iter().filter(|p| p["kind"] == "link").collect();
+    let b =
+        links.iter().find(|l| l["fk_uuid"] == "a1000000-0000-4000-8000-000000000004").expect("Plejecenter B is linked");
+    assert_eq!(b["sor_id"], SorId::from_running_number(480003).to_string());
+    assert_eq!(b["basis"], "matched");
+    let by_id = links.iter().filter(|l| l["basis"] == "sor_id_on_unit").count();
+    assert_eq!(by_id, 2, "the two units with a SOR-ID in FK-ORG are links too");
+}
+
+#[test]
+fn eval_reports_f1_and_the_baseline_against_a_truth_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sor = korsbaek_sor_csv(dir.path());
+    let truth = dir.path().join("truth.csv");
+    let row = |f: &str, n: u64| format!("{f};{}", SorId::from_running_number(n));
+    let rows = [
+        row("a1000000-0000-4000-8000-000000000001", 480000),
+        row("a1000000-0000-4000-8000-000000000002", 480001),
+        row("a1000000-0000-4000-8000-000000000003", 480002),
+        row("a1000000-0000-4000-8000-000000000004", 480003),
+    ];
+    std::fs::write(&truth, format!("fk_uuid;sor_id\n{}\n", rows.join("\n"))).expect("write truth");
+    let out = crate::support::sorsync()
+        .args(["eval", "--today", "2026-11-22", "--fkorg"])
+        .arg(crate::support::fixture("fkorg/korsbaek.json"))
+        .arg("--sor")
+        .arg(&sor)
+        .arg("--truth")
+        .arg(&truth)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("link F1 1.0000"), "{text}");
+    assert!(text.contains("name-only baseline F1"), "{text}");
+}
