@@ -13,7 +13,6 @@ mod inspect_sor;
 mod preview;
 mod proposals;
 mod propose;
-#[allow(dead_code)] // until `propose --kommune` without files calls propose_store::run_from_store
 mod propose_store;
 mod snapshots;
 mod standin;

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
+use super::propose_store::StoreRunFormat;
 use super::{Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::{FkUuid, KommuneKode};
 use crate::matching::json::ProposalsDto;
@@ -56,17 +57,28 @@ pub struct ProposeArgs {
     pub min_confidence: f64,
 }
 
-pub fn run(args: ProposeArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
-    let (Some(fk_path), Some(sor_path)) = (&args.fkorg, &args.sor) else {
-        anyhow::bail!("give both --fkorg FILE and --sor FILE (proposing from the store is not available yet)");
-    };
+pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let kommune = args.kommune.as_deref().map(KommuneKode::parse).transpose().context("--kommune")?;
-    let fk = read_fkorg_file(fk_path)?;
-    let sor = read_sor_file(sor_path)?;
     let mut opts = MatchOptions::new(args.today.unwrap_or_else(|| chrono::Local::now().date_naive()));
     opts.min_confidence = args.min_confidence;
     opts.scope =
         Scope { include: parse_uuids(&args.include, "--include")?, exclude: parse_uuids(&args.exclude, "--exclude")? };
+    let (fk_path, sor_path) = match (&args.fkorg, &args.sor, kommune) {
+        (Some(fk), Some(sor), _) => (fk, sor),
+        (None, None, Some(kommune)) => {
+            let format = match args.format {
+                Format::Text => StoreRunFormat::Text,
+                Format::Json => StoreRunFormat::Json,
+                Format::Csv => anyhow::bail!("--format csv works on files; with the store use text or json"),
+            };
+            return super::propose_store::run_from_store(kommune, &opts, format, ctx);
+        }
+        _ => anyhow::bail!(
+            "give --fkorg FILE and --sor FILE, or only --kommune CODE to use the store's latest snapshots"
+        ),
+    };
+    let fk = read_fkorg_file(fk_path)?;
+    let sor = read_sor_file(sor_path)?;
     let started = std::time::Instant::now();
     let proposals = propose(&fk, &sor, &opts);
     tracing::info!(

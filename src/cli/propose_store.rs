@@ -5,7 +5,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::NaiveDate;
 use clap::ValueEnum;
 use serde::Serialize;
 
@@ -46,13 +45,13 @@ struct RunJson {
 /// are pending (a person must decide), 0 when none are.
 pub fn run_from_store(
     kommune: KommuneKode,
-    today: NaiveDate,
+    opts: &MatchOptions,
     format: StoreRunFormat,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
     let StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new } = block_on(async {
         let store = open_store(ctx).await?;
-        let result = run(&store, kommune, today).await;
+        let result = run(&store, kommune, opts).await;
         store.close().await;
         result
     })?;
@@ -110,7 +109,7 @@ struct StoreRun {
     new: Vec<StoredProposal>,
 }
 
-async fn run(store: &Store, kommune: KommuneKode, today: NaiveDate) -> anyhow::Result<StoreRun> {
+async fn run(store: &Store, kommune: KommuneKode, opts: &MatchOptions) -> anyhow::Result<StoreRun> {
     let fk_id = store
         .latest_snapshot_id(Register::FkOrg, Some(kommune))
         .await?
@@ -124,7 +123,7 @@ async fn run(store: &Store, kommune: KommuneKode, today: NaiveDate) -> anyhow::R
     };
     let fk = store.load_fkorg(fk_id).await.context("loading the FK-ORG snapshot")?;
     let sor = store.load_sor(sor_id).await.context("loading the SOR snapshot")?;
-    let proposals = propose(&fk, &sor, &MatchOptions::new(today));
+    let proposals = propose(&fk, &sor, opts);
     let summary =
         record_run(store, kommune, Snapshot { id: fk_id, tree: &fk }, Snapshot { id: sor_id, tree: &sor }, &proposals)
             .await
@@ -151,21 +150,21 @@ mod tests {
     async fn a_run_uses_the_municipalitys_own_sor_snapshot_else_the_national_one() {
         let store = Store::open("sqlite::memory:").await.expect("an in-memory store");
         let kommune = KommuneKode::parse("350").expect("a code");
-        let today = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
+        let today = MatchOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date"));
         let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fkorg/korsbaek.json");
-        let err = run(&store, kommune, today).await.expect_err("no snapshots yet");
+        let err = run(&store, kommune, &today).await.expect_err("no snapshots yet");
         assert!(err.to_string().contains("no FK-ORG snapshot for municipality 350"), "{err}");
         let fk = read_fkorg_file(&fixture).expect("the fixture reads");
         let fk_id = store.import_fkorg(kommune, "fk", &fk).await.expect("import").snapshot_id;
-        let err = run(&store, kommune, today).await.expect_err("no SOR snapshot yet");
+        let err = run(&store, kommune, &today).await.expect_err("no SOR snapshot yet");
         assert!(err.to_string().contains("no SOR snapshot"), "{err}");
 
         let national = store.import_sor("national", None, &sor("Danmark")).await.expect("import").snapshot_id;
-        let r = run(&store, kommune, today).await.expect("a run on the national SOR");
+        let r = run(&store, kommune, &today).await.expect("a run on the national SOR");
         assert_eq!((r.fk_snapshot_id, r.sor_snapshot_id), (fk_id, national));
 
         let own = store.import_sor("own", Some(kommune), &sor("Korsbæk")).await.expect("import").snapshot_id;
-        let r = run(&store, kommune, today).await.expect("a run on the municipality's SOR");
+        let r = run(&store, kommune, &today).await.expect("a run on the municipality's SOR");
         assert_eq!(r.sor_snapshot_id, own);
     }
 }
