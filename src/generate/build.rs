@@ -972,7 +972,9 @@ pub(crate) fn municipality(k: &Municipality, cfg: &GeneratorConfig) -> Generated
     b.home_care(&dir, share(0.22));
     b.nursing(&dir, share(0.10));
     b.rehabilitation(&dir, share(0.06));
-    let visitors_parent = if b.rng.gen_bool(0.5) { dir.clone() } else { bu.clone() };
+    // health visitors sit under the health directorate or under Børn og Unge; in SOR under the SI
+    let visitors_parent =
+        if b.rng.gen_bool(0.5) { dir.clone() } else { Node { sor: dir.sor, blocked: false, ..bu.clone() } };
     b.health_visitors(&visitors_parent, share(0.05));
     b.dental(&dental, share(0.07));
     b.residential(&dir, share(0.08));

@@ -563,3 +563,33 @@ fn the_cli_writes_a_set_with_a_manifest() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("998"));
 }
+
+#[test]
+fn the_bundled_set_is_what_the_documented_command_writes() {
+    let b = tempfile::tempdir().unwrap();
+    let evolved = b.path().join("evolved");
+    generate_into(b.path(), &[101, 851, 320, 370, 999], &cfg(1, 0.05), Some(&evolved));
+    let mut committed = files(&fixture("bundled"));
+    committed.retain(|p, _| p.extension().is_some_and(|e| e == "json" || e == "xml" || e == "csv"));
+    let fresh = files(b.path());
+    assert_eq!(
+        committed.keys().collect::<Vec<_>>(),
+        fresh.keys().collect::<Vec<_>>(),
+        "fixtures/bundled has other files than fixtures/bundled/regenerate.sh writes"
+    );
+    for (k, v) in &committed {
+        assert!(v == &fresh[k], "fixtures/bundled/{} is stale: run fixtures/bundled/regenerate.sh", k.display());
+    }
+}
+
+#[test]
+fn health_units_outside_the_health_directorate_still_have_sor_counterparts() {
+    for code in [101, 147, 151, 153, 320, 370, 851] {
+        let m = generate_municipality(&Municipality::by_code(code).unwrap(), &cfg(1, 0.1));
+        let linked: BTreeSet<_> = m.truth.iter().map(|(f, _)| f).collect();
+        for name in ["Sundhedsplejen", "Den Kommunale Tandpleje"] {
+            let u = m.fk_units.iter().find(|u| u.enhedsnavn == name).unwrap();
+            assert!(linked.contains(&u.uuid), "{code}: {name} has no SOR counterpart");
+        }
+    }
+}
