@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod domain;
 pub mod generate;
 pub mod matching;
+pub mod preview;
 pub mod sources;
 pub mod standin;
 pub mod store;

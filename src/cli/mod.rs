@@ -9,6 +9,7 @@ mod init;
 mod inspect;
 mod inspect_fkorg;
 mod inspect_sor;
+mod preview;
 mod propose;
 mod snapshots;
 mod standin;
@@ -65,6 +66,8 @@ pub enum Command {
     Propose(propose::ProposeArgs),
     /// Measure link proposals against a ground-truth file (precision, recall, F1).
     Eval(eval::EvalArgs),
+    /// Show what creating, closing, moving or renaming an FK-ORG unit would do in SOR.
+    Preview(preview::PreviewArgs),
 }
 
 /// What every command gets: the loaded configuration.
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Contacts(a) => contacts::run(a, &ctx),
         Command::Propose(a) => propose::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
+        Command::Preview(a) => preview::run(a, &ctx),
     }
 }
 

@@ -1,14 +1,115 @@
-//! `sorsync standin` (not built yet).
+//! `sorsync stand-in fkorg`: run a local server that speaks FK-ORG's GraphQL read API.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Subcommand;
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
 
 use super::Context;
+use crate::sources::read_fkorg_file;
+use crate::standin::fkorg::{self, Credentials, StandInOptions};
 
 #[derive(Debug, Subcommand)]
-pub enum StandInCommand {}
+pub enum StandInCommand {
+    /// FK-ORG's GraphQL read API (organisationEnhedListe, brugerListe) with an OAuth2 token endpoint.
+    ///
+    /// Serves POST /organisation/organisationhent/1 (needs a Bearer token and the headers
+    /// x-TransaktionsId and x-TransaktionsTid) and POST /oauth/token (client credentials).
+    /// Prints "listening on http://127.0.0.1:PORT" when ready; stop it with Ctrl-C.
+    Fkorg(StandInFkorgArgs),
+}
 
-pub fn run(cmd: StandInCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
-    match cmd {}
+#[derive(Debug, Args)]
+pub struct StandInFkorgArgs {
+    /// The FK-ORG data to serve: a GraphQL response file as `sorsync inspect fkorg` reads.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one; the chosen port is printed).
+    #[arg(long, default_value_t = 8701)]
+    pub port: u16,
+    /// Delay added to every GraphQL request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of GraphQL requests (0.0 to 1.0) answered with 503 Service Unavailable.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of GraphQL requests (0.0 to 1.0) that hang for --hang-secs before answering 504,
+    /// so that clients time out.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub hang_rate: f64,
+    /// How long a hanging request hangs, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub hang_secs: u64,
+    /// Seed for the fault injection, so a run can be repeated exactly.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The client id the token endpoint accepts. Default: fkorg.client_id from the configuration.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The client secret the token endpoint accepts. Default: fkorg.client_secret from the configuration.
+    #[arg(long, env = "SORSYNC_STANDIN_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Accept any client id and secret.
+    #[arg(long, conflicts_with_all = ["client_id", "client_secret"])]
+    pub any_client: bool,
+    /// Seconds an issued token stays valid.
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl_secs: u64,
+}
+
+pub fn run(cmd: StandInCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match cmd {
+        StandInCommand::Fkorg(args) => run_fkorg(args, ctx),
+    }
+}
+
+fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&args.fail_rate) || !(0.0..=1.0).contains(&args.hang_rate) {
+        anyhow::bail!("--fail-rate and --hang-rate must be between 0.0 and 1.0");
+    }
+    if args.fail_rate + args.hang_rate > 1.0 {
+        anyhow::bail!("--fail-rate plus --hang-rate must not exceed 1.0");
+    }
+    let tree = read_fkorg_file(&args.data)?;
+    let credentials = (!args.any_client).then(|| Credentials {
+        client_id: args.client_id.unwrap_or_else(|| ctx.config.fkorg.client_id.clone()),
+        client_secret: args.client_secret.unwrap_or_else(|| ctx.config.fkorg.client_secret.clone()),
+    });
+    let opts = StandInOptions {
+        port: args.port,
+        latency: Duration::from_millis(args.latency_ms),
+        fail_rate: args.fail_rate,
+        hang_rate: args.hang_rate,
+        hang_time: Duration::from_secs(args.hang_secs),
+        seed: args.seed,
+        credentials,
+        token_ttl: Duration::from_secs(args.token_ttl_secs),
+        ..StandInOptions::default()
+    };
+    let (units, users, cvr) = (tree.len(), tree.users.len(), tree.cvr);
+    super::block_on(async move {
+        let (addr, server) =
+            fkorg::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+        let cvr = cvr.map(|c| c.to_string()).unwrap_or_else(|| "any".to_string());
+        let banner = format!(
+            "listening on http://{addr}\n  GraphQL: http://{addr}{}  (CVR {cvr}: {units} units, {users} users)\n  token:   http://{addr}{}\n",
+            fkorg::GRAPHQL_PATH,
+            fkorg::TOKEN_PATH
+        );
+        // One write, so a reader that stops after the first line cannot cut it short; and keep
+        // serving if nobody reads stdout any more.
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+            tracing::warn!(error = %e, "cannot write to stdout; serving anyway");
+        }
+        drop(out);
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            r = server => r.context("the stand-in server stopped")?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -1,1 +1,228 @@
-//! Link proposals between FK-ORG and SOR units. Pure: no IO, no clock.
+//! Link proposals between FK-ORG and SOR units, and the changes that follow from them
+//! (create, update, close, move, write back). Pure: no IO, no clock (`today` is passed in).
+//!
+//! How a run works ([`propose`]):
+//! 1. identifiers first: a SOR-ID recorded on the FK-ORG unit is a link;
+//! 2. profiles ([`features`]): normalised names ([`normalise`], [`synonyms`]) with IDF weights,
+//!    address, phone, email, EAN;
+//! 3. blocking ([`blocking`]): candidates from inverted indexes, never the full product;
+//! 4. rounds: a Fellegi-Sunter model fitted by EM ([`model`]) scores the candidates, a one-to-one
+//!    assignment picks links ([`assign`]), and structure ([`structure`]: parents linked to each
+//!    other, children linked to children) feeds the next round, until the links are stable;
+//! 5. the other proposal kinds follow from the links ([`proposals`]).
+
+pub mod assign;
+pub mod blocking;
+pub mod eval;
+pub mod features;
+pub mod json;
+pub mod model;
+pub mod normalise;
+pub mod proposals;
+pub mod structure;
+pub mod synonyms;
+
+use chrono::NaiveDate;
+
+use crate::domain::{FkTree, FkUuid, SorId, SorTree};
+
+/// Which part of the FK-ORG tree is health-relevant. Empty `include` means the whole tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Subtree roots to consider; empty = everything.
+    pub include: Vec<FkUuid>,
+    /// Subtree roots to leave out (wins over `include`).
+    pub exclude: Vec<FkUuid>,
+}
+
+/// Everything a run depends on besides the two trees.
+#[derive(Debug, Clone)]
+pub struct MatchOptions {
+    /// The day the run is for: decides which units are closed.
+    pub today: NaiveDate,
+    pub scope: Scope,
+    /// Most candidate SOR units kept per FK-ORG unit after blocking.
+    pub max_candidates_per_unit: usize,
+    /// Fuzzy links below this confidence are not proposed.
+    pub min_confidence: f64,
+    /// Most runners-up kept on a link proposal.
+    pub max_alternatives: usize,
+}
+
+impl MatchOptions {
+    /// Defaults for a run on `today`.
+    pub fn new(today: NaiveDate) -> Self {
+        MatchOptions {
+            today,
+            scope: Scope::default(),
+            max_candidates_per_unit: 30,
+            min_confidence: 0.5,
+            max_alternatives: 3,
+        }
+    }
+}
+
+/// Why a link is proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkBasis {
+    /// The FK-ORG unit already carries this SOR-ID (address role SOR).
+    SorIdOnUnit,
+    /// Found by matching names, addresses, identifiers and structure.
+    Matched,
+}
+
+/// Something a person should look at on a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkFlag {
+    /// The SOR-ID recorded on the FK-ORG unit is not in the SOR file.
+    SorUnitNotFound,
+    /// The SOR unit is closed but the FK-ORG unit is open.
+    SorUnitClosed,
+    /// Another FK-ORG unit carries the same SOR-ID; this one got the link.
+    SorIdOnSeveralUnits,
+}
+
+impl LinkFlag {
+    pub fn key(self) -> &'static str {
+        match self {
+            LinkFlag::SorUnitNotFound => "sor_unit_not_found",
+            LinkFlag::SorUnitClosed => "sor_unit_closed",
+            LinkFlag::SorIdOnSeveralUnits => "sor_id_on_several_units",
+        }
+    }
+}
+
+/// One feature's contribution to a link: its value and its weight (log2 odds; positive supports the link).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub feature: String,
+    pub value: String,
+    pub weight: f64,
+}
+
+/// A runner-up for a link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternative {
+    pub sor_id: SorId,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkProposal {
+    pub fk_uuid: FkUuid,
+    pub sor_id: SorId,
+    /// Calibrated probability that the two units are the same.
+    pub confidence: f64,
+    pub basis: LinkBasis,
+    pub flags: Vec<LinkFlag>,
+    pub explanation: Vec<Contribution>,
+    pub alternatives: Vec<Alternative>,
+    /// Names, for people reading the proposal.
+    pub fk_name: String,
+    pub sor_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateProposal {
+    pub fk_uuid: FkUuid,
+    pub parent_sor_id: SorId,
+    pub name: String,
+    pub parent_fk_uuid: FkUuid,
+}
+
+/// One field that differs on a linked pair: SOR has `from`, FK-ORG (the source) has `to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub field: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateProposal {
+    pub fk_uuid: FkUuid,
+    pub sor_id: SorId,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloseProposal {
+    pub sor_id: SorId,
+    pub fk_uuid: FkUuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveProposal {
+    pub sor_id: SorId,
+    pub fk_uuid: FkUuid,
+    pub new_parent_sor_id: SorId,
+    pub old_parent_sor_id: Option<SorId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteBackProposal {
+    pub fk_uuid: FkUuid,
+    pub sor_id: SorId,
+}
+
+/// One proposal for a person (or an automatic rule) to decide on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Proposal {
+    Link(LinkProposal),
+    Create(CreateProposal),
+    Update(UpdateProposal),
+    Close(CloseProposal),
+    Move(MoveProposal),
+    WriteBack(WriteBackProposal),
+}
+
+impl Proposal {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Proposal::Link(_) => "link",
+            Proposal::Create(_) => "create",
+            Proposal::Update(_) => "update",
+            Proposal::Close(_) => "close",
+            Proposal::Move(_) => "move",
+            Proposal::WriteBack(_) => "write_back",
+        }
+    }
+}
+
+/// The result of a run: links first (most confident first), then the other kinds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Proposals {
+    pub proposals: Vec<Proposal>,
+    pub stats: RunStats,
+}
+
+/// Numbers about a run, for logs and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    pub candidate_pairs: usize,
+    pub pair_scorings: usize,
+    pub rounds: usize,
+    /// Share of candidate pairs the fitted model takes for matches.
+    pub lambda: f64,
+}
+
+impl Proposals {
+    pub fn links(&self) -> impl Iterator<Item = &LinkProposal> {
+        self.proposals.iter().filter_map(|p| match p {
+            Proposal::Link(l) => Some(l),
+            _ => None,
+        })
+    }
+}
+
+/// Proposes links and changes between one municipality's FK-ORG tree and a SOR tree.
+pub fn propose(fk: &FkTree, sor: &SorTree, opts: &MatchOptions) -> Proposals {
+    let vocab = synonyms::Vocabulary::builtin();
+    let run = structure::run(fk, sor, opts, &vocab);
+    let mut out = Vec::new();
+    let links = run.link_proposals(fk, sor, opts);
+    out.extend(links.into_iter().map(Proposal::Link));
+    out.extend(proposals::follow_up(fk, sor, opts, &vocab, &run));
+    Proposals { proposals: out, stats: run.stats.clone() }
+}

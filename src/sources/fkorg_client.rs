@@ -1,2 +1,464 @@
 //! HTTP client for FK-ORG's GraphQL read API: OAuth2 client credentials, KOMBIT's transaction
-//! headers, paging, timeouts and retries.
+//! headers, paging, timeouts and retries. Pages are checked by the same code that reads FK-ORG
+//! files ([`super::fkorg_json`]), so API data and file data pass the same checks.
+//!
+//! The client secret and the access token are never logged nor put in error messages.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+
+use super::fkorg_json::{FkPages, PageInfo};
+use super::ReadError;
+use crate::config::FkOrgConfig;
+use crate::domain::{Cvr, FkTree};
+
+/// The units query: every field the reader needs, one page at a time.
+const UNITS_QUERY: &str = "query sorsyncEnheder($cvr: CVR!, $first: Int, $after: Cursor) {
+  organisationEnhedListe(cvr: $cvr, status: AKTIV, first: $first, after: $after) {
+    edges { cursor node {
+      uuid enhedsnavn brugervendtNoegle
+      overordnetEnhed { uuid }
+      tilstand { status fraTidspunkt tilTidspunkt }
+      adresser { uuid adresseTekst adresseRolleTitel klassifikation { type rolle indeks } }
+      tilhoerer { virksomhed { cvrNummerTekst } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}";
+
+/// The users query, with addresses and memberships.
+const USERS_QUERY: &str = "query sorsyncBrugere($cvr: CVR!, $first: Int, $after: Cursor) {
+  brugerListe(cvr: $cvr, status: AKTIV, first: $first, after: $after) {
+    edges { cursor node {
+      uuid brugernavn
+      person { navn }
+      tilstand { status fraTidspunkt tilTidspunkt }
+      adresser { uuid adresseTekst adresseRolleTitel klassifikation { type rolle indeks } }
+      harMedlemskab { uuid medlemskabRolleTitel funktionsTypeUuid funktionsTypeTitel medlemAf { uuid } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}";
+
+/// Why fetching from FK-ORG failed, in the terms of the person running sorsync.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the FK-ORG client is not configured right: {0}")]
+    Config(String),
+    #[error(
+        "FK-ORG's token endpoint {url} refused the credentials (client id {client_id:?}): HTTP {status} {detail}; \
+         check fkorg.client_id and fkorg.client_secret (or SORSYNC_FKORG_CLIENT_SECRET)"
+    )]
+    CredentialsRefused { url: String, client_id: String, status: u16, detail: String },
+    #[error("FK-ORG refused the token (client id {client_id:?}): HTTP 401 {detail}")]
+    TokenRefused { client_id: String, detail: String },
+    #[error("FK-ORG's token endpoint {url} did not answer with a token: {detail}")]
+    BadToken { url: String, detail: String },
+    #[error("FK-ORG rejected the request: HTTP {status} {detail}")]
+    Rejected { status: u16, detail: String },
+    #[error("FK-ORG ({url}) did not answer after {attempts} attempts; last problem: {last}")]
+    Unavailable { url: String, attempts: u32, last: String },
+    #[error("FK-ORG answered something that is not a GraphQL response: {0}")]
+    BadResponse(String),
+    #[error("FK-ORG answered with errors: {0}")]
+    GraphQl(String),
+    #[error("FK-ORG knows no organisation with CVR {0}")]
+    UnknownCvr(Cvr),
+    #[error("FK-ORG's paging does not advance: after cursor {cursor:?} it returned the same cursor again")]
+    PagingStuck { cursor: String },
+    #[error("FK-ORG's data does not pass the checks: {0}")]
+    Data(#[from] ReadError),
+}
+
+/// Exponential backoff between retries: `base * 2^attempt`, capped at `max`, plus up to half
+/// of that as random jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { base: Duration::from_millis(500), max: Duration::from_secs(30) }
+    }
+}
+
+impl Backoff {
+    fn delay(&self, attempt: u32) -> Duration {
+        let exp = self.base.saturating_mul(2u32.saturating_pow(attempt.min(20))).min(self.max);
+        let half_ms = (exp.as_millis() / 2) as u64;
+        let jitter = if half_ms == 0 { 0 } else { (uuid::Uuid::new_v4().as_u128() % (half_ms as u128 + 1)) as u64 };
+        exp + Duration::from_millis(jitter)
+    }
+}
+
+struct CachedToken {
+    access_token: String,
+    /// Refresh before this instant.
+    good_until: Instant,
+}
+
+/// Client for FK-ORG's GraphQL read API (`organisation/organisationhent/1`).
+pub struct FkOrgClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    token_url: Url,
+    client_id: String,
+    client_secret: String,
+    page_size: u32,
+    max_retries: u32,
+    backoff: Backoff,
+    /// For each request, from sending to the last byte of the answer.
+    timeout: Duration,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+impl fmt::Debug for FkOrgClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FkOrgClient")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<hidden>")
+            .field("page_size", &self.page_size)
+            .field("max_retries", &self.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one HTTP exchange ended with, after retries.
+struct Answer {
+    status: StatusCode,
+    /// The response body, read in full.
+    body: Vec<u8>,
+}
+
+impl FkOrgClient {
+    /// Checks the configuration and prepares the HTTP client (no request is sent yet).
+    pub fn new(cfg: &FkOrgConfig) -> Result<Self, ClientError> {
+        let endpoint = Url::parse(&cfg.endpoint)
+            .map_err(|e| ClientError::Config(format!("fkorg.endpoint {:?} is not a URL: {e}", cfg.endpoint)))?;
+        let token_url = Url::parse(&cfg.token_url)
+            .map_err(|e| ClientError::Config(format!("fkorg.token_url {:?} is not a URL: {e}", cfg.token_url)))?;
+        if !(1..=500).contains(&cfg.page_size) {
+            return Err(ClientError::Config(format!("fkorg.page_size {} must be between 1 and 500", cfg.page_size)));
+        }
+        if cfg.timeout_secs == 0 {
+            return Err(ClientError::Config("fkorg.timeout_secs must be at least 1".into()));
+        }
+        if cfg.client_id.trim().is_empty() || cfg.client_secret.is_empty() {
+            return Err(ClientError::Config(
+                "fkorg.client_id and fkorg.client_secret (or SORSYNC_FKORG_CLIENT_SECRET) must be set".into(),
+            ));
+        }
+        let timeout = Duration::from_secs(cfg.timeout_secs);
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
+        Ok(FkOrgClient {
+            http,
+            endpoint,
+            token_url,
+            client_id: cfg.client_id.clone(),
+            client_secret: cfg.client_secret.clone(),
+            page_size: cfg.page_size,
+            max_retries: cfg.max_retries,
+            backoff: Backoff::default(),
+            timeout,
+            token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Replaces the default backoff between retries (tests use a few milliseconds).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Replaces `fkorg.timeout_secs` (tests use a fraction of a second).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Fetches one municipality's active units and users, page by page, and checks them as a
+    /// file would be checked.
+    #[tracing::instrument(skip_all, fields(cvr = %cvr))]
+    pub async fn fetch_tree(&self, cvr: Cvr) -> Result<FkTree, ClientError> {
+        let source = PathBuf::from(self.endpoint.as_str());
+        let mut pages = FkPages::default();
+        let mut page_no = 0;
+        for list in [List::Units, List::Users] {
+            let mut after: Option<String> = None;
+            loop {
+                let variables = serde_json::json!({ "cvr": cvr.to_string(), "first": self.page_size, "after": after });
+                let response = self.graphql(list.query(), variables).await?;
+                if response.pointer(&format!("/data/{}", list.field())).is_none_or(Value::is_null) {
+                    return Err(ClientError::UnknownCvr(cvr));
+                }
+                let outcome = pages.add_response(&source, page_no, &response)?;
+                page_no += 1;
+                let info = match list {
+                    List::Units => outcome.units,
+                    List::Users => outcome.users,
+                }
+                .unwrap_or_default();
+                tracing::debug!(list = list.field(), page = page_no, has_next_page = info.has_next_page, "Page read.");
+                match next_cursor(info, after.as_deref())? {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let tree = pages.finish(&source)?;
+        tracing::info!(units = tree.len(), users = tree.users.len(), pages = page_no, "FK-ORG tree fetched.");
+        Ok(tree)
+    }
+
+    /// Sends one GraphQL request with a valid token and the transaction headers; a 401 gets one
+    /// more try with a fresh token.
+    async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ClientError> {
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let mut fresh_token_tried = false;
+        loop {
+            let token = self.access_token().await?;
+            let answer = self
+                .send_with_retries(&self.endpoint, || {
+                    self.http
+                        .post(self.endpoint.clone())
+                        .bearer_auth(&token)
+                        .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
+                        .header(
+                            "x-TransaktionsTid",
+                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        )
+                        .json(&body)
+                })
+                .await?;
+            match answer.status {
+                s if s.is_success() => return parse_graphql_body(&answer.body),
+                StatusCode::UNAUTHORIZED if !fresh_token_tried => {
+                    // The token may have been revoked or expired early: get a new one once.
+                    fresh_token_tried = true;
+                    *self.token.lock().await = None;
+                }
+                StatusCode::UNAUTHORIZED => {
+                    return Err(ClientError::TokenRefused {
+                        client_id: self.client_id.clone(),
+                        detail: body_detail(&answer.body),
+                    })
+                }
+                s => return Err(ClientError::Rejected { status: s.as_u16(), detail: body_detail(&answer.body) }),
+            }
+        }
+    }
+
+    /// A cached access token, or a new one from the token endpoint.
+    async fn access_token(&self) -> Result<String, ClientError> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref().filter(|t| Instant::now() < t.good_until) {
+            return Ok(t.access_token.clone());
+        }
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.as_str()),
+        ];
+        let answer =
+            self.send_with_retries(&self.token_url, || self.http.post(self.token_url.clone()).form(&form)).await?;
+        if !answer.status.is_success() {
+            return Err(ClientError::CredentialsRefused {
+                url: self.token_url.to_string(),
+                client_id: self.client_id.clone(),
+                status: answer.status.as_u16(),
+                detail: body_detail(&answer.body),
+            });
+        }
+        let bad = |detail: String| ClientError::BadToken { url: self.token_url.to_string(), detail };
+        let v: Value = serde_json::from_slice(&answer.body).map_err(|e| bad(format!("not JSON ({e})")))?;
+        let access_token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| bad("no access_token in the answer".into()))?
+            .to_string();
+        if let Some(kind) = v.get("token_type").and_then(Value::as_str) {
+            if !kind.eq_ignore_ascii_case("bearer") {
+                return Err(bad(format!("token_type is {kind:?}, expected Bearer")));
+            }
+        }
+        let lifetime = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300));
+        let margin = (lifetime / 10).min(Duration::from_secs(30));
+        *cached =
+            Some(CachedToken { access_token: access_token.clone(), good_until: Instant::now() + lifetime - margin });
+        tracing::debug!(expires_in_secs = lifetime.as_secs(), "Got an FK-ORG access token.");
+        Ok(access_token)
+    }
+
+    /// Sends a request, retrying with backoff on timeouts, connection errors and 5xx answers.
+    /// Any other answer (success or 4xx) is returned for the caller to judge.
+    async fn send_with_retries(
+        &self,
+        url: &Url,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, ClientError> {
+        let mut attempt: u32 = 0;
+        loop {
+            let last = match request().timeout(self.timeout).send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    match resp.bytes().await {
+                        Ok(body) if !status.is_server_error() => return Ok(Answer { status, body: body.to_vec() }),
+                        Ok(body) => format!("HTTP {} {}", status.as_u16(), body_detail(&body)),
+                        Err(e) => format!("reading the answer failed: {}", describe(&e)),
+                    }
+                }
+                Err(e) if e.is_builder() => return Err(ClientError::Config(describe(&e))),
+                Err(e) => describe(&e),
+            };
+            if attempt >= self.max_retries {
+                return Err(ClientError::Unavailable { url: url.to_string(), attempts: attempt + 1, last });
+            }
+            let delay = self.backoff.delay(attempt);
+            tracing::warn!(url = %url, attempt = attempt + 1, problem = %last, delay_ms = delay.as_millis() as u64, "FK-ORG request failed; retrying.");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum List {
+    Units,
+    Users,
+}
+
+impl List {
+    fn query(self) -> &'static str {
+        match self {
+            List::Units => UNITS_QUERY,
+            List::Users => USERS_QUERY,
+        }
+    }
+    fn field(self) -> &'static str {
+        match self {
+            List::Units => "organisationEnhedListe",
+            List::Users => "brugerListe",
+        }
+    }
+}
+
+/// The cursor to ask for next, or `None` on the last page. Refuses paging that does not advance.
+fn next_cursor(info: PageInfo, after: Option<&str>) -> Result<Option<String>, ClientError> {
+    if !info.has_next_page {
+        return Ok(None);
+    }
+    let Some(next) = info.end_cursor else {
+        return Err(ClientError::BadResponse("pageInfo says hasNextPage but gives no endCursor".into()));
+    };
+    if after == Some(next.as_str()) {
+        return Err(ClientError::PagingStuck { cursor: next });
+    }
+    Ok(Some(next))
+}
+
+fn parse_graphql_body(body: &[u8]) -> Result<Value, ClientError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| ClientError::BadResponse(format!("not JSON ({e})")))?;
+    if let Some(errors) = v.get("errors").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+        let messages: Vec<String> = errors
+            .iter()
+            .map(|e| e.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| e.to_string()))
+            .collect();
+        return Err(ClientError::GraphQl(messages.join("; ")));
+    }
+    if !v.get("data").is_some_and(Value::is_object) {
+        return Err(ClientError::BadResponse("no \"data\" object in the answer".into()));
+    }
+    Ok(v)
+}
+
+/// A short, printable summary of an error answer's body: the message fields of a JSON body,
+/// else its first 200 characters.
+fn body_detail(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let parts: Vec<&str> = ["error", "error_description", "message"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(Value::as_str))
+            .collect();
+        if !parts.is_empty() {
+            return parts.join(": ");
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// A reqwest error in words, without the URL's query (nothing secret is in our URLs, but keep it short).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut msg = kind.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_secs(1) };
+        let d0 = b.delay(0);
+        assert!(d0 >= Duration::from_millis(100) && d0 <= Duration::from_millis(150), "{d0:?}");
+        let d3 = b.delay(3);
+        assert!(d3 >= Duration::from_millis(800) && d3 <= Duration::from_millis(1200), "{d3:?}");
+        let d10 = b.delay(10);
+        assert!(d10 >= Duration::from_secs(1) && d10 <= Duration::from_millis(1500), "{d10:?}");
+    }
+
+    #[test]
+    fn paging_that_does_not_advance_is_refused() {
+        let info = PageInfo { has_next_page: true, end_cursor: Some("c1".into()) };
+        assert!(matches!(next_cursor(info.clone(), Some("c1")), Err(ClientError::PagingStuck { .. })));
+        assert_eq!(next_cursor(info, Some("c0")).unwrap().as_deref(), Some("c1"));
+        let last = PageInfo { has_next_page: false, end_cursor: Some("c9".into()) };
+        assert_eq!(next_cursor(last, Some("c8")).unwrap(), None);
+    }
+
+    #[test]
+    fn the_secret_is_not_in_debug_output() {
+        let cfg = FkOrgConfig { client_secret: "hemmelig-42".into(), ..FkOrgConfig::default() };
+        let c = FkOrgClient::new(&cfg).unwrap();
+        assert!(!format!("{c:?}").contains("hemmelig-42"));
+    }
+
+    #[test]
+    fn a_bad_configuration_is_refused_before_any_request() {
+        let cfg = FkOrgConfig { endpoint: "not a url".into(), ..FkOrgConfig::default() };
+        assert!(matches!(FkOrgClient::new(&cfg), Err(ClientError::Config(_))));
+        let cfg = FkOrgConfig { page_size: 0, ..FkOrgConfig::default() };
+        assert!(matches!(FkOrgClient::new(&cfg), Err(ClientError::Config(_))));
+    }
+}

@@ -1,1 +1,4 @@
 //! Local stand-in servers that speak the real registers' protocols, for tests, benchmarks and the demo.
+//! They bind to loopback only.
+
+pub mod fkorg;

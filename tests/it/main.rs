@@ -9,5 +9,6 @@ mod fkorg_api;
 mod fkorg_reader;
 mod generate;
 mod matching;
+mod preview;
 mod sor_reader;
 mod store;

@@ -1,1 +1,387 @@
-//! Tests: matching.
+//! Tests: matching FK-ORG units to SOR units and the proposals that follow, on small trees built
+//! in memory.
+
+use chrono::{DateTime, NaiveDate};
+use sorsync::domain::{Address, FkStatus, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
+use sorsync::matching::json::{ProposalDto, ProposalsDto};
+use sorsync::matching::{propose, LinkBasis, LinkFlag, LinkProposal, MatchOptions, Proposal, Proposals, Scope};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date")
+}
+
+fn fk_id(n: u128) -> FkUuid {
+    FkUuid::from_uuid(uuid::Uuid::from_u128(0x1000_0000_0000_4000_8000_0000_0000_0000 + n))
+}
+
+fn sor_id(n: u64) -> SorId {
+    SorId::from_running_number(1000 + n)
+}
+
+/// An FK-ORG tree described as (number, name, parent number).
+struct FkBuilder {
+    units: Vec<FkUnit>,
+}
+
+impl FkBuilder {
+    fn new() -> Self {
+        FkBuilder { units: Vec::new() }
+    }
+    fn unit(&mut self, n: u128, name: &str, parent: Option<u128>) -> &mut FkUnit {
+        self.units.push(FkUnit {
+            uuid: fk_id(n),
+            enhedsnavn: name.to_string(),
+            brugervendt_noegle: None,
+            parent: parent.map(fk_id),
+            status: FkStatus::Aktiv,
+            valid_from: None,
+            valid_to: None,
+            sor_id: None,
+            ean: None,
+            p_number: None,
+            postal_address: None,
+            email: None,
+            mobile: None,
+            landline: None,
+            los_id: None,
+        });
+        self.units.last_mut().expect("just pushed")
+    }
+    fn build(self) -> FkTree {
+        FkTree::new(None, self.units, Vec::new()).expect("a valid FK-ORG tree")
+    }
+}
+
+struct SorBuilder {
+    units: Vec<SorUnit>,
+}
+
+impl SorBuilder {
+    fn new() -> Self {
+        SorBuilder { units: Vec::new() }
+    }
+    fn unit(&mut self, n: u64, kind: SorKind, name: &str, parent: Option<u64>) -> &mut SorUnit {
+        self.units.push(SorUnit::new(sor_id(n), kind, name, parent.map(sor_id)));
+        self.units.last_mut().expect("just pushed")
+    }
+    fn oe(&mut self, n: u64, name: &str, parent: u64) -> &mut SorUnit {
+        self.unit(n, SorKind::OrganizationalUnit, name, Some(parent))
+    }
+    fn build(self) -> SorTree {
+        SorTree::new(self.units).expect("a valid SOR tree")
+    }
+}
+
+fn address(street: &str, number: &str, postcode: &str) -> Address {
+    Address {
+        street: street.into(),
+        building: Some(number.into()),
+        postcode: postcode.into(),
+        district: "Testby".into(),
+        ..Default::default()
+    }
+}
+
+/// A small municipality: root, health department, two care homes with generic sections,
+/// home care, health visitors, dental care, and an IT department.
+fn municipality() -> (FkBuilder, SorBuilder) {
+    let mut fk = FkBuilder::new();
+    fk.unit(1, "Testby Kommune", None);
+    fk.unit(2, "Sundhed og Ældre", Some(1));
+    fk.unit(3, "Plejecenter Evigglad", Some(2)).postal_address = Some("Glædesvej 4, 4000 Testby".into());
+    fk.unit(4, "Plejehjemmet Solgården - Testby Kommune", Some(2)).postal_address =
+        Some("Solvej 12, st., 4000 Testby".into());
+    // The sections are listed in the opposite order of SOR's, so file order cannot help.
+    fk.unit(5, "Afsnit B", Some(4));
+    fk.unit(6, "Afsnit A", Some(4));
+    fk.unit(7, "Afsnit A", Some(3));
+    fk.unit(8, "Afsnit B", Some(3));
+    fk.unit(9, "Hjpl. Nord", Some(2)).landline = Some("+45 46 31 10 10".into());
+    fk.unit(10, "Sundhedsplejen", Some(2));
+    fk.unit(11, "Træning og Rehabilitering", Some(2));
+    fk.unit(12, "Kommunal Tandpleje", Some(2));
+    fk.unit(13, "IT og Digitalisering", Some(1));
+    fk.unit(14, "Servicedesk", Some(13));
+
+    let mut sor = SorBuilder::new();
+    sor.unit(1, SorKind::InstitutionOwner, "Testby Kommune", None);
+    sor.unit(2, SorKind::HealthInstitution, "Sundhed og Ældre", Some(1));
+    sor.oe(3, "Evigglad Plejecenter", 2).own.postal = Some(address("Glædesvej", "4", "4000"));
+    sor.oe(30, "Afsnit A", 3);
+    sor.oe(31, "Afsnit B", 3);
+    sor.oe(4, "Solgaarden Plejecenter", 2).own.postal = Some(address("Solvej", "12", "4000"));
+    sor.oe(40, "Afsnit A", 4);
+    sor.oe(41, "Afsnit B", 4);
+    sor.oe(9, "Hjemmeplejen Nord", 2).own.phone = Some("46311010".into());
+    sor.oe(10, "Sundhedspleje", 2);
+    sor.oe(11, "Genoptræning", 2);
+    sor.oe(12, "Tandklinik", 2);
+    (fk, sor)
+}
+
+fn run(fk: FkBuilder, sor: SorBuilder) -> Proposals {
+    propose(&fk.build(), &sor.build(), &MatchOptions::new(today()))
+}
+
+fn link_of(p: &Proposals, fk: u128) -> Option<&LinkProposal> {
+    p.links().find(|l| l.fk_uuid == fk_id(fk))
+}
+
+fn linked_to(p: &Proposals, fk: u128) -> Option<SorId> {
+    link_of(p, fk).map(|l| l.sor_id)
+}
+
+fn kinds<'a>(p: &'a Proposals, kind: &str) -> Vec<&'a Proposal> {
+    p.proposals.iter().filter(|x| x.kind() == kind).collect()
+}
+
+#[test]
+fn synonyms_abbreviations_and_danish_spellings_link_the_right_units() {
+    let (fk, sor) = municipality();
+    let p = run(fk, sor);
+    assert_eq!(linked_to(&p, 3), Some(sor_id(3)), "Plejecenter Evigglad");
+    assert_eq!(linked_to(&p, 4), Some(sor_id(4)), "Plejehjemmet Solgården - Testby Kommune");
+    assert_eq!(linked_to(&p, 9), Some(sor_id(9)), "Hjpl. Nord");
+    assert_eq!(linked_to(&p, 10), Some(sor_id(10)), "Sundhedsplejen");
+    assert_eq!(linked_to(&p, 11), Some(sor_id(11)), "Træning og Rehabilitering");
+    assert_eq!(linked_to(&p, 12), Some(sor_id(12)), "Kommunal Tandpleje");
+    assert_eq!(linked_to(&p, 13), None, "IT og Digitalisering has no SOR counterpart");
+}
+
+#[test]
+fn generic_section_names_link_to_the_sections_of_the_right_care_home() {
+    let (fk, sor) = municipality();
+    let p = run(fk, sor);
+    assert_eq!(linked_to(&p, 7), Some(sor_id(30)), "Afsnit A under Evigglad");
+    assert_eq!(linked_to(&p, 8), Some(sor_id(31)), "Afsnit B under Evigglad");
+    assert_eq!(linked_to(&p, 6), Some(sor_id(40)), "Afsnit A under Solgården");
+    assert_eq!(linked_to(&p, 5), Some(sor_id(41)), "Afsnit B under Solgården");
+    let why = &link_of(&p, 7).expect("linked").explanation;
+    let parent = why.iter().find(|c| c.feature == "parent").expect("a parent contribution");
+    assert!(parent.weight > 0.0, "the linked parents support the section link: {why:?}");
+}
+
+#[test]
+fn a_rare_word_outweighs_the_common_unit_type() {
+    let mut fk = FkBuilder::new();
+    fk.unit(1, "Testby Kommune", None);
+    fk.unit(3, "Plejecenter Evigglad", Some(1));
+    fk.unit(4, "Plejecenter Lærkehøj", Some(1));
+    fk.unit(5, "Plejecenter Bøgely", Some(1));
+    let mut sor = SorBuilder::new();
+    sor.unit(1, SorKind::InstitutionOwner, "Testby Kommune", None);
+    sor.oe(3, "Plejecenter Solgården", 1);
+    sor.oe(4, "Plejecenter Lærkehøj", 1);
+    sor.oe(5, "Bøgely Plejehjem", 1);
+    let p = run(fk, sor);
+    assert_eq!(linked_to(&p, 3), None, "Evigglad is not Solgården");
+    assert_eq!(linked_to(&p, 4), Some(sor_id(4)));
+    assert_eq!(linked_to(&p, 5), Some(sor_id(5)));
+}
+
+#[test]
+fn a_sor_id_on_the_fk_unit_wins_over_a_better_name() {
+    let (mut fk, sor) = municipality();
+    fk.unit(20, "Plejecenter Evigglad Annex", Some(2)).sor_id = Some(sor_id(3));
+    let p = run(fk, sor);
+    let l = link_of(&p, 20).expect("an identifier link");
+    assert_eq!(l.sor_id, sor_id(3));
+    assert_eq!(l.basis, LinkBasis::SorIdOnUnit);
+    assert_ne!(linked_to(&p, 3), Some(sor_id(3)), "the SOR unit is taken by the identifier link");
+    let fuzzy = link_of(&p, 9).expect("a matched link");
+    assert!(l.confidence > fuzzy.confidence, "{} vs {}", l.confidence, fuzzy.confidence);
+}
+
+#[test]
+fn a_sor_id_that_is_missing_or_closed_in_sor_is_flagged() {
+    let (mut fk, mut sor) = municipality();
+    fk.unit(20, "Hjemmesygeplejen", Some(2)).sor_id = Some(sor_id(77));
+    fk.unit(21, "Aflastning", Some(2)).sor_id = Some(sor_id(21));
+    sor.oe(21, "Aflastningen", 2).to_date = NaiveDate::from_ymd_opt(2025, 1, 1);
+    let p = run(fk, sor);
+    assert_eq!(link_of(&p, 20).expect("linked").flags, vec![LinkFlag::SorUnitNotFound]);
+    assert_eq!(link_of(&p, 21).expect("linked").flags, vec![LinkFlag::SorUnitClosed]);
+}
+
+#[test]
+fn a_shared_ean_links_units_whose_names_differ() {
+    let (mut fk, mut sor) = municipality();
+    let ean = sorsync::domain::Ean::from_body(579000012345);
+    fk.unit(20, "Akutteamet Vest", Some(2)).ean = Some(ean);
+    sor.oe(20, "Sygeplejens udekørende nattevagt", 2).own.ean = Some(ean);
+    let p = run(fk, sor);
+    let l = link_of(&p, 20).expect("linked by EAN");
+    assert_eq!(l.sor_id, sor_id(20));
+    assert!(l.confidence > 0.9, "{}", l.confidence);
+}
+
+#[test]
+fn each_unit_is_in_at_most_one_link() {
+    let (mut fk, sor) = municipality();
+    fk.unit(20, "Sundhedspleje", Some(2));
+    fk.unit(21, "Sundhedsplejen - Testby Kommune", Some(2));
+    let p = run(fk, sor);
+    let mut fks: Vec<FkUuid> = p.links().map(|l| l.fk_uuid).collect();
+    let mut sors: Vec<SorId> = p.links().map(|l| l.sor_id).collect();
+    let n = fks.len();
+    fks.sort();
+    fks.dedup();
+    sors.sort();
+    sors.dedup();
+    assert_eq!((fks.len(), sors.len()), (n, n));
+    let health_visitors: Vec<&LinkProposal> = p.links().filter(|l| l.sor_id == sor_id(10)).collect();
+    assert!(health_visitors.len() <= 1);
+    for l in health_visitors {
+        assert!(l.confidence < 0.9, "three look-alikes cannot be near-certain: {}", l.confidence);
+    }
+}
+
+#[test]
+fn closed_units_are_not_linked_to_open_ones() {
+    let (mut fk, mut sor) = municipality();
+    fk.unit(20, "Plejecenter Lærkehøj", Some(2)).status = FkStatus::Inaktiv;
+    sor.oe(20, "Plejecenter Lærkehøj", 2);
+    fk.unit(21, "Daghjemmet Rosen", Some(2)).valid_to = DateTime::parse_from_rfc3339("2026-01-01T00:00:00+01:00").ok();
+    sor.oe(21, "Daghjemmet Rosen", 2);
+    fk.unit(22, "Bostedet Kastanjen", Some(2));
+    sor.oe(22, "Bostedet Kastanjen", 2).to_date = NaiveDate::from_ymd_opt(2024, 6, 30);
+    let p = run(fk, sor);
+    assert_eq!(linked_to(&p, 20), None);
+    assert_eq!(linked_to(&p, 21), None);
+    assert_eq!(linked_to(&p, 22), None);
+}
+
+#[test]
+fn links_explain_every_feature() {
+    let (fk, sor) = municipality();
+    let p = run(fk, sor);
+    let l = link_of(&p, 3).expect("linked");
+    let features: Vec<&str> = l.explanation.iter().map(|c| c.feature.as_str()).collect();
+    for f in ["name", "address", "phone", "email", "ean", "parent", "children"] {
+        assert!(features.contains(&f), "{f} missing from {features:?}");
+    }
+    let name = l.explanation.iter().find(|c| c.feature == "name").expect("name");
+    assert!(name.weight > 0.0);
+    let address = l.explanation.iter().find(|c| c.feature == "address").expect("address");
+    assert!(address.weight > 0.0, "same street, number and postcode supports the link: {address:?}");
+}
+
+#[test]
+fn new_health_units_under_linked_parents_are_proposed_for_creation() {
+    let (mut fk, sor) = municipality();
+    fk.unit(20, "Afsnit C", Some(3));
+    fk.unit(21, "Demensteam", Some(2));
+    fk.unit(22, "Kantinen", Some(2));
+    let p = run(fk, sor);
+    let created: Vec<(FkUuid, SorId)> = kinds(&p, "create")
+        .into_iter()
+        .filter_map(|x| match x {
+            Proposal::Create(c) => Some((c.fk_uuid, c.parent_sor_id)),
+            _ => None,
+        })
+        .collect();
+    assert!(created.contains(&(fk_id(20), sor_id(3))), "Afsnit C under Evigglad: {created:?}");
+    assert!(created.contains(&(fk_id(21), sor_id(2))), "Demensteam under Sundhed og Ældre: {created:?}");
+    assert!(!created.iter().any(|c| c.0 == fk_id(22)), "a canteen is not a health unit");
+    assert!(!created.iter().any(|c| c.0 == fk_id(13) || c.0 == fk_id(14)), "IT is not a health unit");
+}
+
+#[test]
+fn create_respects_the_configured_scope() {
+    let (mut fk, sor) = municipality();
+    fk.unit(20, "Afsnit C", Some(3));
+    let opts = MatchOptions { scope: Scope { include: vec![], exclude: vec![fk_id(3)] }, ..MatchOptions::new(today()) };
+    let p = propose(&fk.build(), &sor.build(), &opts);
+    assert!(kinds(&p, "create").is_empty());
+    assert_eq!(linked_to(&p, 7), None, "units outside the scope are not matched");
+}
+
+#[test]
+fn differences_on_linked_pairs_become_updates_from_fk_org() {
+    let (mut fk, sor) = municipality();
+    fk.units[8].landline = Some("46 31 20 20".into());
+    let p = run(fk, sor);
+    let update = kinds(&p, "update")
+        .into_iter()
+        .find_map(|x| match x {
+            Proposal::Update(u) if u.sor_id == sor_id(9) => Some(u.clone()),
+            _ => None,
+        })
+        .expect("an update for Hjemmeplejen Nord");
+    let phone = update.changes.iter().find(|c| c.field == "phone").expect("a phone change");
+    assert_eq!(phone.from.as_deref(), Some("46311010"));
+    assert_eq!(phone.to.as_deref(), Some("46312020"));
+    assert!(update.changes.iter().any(|c| c.field == "name" && c.to.as_deref() == Some("Hjpl. Nord")));
+}
+
+#[test]
+fn a_closed_fk_unit_closes_its_sor_unit() {
+    let (mut fk, sor) = municipality();
+    let u = &mut fk.units[9];
+    u.sor_id = Some(sor_id(10));
+    u.status = FkStatus::Inaktiv;
+    let p = run(fk, sor);
+    let closes: Vec<SorId> = kinds(&p, "close")
+        .into_iter()
+        .filter_map(|x| match x {
+            Proposal::Close(c) => Some(c.sor_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, vec![sor_id(10)]);
+}
+
+#[test]
+fn a_unit_whose_linked_parents_disagree_is_moved() {
+    let (mut fk, sor) = municipality();
+    // FK-ORG moved the dental care under Evigglad (odd, but it is FK-ORG's call).
+    fk.units[11].parent = Some(fk_id(3));
+    fk.units[11].sor_id = Some(sor_id(12));
+    let p = run(fk, sor);
+    let moved = kinds(&p, "move")
+        .into_iter()
+        .find_map(|x| match x {
+            Proposal::Move(m) => Some(m.clone()),
+            _ => None,
+        })
+        .expect("a move");
+    assert_eq!(
+        (moved.sor_id, moved.new_parent_sor_id, moved.old_parent_sor_id),
+        (sor_id(12), sor_id(3), Some(sor_id(2)))
+    );
+}
+
+#[test]
+fn matched_links_without_a_sor_id_in_fk_org_are_written_back() {
+    let (mut fk, sor) = municipality();
+    fk.units[2].sor_id = Some(sor_id(3));
+    let p = run(fk, sor);
+    let write_backs: Vec<FkUuid> = kinds(&p, "write_back")
+        .into_iter()
+        .filter_map(|x| match x {
+            Proposal::WriteBack(w) => Some(w.fk_uuid),
+            _ => None,
+        })
+        .collect();
+    assert!(write_backs.contains(&fk_id(4)), "Solgården was matched, its SOR-ID goes back to FK-ORG");
+    assert!(!write_backs.contains(&fk_id(3)), "Evigglad already carries its SOR-ID");
+}
+
+#[test]
+fn the_json_contract_names_kinds_and_fields_as_agreed() {
+    let (mut fk, sor) = municipality();
+    fk.unit(20, "Afsnit C", Some(3));
+    let p = run(fk, sor);
+    let json = serde_json::to_value(ProposalsDto::from(&p)).expect("serialises");
+    let list = json["proposals"].as_array().expect("a list");
+    let link = list.iter().find(|x| x["kind"] == "link").expect("a link");
+    for field in ["fk_uuid", "sor_id", "confidence", "explanation", "alternatives"] {
+        assert!(link.get(field).is_some(), "link lacks {field}: {link}");
+    }
+    assert!(link["explanation"][0].get("feature").is_some() && link["explanation"][0].get("weight").is_some());
+    let create = list.iter().find(|x| x["kind"] == "create").expect("a create");
+    assert!(create.get("parent_sor_id").is_some());
+    assert!(list.iter().any(|x| x["kind"] == "write_back"));
+    let back: ProposalsDto = serde_json::from_value(json.clone()).expect("reads back");
+    assert!(matches!(back.proposals[0], ProposalDto::Link { .. }));
+}

@@ -1,0 +1,98 @@
+//! An SVG bar chart of the share of role holders lacking both numbers, one bar per municipality,
+//! highest first. Self-contained (no scripts, no external fonts), so the web app can inline it;
+//! every text is XML-escaped.
+
+use std::fmt::Write as _;
+
+use super::render::{municipality_label, percent};
+use super::report::{summarise, ContactReport};
+
+const WIDTH: u32 = 860;
+const LABEL_WIDTH: u32 = 260;
+const BAR_MAX: u32 = 480;
+const ROW: u32 = 22;
+const TOP: u32 = 50;
+/// Labels longer than this are cut with "…" (the full label is in the bar's tooltip).
+const LABEL_CHARS: usize = 40;
+
+/// Escapes text for SVG/XML element content and attribute values.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The chart as an SVG document.
+pub fn share_missing_svg(reports: &[ContactReport]) -> String {
+    let rows = summarise(reports);
+    let height = TOP + ROW * rows.len() as u32 + 30;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12" role="img" aria-labelledby="title">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<title id="title">Share of role holders without a direct or a mobile number, per municipality</title>"#
+    );
+    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+    let _ = writeln!(
+        s,
+        r#"<text x="10" y="22" font-size="15" font-weight="bold">Role holders without a direct or a mobile number</text>"#
+    );
+    // Axis with 0, 25, 50, 75, 100 %.
+    let axis_y = TOP - 8;
+    for step in 0..=4 {
+        let x = LABEL_WIDTH + BAR_MAX * step / 4;
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x}" y1="{axis_y}" x2="{x}" y2="{}" stroke="#dddddd"/><text x="{x}" y="{}" text-anchor="middle" fill="#555555">{} %</text>"##,
+            TOP + ROW * rows.len() as u32,
+            axis_y - 4,
+            step * 25
+        );
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let y = TOP + ROW * i as u32;
+        let bar = (row.share_missing.clamp(0.0, 1.0) * f64::from(BAR_MAX)).round() as u32;
+        let full = municipality_label(&row.name, row.kommune);
+        let label = escape_xml(&full);
+        let shown = escape_xml(&shorten(&full, LABEL_CHARS));
+        let _ = writeln!(
+            s,
+            r##"<g><title>{label}: {} of {} role holders</title><text x="{}" y="{}" text-anchor="end">{shown}</text><rect x="{LABEL_WIDTH}" y="{}" width="{bar}" height="{}" fill="#c0392b"/><text x="{}" y="{}">{}</text></g>"##,
+            row.missing_both,
+            row.role_holders,
+            LABEL_WIDTH - 8,
+            y + 15,
+            y + 3,
+            ROW - 6,
+            LABEL_WIDTH + bar + 6,
+            y + 15,
+            escape_xml(&percent(row.share_missing)),
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}

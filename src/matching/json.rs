@@ -1,0 +1,138 @@
+//! The proposals' JSON contract (`{"proposals":[{"kind":"link",...}]}`): serde DTOs converted by
+//! hand from the core types, so a change in the core cannot change the wire format by accident.
+
+use serde::{Deserialize, Serialize};
+
+use super::{LinkBasis, Proposal, Proposals};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalsDto {
+    pub proposals: Vec<ProposalDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContributionDto {
+    pub feature: String,
+    pub value: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlternativeDto {
+    pub sor_id: String,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeDto {
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProposalDto {
+    Link {
+        fk_uuid: String,
+        sor_id: String,
+        confidence: f64,
+        explanation: Vec<ContributionDto>,
+        alternatives: Vec<AlternativeDto>,
+        /// "sor_id_on_unit" or "matched".
+        basis: String,
+        flags: Vec<String>,
+        fk_name: String,
+        sor_name: Option<String>,
+    },
+    Create {
+        fk_uuid: String,
+        parent_sor_id: String,
+        name: String,
+        parent_fk_uuid: String,
+    },
+    Update {
+        fk_uuid: String,
+        sor_id: String,
+        changes: Vec<ChangeDto>,
+    },
+    Close {
+        sor_id: String,
+        fk_uuid: String,
+        name: String,
+    },
+    Move {
+        sor_id: String,
+        new_parent_sor_id: String,
+        fk_uuid: String,
+        old_parent_sor_id: Option<String>,
+    },
+    WriteBack {
+        fk_uuid: String,
+        sor_id: String,
+    },
+}
+
+impl From<&Proposal> for ProposalDto {
+    fn from(p: &Proposal) -> Self {
+        match p {
+            Proposal::Link(l) => ProposalDto::Link {
+                fk_uuid: l.fk_uuid.to_string(),
+                sor_id: l.sor_id.to_string(),
+                confidence: l.confidence,
+                explanation: l
+                    .explanation
+                    .iter()
+                    .map(|c| ContributionDto { feature: c.feature.clone(), value: c.value.clone(), weight: c.weight })
+                    .collect(),
+                alternatives: l
+                    .alternatives
+                    .iter()
+                    .map(|a| AlternativeDto { sor_id: a.sor_id.to_string(), confidence: a.confidence })
+                    .collect(),
+                basis: match l.basis {
+                    LinkBasis::SorIdOnUnit => "sor_id_on_unit".into(),
+                    LinkBasis::Matched => "matched".into(),
+                },
+                flags: l.flags.iter().map(|f| f.key().to_string()).collect(),
+                fk_name: l.fk_name.clone(),
+                sor_name: l.sor_name.clone(),
+            },
+            Proposal::Create(c) => ProposalDto::Create {
+                fk_uuid: c.fk_uuid.to_string(),
+                parent_sor_id: c.parent_sor_id.to_string(),
+                name: c.name.clone(),
+                parent_fk_uuid: c.parent_fk_uuid.to_string(),
+            },
+            Proposal::Update(u) => ProposalDto::Update {
+                fk_uuid: u.fk_uuid.to_string(),
+                sor_id: u.sor_id.to_string(),
+                changes: u
+                    .changes
+                    .iter()
+                    .map(|c| ChangeDto { field: c.field.to_string(), from: c.from.clone(), to: c.to.clone() })
+                    .collect(),
+            },
+            Proposal::Close(c) => ProposalDto::Close {
+                sor_id: c.sor_id.to_string(),
+                fk_uuid: c.fk_uuid.to_string(),
+                name: c.name.clone(),
+            },
+            Proposal::Move(m) => ProposalDto::Move {
+                sor_id: m.sor_id.to_string(),
+                new_parent_sor_id: m.new_parent_sor_id.to_string(),
+                fk_uuid: m.fk_uuid.to_string(),
+                old_parent_sor_id: m.old_parent_sor_id.map(|s| s.to_string()),
+            },
+            Proposal::WriteBack(w) => {
+                ProposalDto::WriteBack { fk_uuid: w.fk_uuid.to_string(), sor_id: w.sor_id.to_string() }
+            }
+        }
+    }
+}
+
+impl From<&Proposals> for ProposalsDto {
+    fn from(p: &Proposals) -> Self {
+        ProposalsDto { proposals: p.proposals.iter().map(ProposalDto::from).collect() }
+    }
+}

@@ -1,0 +1,324 @@
+//! The matching run: identifier links, candidate pairs, and rounds of model fitting, one-to-one
+//! assignment and structural propagation (a child's link is supported when the parents are linked
+//! to each other; a parent is supported by its children linked to the candidate's children),
+//! repeated until the links are stable.
+
+use super::assign::{assign, confidences};
+use super::blocking::SorIndex;
+use super::features::{Feature, Levels, Profiles};
+use super::model::Model;
+use super::synonyms::Vocabulary;
+use super::{Alternative, Contribution, LinkBasis, LinkFlag, LinkProposal, MatchOptions, RunStats, Scope};
+use crate::domain::{FkTree, SorId, SorTree};
+
+const MAX_ROUNDS: usize = 6;
+const EM_ITERATIONS: usize = 40;
+/// Most children of a linked parent's counterpart taken as candidates for a child.
+const MAX_STRUCTURAL_CANDIDATES: usize = 80;
+
+/// A candidate pair: FK-ORG unit index, SOR unit index, feature levels, name similarity.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub f: u32,
+    pub s: u32,
+    pub levels: Levels,
+    pub sim: f32,
+}
+
+/// A link that comes from a SOR-ID recorded on the FK-ORG unit.
+#[derive(Debug, Clone)]
+pub struct IdLink {
+    pub f: usize,
+    pub sor_id: SorId,
+    pub s: Option<usize>,
+    pub flags: Vec<LinkFlag>,
+}
+
+/// The state at the end of a run.
+pub struct Run {
+    pub profiles: Profiles,
+    pub pairs: Vec<Pair>,
+    pub by_fk: Vec<Vec<u32>>,
+    pub model: Model,
+    pub scores: Vec<f64>,
+    pub conf: Vec<f64>,
+    /// FK-ORG unit -> linked SOR unit (identifier and matched links).
+    pub link: Vec<Option<u32>>,
+    /// SOR unit -> linked FK-ORG unit.
+    pub rev: Vec<Option<u32>>,
+    /// FK-ORG unit -> the pair its matched link came from.
+    pub link_pair: Vec<Option<u32>>,
+    pub id_links: Vec<IdLink>,
+    pub in_scope: Vec<bool>,
+    pub stats: RunStats,
+}
+
+/// Per FK-ORG unit: inside the configured scope?
+pub fn scope_mask(fk: &FkTree, scope: &Scope) -> Vec<bool> {
+    let n = fk.len();
+    let mark = |roots: &[crate::domain::FkUuid]| {
+        let mut m = vec![false; n];
+        for r in roots {
+            if let Some(i) = fk.index_of(*r) {
+                for d in fk.tree.descendants(i) {
+                    m[d] = true;
+                }
+            }
+        }
+        m
+    };
+    let inc = if scope.include.is_empty() { vec![true; n] } else { mark(&scope.include) };
+    let exc = mark(&scope.exclude);
+    inc.iter().zip(&exc).map(|(i, e)| *i && !*e).collect()
+}
+
+/// Runs the whole matching.
+pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) -> Run {
+    let profiles = Profiles::build(fk, sor, vocab, opts.today);
+    let in_scope = scope_mask(fk, &opts.scope);
+    let (nf, ns) = (fk.len(), sor.len());
+
+    // 1. Identifiers first.
+    let mut fixed_link: Vec<Option<u32>> = vec![None; nf];
+    let mut fixed_rev: Vec<Option<u32>> = vec![None; ns];
+    let mut fixed_fk = vec![false; nf];
+    let mut id_links: Vec<IdLink> = Vec::new();
+    for (f, u) in fk.units.iter().enumerate() {
+        let Some(id) = u.sor_id else { continue };
+        fixed_fk[f] = true;
+        match sor.index_of(id) {
+            Some(s) => {
+                if let Some(other) = fixed_rev[s] {
+                    if let Some(l) = id_links.iter_mut().find(|l| l.f == other as usize) {
+                        if !l.flags.contains(&LinkFlag::SorIdOnSeveralUnits) {
+                            l.flags.push(LinkFlag::SorIdOnSeveralUnits);
+                        }
+                    }
+                    continue;
+                }
+                let mut flags = Vec::new();
+                if profiles.sor[s].closed && !profiles.fk[f].closed {
+                    flags.push(LinkFlag::SorUnitClosed);
+                }
+                fixed_link[f] = Some(s as u32);
+                fixed_rev[s] = Some(f as u32);
+                id_links.push(IdLink { f, sor_id: id, s: Some(s), flags });
+            }
+            None => id_links.push(IdLink { f, sor_id: id, s: None, flags: vec![LinkFlag::SorUnitNotFound] }),
+        }
+    }
+
+    // 2. Blocking.
+    let index = SorIndex::build(&profiles);
+    let candidates = index.candidates(
+        &profiles,
+        opts.max_candidates_per_unit,
+        |f| in_scope[f] && !fixed_fk[f],
+        |f, s| fixed_rev[s].is_none() && profiles.fk[f].closed == profiles.sor[s].closed,
+    );
+    let mut pairs: Vec<Pair> = Vec::new();
+    let mut by_fk: Vec<Vec<u32>> = vec![Vec::new(); nf];
+    let mut pair_scorings = 0usize;
+    for (f, cands) in candidates.iter().enumerate() {
+        for &s in cands {
+            let (levels, sim) = profiles.levels(f, s as usize);
+            pair_scorings += 1;
+            by_fk[f].push(pairs.len() as u32);
+            pairs.push(Pair { f: f as u32, s, levels, sim });
+        }
+    }
+
+    // 3. Rounds.
+    let mut link = fixed_link.clone();
+    let mut rev = fixed_rev.clone();
+    let mut link_pair = vec![None; nf];
+    let mut model = Model::prior([true; 7]);
+    let mut scores = Vec::new();
+    let mut conf = Vec::new();
+    let mut rounds = 0;
+    for round in 0..MAX_ROUNDS {
+        rounds = round + 1;
+        if round > 0 {
+            // Children of a linked parent's counterpart become candidates (generic names such as
+            // "Afsnit A" have no rare word to block on).
+            for f in 0..nf {
+                if !in_scope[f] || fixed_fk[f] {
+                    continue;
+                }
+                let Some(pf) = fk.tree.parent(f) else { continue };
+                let Some(ps) = link[pf] else { continue };
+                for &cs in sor.tree.children(ps as usize).iter().take(MAX_STRUCTURAL_CANDIDATES) {
+                    if fixed_rev[cs].is_some() || profiles.fk[f].closed != profiles.sor[cs].closed {
+                        continue;
+                    }
+                    if by_fk[f].iter().any(|&i| pairs[i as usize].s as usize == cs) {
+                        continue;
+                    }
+                    let (levels, sim) = profiles.levels(f, cs);
+                    pair_scorings += 1;
+                    by_fk[f].push(pairs.len() as u32);
+                    pairs.push(Pair { f: f as u32, s: cs as u32, levels, sim });
+                }
+            }
+        }
+        for p in pairs.iter_mut() {
+            let (parent, children) = structure_levels(fk, sor, p.f as usize, p.s as usize, &link, &rev);
+            p.levels[Feature::Parent as usize] = parent;
+            p.levels[Feature::Children as usize] = children;
+        }
+        let max_matches =
+            distinct(pairs.iter().map(|p| p.f as usize), nf).min(distinct(pairs.iter().map(|p| p.s as usize), ns));
+        model = Model::fit(pairs.iter().map(|p| p.levels), [true; 7], EM_ITERATIONS, max_matches);
+        scores = pairs.iter().map(|p| model.score(&p.levels)).collect();
+        pair_scorings += pairs.len();
+        conf = confidences(&pairs, &scores, nf, ns);
+        let mut new_link = fixed_link.clone();
+        let mut new_rev = fixed_rev.clone();
+        let chosen = assign(&pairs, &conf, &scores, opts.min_confidence, &mut new_link, &mut new_rev);
+        let stable = new_link == link;
+        link = new_link;
+        rev = new_rev;
+        link_pair = chosen;
+        if stable && round > 0 {
+            break;
+        }
+    }
+    let stats = RunStats { candidate_pairs: pairs.len(), pair_scorings, rounds, lambda: model.lambda };
+    Run { profiles, pairs, by_fk, model, scores, conf, link, rev, link_pair, id_links, in_scope, stats }
+}
+
+fn distinct(items: impl Iterator<Item = usize>, n: usize) -> usize {
+    let mut seen = vec![false; n];
+    let mut count = 0;
+    for i in items {
+        if !seen[i] {
+            seen[i] = true;
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Parent and children levels of pair (f, s) given the current links.
+pub fn structure_levels(
+    fk: &FkTree,
+    sor: &SorTree,
+    f: usize,
+    s: usize,
+    link: &[Option<u32>],
+    rev: &[Option<u32>],
+) -> (u8, u8) {
+    let parent = match (fk.tree.parent(f), sor.tree.parent(s)) {
+        (Some(pf), Some(ps)) => match (link[pf], rev[ps]) {
+            (Some(x), _) if x as usize == ps => 0,
+            (Some(_), _) | (_, Some(_)) => 1,
+            _ => 2,
+        },
+        _ => 2,
+    };
+    let mut linked = 0usize;
+    let mut into = 0usize;
+    for &cf in fk.tree.children(f) {
+        if let Some(cs) = link[cf] {
+            linked += 1;
+            if sor.tree.parent(cs as usize) == Some(s) {
+                into += 1;
+            }
+        }
+    }
+    let n_sor_children = sor.tree.children(s).len();
+    let children = if linked == 0 {
+        3
+    } else if into == 0 {
+        2
+    } else if 2 * into >= linked.min(n_sor_children).max(1) {
+        0
+    } else {
+        1
+    };
+    (parent, children)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+impl Run {
+    /// The link proposals: identifier links, then matched links, most confident first.
+    pub fn link_proposals(&self, fk: &FkTree, sor: &SorTree, opts: &MatchOptions) -> Vec<LinkProposal> {
+        let mut out = Vec::new();
+        for l in &self.id_links {
+            let confidence = if l.flags.contains(&LinkFlag::SorUnitNotFound) {
+                0.5
+            } else if l.flags.contains(&LinkFlag::SorUnitClosed) {
+                0.9
+            } else {
+                0.999
+            };
+            out.push(LinkProposal {
+                fk_uuid: fk.units[l.f].uuid,
+                sor_id: l.sor_id,
+                confidence,
+                basis: LinkBasis::SorIdOnUnit,
+                flags: l.flags.clone(),
+                explanation: vec![Contribution {
+                    feature: "sor_id".into(),
+                    value: "recorded on the FK-ORG unit".into(),
+                    weight: 10.0,
+                }],
+                alternatives: Vec::new(),
+                fk_name: fk.units[l.f].enhedsnavn.clone(),
+                sor_name: l.s.map(|s| sor.units[s].name.clone()),
+            });
+        }
+        let mut matched = Vec::new();
+        for (f, pi) in self.link_pair.iter().enumerate() {
+            let Some(pi) = pi else { continue };
+            let p = &self.pairs[*pi as usize];
+            let s = p.s as usize;
+            let mut explanation = vec![Contribution {
+                feature: "prior".into(),
+                value: format!("share of candidate pairs that match: {:.3}", self.model.lambda),
+                weight: round2(self.model.prior_weight()),
+            }];
+            for feat in Feature::ALL {
+                let level = p.levels[feat as usize];
+                let label = feat.levels()[level as usize];
+                let value = if feat == Feature::Name { format!("{label} ({:.2})", p.sim) } else { label.to_string() };
+                explanation.push(Contribution {
+                    feature: feat.key().into(),
+                    value,
+                    weight: round2(self.model.weights[feat as usize][level as usize]),
+                });
+            }
+            let mut alts: Vec<(f64, u32)> = self.by_fk[f]
+                .iter()
+                .filter(|&&i| i != *pi && self.conf[i as usize] >= 0.005)
+                .map(|&i| (self.conf[i as usize], self.pairs[i as usize].s))
+                .collect();
+            alts.sort_by(|a, b| b.0.total_cmp(&a.0));
+            alts.truncate(opts.max_alternatives);
+            matched.push(LinkProposal {
+                fk_uuid: fk.units[f].uuid,
+                sor_id: sor.units[s].sor_id,
+                confidence: round4(self.conf[*pi as usize]),
+                basis: LinkBasis::Matched,
+                flags: Vec::new(),
+                explanation,
+                alternatives: alts
+                    .into_iter()
+                    .map(|(c, s)| Alternative { sor_id: sor.units[s as usize].sor_id, confidence: round4(c) })
+                    .collect(),
+                fk_name: fk.units[f].enhedsnavn.clone(),
+                sor_name: Some(sor.units[s].name.clone()),
+            });
+        }
+        matched.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.fk_uuid.cmp(&b.fk_uuid)));
+        out.extend(matched);
+        out
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10000.0).round() / 10000.0
+}

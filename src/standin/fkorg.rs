@@ -1,0 +1,822 @@
+//! Stand-in for FK-ORG's GraphQL read API: the subset of `schemaOrganisationV1.gql` that sorsync
+//! uses (`organisationEnhedListe`, `brugerListe` with Relay paging), with the same type and field
+//! names, behind an OAuth2 client-credentials token endpoint and KOMBIT's transaction headers.
+//! Faults (latency, a share of 503 answers, a share of requests that hang until the client times
+//! out) can be injected, deterministically from a seed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::{
+    ComplexObject, EmptyMutation, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar,
+    ScalarType, Schema, SimpleObject, Value as GqlValue,
+};
+use axum::body::Bytes;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+use crate::domain::fkorg::roles;
+use crate::domain::{FkStatus, FkTree, FkUuid};
+
+/// Where the GraphQL API is served, as on the real FK-ORG.
+pub const GRAPHQL_PATH: &str = "/organisation/organisationhent/1";
+/// The OAuth2 client-credentials token endpoint.
+pub const TOKEN_PATH: &str = "/oauth/token";
+/// The most units or users one page may ask for (`first`).
+pub const MAX_PAGE_SIZE: i32 = 500;
+
+/// Client credentials the token endpoint accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// Counters a test can read to see what the stand-in did.
+#[derive(Debug, Default)]
+pub struct StandInStats {
+    /// Every request to the GraphQL endpoint, accepted or not.
+    pub graphql_requests: AtomicU64,
+    /// GraphQL requests answered 503 by fault injection.
+    pub injected_failures: AtomicU64,
+    /// GraphQL requests held back (to make clients time out) by fault injection.
+    pub injected_hangs: AtomicU64,
+    /// GraphQL requests refused with 400 or 401.
+    pub refused: AtomicU64,
+    pub tokens_issued: AtomicU64,
+    /// Token requests refused (wrong credentials or grant type).
+    pub token_refusals: AtomicU64,
+}
+
+impl StandInStats {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// How the stand-in behaves.
+#[derive(Debug, Clone)]
+pub struct StandInOptions {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Added to every GraphQL request before it is answered.
+    pub latency: Duration,
+    /// Share of GraphQL requests (0.0 to 1.0) that answer 503 Service Unavailable.
+    pub fail_rate: f64,
+    /// Share of GraphQL requests (0.0 to 1.0) that hang for `hang_time` before answering 504,
+    /// so that clients time out.
+    pub hang_rate: f64,
+    pub hang_time: Duration,
+    /// Seed for the fault injection, so a run can be repeated.
+    pub seed: u64,
+    /// The only credentials the token endpoint accepts; `None` accepts any.
+    pub credentials: Option<Credentials>,
+    /// How long an issued token is valid.
+    pub token_ttl: Duration,
+    /// Counters; clone the `Arc` before spawning to read them.
+    pub stats: Arc<StandInStats>,
+}
+
+impl Default for StandInOptions {
+    fn default() -> Self {
+        StandInOptions {
+            port: 0,
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            hang_rate: 0.0,
+            hang_time: Duration::from_secs(60),
+            seed: 0,
+            credentials: None,
+            token_ttl: Duration::from_secs(3600),
+            stats: Arc::new(StandInStats::default()),
+        }
+    }
+}
+
+/// Starts the stand-in on 127.0.0.1 (port from `opts`, 0 = any free port) serving `tree`.
+/// Returns the bound address and the server task.
+pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, opts.port)).await?;
+    let addr = listener.local_addr()?;
+    let app = router(tree, opts);
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "FK-ORG stand-in stopped");
+        }
+    });
+    Ok((addr, handle))
+}
+
+/// The stand-in's routes, for serving on a listener of the caller's choice.
+pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
+    let data = Arc::new(Data::new(tree));
+    let schema = Schema::build(QueryRoot { data }, EmptyMutation, EmptySubscription).finish();
+    let app = Arc::new(App {
+        schema,
+        rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
+        tokens: Mutex::new(HashMap::new()),
+        transaction_ids: Mutex::new(std::collections::HashSet::new()),
+        opts,
+    });
+    Router::new().route(GRAPHQL_PATH, post(graphql)).route(TOKEN_PATH, post(token)).with_state(app)
+}
+
+type FkSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+struct App {
+    schema: FkSchema,
+    opts: StandInOptions,
+    rng: Mutex<ChaCha8Rng>,
+    tokens: Mutex<HashMap<String, Instant>>,
+    /// Every x-TransaktionsId seen: each request must bring a new one.
+    transaction_ids: Mutex<std::collections::HashSet<uuid::Uuid>>,
+}
+
+impl App {
+    fn token_is_valid(&self, token: &str) -> bool {
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens.get(token).is_some_and(|&expires| Instant::now() < expires)
+    }
+
+    /// Draws the fault for one request (one draw per request, so a seed repeats a run).
+    fn draw_fault(&self) -> Fault {
+        if self.opts.fail_rate <= 0.0 && self.opts.hang_rate <= 0.0 {
+            return Fault::None;
+        }
+        let r = self.rng.lock().unwrap_or_else(|p| p.into_inner()).gen::<f64>();
+        if r < self.opts.fail_rate {
+            Fault::Fail
+        } else if r < self.opts.fail_rate + self.opts.hang_rate {
+            Fault::Hang
+        } else {
+            Fault::None
+        }
+    }
+}
+
+enum Fault {
+    None,
+    Fail,
+    Hang,
+}
+
+fn refusal(status: StatusCode, message: String) -> Response {
+    let mut resp = (status, Json(serde_json::json!({ "message": message }))).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+/// Checks KOMBIT's transaction headers; the message names the header that is missing or wrong.
+/// Returns the transaction id.
+fn check_transaction_headers(headers: &HeaderMap) -> Result<uuid::Uuid, String> {
+    let id = headers.get("x-TransaktionsId").ok_or("missing header x-TransaktionsId (a UUID per request)")?;
+    let id = id.to_str().unwrap_or("");
+    let Ok(transaction_id) = uuid::Uuid::parse_str(id.trim()) else {
+        return Err(format!("header x-TransaktionsId: {id:?} is not a UUID"));
+    };
+    let time = headers.get("x-TransaktionsTid").ok_or("missing header x-TransaktionsTid (an ISO 8601 date-time)")?;
+    let time = time.to_str().unwrap_or("");
+    if !matches!(crate::sources::fkorg_json::parse_iso_datetime(time), Some(Some(_))) {
+        return Err(format!("header x-TransaktionsTid: {time:?} is not an ISO 8601 date-time"));
+    }
+    Ok(transaction_id)
+}
+
+async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let stats = &app.opts.stats;
+    stats.graphql_requests.fetch_add(1, Ordering::Relaxed);
+    if !app.opts.latency.is_zero() {
+        tokio::time::sleep(app.opts.latency).await;
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let Some(token) = bearer else {
+        stats.refused.fetch_add(1, Ordering::Relaxed);
+        return refusal(StatusCode::UNAUTHORIZED, "missing header Authorization: Bearer <token>".into());
+    };
+    if !app.token_is_valid(token.trim()) {
+        stats.refused.fetch_add(1, Ordering::Relaxed);
+        return refusal(StatusCode::UNAUTHORIZED, "the bearer token is not valid or has expired".into());
+    }
+    let transaction_id = match check_transaction_headers(&headers) {
+        Ok(id) => id,
+        Err(message) => {
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            return refusal(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let is_new = app.transaction_ids.lock().unwrap_or_else(|p| p.into_inner()).insert(transaction_id);
+    if !is_new {
+        stats.refused.fetch_add(1, Ordering::Relaxed);
+        let message =
+            format!("header x-TransaktionsId: {transaction_id} was already used; send a new UUID per request");
+        return refusal(StatusCode::BAD_REQUEST, message);
+    }
+    match app.draw_fault() {
+        Fault::None => {}
+        Fault::Fail => {
+            stats.injected_failures.fetch_add(1, Ordering::Relaxed);
+            return refusal(StatusCode::SERVICE_UNAVAILABLE, "stand-in: injected failure (--fail-rate)".into());
+        }
+        Fault::Hang => {
+            stats.injected_hangs.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(app.opts.hang_time).await;
+            return refusal(StatusCode::GATEWAY_TIMEOUT, "stand-in: injected hang (--hang-rate)".into());
+        }
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            return refusal(StatusCode::BAD_REQUEST, format!("the body is not a GraphQL request: {e}"));
+        }
+    };
+    Json(app.schema.execute(request).await).into_response()
+}
+
+async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+    let stats = &app.opts.stats;
+    let oauth_error = |status: StatusCode, error: &str, description: &str| {
+        stats.token_refusals.fetch_add(1, Ordering::Relaxed);
+        (status, Json(serde_json::json!({ "error": error, "error_description": description }))).into_response()
+    };
+    let Ok(Form(form)) = form else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "expected a form-encoded body");
+    };
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported");
+    }
+    let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
+    };
+    if let Some(expected) = &app.opts.credentials {
+        if *id != expected.client_id || *secret != expected.client_secret {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+        }
+    }
+    let token = format!("standin-{}", uuid::Uuid::new_v4().simple());
+    let ttl = app.opts.token_ttl;
+    {
+        let mut tokens = app.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        tokens.retain(|_, &mut expires| expires > now);
+        tokens.insert(token.clone(), now + ttl);
+    }
+    stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    Json(serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl.as_secs() }))
+        .into_response()
+}
+
+// ---- the data served ----
+
+/// A unit or user address as served: built once from the domain tree.
+#[derive(Clone, SimpleObject)]
+struct Adresse {
+    uuid: UuidScalar,
+    adresse_tekst: String,
+    brugervendt_noegle: Option<String>,
+    adresse_rolle_titel: Option<String>,
+    klassifikation: KlassifikationRelation,
+}
+
+#[derive(Clone, SimpleObject)]
+struct KlassifikationRelation {
+    #[graphql(name = "type")]
+    kind: UuidScalar,
+    rolle: UuidScalar,
+    indeks: String,
+}
+
+/// The classification type of unit addresses (from the schema's example) and of user addresses.
+const UNIT_ADDRESS_TYPE: &str = "9b33c0a0-a566-4ec0-8200-325cb1e5bb9a";
+const USER_ADDRESS_TYPE: &str = "e6d8a3ab-0c3a-4ba0-8e29-0b6a3e7a1c11";
+
+struct Data {
+    tree: FkTree,
+    /// Units in pre-order, so the root comes first.
+    order: Vec<usize>,
+    unit_addresses: Vec<Vec<Adresse>>,
+    user_addresses: Vec<Vec<Adresse>>,
+}
+
+/// A stable UUID derived from `parts`, for objects the domain does not keep an id for
+/// (addresses, persons, the organisation).
+fn derived_uuid(parts: &[&str]) -> UuidScalar {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    UuidScalar(uuid::Builder::from_random_bytes(bytes).into_uuid().to_string())
+}
+
+fn addresses(owner: FkUuid, kind: &str, list: &[(&str, &str, Option<String>)]) -> Vec<Adresse> {
+    list.iter()
+        .filter_map(|(role, title, text)| Some((role, title, text.clone()?)))
+        .enumerate()
+        .map(|(i, (role, title, text))| Adresse {
+            uuid: derived_uuid(&[&owner.to_string(), role]),
+            adresse_tekst: text,
+            brugervendt_noegle: None,
+            adresse_rolle_titel: Some(title.to_string()),
+            klassifikation: KlassifikationRelation {
+                kind: UuidScalar(kind.to_string()),
+                rolle: UuidScalar(role.to_string()),
+                indeks: (i + 1).to_string(),
+            },
+        })
+        .collect()
+}
+
+impl Data {
+    fn new(tree: FkTree) -> Self {
+        let order = tree.tree.preorder().to_vec();
+        let unit_addresses = tree
+            .units
+            .iter()
+            .map(|u| {
+                addresses(
+                    u.uuid,
+                    UNIT_ADDRESS_TYPE,
+                    &[
+                        (roles::UNIT_SOR_ID, "SOR-ID", u.sor_id.map(|s| s.to_string())),
+                        (roles::UNIT_EAN, "EAN", u.ean.map(|s| s.to_string())),
+                        (roles::UNIT_P_NUMBER, "P-nummer", u.p_number.map(|s| s.to_string())),
+                        (roles::UNIT_POSTAL, "Postadresse", u.postal_address.clone()),
+                        (roles::UNIT_EMAIL, "E-mail", u.email.clone()),
+                        (roles::UNIT_MOBILE, "Telefon", u.mobile.clone()),
+                        (roles::UNIT_LANDLINE, "Fastnet", u.landline.clone()),
+                        (roles::UNIT_LOS_ID, "LOS ID", u.los_id.clone()),
+                    ],
+                )
+            })
+            .collect();
+        let user_addresses = tree
+            .users
+            .iter()
+            .map(|u| {
+                addresses(
+                    u.uuid,
+                    USER_ADDRESS_TYPE,
+                    &[
+                        (roles::USER_EMAIL, "E-mail", u.email.clone()),
+                        (roles::USER_MOBILE, "Telefon", u.mobile.clone()),
+                        (roles::USER_LANDLINE, "FastnetTelefon", u.landline.clone()),
+                    ],
+                )
+            })
+            .collect();
+        Data { tree, order, unit_addresses, user_addresses }
+    }
+}
+
+// ---- GraphQL types (names as in schemaOrganisationV1.gql) ----
+
+macro_rules! string_scalar {
+    ($ty:ident, $name:literal, $check:expr) => {
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        struct $ty(String);
+
+        #[Scalar(name = $name)]
+        impl ScalarType for $ty {
+            fn parse(value: GqlValue) -> InputValueResult<Self> {
+                match value {
+                    GqlValue::String(s) => {
+                        let check: fn(&str) -> bool = $check;
+                        if check(&s) {
+                            Ok($ty(s))
+                        } else {
+                            Err(InputValueError::custom(format!("{s:?} is not a valid {}", $name)))
+                        }
+                    }
+                    other => Err(InputValueError::expected_type(other)),
+                }
+            }
+            fn to_value(&self) -> GqlValue {
+                GqlValue::String(self.0.clone())
+            }
+        }
+    };
+}
+
+string_scalar!(UuidScalar, "UUID", |s| uuid::Uuid::parse_str(s).is_ok());
+string_scalar!(CvrScalar, "CVR", |s| crate::domain::Cvr::parse(s).is_ok());
+string_scalar!(DateTimeScalar, "DateTime", |s| matches!(
+    crate::sources::fkorg_json::parse_iso_datetime(s),
+    Some(Some(_))
+));
+string_scalar!(CursorScalar, "Cursor", |_| true);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(name = "TilstandStatus")]
+enum TilstandStatus {
+    #[graphql(name = "AKTIV")]
+    Aktiv,
+    #[graphql(name = "INAKTIV")]
+    Inaktiv,
+}
+
+impl TilstandStatus {
+    fn from_domain(s: FkStatus) -> Self {
+        match s {
+            FkStatus::Aktiv => TilstandStatus::Aktiv,
+            FkStatus::Inaktiv => TilstandStatus::Inaktiv,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+struct Tilstand {
+    status: TilstandStatus,
+    fra_tidspunkt: Option<DateTimeScalar>,
+    til_tidspunkt: Option<DateTimeScalar>,
+}
+
+#[derive(SimpleObject)]
+struct PageInfo {
+    start_cursor: Option<CursorScalar>,
+    end_cursor: Option<CursorScalar>,
+    has_next_page: bool,
+    has_previous_page: bool,
+}
+
+#[derive(SimpleObject)]
+struct OrganisationEnhedConnection {
+    edges: Option<Vec<Option<OrganisaionEnhedEdge>>>,
+    page_info: PageInfo,
+}
+
+/// The schema's spelling ("Organisaion") is kept so that queries naming the type still work.
+#[derive(SimpleObject)]
+struct OrganisaionEnhedEdge {
+    cursor: Option<CursorScalar>,
+    node: OrganisationEnhed,
+}
+
+#[derive(SimpleObject)]
+struct BrugerConnection {
+    edges: Option<Vec<Option<BrugerEdge>>>,
+    page_info: PageInfo,
+}
+
+#[derive(SimpleObject)]
+struct BrugerEdge {
+    cursor: Option<CursorScalar>,
+    node: Bruger,
+}
+
+#[derive(SimpleObject)]
+struct Virksomhed {
+    uuid: UuidScalar,
+    cvr_nummer_tekst: CvrScalar,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+struct Organisation {
+    uuid: UuidScalar,
+    organisationsnavn: String,
+    brugervendt_noegle: String,
+    virksomhed: Virksomhed,
+    #[graphql(skip)]
+    data: Arc<Data>,
+}
+
+#[ComplexObject]
+impl Organisation {
+    /// The root unit.
+    async fn organisation_enhed(&self) -> OrganisationEnhed {
+        OrganisationEnhed {
+            data: self.data.clone(),
+            i: self.data.order[0],
+            cvr: self.virksomhed.cvr_nummer_tekst.clone(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+struct Person {
+    uuid: UuidScalar,
+    navn: Option<String>,
+    brugervendt_noegle: Option<String>,
+}
+
+/// An organisation unit, resolved lazily from the tree.
+struct OrganisationEnhed {
+    data: Arc<Data>,
+    i: usize,
+    /// The CVR the query asked for, for `tilhoerer` when the data holds none.
+    cvr: CvrScalar,
+}
+
+fn filter_addresses(list: &[Adresse], rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
+    match rolle {
+        None => list.to_vec(),
+        Some(roles) => {
+            let wanted: Vec<String> = roles.into_iter().map(|r| r.0.to_ascii_lowercase()).collect();
+            list.iter().filter(|a| wanted.contains(&a.klassifikation.rolle.0)).cloned().collect()
+        }
+    }
+}
+
+fn time(t: Option<chrono::DateTime<chrono::FixedOffset>>) -> Option<DateTimeScalar> {
+    t.map(|d| DateTimeScalar(d.to_rfc3339()))
+}
+
+#[Object]
+impl OrganisationEnhed {
+    async fn uuid(&self) -> UuidScalar {
+        UuidScalar(self.data.tree.units[self.i].uuid.to_string())
+    }
+    async fn enhedsnavn(&self) -> &str {
+        &self.data.tree.units[self.i].enhedsnavn
+    }
+    async fn brugervendt_noegle(&self) -> Option<&str> {
+        self.data.tree.units[self.i].brugervendt_noegle.as_deref()
+    }
+    async fn underliggende_enheder(&self) -> Vec<OrganisationEnhed> {
+        self.data.tree.tree.children(self.i).iter().map(|&c| self.at(c)).collect()
+    }
+    async fn overordnet_enhed(&self) -> Option<OrganisationEnhed> {
+        self.data.tree.tree.parent(self.i).map(|p| self.at(p))
+    }
+    async fn tilstand(&self) -> Tilstand {
+        let u = &self.data.tree.units[self.i];
+        Tilstand {
+            status: TilstandStatus::from_domain(u.status),
+            fra_tidspunkt: time(u.valid_from),
+            til_tidspunkt: time(u.valid_to),
+        }
+    }
+    async fn tilhoerer(&self) -> Organisation {
+        organisation(&self.data, &self.cvr)
+    }
+    async fn adresser(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
+        filter_addresses(&self.data.unit_addresses[self.i], rolle)
+    }
+}
+
+impl OrganisationEnhed {
+    fn at(&self, i: usize) -> OrganisationEnhed {
+        OrganisationEnhed { data: self.data.clone(), i, cvr: self.cvr.clone() }
+    }
+}
+
+fn organisation(data: &Arc<Data>, cvr: &CvrScalar) -> Organisation {
+    let root = &data.tree.units[data.order[0]];
+    Organisation {
+        uuid: derived_uuid(&["organisation", &cvr.0]),
+        organisationsnavn: root.enhedsnavn.clone(),
+        brugervendt_noegle: cvr.0.clone(),
+        virksomhed: Virksomhed { uuid: derived_uuid(&["virksomhed", &cvr.0]), cvr_nummer_tekst: cvr.clone() },
+        data: data.clone(),
+    }
+}
+
+/// A user, resolved lazily from the tree.
+struct Bruger {
+    data: Arc<Data>,
+    i: usize,
+    cvr: CvrScalar,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+struct BrugerMedlemskab {
+    uuid: UuidScalar,
+    medlemskab_rolle_titel: Option<String>,
+    brugervendt_noegle: Option<String>,
+    funktions_type_uuid: Option<UuidScalar>,
+    funktions_type_titel: Option<String>,
+    start: Option<DateTimeScalar>,
+    slut: Option<DateTimeScalar>,
+    #[graphql(skip)]
+    unit: Option<FkUuid>,
+    #[graphql(skip)]
+    data: Arc<Data>,
+    #[graphql(skip)]
+    cvr: CvrScalar,
+}
+
+#[ComplexObject]
+impl BrugerMedlemskab {
+    /// The unit the user is a member of.
+    async fn medlem_af(&self) -> Option<OrganisationEnhed> {
+        let i = self.data.tree.index_of(self.unit?)?;
+        Some(OrganisationEnhed { data: self.data.clone(), i, cvr: self.cvr.clone() })
+    }
+}
+
+#[Object]
+impl Bruger {
+    async fn uuid(&self) -> UuidScalar {
+        UuidScalar(self.data.tree.users[self.i].uuid.to_string())
+    }
+    async fn brugernavn(&self) -> &str {
+        &self.data.tree.users[self.i].brugernavn
+    }
+    async fn brugervendt_noegle(&self) -> Option<String> {
+        None
+    }
+    async fn tilstand(&self) -> Tilstand {
+        let u = &self.data.tree.users[self.i];
+        Tilstand { status: TilstandStatus::from_domain(u.status), fra_tidspunkt: None, til_tidspunkt: None }
+    }
+    async fn person(&self) -> Option<Person> {
+        let u = &self.data.tree.users[self.i];
+        Some(Person {
+            uuid: derived_uuid(&["person", &u.uuid.to_string()]),
+            navn: u.person_name.clone(),
+            brugervendt_noegle: None,
+        })
+    }
+    async fn adresser(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
+        filter_addresses(&self.data.user_addresses[self.i], rolle)
+    }
+    /// Memberships, optionally only those whose function type is one of `rolle`.
+    async fn har_medlemskab(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<BrugerMedlemskab> {
+        let u = &self.data.tree.users[self.i];
+        let wanted: Option<Vec<String>> = rolle.map(|r| r.into_iter().map(|x| x.0.to_ascii_lowercase()).collect());
+        u.memberships
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| match (&wanted, m.function_type) {
+                (None, _) => true,
+                (Some(w), Some(f)) => w.contains(&f.to_string()),
+                (Some(_), None) => false,
+            })
+            .map(|(k, m)| BrugerMedlemskab {
+                uuid: m
+                    .uuid
+                    .map(|x| UuidScalar(x.to_string()))
+                    .unwrap_or_else(|| derived_uuid(&["medlemskab", &u.uuid.to_string(), &k.to_string()])),
+                medlemskab_rolle_titel: m.title.clone(),
+                brugervendt_noegle: None,
+                funktions_type_uuid: m.function_type.map(|x| UuidScalar(x.to_string())),
+                funktions_type_titel: m.function_type_title.clone(),
+                start: None,
+                slut: None,
+                unit: m.unit,
+                data: self.data.clone(),
+                cvr: self.cvr.clone(),
+            })
+            .collect()
+    }
+}
+
+struct QueryRoot {
+    data: Arc<Data>,
+}
+
+/// Cursors are opaque to clients: hex of "kind:position".
+fn encode_cursor(kind: &str, position: usize) -> CursorScalar {
+    CursorScalar(format!("{kind}:{position}").bytes().map(|b| format!("{b:02x}")).collect())
+}
+
+fn decode_cursor(kind: &str, cursor: &CursorScalar) -> Option<usize> {
+    let hex = cursor.0.as_bytes();
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        hex.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok()).collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    text.strip_prefix(kind)?.strip_prefix(':')?.parse().ok()
+}
+
+/// The window of `total` items after `after`, at most `first` long.
+fn page_window(
+    kind: &str,
+    total: usize,
+    first: Option<i32>,
+    after: Option<&CursorScalar>,
+) -> async_graphql::Result<std::ops::Range<usize>> {
+    let first = first.unwrap_or(MAX_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&first) {
+        return Err(format!("first must be between 1 and {MAX_PAGE_SIZE}, got {first}").into());
+    }
+    let start = match after {
+        None => 0,
+        Some(c) => decode_cursor(kind, c).ok_or("after: not a cursor given by this server for this list")? + 1,
+    };
+    let start = start.min(total);
+    Ok(start..(start + first as usize).min(total))
+}
+
+fn page_info(kind: &str, range: &std::ops::Range<usize>, total: usize) -> PageInfo {
+    PageInfo {
+        start_cursor: (!range.is_empty()).then(|| encode_cursor(kind, range.start)),
+        end_cursor: (!range.is_empty()).then(|| encode_cursor(kind, range.end - 1)),
+        has_next_page: range.end < total,
+        has_previous_page: range.start > 0,
+    }
+}
+
+impl QueryRoot {
+    fn check_cvr(&self, cvr: &CvrScalar) -> async_graphql::Result<()> {
+        match self.data.tree.cvr {
+            Some(own) if own.to_string() != cvr.0 => Err(format!("no organisation with CVR {}", cvr.0).into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[Object]
+impl QueryRoot {
+    /// The units of one organisation with the given status, root first, in Relay pages.
+    async fn organisation_enhed_liste(
+        &self,
+        cvr: CvrScalar,
+        status: TilstandStatus,
+        first: Option<i32>,
+        after: Option<CursorScalar>,
+    ) -> async_graphql::Result<Option<OrganisationEnhedConnection>> {
+        self.check_cvr(&cvr)?;
+        let d = &self.data;
+        let matching: Vec<usize> = d
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| TilstandStatus::from_domain(d.tree.units[i].status) == status)
+            .collect();
+        let range = page_window("enhed", matching.len(), first, after.as_ref())?;
+        let edges = range
+            .clone()
+            .map(|k| {
+                Some(OrganisaionEnhedEdge {
+                    cursor: Some(encode_cursor("enhed", k)),
+                    node: OrganisationEnhed { data: d.clone(), i: matching[k], cvr: cvr.clone() },
+                })
+            })
+            .collect();
+        Ok(Some(OrganisationEnhedConnection {
+            edges: Some(edges),
+            page_info: page_info("enhed", &range, matching.len()),
+        }))
+    }
+
+    /// The users of one organisation with the given status, in Relay pages.
+    async fn bruger_liste(
+        &self,
+        cvr: CvrScalar,
+        status: TilstandStatus,
+        first: Option<i32>,
+        after: Option<CursorScalar>,
+    ) -> async_graphql::Result<Option<BrugerConnection>> {
+        self.check_cvr(&cvr)?;
+        let d = &self.data;
+        let matching: Vec<usize> = (0..d.tree.users.len())
+            .filter(|&i| TilstandStatus::from_domain(d.tree.users[i].status) == status)
+            .collect();
+        let range = page_window("bruger", matching.len(), first, after.as_ref())?;
+        let edges = range
+            .clone()
+            .map(|k| {
+                Some(BrugerEdge {
+                    cursor: Some(encode_cursor("bruger", k)),
+                    node: Bruger { data: d.clone(), i: matching[k], cvr: cvr.clone() },
+                })
+            })
+            .collect();
+        Ok(Some(BrugerConnection { edges: Some(edges), page_info: page_info("bruger", &range, matching.len()) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_other_lists() {
+        let c = encode_cursor("enhed", 41);
+        assert_eq!(decode_cursor("enhed", &c), Some(41));
+        assert_eq!(decode_cursor("bruger", &c), None);
+        assert_eq!(decode_cursor("enhed", &CursorScalar("zz".into())), None);
+    }
+
+    #[test]
+    fn page_windows_respect_first_and_after() {
+        assert_eq!(page_window("enhed", 5, Some(2), None).unwrap(), 0..2);
+        let after = encode_cursor("enhed", 3);
+        assert_eq!(page_window("enhed", 5, Some(2), Some(&after)).unwrap(), 4..5);
+        assert!(page_window("enhed", 5, Some(501), None).is_err());
+        assert!(page_window("enhed", 5, Some(0), None).is_err());
+    }
+}
