@@ -322,12 +322,20 @@ impl<'a> Builder<'a> {
         u
     }
 
+    /// Makes `u` INAKTIV from `day`, and valid from well before that.
+    fn close_fk(&mut self, u: &mut FkUnit, day: NaiveDate) {
+        u.status = FkStatus::Inaktiv;
+        u.valid_to = datetime(day);
+        if u.valid_from.is_some_and(|f| f.date_naive() >= day) {
+            u.valid_from = datetime(day - Duration::days(self.rng.gen_range(200..3_000)));
+        }
+    }
+
     /// An FK-ORG unit with no SOR counterpart by nature (administration, kitchens, ...).
     fn fk_only(&mut self, parent: &Node, name: &str, kind: UnitKind, health: bool) -> Node {
         let mut u = self.bare_fk(name.to_string(), Some(self.fk[parent.fk].uuid));
-        if parent.closed_fk.is_some() {
-            u.status = FkStatus::Inaktiv;
-            u.valid_to = parent.closed_fk.and_then(datetime);
+        if let Some(day) = parent.closed_fk {
+            self.close_fk(&mut u, day);
         }
         if chance(&mut self.rng, 0.2) {
             let phone = self.landline();
@@ -380,8 +388,7 @@ impl<'a> Builder<'a> {
         }
         let mut u = self.bare_fk(fk_name.clone(), Some(self.fk[parent.fk].uuid));
         if let Some(day) = closed_fk {
-            u.status = FkStatus::Inaktiv;
-            u.valid_to = datetime(day);
+            self.close_fk(&mut u, day);
         }
         if spec.own_place || chance(&mut self.rng, 0.4) {
             u.postal_address = Some(self.fk_address_text(&place));

@@ -593,3 +593,52 @@ fn health_units_outside_the_health_directorate_still_have_sor_counterparts() {
         }
     }
 }
+
+#[test]
+fn the_readers_take_the_bundled_set() {
+    let bundled = fixture("bundled");
+    for dir in [bundled.clone(), bundled.join("evolved")] {
+        for code in ["101", "851", "320", "370", "999"] {
+            let d = dir.join(code);
+            let fk = sorsync::sources::read_fkorg_file(&d.join("fkorg.json"))
+                .unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+            let sor = sorsync::sources::read_sor_file(&d.join("sor.xml")).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!fk.users.is_empty());
+            let truth = read_truth(&d.join("truth.csv"));
+            for (f, s) in &truth {
+                let f = sorsync::domain::FkUuid::parse(f).unwrap();
+                let s = sorsync::domain::SorId::parse(s).unwrap();
+                let (u, o) = (fk.get(f).unwrap(), sor.get(s).unwrap());
+                if u.sor_id.is_some() {
+                    assert_eq!(u.sor_id, Some(o.sor_id), "an FK-ORG unit carries its own counterpart's SOR-ID");
+                }
+            }
+            if code == "999" {
+                assert_eq!(fk.cvr.map(|c| c.to_string()).as_deref(), Some("11111111"));
+            }
+        }
+        let national = sorsync::sources::read_sor_file(&dir.join("sor-national.xml")).unwrap();
+        let per_municipality: usize = ["101", "851", "320", "370", "999"]
+            .iter()
+            .map(|c| sorsync::sources::read_sor_file(&dir.join(c).join("sor.xml")).unwrap().len())
+            .sum();
+        assert_eq!(national.len(), per_municipality, "the national file holds every municipality's units");
+    }
+}
+
+#[test]
+fn closed_units_end_after_they_start() {
+    for code in [101, 350, 860] {
+        let m = generate_municipality(&Municipality::by_code(code).unwrap(), &cfg(3, 1.0));
+        for u in &m.fk_units {
+            if let (Some(from), Some(to)) = (u.valid_from, u.valid_to) {
+                assert!(from < to, "{code}: {} ends {to} before it starts {from}", u.enhedsnavn);
+            }
+        }
+        for s in &m.sor_units {
+            if let (Some(from), Some(to)) = (s.from_date, s.to_date) {
+                assert!(from <= to, "{code}: SOR {} ends {to} before it starts {from}", s.name);
+            }
+        }
+    }
+}
