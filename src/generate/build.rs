@@ -407,8 +407,9 @@ impl<'a> Builder<'a> {
         let mut sor_id = parent.sor;
         if in_sor {
             let generic_parent = spec.generic.then_some(parent.proper.as_str());
+            let official = self.k.official_name();
             let (name, d) =
-                names::sor_variant(&mut self.rng, &spec.name, self.k.name, generic_parent, &self.name_rates);
+                names::sor_variant(&mut self.rng, &spec.name, self.k.name, &official, generic_parent, &self.name_rates);
             self.count_name_diffs(d);
             let mut s = self.bare_sor(SorKind::OrganizationalUnit, name, Some(parent.sor), spec.unit_type);
             if !spec.generic && chance(&mut self.rng, self.rates.sor_own_ean) {
@@ -970,7 +971,7 @@ pub(crate) fn municipality(k: &Municipality, cfg: &GeneratorConfig) -> Generated
     };
     let si_name = format!("{} Sundhed og Ældre", k.official_name());
     let dir = b.institution(&root, dir_name, &si_name, UnitKind::HealthDirectorate);
-    let dental_si = format!("{} Kommunale Tandpleje", k.name);
+    let dental_si = format!("{} Kommunale Tandpleje", k.genitive());
     let dental = b.institution(&bu, "Den Kommunale Tandpleje", &dental_si, UnitKind::Dental);
 
     let core = (sor_target * (1.0 - r.sor_only - r.private_providers - r.closed_sor)).max(0.0);
