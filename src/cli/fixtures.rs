@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use super::Context;
 use crate::generate::municipalities::{first_n, Municipality};
 use crate::generate::output::write_set;
-use crate::generate::GeneratorConfig;
+use crate::generate::{GeneratorConfig, RatesFile};
 
 #[derive(Debug, Subcommand)]
 pub enum FixturesCommand {
@@ -52,6 +52,10 @@ pub struct GenerateArgs {
     /// Weeks between the snapshot and the evolved one.
     #[arg(long, default_value_t = 6)]
     pub weeks: u32,
+    /// Individual rates from a TOML file with sections [rates], [users], [evolve] (field names as
+    /// in manifest.json's "config"); what is left out keeps its default. --noise still multiplies.
+    #[arg(long, value_name = "FILE")]
+    pub rates: Option<PathBuf>,
 }
 
 pub fn run(cmd: FixturesCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -73,9 +77,19 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         }
         out
     };
+    if municipalities.is_empty() {
+        bail!("no municipalities chosen: use --municipalities 1..98 or --only CODE,CODE");
+    }
     let mut cfg = GeneratorConfig { seed: a.seed, scale: a.scale, noise: a.noise, ..GeneratorConfig::default() };
     if let Some(d) = a.date {
         cfg.snapshot_date = d;
+    }
+    if let Some(path) = &a.rates {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let r: RatesFile = toml::from_str(&text).with_context(|| format!("{} is not a rates file", path.display()))?;
+        cfg.rates = r.rates;
+        cfg.users = r.users;
+        cfg.evolve = r.evolve;
     }
     cfg.evolve.weeks = a.weeks;
     let bar = indicatif::ProgressBar::new(municipalities.len() as u64);

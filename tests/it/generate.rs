@@ -642,3 +642,37 @@ fn closed_units_end_after_they_start() {
         }
     }
 }
+
+#[test]
+fn a_rates_file_sets_individual_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, "[rates]\nsynonym = 0.0\nsor_only = 0.5\n[users]\nlandline_only = 1.0\n").unwrap();
+    let out = dir.path().join("out");
+    let o = sorsync()
+        .args(["fixtures", "generate", "--only", "370", "--scale", "0.3", "--rates"])
+        .arg(&rates)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let d = &manifest["municipalities"][0]["differences"];
+    assert_eq!(d["synonym"], 0);
+    assert_eq!(d["users_mobile_only"], 0);
+    assert!(d["users_landline_only"].as_u64().unwrap() > 0);
+    assert!(d["sor_only"].as_u64().unwrap() > 20);
+    assert_eq!(manifest["config"]["rates"]["typo"], 0.03, "rates left out keep their defaults");
+
+    std::fs::write(&rates, "[rates]\nsynonyms = 0.1\n").unwrap();
+    let bad = sorsync()
+        .args(["fixtures", "generate", "--only", "370", "--rates"])
+        .arg(&rates)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("synonyms"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
