@@ -49,8 +49,8 @@ pub struct GenerateArgs {
     /// The snapshot date (YYYY-MM-DD); dates in the data are relative to it.
     #[arg(long, value_name = "DATE")]
     pub date: Option<NaiveDate>,
-    /// Weeks between the snapshot and the evolved one.
-    #[arg(long, default_value_t = 6)]
+    /// Weeks between the snapshot and the evolved one (1..520).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=520))]
     pub weeks: u32,
     /// Individual rates from a TOML file with sections [rates], [users], [evolve] (field names as
     /// in manifest.json's "config"); what is left out keeps its default. --noise still multiplies.
@@ -82,6 +82,10 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     let mut cfg = GeneratorConfig { seed: a.seed, scale: a.scale, noise: a.noise, ..GeneratorConfig::default() };
     if let Some(d) = a.date {
+        use chrono::Datelike;
+        if !(1990..=2200).contains(&d.year()) {
+            bail!("--date {d} is out of range: use a date between 1990 and 2200");
+        }
         cfg.snapshot_date = d;
     }
     if let Some(path) = &a.rates {
