@@ -184,7 +184,7 @@ impl Municipality {
         }
     }
 
-    /// The name as the first part of "<name> Kommunale Tandpleje": "Københavns", "Faxe".
+    /// The name as the first part of "`<name>` Kommunale Tandpleje": "Københavns", "Faxe".
     pub fn genitive(&self) -> String {
         match self.code {
             101 => "Københavns".to_string(),
