@@ -175,19 +175,24 @@ fn read_dir(dir: &Path) -> anyhow::Result<Vec<(KommuneKode, FkTree)>> {
 }
 
 /// Store-backed input for `--kommune CODE` (Some) and `--all` (None): the latest FK-ORG snapshot of
-/// one or every municipality. The store is not part of this build yet; to wire it:
-/// ```text
-/// super::block_on(async {
-///     let store = crate::store::Store::open(database_url).await?;
-///     let kommuner = match kommune { Some(k) => vec![k], None => store.fkorg_kommuner().await? };
-///     let mut out = Vec::new();
-///     for k in kommuner {
-///         if let Some(tree) = store.latest_fkorg(k).await? { out.push((k, tree)); }
-///     }
-///     Ok(out)
-/// })
-/// ```
+/// one or every municipality.
 fn load_from_store(database_url: &str, kommune: Option<KommuneKode>) -> anyhow::Result<Vec<(KommuneKode, FkTree)>> {
-    let _ = (database_url, kommune);
-    anyhow::bail!("store not available in this build")
+    super::block_on(async {
+        let store = crate::store::Store::open(database_url)
+            .await
+            .context("opening the store (see [store] database_url or --database-url)")?;
+        let kommuner = match kommune {
+            Some(k) => vec![k],
+            None => store.fkorg_kommuner().await?,
+        };
+        let mut out = Vec::new();
+        for k in kommuner {
+            match store.latest_fkorg(k).await? {
+                Some(tree) => out.push((k, tree)),
+                None => anyhow::bail!("the store holds no FK-ORG snapshot for kommune {k}; import one first"),
+            }
+        }
+        store.close().await;
+        Ok(out)
+    })
 }

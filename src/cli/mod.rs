@@ -2,6 +2,7 @@
 //! own file with its `Args` and a `run` function; the work itself is in the library.
 
 mod contacts;
+mod demo;
 mod eval;
 mod fixtures;
 mod import;
@@ -44,6 +45,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole pipeline on the bundled data: stand-in FK-ORG server, SQLite store, proposals, reports.
+    Demo(demo::DemoArgs),
     /// Write a commented default configuration file.
     Init(init::InitArgs),
     /// Read a SOR or FK-ORG file, check it, and print it as a tree or as JSON.
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let ctx = Context { config };
     match cli.command {
+        Command::Demo(a) => demo::run(a, &ctx),
         Command::Init(a) => init::run(a, &ctx),
         Command::Inspect(c) => inspect::run(c, &ctx),
         Command::Import(c) => import::run(c, &ctx),

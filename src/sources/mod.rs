@@ -42,7 +42,7 @@ pub enum Problem {
     Truncated,
     #[error("malformed XML at byte {position}: {message}")]
     Xml { position: u64, message: String },
-    #[error("the root element is {found}; expected SorTree in namespace urn:oio:sundhedsstyrelsen:organisation:1.0.0")]
+    #[error("the root element is {found}; expected SorTree in namespace urn:oio:sundhedsstyrelsen:organisation:1.0.0 (or :2.0.0)")]
     WrongRoot { found: String },
     #[error("malformed JSON at line {line}, column {column}: {message}")]
     Json { line: usize, column: usize, message: String },

@@ -2,7 +2,7 @@
 //!
 //! Columns are found by header name (any case), so their order does not matter and extra columns
 //! are ignored. Several column names are not confirmed against a real export: they all live in
-//! [`COLUMNS`], the one place to change them.
+//! `COLUMNS`, the one place to change them.
 
 use std::path::Path;
 

@@ -1,0 +1,208 @@
+//! `sorsync demo`: the pipeline so far, end to end, on the bundled data with SQLite and the local
+//! stand-in FK-ORG server. For each bundled municipality it serves the FK-ORG data from a stand-in
+//! GraphQL server on 127.0.0.1, fetches it with the real client (token, headers, paging), stores
+//! FK-ORG and SOR snapshots, proposes links and changes, scores the links against the ground truth,
+//! and reports role holders without a phone number.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use chrono::NaiveDate;
+use clap::Args;
+
+use super::Context;
+use crate::config::FkOrgConfig;
+use crate::contacts::{build_report, Scope};
+use crate::domain::{FkTree, KommuneKode};
+use crate::matching::{self, eval::Score, MatchOptions};
+use crate::sources::{fkorg_client::FkOrgClient, read_fkorg_file, read_sor_file};
+use crate::standin::fkorg::{spawn, Credentials, StandInOptions};
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The data: one folder per municipality (named by kommunekode) with fkorg.json, sor.xml and
+    /// optionally truth.csv, as `sorsync fixtures generate` writes them.
+    #[arg(long, default_value = "fixtures/bundled", value_name = "DIR")]
+    pub data: PathBuf,
+    /// SQLite file for the store, created if missing (ignored when --database-url is given).
+    #[arg(long, default_value = "sorsync-demo.db", value_name = "FILE")]
+    pub db: PathBuf,
+    /// The day to run for. Default: the bundled data's snapshot day (2026-11-02).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<NaiveDate>,
+}
+
+/// One municipality's outcome, for the summary table.
+struct Row {
+    kommune: KommuneKode,
+    name: String,
+    fk_units: usize,
+    sor_units: usize,
+    pages: String,
+    kinds: BTreeMap<&'static str, usize>,
+    score: Option<Score>,
+    role_holders: usize,
+    missing_both: usize,
+}
+
+pub fn run(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    super::block_on(run_async(args, ctx))
+}
+
+async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let today = args.today.unwrap_or_else(|| NaiveDate::from_ymd_opt(2026, 11, 2).expect("a valid date"));
+    let dirs = municipality_dirs(&args.data)?;
+    // The demo keeps its own SQLite file unless a store was chosen (--database-url, config, env).
+    let url = if ctx.config.store.database_url == default_url() {
+        format!("sqlite://{}", args.db.display())
+    } else {
+        ctx.config.store.database_url.clone()
+    };
+    let store = Store::open(&url).await.with_context(|| format!("opening the store {url}"))?;
+    println!("Store: {url}");
+    let mut rows = Vec::new();
+    for (kommune, dir) in dirs {
+        let row = run_municipality(&store, kommune, &dir, today, &ctx.config.fkorg)
+            .await
+            .with_context(|| format!("municipality {kommune} ({})", dir.display()))?;
+        rows.push(row);
+    }
+    store.close().await;
+    print_summary(&rows);
+    println!();
+    println!("Next: `sorsync snapshots --database-url {url}`, `sorsync propose --fkorg F --sor S`,");
+    println!(
+        "      `sorsync preview --fkorg F --sor S --close UUID`, `sorsync contacts --dir {}`",
+        args.data.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_url() -> String {
+    crate::config::StoreConfig::default().database_url
+}
+
+/// The municipality folders under `data`, by kommunekode.
+fn municipality_dirs(data: &Path) -> anyhow::Result<Vec<(KommuneKode, PathBuf)>> {
+    let entries = std::fs::read_dir(data).with_context(|| format!("reading the data folder {}", data.display()))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("reading {}", data.display()))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        if let Ok(kommune) = KommuneKode::parse(name) {
+            if path.join("fkorg.json").is_file() && path.join("sor.xml").is_file() {
+                out.push((kommune, path));
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        bail!("{} holds no municipality folders (<kommunekode>/fkorg.json + sor.xml)", data.display());
+    }
+    Ok(out)
+}
+
+async fn run_municipality(
+    store: &Store,
+    kommune: KommuneKode,
+    dir: &Path,
+    today: NaiveDate,
+    fkorg_config: &FkOrgConfig,
+) -> anyhow::Result<Row> {
+    // FK-ORG: serve the file from a stand-in on loopback and fetch it back with the real client.
+    let served = read_fkorg_file(&dir.join("fkorg.json"))?;
+    let Some(cvr) = served.cvr else { bail!("{}: the FK-ORG data carries no CVR", dir.display()) };
+    let credentials =
+        Credentials { client_id: fkorg_config.client_id.clone(), client_secret: fkorg_config.client_secret.clone() };
+    let opts = StandInOptions { credentials: Some(credentials), ..StandInOptions::default() };
+    let stats = opts.stats.clone();
+    let (addr, server) = spawn(served, opts).await.context("starting the stand-in FK-ORG server")?;
+    let config = FkOrgConfig {
+        endpoint: format!("http://{addr}{}", crate::standin::fkorg::GRAPHQL_PATH),
+        token_url: format!("http://{addr}{}", crate::standin::fkorg::TOKEN_PATH),
+        ..fkorg_config.clone()
+    };
+    let fetched: anyhow::Result<FkTree> = async { Ok(FkOrgClient::new(&config)?.fetch_tree(cvr).await?) }.await;
+    server.abort();
+    let fk = fetched.context("fetching from the stand-in FK-ORG server")?;
+    let requests = stats.graphql_requests.load(std::sync::atomic::Ordering::Relaxed);
+    store.import_fkorg(kommune, &config.endpoint, &fk).await?;
+
+    let sor_path = dir.join("sor.xml");
+    let sor = read_sor_file(&sor_path)?;
+    store.import_sor(&sor_path.display().to_string(), Some(kommune), &sor).await?;
+
+    let proposals = matching::propose(&fk, &sor, &MatchOptions::new(today));
+    let mut kinds = BTreeMap::new();
+    for p in &proposals.proposals {
+        *kinds.entry(p.kind()).or_insert(0) += 1;
+    }
+    let truth_path = dir.join("truth.csv");
+    let score = if truth_path.is_file() {
+        let text = std::fs::read_to_string(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
+        let truth = matching::eval::parse_truth(&text).with_context(|| format!("reading {}", truth_path.display()))?;
+        let links: Vec<_> = proposals.links().map(|l| (l.fk_uuid, l.sor_id)).collect();
+        Some(Score::of(&links, &truth))
+    } else {
+        None
+    };
+    let report = build_report(&fk, Some(kommune), &Scope::everything());
+    let name = crate::generate::Municipality::by_code(kommune.as_u16())
+        .map(|m| m.name.to_string())
+        .unwrap_or_else(|| kommune.to_string());
+    Ok(Row {
+        kommune,
+        name,
+        fk_units: fk.len(),
+        sor_units: sor.len(),
+        pages: format!("{requests} requests"),
+        kinds,
+        score,
+        role_holders: report.role_holders(),
+        missing_both: report.missing_both_count(),
+    })
+}
+
+fn print_summary(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<5} {:<12} {:>8} {:>8} {:>12}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:>6}  {:>13}",
+        "kode",
+        "kommune",
+        "FK-ORG",
+        "SOR",
+        "FK-ORG API",
+        "link",
+        "create",
+        "update",
+        "close",
+        "move",
+        "write",
+        "F1",
+        "no phone"
+    );
+    for r in rows {
+        let k = |kind: &str| r.kinds.get(kind).copied().unwrap_or(0);
+        let f1 = r.score.map(|s| format!("{:.3}", s.f1())).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<5} {:<12} {:>8} {:>8} {:>12}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:>6}  {:>5} of {:>5}",
+            r.kommune.to_string(),
+            r.name,
+            r.fk_units,
+            r.sor_units,
+            r.pages,
+            k("link"),
+            k("create"),
+            k("update"),
+            k("close"),
+            k("move"),
+            k("write_back"),
+            f1,
+            r.missing_both,
+            r.role_holders,
+        );
+    }
+}
