@@ -144,6 +144,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Reads `DIR/<kommunekode>/fkorg.json` for every subdirectory named by a municipality code.
 /// Other entries are ignored; a code directory without `fkorg.json` is skipped with a warning.
+#[tracing::instrument(skip_all, fields(dir = %dir.display()))]
 fn read_dir(dir: &Path) -> anyhow::Result<Vec<(KommuneKode, FkTree)>> {
     let entries = std::fs::read_dir(dir).with_context(|| format!("reading directory {}", dir.display()))?;
     let mut codes = Vec::new();

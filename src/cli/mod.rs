@@ -11,9 +11,13 @@ mod inspect;
 mod inspect_fkorg;
 mod inspect_sor;
 mod preview;
+mod proposals;
 mod propose;
+#[allow(dead_code)] // until `propose --kommune` without files calls propose_store::run_from_store
+mod propose_store;
 mod snapshots;
 mod standin;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +75,13 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Show what creating, closing, moving or renaming an FK-ORG unit would do in SOR.
     Preview(preview::PreviewArgs),
+    /// Review a municipality's recorded proposals: list, show, approve, reject.
+    #[command(subcommand)]
+    Proposals(proposals::ProposalsCommand),
+    /// Give users roles per municipality (sor_admin approves proposals). Operators' bootstrap: until
+    /// sign-in exists (issue 8: passwords and sign-in), whoever can reach the store can grant roles.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 /// What every command gets: the loaded configuration.
@@ -98,6 +109,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Propose(a) => propose::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
         Command::Preview(a) => preview::run(a, &ctx),
+        Command::Proposals(c) => proposals::run(c, &ctx),
+        Command::Users(c) => users::run(c, &ctx),
     }
 }
 

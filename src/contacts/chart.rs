@@ -15,23 +15,7 @@ const TOP: u32 = 50;
 /// Labels longer than this are cut with "…" (the full label is in the bar's tooltip).
 const LABEL_CHARS: usize = 40;
 
-/// Escapes text for SVG/XML element content and attribute values.
-pub fn escape_xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::markup::escape_xml;
 
 fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -78,7 +62,7 @@ pub fn share_missing_svg(reports: &[ContactReport]) -> String {
         let bar = (row.share_missing.clamp(0.0, 1.0) * f64::from(BAR_MAX)).round() as u32;
         let full = municipality_label(&row.name, row.kommune);
         let label = escape_xml(&full);
-        let shown = escape_xml(&shorten(&full, LABEL_CHARS));
+        let shown = escape_xml(&shorten(&full, LABEL_CHARS)).into_owned();
         let _ = writeln!(
             s,
             r##"<g><title>{label}: {} of {} role holders</title><text x="{}" y="{}" text-anchor="end">{shown}</text><rect x="{LABEL_WIDTH}" y="{}" width="{bar}" height="{}" fill="#c0392b"/><text x="{}" y="{}">{}</text></g>"##,

@@ -43,7 +43,8 @@
 //! so that Excel neither turns them into numbers (losing leading zeros, or showing 1E+14) nor runs
 //! a raw value like `+45 12 34 56 78` as a formula; Excel shows the plain value. Free-text cells
 //! that start with `=`, `+`, `-` or `@` are written the same way so they are never run as formulas.
-//! (A leading apostrophe would stay visible in Excel when it opens a CSV file, so we do not use it.)
+//! (A leading apostrophe would stay visible in Excel when it opens a CSV file, so we use it only
+//! for the rare value longer than the 255 characters Excel allows in a formula.)
 
 use std::fmt::Write as _;
 
@@ -449,9 +450,20 @@ pub fn many_text(reports: &[ContactReport]) -> String {
 /// The CSV byte-order mark: tells Excel the file is UTF-8.
 pub const UTF8_BOM: &str = "\u{feff}";
 
-/// A cell Excel must keep as text: `="value"`, quotes doubled. Excel shows `value`.
+/// Excel refuses text constants longer than this inside a formula.
+const EXCEL_FORMULA_TEXT_MAX: usize = 255;
+
+/// A cell Excel must keep as text: `="value"`, quotes doubled. Excel shows `value`. A value too
+/// long for a formula is written as is when Excel would not run it (it cannot be a number then
+/// either), else with a leading apostrophe, the only remaining guard.
 pub fn excel_text(value: &str) -> String {
-    format!("=\"{}\"", value.replace('"', "\"\""))
+    if value.chars().count() <= EXCEL_FORMULA_TEXT_MAX {
+        format!("=\"{}\"", value.replace('"', "\"\""))
+    } else if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
 }
 
 /// A free-text cell: as is, unless Excel would read it as a formula.

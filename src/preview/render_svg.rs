@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use super::view::{fk_rows, sor_rows, Marker, Row, RowKey};
 use super::Preview;
 use crate::domain::{FkTree, FkUuid, SorId, SorTree};
+use crate::markup::escape_xml;
 
 pub const GREEN: &str = "#2e7d32";
 pub const RED: &str = "#c62828";
@@ -22,23 +23,6 @@ const LEFT_X: usize = 10;
 const RIGHT_X: usize = 600;
 const INDENT: usize = 16;
 const MAX_CHARS: usize = 48;
-
-/// Escapes text for XML content and attribute values.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn colour(m: Marker) -> Option<(&'static str, &'static str)> {
     match m {
@@ -110,8 +94,8 @@ fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
         let _ = writeln!(
             out,
             r#"<text x="{x}" y="{y}"{class}><title>{}</title>{}</text>"#,
-            xml_escape(&title),
-            xml_escape(&label)
+            escape_xml(&title),
+            escape_xml(&label)
         );
     }
 }
@@ -131,7 +115,7 @@ pub fn render_svg(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUui
         writeln!(out, "<style>.more{{fill:#777;font-style:italic}} .head{{font-weight:bold;font-size:15px}}</style>");
     let _ = writeln!(out, r#"<text x="{LEFT_X}" y="22" class="head">FK-ORG</text>"#);
     let _ = writeln!(out, r#"<text x="{RIGHT_X}" y="22" class="head">SOR</text>"#);
-    let _ = writeln!(out, r#"<text x="{LEFT_X}" y="42">{}</text>"#, xml_escape(&preview.summary.line()));
+    let _ = writeln!(out, r#"<text x="{LEFT_X}" y="42">{}</text>"#, escape_xml(&preview.summary.line()));
     let legend = [(GREEN, "new"), (RED, "closed"), (AMBER, "changed"), (BLUE, "moved")];
     for (i, (c, t)) in legend.iter().enumerate() {
         let x = RIGHT_X + i * 90;
@@ -174,7 +158,7 @@ pub fn render_html(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUu
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>SOR consequence preview</title>\n");
     out.push_str("<style>body{font-family:sans-serif;margin:1.5em} .warn{color:#8a4b00} td,th{padding:2px 8px;text-align:left;vertical-align:top} .create{color:#2e7d32} .close{color:#c62828} .update{color:#b36200} .move{color:#1565c0}</style>\n</head>\n<body>\n");
     out.push_str("<h1>What the change does in SOR</h1>\n");
-    let _ = writeln!(out, "<p><strong>{}</strong></p>", xml_escape(&preview.summary.line()));
+    let _ = writeln!(out, "<p><strong>{}</strong></p>", escape_xml(&preview.summary.line()));
     out.push_str("<div style=\"overflow-x:auto\">\n");
     out.push_str(&svg);
     out.push_str("</div>\n<h2>Changes</h2>\n");
@@ -187,8 +171,8 @@ pub fn render_html(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUu
                 out,
                 "<tr class=\"{a}\"><td>{a}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 c.sor_id.map(|s| s.to_string()).unwrap_or_default(),
-                xml_escape(&c.name),
-                xml_escape(&c.because),
+                escape_xml(&c.name),
+                escape_xml(&c.because),
                 a = c.action.as_str()
             );
         }
@@ -205,7 +189,7 @@ pub fn render_html(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUu
                 out,
                 "<li class=\"warn\"><strong>{}</strong>{id}: {}</li>",
                 w.kind.key(),
-                xml_escape(&w.message)
+                escape_xml(&w.message)
             );
         }
         out.push_str("</ul>\n");

@@ -4,6 +4,8 @@
 //! [`SorTree::new`] / [`FkTree::new`], so inheritance is always computed by the current rules.
 //! Importing the same content twice (in any order, from any path) makes no new snapshot.
 
+mod review;
+mod review_sql;
 mod rows;
 mod sql;
 
@@ -22,15 +24,24 @@ use crate::domain::{Cvr, FkTree, KommuneKode, SorTree};
 use rows::{Cell, TableRows, FKORG_MEMBERSHIPS, FKORG_UNITS, FKORG_USERS, SOR_UNITS};
 use sql::{NewSnapshot, SnapshotRow};
 
+pub use review::{
+    units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
+    RunPlan, StoredProposal, Verdict,
+};
+
 /// A migration compiled into the binary: version, description, SQL.
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
 /// `migrations/sqlite/`, one line per file (a unit test checks that none is missing).
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] =
-    &[(20261122000001, "snapshots", include_str!("../../migrations/sqlite/20261122000001_snapshots.sql"))];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (20261122000001, "snapshots", include_str!("../../migrations/sqlite/20261122000001_snapshots.sql")),
+    (20261122000002, "review", include_str!("../../migrations/sqlite/20261122000002_review.sql")),
+];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] =
-    &[(20261122000001, "snapshots", include_str!("../../migrations/postgres/20261122000001_snapshots.sql"))];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (20261122000001, "snapshots", include_str!("../../migrations/postgres/20261122000001_snapshots.sql")),
+    (20261122000002, "review", include_str!("../../migrations/postgres/20261122000002_review.sql")),
+];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the
 /// `macros` feature, which this crate does not build).
@@ -131,6 +142,15 @@ pub enum StoreError {
     Damaged { snapshot_id: i64, message: String },
     #[error("the store holds a value sorsync cannot read: {0}")]
     UnreadableValue(String),
+    #[error("there is no proposal {0}")]
+    NoSuchProposal(i64),
+    #[error("proposal {id} is {status}, not pending: it was decided or replaced already")]
+    ProposalNotPending { id: i64, status: String },
+    #[error(
+        "proposal {proposal_id} cannot be approved: FK-ORG unit {fk_uuid} and SOR unit {sor_id} are linked already \
+         (each unit is in at most one link)"
+    )]
+    AlreadyLinked { proposal_id: i64, fk_uuid: String, sor_id: String },
 }
 
 #[derive(Debug, Clone)]

@@ -453,3 +453,15 @@ pub(crate) fn fkorg_content_hash(cvr: Option<Cvr>, units: &[Vec<Cell>], users: &
     let header = format!("sorsync fkorg v1 cvr={}", cvr.map(|c| c.to_string()).unwrap_or_default());
     sha256_hex(&header, lines)
 }
+
+/// sha256 over the own values of the units a proposal was made from (either may be absent).
+pub(crate) fn units_data_hash(fk: Option<&FkUnit>, sor: Option<&SorUnit>) -> String {
+    let fk_line = fk.map(|u| canonical(&fkorg_unit_cells(u)).to_string()).unwrap_or_default();
+    let sor_line = sor.map(|u| canonical(&sor_unit_cells(u)).to_string()).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(b"sorsync units v1\nfkorg ");
+    h.update(fk_line.as_bytes());
+    h.update(b"\nsor ");
+    h.update(sor_line.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -261,6 +261,15 @@ fn a_phone_written_with_plus_is_not_run_as_an_excel_formula() {
 }
 
 #[test]
+fn a_value_too_long_for_an_excel_formula_is_still_written_safely() {
+    assert_eq!(render::excel_text("12345678"), "=\"12345678\"");
+    assert_eq!(render::excel_text("say \"hi\""), "=\"say \"\"hi\"\"\"");
+    let long = "x".repeat(300);
+    assert_eq!(render::excel_text(&long), long, "Excel cannot read a 300-character formula text");
+    assert_eq!(render::excel_text(&format!("={long}")), format!("'={long}"));
+}
+
+#[test]
 fn xlsx_holds_the_people_sheet_with_danish_names_and_text_formatted_numbers() {
     let bytes = xlsx::workbook_bytes(&[report()]).unwrap();
     assert!(bytes.starts_with(b"PK"));
@@ -405,4 +414,29 @@ fn a_broken_file_in_a_directory_fails_and_names_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_store_backed_report_reads_the_latest_snapshot_of_one_or_every_municipality() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("store.db").display());
+    for (k, file) in [("370", "contacts/korsbaek-users.json"), ("101", "contacts/dir/101/fkorg.json")] {
+        run_ok(&["--database-url", &db, "import", "fkorg", "--kommune", k, fixture(file).to_str().unwrap()]);
+    }
+    let out = run_ok(&["--database-url", &db, "contacts", "--kommune", "370", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["kommune"].as_str(), v["role_holders"].as_u64(), v["missing_both"].as_u64()),
+        (Some("370"), Some(8), Some(3))
+    );
+
+    let out = run_ok(&["--database-url", &db, "contacts", "--all", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> =
+        v["municipalities"].as_array().unwrap().iter().map(|m| m["kommune"].as_str().unwrap()).collect();
+    assert_eq!(order, ["370", "101"]);
+
+    let out = sorsync().args(["--database-url", &db, "contacts", "--kommune", "851"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("851"));
 }

@@ -2,6 +2,8 @@
 
 #[allow(dead_code)] // each helper is used by some test modules only
 mod support;
+#[macro_use]
+mod test_db;
 
 mod cli;
 mod contacts;
@@ -10,5 +12,6 @@ mod fkorg_reader;
 mod generate;
 mod matching;
 mod preview;
+mod review;
 mod sor_reader;
 mod store;

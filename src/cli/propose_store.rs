@@ -1,0 +1,171 @@
+//! `sorsync propose --kommune CODE` with the store: matches the latest FK-ORG and SOR snapshots of
+//! a municipality and records the proposals (only what changed since earlier runs and decisions).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::ValueEnum;
+use serde::Serialize;
+
+use super::import::open_store;
+use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
+use crate::domain::KommuneKode;
+use crate::matching::{propose, MatchOptions};
+use crate::review::{record_run, RunSummary, Snapshot};
+use crate::store::{Register, Store, StoredProposal};
+
+/// Output of a store-backed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreRunFormat {
+    Text,
+    /// `{"kommune","fk_snapshot_id","sor_snapshot_id","new","unchanged","skipped_rejected",
+    /// "skipped_approved","skipped_linked","superseded","pending","proposals":[{"id","status",
+    /// "proposal":{...the propose JSON contract...}}]}` (proposals: the new ones).
+    Json,
+}
+
+#[derive(Debug, Serialize)]
+struct RunJson {
+    kommune: String,
+    fk_snapshot_id: i64,
+    sor_snapshot_id: i64,
+    new: usize,
+    unchanged: usize,
+    skipped_rejected: usize,
+    skipped_approved: usize,
+    skipped_linked: usize,
+    superseded: usize,
+    pending: usize,
+    proposals: Vec<super::proposals::ProposalJson>,
+}
+
+/// Runs the matcher on the latest snapshots of `kommune` (SOR: the municipality's own SOR
+/// snapshot, else the latest national one) and records the proposals. Exit code 2 when proposals
+/// are pending (a person must decide), 0 when none are.
+pub fn run_from_store(
+    kommune: KommuneKode,
+    today: NaiveDate,
+    format: StoreRunFormat,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new } = block_on(async {
+        let store = open_store(ctx).await?;
+        let result = run(&store, kommune, today).await;
+        store.close().await;
+        result
+    })?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        StoreRunFormat::Json => {
+            let json = RunJson {
+                kommune: kommune.to_string(),
+                fk_snapshot_id: fk_id,
+                sor_snapshot_id: sor_id,
+                new: summary.new.len(),
+                unchanged: summary.unchanged,
+                skipped_rejected: summary.skipped_rejected,
+                skipped_approved: summary.skipped_approved,
+                skipped_linked: summary.skipped_linked,
+                superseded: summary.superseded,
+                pending: summary.pending,
+                proposals: new.iter().map(super::proposals::ProposalJson::from).collect(),
+            };
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out)?;
+        }
+        StoreRunFormat::Text => {
+            writeln!(out, "Municipality {kommune}: FK-ORG snapshot {fk_id}, SOR snapshot {sor_id}")?;
+            for p in &new {
+                writeln!(out, "new  {}", super::proposals::one_line(p))?;
+            }
+            writeln!(
+                out,
+                "{} new, {} unchanged, {} rejected before, {} approved before, {} already linked, {} superseded; \
+                 {} pending",
+                summary.new.len(),
+                summary.unchanged,
+                summary.skipped_rejected,
+                summary.skipped_approved,
+                summary.skipped_linked,
+                summary.superseded,
+                summary.pending
+            )?;
+            if summary.pending > 0 {
+                writeln!(out, "Review them with `sorsync proposals list --kommune {kommune}`.")?;
+            }
+        }
+    }
+    Ok(if summary.pending > 0 { ExitCode::from(EXIT_NEEDS_ATTENTION) } else { ExitCode::SUCCESS })
+}
+
+/// What one store-backed run did and which snapshots it used.
+#[derive(Debug)]
+struct StoreRun {
+    summary: RunSummary,
+    fk_snapshot_id: i64,
+    sor_snapshot_id: i64,
+    /// The proposals this run recorded.
+    new: Vec<StoredProposal>,
+}
+
+async fn run(store: &Store, kommune: KommuneKode, today: NaiveDate) -> anyhow::Result<StoreRun> {
+    let fk_id = store
+        .latest_snapshot_id(Register::FkOrg, Some(kommune))
+        .await?
+        .with_context(|| format!("no FK-ORG snapshot for municipality {kommune}: run `sorsync import fkorg` first"))?;
+    let sor_id = match store.latest_snapshot_id(Register::Sor, Some(kommune)).await? {
+        Some(id) => id,
+        None => store
+            .latest_snapshot_id(Register::Sor, None)
+            .await?
+            .context("no SOR snapshot (neither for the municipality nor national): run `sorsync import sor` first")?,
+    };
+    let fk = store.load_fkorg(fk_id).await.context("loading the FK-ORG snapshot")?;
+    let sor = store.load_sor(sor_id).await.context("loading the SOR snapshot")?;
+    let proposals = propose(&fk, &sor, &MatchOptions::new(today));
+    let summary =
+        record_run(store, kommune, Snapshot { id: fk_id, tree: &fk }, Snapshot { id: sor_id, tree: &sor }, &proposals)
+            .await
+            .context("recording the proposals")?;
+    let mut new = Vec::with_capacity(summary.new.len());
+    for id in &summary.new {
+        new.push(store.proposal(*id).await?);
+    }
+    Ok(StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SorId, SorKind, SorTree, SorUnit};
+    use crate::sources::read_fkorg_file;
+
+    fn sor(name: &str) -> SorTree {
+        SorTree::new(vec![SorUnit::new(SorId::from_running_number(1001), SorKind::InstitutionOwner, name, None)])
+            .expect("a one-unit SOR tree")
+    }
+
+    #[tokio::test]
+    async fn a_run_uses_the_municipalitys_own_sor_snapshot_else_the_national_one() {
+        let store = Store::open("sqlite::memory:").await.expect("an in-memory store");
+        let kommune = KommuneKode::parse("350").expect("a code");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fkorg/korsbaek.json");
+        let err = run(&store, kommune, today).await.expect_err("no snapshots yet");
+        assert!(err.to_string().contains("no FK-ORG snapshot for municipality 350"), "{err}");
+        let fk = read_fkorg_file(&fixture).expect("the fixture reads");
+        let fk_id = store.import_fkorg(kommune, "fk", &fk).await.expect("import").snapshot_id;
+        let err = run(&store, kommune, today).await.expect_err("no SOR snapshot yet");
+        assert!(err.to_string().contains("no SOR snapshot"), "{err}");
+
+        let national = store.import_sor("national", None, &sor("Danmark")).await.expect("import").snapshot_id;
+        let r = run(&store, kommune, today).await.expect("a run on the national SOR");
+        assert_eq!((r.fk_snapshot_id, r.sor_snapshot_id), (fk_id, national));
+
+        let own = store.import_sor("own", Some(kommune), &sor("Korsbæk")).await.expect("import").snapshot_id;
+        let r = run(&store, kommune, today).await.expect("a run on the municipality's SOR");
+        assert_eq!(r.sor_snapshot_id, own);
+    }
+}

@@ -1,0 +1,335 @@
+//! Review rules: what a run records as proposals, who may decide on them, and what a decision
+//! does. Every mutating call (CLI, web, worker) goes through these functions, so the rules hold
+//! whatever the caller:
+//! - a pair rejected before is not proposed again while both units' data is unchanged;
+//! - an approved link persists: its units are not proposed for another pending link;
+//! - a re-run adds only what changed (a pending proposal with the same units and data stays as it
+//!   is; one no longer proposed, or proposed from changed data, becomes superseded);
+//! - only a SOR administrator of the proposal's municipality may approve or reject it.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::{FkTree, FkUuid, KommuneKode, SorId, SorTree};
+use crate::matching::json::ProposalDto;
+use crate::matching::{Proposal, Proposals};
+use crate::store::{
+    units_data_hash, NewProposal, ProposalKey, ReviewState, RunPlan, Store, StoreError, StoredProposal, Verdict,
+};
+
+/// What a user may do for a municipality (issue 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Approves and rejects proposals.
+    SorAdmin,
+    /// Sees previews only.
+    OrgAdmin,
+    /// Runs batches; no approvals.
+    Operator,
+    ReadOnly,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::SorAdmin, Role::OrgAdmin, Role::Operator, Role::ReadOnly];
+
+    /// The name in the store and on the command line: `sor_admin`, `org_admin`, `operator`, `read_only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SorAdmin => "sor_admin",
+            Role::OrgAdmin => "org_admin",
+            Role::Operator => "operator",
+            Role::ReadOnly => "read_only",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// How a person would say it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::SorAdmin => "SOR administrator",
+            Role::OrgAdmin => "organisation administrator",
+            Role::Operator => "operator",
+            Role::ReadOnly => "read-only user",
+        }
+    }
+}
+
+/// Who is acting. (Issue 8 adds sign-in; until then the name is taken as given.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_name: String,
+}
+
+impl Actor {
+    pub fn new(user_name: impl Into<String>) -> Self {
+        Actor { user_name: user_name.into() }
+    }
+}
+
+/// A person's decision on a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// A stored snapshot together with its loaded tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot<'a, T> {
+    pub id: i64,
+    pub tree: &'a T,
+}
+
+/// What [`record_run`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Ids of the proposals recorded by this run.
+    pub new: Vec<i64>,
+    /// Proposals equal (same units, same data) to a pending one from an earlier run: kept as they are.
+    pub unchanged: usize,
+    /// Proposals rejected before from the same data: not proposed again.
+    pub skipped_rejected: usize,
+    /// Proposals approved before from the same data (waiting to be applied): not proposed again.
+    pub skipped_approved: usize,
+    /// Link proposals for units that are in an approved link already.
+    pub skipped_linked: usize,
+    /// Earlier pending proposals no longer proposed (or proposed from changed data).
+    pub superseded: usize,
+    /// Pending proposals for the municipality after the run.
+    pub pending: usize,
+}
+
+/// Why a review call was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(
+        "{user} may not {action} for municipality {kommune}: that needs the {} role for {kommune} \
+         (grant it with `sorsync users grant {user} --kommune {kommune} --role {}`)",
+        needed.title(),
+        needed.as_str()
+    )]
+    NotPermitted { user: String, kommune: KommuneKode, action: &'static str, needed: Role },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The stored form of a proposal: its key, payload (the JSON contract) and the hash of the data
+/// of both units it was made from.
+pub fn new_proposal(p: &Proposal, fk: &FkTree, sor: &SorTree) -> NewProposal {
+    let (fk_uuid, sor_id, parent, confidence): (Option<FkUuid>, Option<SorId>, Option<SorId>, Option<f64>) = match p {
+        Proposal::Link(l) => (Some(l.fk_uuid), Some(l.sor_id), None, Some(l.confidence)),
+        Proposal::Create(c) => (Some(c.fk_uuid), None, Some(c.parent_sor_id), None),
+        Proposal::Update(u) => (Some(u.fk_uuid), Some(u.sor_id), None, None),
+        Proposal::Close(c) => (Some(c.fk_uuid), Some(c.sor_id), None, None),
+        Proposal::Move(m) => (Some(m.fk_uuid), Some(m.sor_id), Some(m.new_parent_sor_id), None),
+        Proposal::WriteBack(w) => (Some(w.fk_uuid), Some(w.sor_id), None, None),
+    };
+    let fk_unit = fk_uuid.and_then(|u| fk.get(u));
+    // The SOR unit the proposal is about; for a create, the parent it goes under.
+    let sor_unit = sor_id.or(parent).and_then(|s| sor.get(s));
+    NewProposal {
+        key: ProposalKey {
+            kind: p.kind().to_string(),
+            fk_uuid: fk_uuid.map(|u| u.to_string()),
+            sor_id: sor_id.map(|s| s.to_string()),
+            parent_sor_id: parent.map(|s| s.to_string()),
+        },
+        confidence,
+        payload: serde_json::to_string(&ProposalDto::from(p)).unwrap_or_else(|_| "{}".to_string()),
+        data_hash: units_data_hash(fk_unit, sor_unit),
+    }
+}
+
+/// Decides what a run records, given the municipality's review state: pure, no IO.
+pub fn plan_run(state: &ReviewState, candidates: &[NewProposal]) -> (RunPlan, RunSummary) {
+    let linked_fk: HashSet<&str> = state.links.iter().map(|(f, _)| f.as_str()).collect();
+    let linked_sor: HashSet<&str> = state.links.iter().map(|(_, s)| s.as_str()).collect();
+    // The latest decision per key wins.
+    let mut last_decision: HashMap<&ProposalKey, (&str, Verdict)> = HashMap::new();
+    for d in &state.decided {
+        last_decision.insert(&d.key, (d.data_hash.as_str(), d.verdict));
+    }
+    let pending: HashMap<&ProposalKey, &StoredProposal> = state.pending.iter().map(|p| (&p.key, p)).collect();
+    let mut kept: HashSet<i64> = HashSet::new();
+    let mut seen: HashSet<&ProposalKey> = HashSet::new();
+    let mut plan = RunPlan::default();
+    let mut summary = RunSummary::default();
+    for (i, c) in candidates.iter().enumerate() {
+        if !seen.insert(&c.key) {
+            continue;
+        }
+        if c.key.kind == "link" {
+            let fk_linked = c.key.fk_uuid.as_deref().is_some_and(|f| linked_fk.contains(f));
+            let sor_linked = c.key.sor_id.as_deref().is_some_and(|s| linked_sor.contains(s));
+            if fk_linked || sor_linked {
+                summary.skipped_linked += 1;
+                continue;
+            }
+        }
+        match last_decision.get(&c.key) {
+            Some((hash, Verdict::Rejected)) if *hash == c.data_hash => {
+                summary.skipped_rejected += 1;
+                continue;
+            }
+            Some((hash, Verdict::Approved)) if *hash == c.data_hash => {
+                summary.skipped_approved += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(p) = pending.get(&c.key) {
+            if p.data_hash == c.data_hash {
+                kept.insert(p.id);
+                summary.unchanged += 1;
+                continue;
+            }
+        }
+        plan.insert.push(i);
+    }
+    plan.supersede = state.pending.iter().map(|p| p.id).filter(|id| !kept.contains(id)).collect();
+    summary.superseded = plan.supersede.len();
+    summary.pending = summary.unchanged + plan.insert.len();
+    (plan, summary)
+}
+
+/// Records a run's proposals for `kommune` made from the two snapshots, following the rules at
+/// the top of this module, in one transaction.
+#[tracing::instrument(skip_all, fields(kommune = %kommune, fk_snapshot = fk.id, sor_snapshot = sor.id))]
+pub async fn record_run(
+    store: &Store,
+    kommune: KommuneKode,
+    fk: Snapshot<'_, FkTree>,
+    sor: Snapshot<'_, SorTree>,
+    proposals: &Proposals,
+) -> Result<RunSummary, ReviewError> {
+    let candidates: Vec<NewProposal> = proposals.proposals.iter().map(|p| new_proposal(p, fk.tree, sor.tree)).collect();
+    let mut summary = RunSummary::default();
+    let ids = store
+        .record_proposals(kommune, fk.id, sor.id, &candidates, |state| {
+            let (plan, s) = plan_run(state, &candidates);
+            summary = s;
+            plan
+        })
+        .await?;
+    summary.new = ids;
+    tracing::info!(
+        new = summary.new.len(),
+        unchanged = summary.unchanged,
+        superseded = summary.superseded,
+        pending = summary.pending,
+        "Proposals recorded."
+    );
+    Ok(summary)
+}
+
+/// Approves or rejects a pending proposal as `actor`, who must be a SOR administrator of the
+/// proposal's municipality. An approved link is written to the approved links. Returns the
+/// decision's id. When refused, nothing is written.
+#[tracing::instrument(skip_all, fields(user = %actor.user_name, proposal_id))]
+pub async fn decide(
+    store: &Store,
+    actor: &Actor,
+    proposal_id: i64,
+    decision: Decision,
+    reason: Option<&str>,
+) -> Result<i64, ReviewError> {
+    let proposal = store.proposal(proposal_id).await?;
+    let action = match decision {
+        Decision::Approve => "approve proposals",
+        Decision::Reject => "reject proposals",
+    };
+    require_role(store, actor, proposal.kommune, Role::SorAdmin, action).await?;
+    let verdict = match decision {
+        Decision::Approve => Verdict::Approved,
+        Decision::Reject => Verdict::Rejected,
+    };
+    let id = store.record_decision(proposal.kommune, proposal_id, verdict, &actor.user_name, reason, false).await?;
+    tracing::info!(decision_id = id, verdict = verdict.as_str(), "Decision recorded.");
+    Ok(id)
+}
+
+/// Gives `user_name` `role` for `kommune`. With a granting actor, that actor must be a SOR
+/// administrator of `kommune`; without one (None) it is the operators' bootstrap from the command
+/// line (`sorsync users grant`), recorded as granted by "bootstrap". True when the grant is new.
+pub async fn grant(
+    store: &Store,
+    granting: Option<&Actor>,
+    user_name: &str,
+    kommune: KommuneKode,
+    role: Role,
+) -> Result<bool, ReviewError> {
+    if let Some(actor) = granting {
+        require_role(store, actor, kommune, Role::SorAdmin, "grant roles").await?;
+    }
+    let by = granting.map_or("bootstrap", |a| a.user_name.as_str());
+    Ok(store.record_grant(user_name, kommune, role.as_str(), by).await?)
+}
+
+async fn require_role(
+    store: &Store,
+    actor: &Actor,
+    kommune: KommuneKode,
+    needed: Role,
+    action: &'static str,
+) -> Result<(), ReviewError> {
+    if store.has_role(&actor.user_name, kommune, needed.as_str()).await? {
+        Ok(())
+    } else {
+        Err(ReviewError::NotPermitted { user: actor.user_name.clone(), kommune, action, needed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PastDecision;
+
+    fn candidate(kind: &str, fk: &str, sor: &str, hash: &str) -> NewProposal {
+        NewProposal {
+            key: ProposalKey {
+                kind: kind.into(),
+                fk_uuid: Some(fk.into()),
+                sor_id: Some(sor.into()),
+                parent_sor_id: None,
+            },
+            confidence: None,
+            payload: "{}".into(),
+            data_hash: hash.into(),
+        }
+    }
+
+    #[test]
+    fn a_rejected_pair_comes_back_only_when_its_data_changed() {
+        let c = candidate("link", "f", "s", "h1");
+        let state = ReviewState {
+            decided: vec![PastDecision { key: c.key.clone(), data_hash: "h1".into(), verdict: Verdict::Rejected }],
+            ..ReviewState::default()
+        };
+        let (plan, summary) = plan_run(&state, std::slice::from_ref(&c));
+        assert!(plan.insert.is_empty());
+        assert_eq!(summary.skipped_rejected, 1);
+        let changed = candidate("link", "f", "s", "h2");
+        let (plan, _) = plan_run(&state, &[changed]);
+        assert_eq!(plan.insert, vec![0]);
+    }
+
+    #[test]
+    fn units_in_an_approved_link_are_not_proposed_for_another_link() {
+        let state = ReviewState { links: vec![("f".into(), "s".into())], ..ReviewState::default() };
+        let cands =
+            [candidate("link", "f", "s", "h"), candidate("link", "g", "s", "h"), candidate("update", "f", "s", "h")];
+        let (plan, summary) = plan_run(&state, &cands);
+        assert_eq!(plan.insert, vec![2]);
+        assert_eq!(summary.skipped_linked, 2);
+    }
+
+    #[test]
+    fn roles_read_back_from_their_names() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
+    }
+}

@@ -1,0 +1,343 @@
+//! The store's side of review: proposals, decisions, approved links and role grants. The rules
+//! (what a run records, who may decide) live in [`crate::review`]; this is storage only.
+
+use crate::domain::{FkUnit, KommuneKode, SorUnit};
+
+use super::review_sql::{self, DecideOutcome, InsertDecision, InsertProposal, ProposalRow, ReviewRows};
+use super::{now, Pool, Store, StoreError};
+
+/// Where a proposal is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProposalStatus {
+    Pending,
+    Approved,
+    Rejected,
+    /// A later run proposed something else for the same units, or no longer proposed it.
+    Superseded,
+}
+
+impl ProposalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::Pending => "pending",
+            ProposalStatus::Approved => "approved",
+            ProposalStatus::Rejected => "rejected",
+            ProposalStatus::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(ProposalStatus::Pending),
+            "approved" => Some(ProposalStatus::Approved),
+            "rejected" => Some(ProposalStatus::Rejected),
+            "superseded" => Some(ProposalStatus::Superseded),
+            _ => None,
+        }
+    }
+}
+
+/// What a person (or rule) decided on a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Approved,
+    Rejected,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approved",
+            Verdict::Rejected => "rejected",
+        }
+    }
+}
+
+/// What makes two proposals "the same" across runs: the kind and the units it is about.
+/// `parent_sor_id` is a create's parent or a move's new parent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProposalKey {
+    pub kind: String,
+    pub fk_uuid: Option<String>,
+    pub sor_id: Option<String>,
+    pub parent_sor_id: Option<String>,
+}
+
+/// A proposal to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProposal {
+    pub key: ProposalKey,
+    /// Links only.
+    pub confidence: Option<f64>,
+    /// The proposal as the JSON contract shows it.
+    pub payload: String,
+    /// [`units_data_hash`] of the units it was made from.
+    pub data_hash: String,
+}
+
+/// A recorded proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProposal {
+    pub id: i64,
+    pub kommune: KommuneKode,
+    pub key: ProposalKey,
+    pub confidence: Option<f64>,
+    pub payload: String,
+    pub data_hash: String,
+    pub fk_snapshot_id: i64,
+    pub sor_snapshot_id: i64,
+    pub status: ProposalStatus,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// An earlier decision, with the key and data of the proposal it was on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastDecision {
+    pub key: ProposalKey,
+    pub data_hash: String,
+    pub verdict: Verdict,
+}
+
+/// An approved link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedLink {
+    pub fk_uuid: String,
+    pub sor_id: String,
+    pub approved_by: String,
+    pub approved_at: String,
+}
+
+/// One municipality's review state, as a run is planned against it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReviewState {
+    /// Pending proposals, oldest first.
+    pub pending: Vec<StoredProposal>,
+    /// Every decision, oldest first.
+    pub decided: Vec<PastDecision>,
+    /// Approved links as (fk_uuid, sor_id).
+    pub links: Vec<(String, String)>,
+}
+
+/// What a run does to the store: pending proposals to supersede (by id) and candidates to insert
+/// (by index into the candidates given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunPlan {
+    pub supersede: Vec<i64>,
+    pub insert: Vec<usize>,
+}
+
+/// A role held by a user for a municipality.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub user_name: String,
+    pub kommune: KommuneKode,
+    /// `sor_admin`, `org_admin`, `operator` or `read_only`.
+    pub role: String,
+    pub granted_by: String,
+    pub granted_at: String,
+}
+
+/// sha256 (hex) of the units' own values: equal hashes mean the proposal was made from the same data.
+pub fn units_data_hash(fk: Option<&FkUnit>, sor: Option<&SorUnit>) -> String {
+    super::rows::units_data_hash(fk, sor)
+}
+
+fn code(kommune: KommuneKode) -> i64 {
+    i64::from(kommune.as_u16())
+}
+
+fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
+    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
+}
+
+fn key_of(kind: &str, fk: &Option<String>, sor: &Option<String>, parent: &Option<String>) -> ProposalKey {
+    ProposalKey { kind: kind.to_string(), fk_uuid: fk.clone(), sor_id: sor.clone(), parent_sor_id: parent.clone() }
+}
+
+fn stored(row: ProposalRow) -> Result<StoredProposal, StoreError> {
+    let status = ProposalStatus::parse(&row.status)
+        .ok_or_else(|| StoreError::UnreadableValue(format!("proposal status {:?}", row.status)))?;
+    Ok(StoredProposal {
+        id: row.id,
+        kommune: kommune_from(row.kommunekode)?,
+        key: key_of(&row.kind, &row.fk_uuid, &row.sor_id, &row.parent_sor_id),
+        confidence: row.confidence,
+        payload: row.payload,
+        data_hash: row.data_hash,
+        fk_snapshot_id: row.fk_snapshot_id,
+        sor_snapshot_id: row.sor_snapshot_id,
+        status,
+        created_at: row.created_at,
+    })
+}
+
+fn review_state(rows: &ReviewRows) -> ReviewState {
+    ReviewState {
+        // Rows that cannot be read are left out of planning; listing them reports the problem.
+        pending: rows.pending.iter().cloned().filter_map(|r| stored(r).ok()).collect(),
+        decided: rows
+            .decided
+            .iter()
+            .map(|d| super::review::PastDecision {
+                key: key_of(&d.kind, &d.fk_uuid, &d.sor_id, &d.parent_sor_id),
+                data_hash: d.data_hash.clone(),
+                verdict: if d.decision == "approved" { Verdict::Approved } else { Verdict::Rejected },
+            })
+            .collect(),
+        links: rows.links.clone(),
+    }
+}
+
+macro_rules! on_db {
+    ($store:expr, $function:ident ( $($arg:expr),* )) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => review_sql::sqlite::$function(pool, $($arg),*).await,
+            Pool::Postgres(pool) => review_sql::postgres::$function(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// In one transaction (no other review write for `kommune` in between): reads the
+    /// municipality's review state, lets `plan` choose, supersedes and inserts. Returns the ids of
+    /// the inserted proposals, in the order of `plan.insert`.
+    #[tracing::instrument(skip_all, fields(kommune = %kommune, candidates = candidates.len()))]
+    pub async fn record_proposals(
+        &self,
+        kommune: KommuneKode,
+        fk_snapshot_id: i64,
+        sor_snapshot_id: i64,
+        candidates: &[NewProposal],
+        plan: impl FnOnce(&ReviewState) -> RunPlan,
+    ) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<InsertProposal<'_>> = candidates
+            .iter()
+            .map(|c| InsertProposal {
+                kind: &c.key.kind,
+                fk_uuid: c.key.fk_uuid.as_deref(),
+                sor_id: c.key.sor_id.as_deref(),
+                parent_sor_id: c.key.parent_sor_id.as_deref(),
+                confidence: c.confidence,
+                payload: &c.payload,
+                data_hash: &c.data_hash,
+            })
+            .collect();
+        let created_at = now();
+        let plan = |r: &ReviewRows| {
+            let p = plan(&review_state(r));
+            (p.supersede, p.insert)
+        };
+        Ok(on_db!(self, record_run(code(kommune), fk_snapshot_id, sor_snapshot_id, &created_at, &rows, plan))?)
+    }
+
+    /// The municipality's proposals (only those with `status` when given), oldest first.
+    #[tracing::instrument(skip_all, fields(kommune = %kommune))]
+    pub async fn proposals(
+        &self,
+        kommune: KommuneKode,
+        status: Option<ProposalStatus>,
+    ) -> Result<Vec<StoredProposal>, StoreError> {
+        let rows = on_db!(self, proposals(code(kommune), status.map(ProposalStatus::as_str)))?;
+        rows.into_iter().map(stored).collect()
+    }
+
+    /// One proposal.
+    pub async fn proposal(&self, id: i64) -> Result<StoredProposal, StoreError> {
+        let row = on_db!(self, proposal(id))?;
+        stored(row.ok_or(StoreError::NoSuchProposal(id))?)
+    }
+
+    /// Records a decision on a pending proposal of `kommune` and, for an approved link, the link;
+    /// all or nothing. Does NOT check roles: call [`crate::review::decide`], which does.
+    #[tracing::instrument(skip_all, fields(kommune = %kommune, proposal_id, verdict = verdict.as_str()))]
+    pub async fn record_decision(
+        &self,
+        kommune: KommuneKode,
+        proposal_id: i64,
+        verdict: Verdict,
+        actor: &str,
+        reason: Option<&str>,
+        automatic: bool,
+    ) -> Result<i64, StoreError> {
+        let decided_at = now();
+        let d = InsertDecision {
+            proposal_id,
+            decision: verdict.as_str(),
+            actor,
+            reason,
+            automatic,
+            decided_at: &decided_at,
+        };
+        match on_db!(self, decide(code(kommune), d))? {
+            DecideOutcome::Recorded(id) => Ok(id),
+            DecideOutcome::NoSuchProposal => Err(StoreError::NoSuchProposal(proposal_id)),
+            DecideOutcome::NotPending(status) => Err(StoreError::ProposalNotPending { id: proposal_id, status }),
+            DecideOutcome::LinkConflict(fk_uuid, sor_id) => {
+                Err(StoreError::AlreadyLinked { proposal_id, fk_uuid, sor_id })
+            }
+        }
+    }
+
+    /// The municipality's approved links.
+    pub async fn links(&self, kommune: KommuneKode) -> Result<Vec<ApprovedLink>, StoreError> {
+        let rows = on_db!(self, links(code(kommune)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(fk_uuid, sor_id, approved_by, approved_at)| ApprovedLink {
+                fk_uuid,
+                sor_id,
+                approved_by,
+                approved_at,
+            })
+            .collect())
+    }
+
+    /// Gives `user_name` `role` for `kommune`. True when the grant is new. Does NOT check who
+    /// grants: call [`crate::review::grant`].
+    pub async fn record_grant(
+        &self,
+        user_name: &str,
+        kommune: KommuneKode,
+        role: &str,
+        granted_by: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(on_db!(self, grant(user_name, code(kommune), role, granted_by, &now()))?)
+    }
+
+    /// Whether `user_name` holds `role` for `kommune`.
+    pub async fn has_role(&self, user_name: &str, kommune: KommuneKode, role: &str) -> Result<bool, StoreError> {
+        Ok(on_db!(self, has_role(user_name, code(kommune), role))?)
+    }
+
+    /// Every role grant, by municipality and user.
+    pub async fn role_grants(&self) -> Result<Vec<RoleGrant>, StoreError> {
+        let rows = on_db!(self, grants())?;
+        rows.into_iter()
+            .map(|(user_name, k, role, granted_by, granted_at)| {
+                Ok(RoleGrant { user_name, kommune: kommune_from(k)?, role, granted_by, granted_at })
+            })
+            .collect()
+    }
+
+    /// The id of the latest snapshot of `register` for `kommune` (None: national), if any.
+    pub async fn latest_snapshot_id(
+        &self,
+        register: super::Register,
+        kommune: Option<KommuneKode>,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(on_database_latest(self, register, kommune).await?)
+    }
+}
+
+async fn on_database_latest(
+    store: &Store,
+    register: super::Register,
+    kommune: Option<KommuneKode>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let k = kommune.map(code);
+    match &store.pool {
+        Pool::Sqlite(pool) => super::sql::sqlite::latest_snapshot_id(pool, register.as_str(), k).await,
+        Pool::Postgres(pool) => super::sql::postgres::latest_snapshot_id(pool, register.as_str(), k).await,
+    }
+}

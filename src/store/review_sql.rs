@@ -1,0 +1,368 @@
+//! The SQL of proposals, decisions, links and role grants. Written once; [`review_backend!`]
+//! compiles it per database, like [`super::sql`]. Mutations run in one transaction that keeps
+//! other writers for the same municipality out (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+//! lock per municipality).
+
+const PROPOSAL_COLUMNS: &str = "SELECT id, kommunekode, kind, fk_uuid, sor_id, parent_sor_id, confidence, payload, \
+     data_hash, fk_snapshot_id, sor_snapshot_id, status, created_at FROM proposals";
+const INSERT_PROPOSAL: &str = "INSERT INTO proposals (kommunekode, kind, fk_uuid, sor_id, parent_sor_id, confidence, \
+     payload, data_hash, fk_snapshot_id, sor_snapshot_id, status, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) RETURNING id";
+const SUPERSEDE: &str = "UPDATE proposals SET status = 'superseded' WHERE id = $1 AND status = 'pending'";
+const DECIDE_PROPOSAL: &str = "UPDATE proposals SET status = $1 WHERE id = $2 AND status = 'pending'";
+const PAST_DECISIONS: &str = "SELECT p.kind, p.fk_uuid, p.sor_id, p.parent_sor_id, d.data_hash, d.decision \
+     FROM decisions d JOIN proposals p ON p.id = d.proposal_id WHERE d.kommunekode = $1 ORDER BY d.id";
+const INSERT_DECISION: &str = "INSERT INTO decisions (proposal_id, kommunekode, kind, fk_uuid, sor_id, decision, \
+     data_hash, actor, reason, automatic, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+const LINKS: &str =
+    "SELECT fk_uuid, sor_id, approved_by, approved_at FROM links WHERE kommunekode = $1 ORDER BY fk_uuid";
+const CONFLICTING_LINK: &str =
+    "SELECT fk_uuid, sor_id FROM links WHERE kommunekode = $1 AND (fk_uuid = $2 OR sor_id = $3) LIMIT 1";
+const INSERT_LINK: &str =
+    "INSERT INTO links (kommunekode, fk_uuid, sor_id, approved_by, approved_at) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_GRANT: &str = "INSERT INTO role_grants (user_name, kommunekode, role, granted_by, granted_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_name, kommunekode, role) DO NOTHING";
+const HAS_ROLE: &str = "SELECT COUNT(*) FROM role_grants WHERE user_name = $1 AND kommunekode = $2 AND role = $3";
+const GRANTS: &str = "SELECT user_name, kommunekode, role, granted_by, granted_at FROM role_grants \
+     ORDER BY kommunekode, user_name, role";
+
+fn proposals_for_kommune_sql(with_status: bool) -> String {
+    if with_status {
+        format!("{PROPOSAL_COLUMNS} WHERE kommunekode = $1 AND status = $2 ORDER BY id")
+    } else {
+        format!("{PROPOSAL_COLUMNS} WHERE kommunekode = $1 ORDER BY id")
+    }
+}
+
+fn proposal_by_id_sql() -> String {
+    format!("{PROPOSAL_COLUMNS} WHERE id = $1")
+}
+
+/// The advisory-lock key for review writes of one municipality.
+fn review_lock_key(kommunekode: i64) -> i64 {
+    // "SORR" in the high bits: apart from the import locks ("SORS") and other users.
+    const NAMESPACE: i64 = 0x534F_5252 << 32;
+    NAMESPACE | kommunekode
+}
+
+/// A proposal row as the database holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct ProposalRow {
+    pub id: i64,
+    pub kommunekode: i64,
+    pub kind: String,
+    pub fk_uuid: Option<String>,
+    pub sor_id: Option<String>,
+    pub parent_sor_id: Option<String>,
+    pub confidence: Option<f64>,
+    pub payload: String,
+    pub data_hash: String,
+    pub fk_snapshot_id: i64,
+    pub sor_snapshot_id: i64,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// A decision joined with its proposal's key.
+#[derive(Debug, Clone)]
+pub(crate) struct PastDecisionRow {
+    pub kind: String,
+    pub fk_uuid: Option<String>,
+    pub sor_id: Option<String>,
+    pub parent_sor_id: Option<String>,
+    pub data_hash: String,
+    pub decision: String,
+}
+
+/// A proposal to insert.
+#[derive(Debug, Clone)]
+pub(crate) struct InsertProposal<'a> {
+    pub kind: &'a str,
+    pub fk_uuid: Option<&'a str>,
+    pub sor_id: Option<&'a str>,
+    pub parent_sor_id: Option<&'a str>,
+    pub confidence: Option<f64>,
+    pub payload: &'a str,
+    pub data_hash: &'a str,
+}
+
+/// A decision to record.
+#[derive(Debug, Clone)]
+pub(crate) struct InsertDecision<'a> {
+    pub proposal_id: i64,
+    /// "approved" or "rejected".
+    pub decision: &'a str,
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
+    pub automatic: bool,
+    pub decided_at: &'a str,
+}
+
+/// What a decision ran into.
+#[derive(Debug)]
+pub(crate) enum DecideOutcome {
+    Recorded(i64),
+    NoSuchProposal,
+    NotPending(String),
+    /// An approved link already holds this FK-ORG unit or SOR unit: (fk_uuid, sor_id).
+    LinkConflict(String, String),
+}
+
+/// The state a run is planned against.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReviewRows {
+    pub pending: Vec<ProposalRow>,
+    pub decided: Vec<PastDecisionRow>,
+    pub links: Vec<(String, String)>,
+}
+
+macro_rules! review_backend {
+    ($module:ident, $db:ty, begin = $begin:expr, lock = $lock:expr) => {
+        pub(crate) mod $module {
+            use sqlx::Row as _;
+
+            use super::{DecideOutcome, InsertDecision, InsertProposal, PastDecisionRow, ProposalRow, ReviewRows};
+
+            type Db = $db;
+            type Pool = sqlx::Pool<Db>;
+            type Row = <Db as sqlx::Database>::Row;
+            type Tx<'c> = sqlx::Transaction<'c, Db>;
+
+            async fn begin(pool: &Pool, kommunekode: i64) -> Result<Tx<'static>, sqlx::Error> {
+                let mut tx = pool.begin_with($begin).await?;
+                let lock: Option<&str> = $lock;
+                if let Some(lock) = lock {
+                    sqlx::query(lock).bind(super::review_lock_key(kommunekode)).execute(&mut *tx).await?;
+                }
+                Ok(tx)
+            }
+
+            fn proposal_row(row: &Row) -> Result<ProposalRow, sqlx::Error> {
+                Ok(ProposalRow {
+                    id: row.try_get(0)?,
+                    kommunekode: row.try_get(1)?,
+                    kind: row.try_get(2)?,
+                    fk_uuid: row.try_get(3)?,
+                    sor_id: row.try_get(4)?,
+                    parent_sor_id: row.try_get(5)?,
+                    confidence: row.try_get(6)?,
+                    payload: row.try_get(7)?,
+                    data_hash: row.try_get(8)?,
+                    fk_snapshot_id: row.try_get(9)?,
+                    sor_snapshot_id: row.try_get(10)?,
+                    status: row.try_get(11)?,
+                    created_at: row.try_get(12)?,
+                })
+            }
+
+            async fn state(tx: &mut Tx<'_>, kommunekode: i64) -> Result<ReviewRows, sqlx::Error> {
+                let pending = sqlx::query(&super::proposals_for_kommune_sql(true))
+                    .bind(kommunekode)
+                    .bind("pending")
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(proposal_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let decided = sqlx::query(super::PAST_DECISIONS)
+                    .bind(kommunekode)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(PastDecisionRow {
+                            kind: r.try_get(0)?,
+                            fk_uuid: r.try_get(1)?,
+                            sor_id: r.try_get(2)?,
+                            parent_sor_id: r.try_get(3)?,
+                            data_hash: r.try_get(4)?,
+                            decision: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let links: Vec<(String, String, String, String)> =
+                    sqlx::query_as(super::LINKS).bind(kommunekode).fetch_all(&mut **tx).await?;
+                Ok(ReviewRows { pending, decided, links: links.into_iter().map(|(f, s, _, _)| (f, s)).collect() })
+            }
+
+            /// In one transaction: reads the municipality's review state, lets `plan` choose which
+            /// pending proposals to supersede and which `candidates` (by index) to insert, and does
+            /// that. Returns the new proposals' ids.
+            pub(crate) async fn record_run<F>(
+                pool: &Pool,
+                kommunekode: i64,
+                fk_snapshot_id: i64,
+                sor_snapshot_id: i64,
+                created_at: &str,
+                candidates: &[InsertProposal<'_>],
+                plan: F,
+            ) -> Result<Vec<i64>, sqlx::Error>
+            where
+                F: FnOnce(&ReviewRows) -> (Vec<i64>, Vec<usize>),
+            {
+                let mut tx = begin(pool, kommunekode).await?;
+                let rows = state(&mut tx, kommunekode).await?;
+                let (supersede, insert) = plan(&rows);
+                for id in supersede {
+                    sqlx::query(super::SUPERSEDE).bind(id).execute(&mut *tx).await?;
+                }
+                let mut ids = Vec::with_capacity(insert.len());
+                for p in insert.into_iter().filter_map(|i| candidates.get(i)) {
+                    let (id,): (i64,) = sqlx::query_as(super::INSERT_PROPOSAL)
+                        .bind(kommunekode)
+                        .bind(p.kind)
+                        .bind(p.fk_uuid)
+                        .bind(p.sor_id)
+                        .bind(p.parent_sor_id)
+                        .bind(p.confidence)
+                        .bind(p.payload)
+                        .bind(p.data_hash)
+                        .bind(fk_snapshot_id)
+                        .bind(sor_snapshot_id)
+                        .bind(created_at)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    ids.push(id);
+                }
+                tx.commit().await?;
+                Ok(ids)
+            }
+
+            pub(crate) async fn proposals(
+                pool: &Pool,
+                kommunekode: i64,
+                status: Option<&str>,
+            ) -> Result<Vec<ProposalRow>, sqlx::Error> {
+                let rows = match status {
+                    Some(s) => {
+                        sqlx::query(&super::proposals_for_kommune_sql(true))
+                            .bind(kommunekode)
+                            .bind(s)
+                            .fetch_all(pool)
+                            .await?
+                    }
+                    None => {
+                        sqlx::query(&super::proposals_for_kommune_sql(false)).bind(kommunekode).fetch_all(pool).await?
+                    }
+                };
+                rows.iter().map(proposal_row).collect()
+            }
+
+            pub(crate) async fn proposal(pool: &Pool, id: i64) -> Result<Option<ProposalRow>, sqlx::Error> {
+                let row = sqlx::query(&super::proposal_by_id_sql()).bind(id).fetch_optional(pool).await?;
+                row.as_ref().map(proposal_row).transpose()
+            }
+
+            /// Marks a pending proposal decided, records the decision and, for an approved link,
+            /// writes the link; all or nothing.
+            pub(crate) async fn decide(
+                pool: &Pool,
+                kommunekode: i64,
+                d: InsertDecision<'_>,
+            ) -> Result<DecideOutcome, sqlx::Error> {
+                let mut tx = begin(pool, kommunekode).await?;
+                let Some(p) = sqlx::query(&super::proposal_by_id_sql())
+                    .bind(d.proposal_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .as_ref()
+                    .map(proposal_row)
+                    .transpose()?
+                else {
+                    return Ok(DecideOutcome::NoSuchProposal);
+                };
+                if p.status != "pending" || p.kommunekode != kommunekode {
+                    return Ok(DecideOutcome::NotPending(p.status));
+                }
+                if p.kind == "link" && d.decision == "approved" {
+                    let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) else {
+                        return Ok(DecideOutcome::NotPending(p.status));
+                    };
+                    let conflict: Option<(String, String)> = sqlx::query_as(super::CONFLICTING_LINK)
+                        .bind(kommunekode)
+                        .bind(fk)
+                        .bind(sor)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some((f, s)) = conflict {
+                        return Ok(DecideOutcome::LinkConflict(f, s));
+                    }
+                    sqlx::query(super::INSERT_LINK)
+                        .bind(kommunekode)
+                        .bind(fk)
+                        .bind(sor)
+                        .bind(d.actor)
+                        .bind(d.decided_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(super::DECIDE_PROPOSAL).bind(d.decision).bind(d.proposal_id).execute(&mut *tx).await?;
+                let (id,): (i64,) = sqlx::query_as(super::INSERT_DECISION)
+                    .bind(d.proposal_id)
+                    .bind(kommunekode)
+                    .bind(&p.kind)
+                    .bind(&p.fk_uuid)
+                    .bind(&p.sor_id)
+                    .bind(d.decision)
+                    .bind(&p.data_hash)
+                    .bind(d.actor)
+                    .bind(d.reason)
+                    .bind(d.automatic)
+                    .bind(d.decided_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(DecideOutcome::Recorded(id))
+            }
+
+            pub(crate) async fn links(
+                pool: &Pool,
+                kommunekode: i64,
+            ) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+                sqlx::query_as(super::LINKS).bind(kommunekode).fetch_all(pool).await
+            }
+
+            /// True when the grant is new.
+            pub(crate) async fn grant(
+                pool: &Pool,
+                user_name: &str,
+                kommunekode: i64,
+                role: &str,
+                granted_by: &str,
+                granted_at: &str,
+            ) -> Result<bool, sqlx::Error> {
+                let done = sqlx::query(super::INSERT_GRANT)
+                    .bind(user_name)
+                    .bind(kommunekode)
+                    .bind(role)
+                    .bind(granted_by)
+                    .bind(granted_at)
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(crate) async fn has_role(
+                pool: &Pool,
+                user_name: &str,
+                kommunekode: i64,
+                role: &str,
+            ) -> Result<bool, sqlx::Error> {
+                let (n,): (i64,) = sqlx::query_as(super::HAS_ROLE)
+                    .bind(user_name)
+                    .bind(kommunekode)
+                    .bind(role)
+                    .fetch_one(pool)
+                    .await?;
+                Ok(n > 0)
+            }
+
+            pub(crate) async fn grants(pool: &Pool) -> Result<Vec<(String, i64, String, String, String)>, sqlx::Error> {
+                sqlx::query_as(super::GRANTS).fetch_all(pool).await
+            }
+        }
+    };
+}
+
+review_backend!(sqlite, sqlx::Sqlite, begin = "BEGIN IMMEDIATE", lock = None);
+review_backend!(postgres, sqlx::Postgres, begin = "BEGIN", lock = Some("SELECT pg_advisory_xact_lock($1)"));
