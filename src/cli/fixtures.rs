@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use super::Context;
 use crate::generate::municipalities::{first_n, Municipality};
 use crate::generate::output::write_set;
-use crate::generate::GeneratorConfig;
+use crate::generate::{GeneratorConfig, RatesFile};
 
 #[derive(Debug, Subcommand)]
 pub enum FixturesCommand {
@@ -49,9 +49,13 @@ pub struct GenerateArgs {
     /// The snapshot date (YYYY-MM-DD); dates in the data are relative to it.
     #[arg(long, value_name = "DATE")]
     pub date: Option<NaiveDate>,
-    /// Weeks between the snapshot and the evolved one.
-    #[arg(long, default_value_t = 6)]
+    /// Weeks between the snapshot and the evolved one (1..520).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=520))]
     pub weeks: u32,
+    /// Individual rates from a TOML file with sections [rates], [users], [evolve] (field names as
+    /// in manifest.json's "config"); what is left out keeps its default. --noise still multiplies.
+    #[arg(long, value_name = "FILE")]
+    pub rates: Option<PathBuf>,
 }
 
 pub fn run(cmd: FixturesCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -73,9 +77,23 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         }
         out
     };
+    if municipalities.is_empty() {
+        bail!("no municipalities chosen: use --municipalities 1..98 or --only CODE,CODE");
+    }
     let mut cfg = GeneratorConfig { seed: a.seed, scale: a.scale, noise: a.noise, ..GeneratorConfig::default() };
     if let Some(d) = a.date {
+        use chrono::Datelike;
+        if !(1990..=2200).contains(&d.year()) {
+            bail!("--date {d} is out of range: use a date between 1990 and 2200");
+        }
         cfg.snapshot_date = d;
+    }
+    if let Some(path) = &a.rates {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let r: RatesFile = toml::from_str(&text).with_context(|| format!("{} is not a rates file", path.display()))?;
+        cfg.rates = r.rates;
+        cfg.users = r.users;
+        cfg.evolve = r.evolve;
     }
     cfg.evolve.weeks = a.weeks;
     let bar = indicatif::ProgressBar::new(municipalities.len() as u64);

@@ -322,12 +322,20 @@ impl<'a> Builder<'a> {
         u
     }
 
+    /// Makes `u` INAKTIV from `day`, and valid from well before that.
+    fn close_fk(&mut self, u: &mut FkUnit, day: NaiveDate) {
+        u.status = FkStatus::Inaktiv;
+        u.valid_to = datetime(day);
+        if u.valid_from.is_some_and(|f| f.date_naive() >= day) {
+            u.valid_from = datetime(day - Duration::days(self.rng.gen_range(200..3_000)));
+        }
+    }
+
     /// An FK-ORG unit with no SOR counterpart by nature (administration, kitchens, ...).
     fn fk_only(&mut self, parent: &Node, name: &str, kind: UnitKind, health: bool) -> Node {
         let mut u = self.bare_fk(name.to_string(), Some(self.fk[parent.fk].uuid));
-        if parent.closed_fk.is_some() {
-            u.status = FkStatus::Inaktiv;
-            u.valid_to = parent.closed_fk.and_then(datetime);
+        if let Some(day) = parent.closed_fk {
+            self.close_fk(&mut u, day);
         }
         if chance(&mut self.rng, 0.2) {
             let phone = self.landline();
@@ -380,8 +388,7 @@ impl<'a> Builder<'a> {
         }
         let mut u = self.bare_fk(fk_name.clone(), Some(self.fk[parent.fk].uuid));
         if let Some(day) = closed_fk {
-            u.status = FkStatus::Inaktiv;
-            u.valid_to = datetime(day);
+            self.close_fk(&mut u, day);
         }
         if spec.own_place || chance(&mut self.rng, 0.4) {
             u.postal_address = Some(self.fk_address_text(&place));
@@ -400,8 +407,9 @@ impl<'a> Builder<'a> {
         let mut sor_id = parent.sor;
         if in_sor {
             let generic_parent = spec.generic.then_some(parent.proper.as_str());
+            let official = self.k.official_name();
             let (name, d) =
-                names::sor_variant(&mut self.rng, &spec.name, self.k.name, generic_parent, &self.name_rates);
+                names::sor_variant(&mut self.rng, &spec.name, self.k.name, &official, generic_parent, &self.name_rates);
             self.count_name_diffs(d);
             let mut s = self.bare_sor(SorKind::OrganizationalUnit, name, Some(parent.sor), spec.unit_type);
             if !spec.generic && chance(&mut self.rng, self.rates.sor_own_ean) {
@@ -963,7 +971,7 @@ pub(crate) fn municipality(k: &Municipality, cfg: &GeneratorConfig) -> Generated
     };
     let si_name = format!("{} Sundhed og Ældre", k.official_name());
     let dir = b.institution(&root, dir_name, &si_name, UnitKind::HealthDirectorate);
-    let dental_si = format!("{} Kommunale Tandpleje", k.name);
+    let dental_si = format!("{} Kommunale Tandpleje", k.genitive());
     let dental = b.institution(&bu, "Den Kommunale Tandpleje", &dental_si, UnitKind::Dental);
 
     let core = (sor_target * (1.0 - r.sor_only - r.private_providers - r.closed_sor)).max(0.0);
@@ -972,7 +980,9 @@ pub(crate) fn municipality(k: &Municipality, cfg: &GeneratorConfig) -> Generated
     b.home_care(&dir, share(0.22));
     b.nursing(&dir, share(0.10));
     b.rehabilitation(&dir, share(0.06));
-    let visitors_parent = if b.rng.gen_bool(0.5) { dir.clone() } else { bu.clone() };
+    // health visitors sit under the health directorate or under Børn og Unge; in SOR under the SI
+    let visitors_parent =
+        if b.rng.gen_bool(0.5) { dir.clone() } else { Node { sor: dir.sor, blocked: false, ..bu.clone() } };
     b.health_visitors(&visitors_parent, share(0.05));
     b.dental(&dental, share(0.07));
     b.residential(&dir, share(0.08));

@@ -24,14 +24,15 @@ mod users;
 use chrono::NaiveDate;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Cvr, FkUnit, FkUser, FkUuid, SorId, SorUnit};
 pub use municipalities::{Municipality, KORSBAEK, MUNICIPALITIES, PILOTS};
 
 /// How often each difference between the two registers occurs. The rates marked "noise" are
 /// multiplied by [`GeneratorConfig::noise`] (and capped at 1); the others describe structure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DifferenceRates {
     /// noise: SOR uses a synonym for the type word ("Plejehjem" for "Plejecenter"). Default 0.25.
     pub synonym: f64,
@@ -139,7 +140,8 @@ impl DifferenceRates {
 
 /// Users (role holders) in FK-ORG and their phone numbers. KLIK found that a third of role
 /// holders had neither a direct (landline) nor a mobile number.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct UserRates {
     /// Users per FK-ORG unit. Default 0.5.
     pub users_per_unit: f64,
@@ -173,7 +175,8 @@ impl Default for UserRates {
 
 /// What changes between the first snapshot and the evolved one (`--evolve`), as shares of the
 /// health-relevant FK-ORG units (at least one of each kind when there are enough units).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvolveRates {
     /// Weeks between the snapshots. Default 6.
     pub weeks: u32,
@@ -238,6 +241,17 @@ pub mod codes {
     pub const INSTITUTION_TYPE: &str = "550631000005105";
     /// SI InstitutionType of a private provider's institution (unconfirmed).
     pub const INSTITUTION_TYPE_PRIVATE: &str = "550641000005101";
+}
+
+/// The rate knobs as read from a TOML file (`--rates FILE`): sections `[rates]`, `[users]` and
+/// `[evolve]` with any of the fields of [`DifferenceRates`], [`UserRates`] and [`EvolveRates`];
+/// fields left out keep their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RatesFile {
+    pub rates: DifferenceRates,
+    pub users: UserRates,
+    pub evolve: EvolveRates,
 }
 
 /// The largest scale: SOR-IDs are numbered in a block of 100,000 per municipality.

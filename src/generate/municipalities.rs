@@ -184,6 +184,15 @@ impl Municipality {
         }
     }
 
+    /// The name as the first part of "`<name>` Kommunale Tandpleje": "Københavns", "Faxe".
+    pub fn genitive(&self) -> String {
+        match self.code {
+            101 => "Københavns".to_string(),
+            400 => "Bornholms".to_string(),
+            _ => self.name.to_string(),
+        }
+    }
+
     pub fn region(&self) -> Region {
         match self.code {
             101..=299 | 400 => Region::Hovedstaden,

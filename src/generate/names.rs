@@ -440,11 +440,14 @@ fn chance<R: Rng>(rng: &mut R, p: f64) -> bool {
 }
 
 /// The name the other register (SOR) holds for the same unit, with the differences drawn at the
-/// given rates. `generic_parent` is the parent's proper name for generic children ("Afsnit A").
+/// given rates. `kommune` is the short name ("København"), `official` the official one
+/// ("Københavns Kommune"); `generic_parent` is the parent's proper name for generic children
+/// ("Afsnit A").
 pub fn sor_variant<R: Rng>(
     rng: &mut R,
     name: &UnitName,
     kommune: &str,
+    official: &str,
     generic_parent: Option<&str>,
     rates: &NameRates,
 ) -> (String, NameDiffs) {
@@ -477,12 +480,11 @@ pub fn sor_variant<R: Rng>(
         }
     }
     if chance(rng, rates.municipality_suffix) {
-        let k = kommune;
         s = match rng.gen_range(0..4) {
-            0 => format!("{s} - {k} Kommune"),
-            1 => format!("{s}, {k} Kommune"),
-            2 => format!("{s} ({k})"),
-            _ => format!("{k} Kommune, {s}"),
+            0 => format!("{s} - {official}"),
+            1 => format!("{s}, {official}"),
+            2 => format!("{s} ({kommune})"),
+            _ => format!("{official}, {s}"),
         };
         d.municipality_suffix = true;
     }

@@ -17,7 +17,7 @@ use super::{
 /// A file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("scale {0} is out of range: use a number above 0 and at most {max}", max = super::MAX_SCALE)]
     Scale(f64),

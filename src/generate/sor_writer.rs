@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use super::codes;
 use crate::domain::{Address, SorId, SorKind, SorUnit};
+use crate::markup::escape_xml;
 
 const NAMESPACES: &str = concat!(
     " xmlns:xkom-1=\"http://rep.oio.dk/xkom.dk/xml/schemas/2006/01/06/\"",
@@ -36,24 +37,6 @@ pub fn write_sor_tree<W: Write>(w: &mut W, snapshot: NaiveDate, units: &[SorUnit
     write_footer(w)
 }
 
-fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['&', '<', '>', '"', '\'']) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 struct X<'w, W: Write> {
     w: &'w mut W,
     depth: usize,
@@ -79,7 +62,7 @@ impl<W: Write> X<'_, W> {
     }
     fn leaf(&mut self, tag: &str, text: &str) -> io::Result<()> {
         self.indent()?;
-        writeln!(self.w, "<{tag}>{}</{tag}>", escape(text))
+        writeln!(self.w, "<{tag}>{}</{tag}>", escape_xml(text))
     }
 
     fn address(&mut self, tag: &str, a: &Address) -> io::Result<()> {

@@ -563,3 +563,116 @@ fn the_cli_writes_a_set_with_a_manifest() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("998"));
 }
+
+#[test]
+fn the_bundled_set_is_what_the_documented_command_writes() {
+    let b = tempfile::tempdir().unwrap();
+    let evolved = b.path().join("evolved");
+    generate_into(b.path(), &[101, 851, 320, 370, 999], &cfg(1, 0.05), Some(&evolved));
+    let mut committed = files(&fixture("bundled"));
+    committed.retain(|p, _| p.extension().is_some_and(|e| e == "json" || e == "xml" || e == "csv"));
+    let fresh = files(b.path());
+    assert_eq!(
+        committed.keys().collect::<Vec<_>>(),
+        fresh.keys().collect::<Vec<_>>(),
+        "fixtures/bundled has other files than fixtures/bundled/regenerate.sh writes"
+    );
+    for (k, v) in &committed {
+        assert!(v == &fresh[k], "fixtures/bundled/{} is stale: run fixtures/bundled/regenerate.sh", k.display());
+    }
+}
+
+#[test]
+fn health_units_outside_the_health_directorate_still_have_sor_counterparts() {
+    for code in [101, 147, 151, 153, 320, 370, 851] {
+        let m = generate_municipality(&Municipality::by_code(code).unwrap(), &cfg(1, 0.1));
+        let linked: BTreeSet<_> = m.truth.iter().map(|(f, _)| f).collect();
+        for name in ["Sundhedsplejen", "Den Kommunale Tandpleje"] {
+            let u = m.fk_units.iter().find(|u| u.enhedsnavn == name).unwrap();
+            assert!(linked.contains(&u.uuid), "{code}: {name} has no SOR counterpart");
+        }
+    }
+}
+
+#[test]
+fn the_readers_take_the_bundled_set() {
+    let bundled = fixture("bundled");
+    for dir in [bundled.clone(), bundled.join("evolved")] {
+        for code in ["101", "851", "320", "370", "999"] {
+            let d = dir.join(code);
+            let fk = sorsync::sources::read_fkorg_file(&d.join("fkorg.json"))
+                .unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+            let sor = sorsync::sources::read_sor_file(&d.join("sor.xml")).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!fk.users.is_empty());
+            let truth = read_truth(&d.join("truth.csv"));
+            for (f, s) in &truth {
+                let f = sorsync::domain::FkUuid::parse(f).unwrap();
+                let s = sorsync::domain::SorId::parse(s).unwrap();
+                let (u, o) = (fk.get(f).unwrap(), sor.get(s).unwrap());
+                if u.sor_id.is_some() {
+                    assert_eq!(u.sor_id, Some(o.sor_id), "an FK-ORG unit carries its own counterpart's SOR-ID");
+                }
+            }
+            if code == "999" {
+                assert_eq!(fk.cvr.map(|c| c.to_string()).as_deref(), Some("11111111"));
+            }
+        }
+        let national = sorsync::sources::read_sor_file(&dir.join("sor-national.xml")).unwrap();
+        let per_municipality: usize = ["101", "851", "320", "370", "999"]
+            .iter()
+            .map(|c| sorsync::sources::read_sor_file(&dir.join(c).join("sor.xml")).unwrap().len())
+            .sum();
+        assert_eq!(national.len(), per_municipality, "the national file holds every municipality's units");
+    }
+}
+
+#[test]
+fn closed_units_end_after_they_start() {
+    for code in [101, 350, 860] {
+        let m = generate_municipality(&Municipality::by_code(code).unwrap(), &cfg(3, 1.0));
+        for u in &m.fk_units {
+            if let (Some(from), Some(to)) = (u.valid_from, u.valid_to) {
+                assert!(from < to, "{code}: {} ends {to} before it starts {from}", u.enhedsnavn);
+            }
+        }
+        for s in &m.sor_units {
+            if let (Some(from), Some(to)) = (s.from_date, s.to_date) {
+                assert!(from <= to, "{code}: SOR {} ends {to} before it starts {from}", s.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_rates_file_sets_individual_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, "[rates]\nsynonym = 0.0\nsor_only = 0.5\n[users]\nlandline_only = 1.0\n").unwrap();
+    let out = dir.path().join("out");
+    let o = sorsync()
+        .args(["fixtures", "generate", "--only", "370", "--scale", "0.3", "--rates"])
+        .arg(&rates)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let d = &manifest["municipalities"][0]["differences"];
+    assert_eq!(d["synonym"], 0);
+    assert_eq!(d["users_mobile_only"], 0);
+    assert!(d["users_landline_only"].as_u64().unwrap() > 0);
+    assert!(d["sor_only"].as_u64().unwrap() > 20);
+    assert_eq!(manifest["config"]["rates"]["typo"], 0.03, "rates left out keep their defaults");
+
+    std::fs::write(&rates, "[rates]\nsynonyms = 0.1\n").unwrap();
+    let bad = sorsync()
+        .args(["fixtures", "generate", "--only", "370", "--rates"])
+        .arg(&rates)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("synonyms"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
