@@ -17,6 +17,7 @@ use crate::config::FkOrgConfig;
 use crate::contacts::{build_report, Scope};
 use crate::domain::{FkTree, KommuneKode};
 use crate::matching::{self, eval::Score, MatchOptions};
+use crate::review::{record_run, Snapshot};
 use crate::sources::{fkorg_client::FkOrgClient, read_fkorg_file, read_sor_file};
 use crate::standin::fkorg::{spawn, Credentials, StandInOptions};
 use crate::store::Store;
@@ -44,6 +45,7 @@ struct Row {
     pages: String,
     kinds: BTreeMap<&'static str, usize>,
     score: Option<Score>,
+    pending: usize,
     role_holders: usize,
     missing_both: usize,
 }
@@ -73,11 +75,11 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     store.close().await;
     print_summary(&rows);
     println!();
-    println!("Next: `sorsync snapshots --database-url {url}`, `sorsync propose --fkorg F --sor S`,");
-    println!(
-        "      `sorsync preview --fkorg F --sor S --close UUID`, `sorsync contacts --dir {}`",
-        args.data.display()
-    );
+    println!("F1: the links scored against the bundled ground truth. pending: proposals stored for review.");
+    println!("Next: sorsync --database-url {url} proposals list --kommune 320");
+    println!("      sorsync --database-url {url} users grant $USER --kommune 320 --role sor_admin");
+    println!("      sorsync --database-url {url} proposals approve ID --kommune 320");
+    println!("      sorsync contacts --dir {}   (people without a phone number)", args.data.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -129,13 +131,22 @@ async fn run_municipality(
     server.abort();
     let fk = fetched.context("fetching from the stand-in FK-ORG server")?;
     let requests = stats.graphql_requests.load(std::sync::atomic::Ordering::Relaxed);
-    store.import_fkorg(kommune, &config.endpoint, &fk).await?;
+    let fk_snapshot = store.import_fkorg(kommune, &config.endpoint, &fk).await?.snapshot_id;
 
     let sor_path = dir.join("sor.xml");
     let sor = read_sor_file(&sor_path)?;
-    store.import_sor(&sor_path.display().to_string(), Some(kommune), &sor).await?;
+    let sor_snapshot = store.import_sor(&sor_path.display().to_string(), Some(kommune), &sor).await?.snapshot_id;
 
     let proposals = matching::propose(&fk, &sor, &MatchOptions::new(today));
+    let run = record_run(
+        store,
+        kommune,
+        Snapshot { id: fk_snapshot, tree: &fk },
+        Snapshot { id: sor_snapshot, tree: &sor },
+        &proposals,
+    )
+    .await
+    .context("recording the proposals")?;
     let mut kinds = BTreeMap::new();
     for p in &proposals.proposals {
         *kinds.entry(p.kind()).or_insert(0) += 1;
@@ -161,6 +172,7 @@ async fn run_municipality(
         pages: format!("{requests} requests"),
         kinds,
         score,
+        pending: run.pending,
         role_holders: report.role_holders(),
         missing_both: report.missing_both_count(),
     })
@@ -169,7 +181,7 @@ async fn run_municipality(
 fn print_summary(rows: &[Row]) {
     println!();
     println!(
-        "{:<5} {:<12} {:>8} {:>8} {:>12}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:>6}  {:>13}",
+        "{:<5} {:<12} {:>8} {:>8} {:>12}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:>6} {:>8}  {:>13}",
         "kode",
         "kommune",
         "FK-ORG",
@@ -182,13 +194,14 @@ fn print_summary(rows: &[Row]) {
         "move",
         "write",
         "F1",
+        "pending",
         "no phone"
     );
     for r in rows {
         let k = |kind: &str| r.kinds.get(kind).copied().unwrap_or(0);
         let f1 = r.score.map(|s| format!("{:.3}", s.f1())).unwrap_or_else(|| "-".into());
         println!(
-            "{:<5} {:<12} {:>8} {:>8} {:>12}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:>6}  {:>5} of {:>5}",
+            "{:<5} {:<12} {:>8} {:>8} {:>12}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:>6} {:>8}  {:>5} of {:>5}",
             r.kommune.to_string(),
             r.name,
             r.fk_units,
@@ -201,6 +214,7 @@ fn print_summary(rows: &[Row]) {
             k("move"),
             k("write_back"),
             f1,
+            r.pending,
             r.missing_both,
             r.role_holders,
         );

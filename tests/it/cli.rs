@@ -1,1 +1,101 @@
-//! Tests: cli.
+//! Tests: whole commands as a user runs them: `sorsync demo`, `propose --kommune` on the store, `init`.
+
+use std::process::Output;
+
+use crate::support::{fixture, sorsync};
+
+fn run(args: &[&str]) -> Output {
+    let out = sorsync().args(args).output().expect("sorsync runs");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "sorsync {args:?} panicked:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn snapshot_count(db_url: &str) -> usize {
+    let out = run(&["--database-url", db_url, "snapshots", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("snapshots JSON");
+    json["snapshots"].as_array().expect("a snapshots array").len()
+}
+
+#[test]
+fn the_demo_runs_the_pipeline_on_the_bundled_data_and_a_second_run_stores_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let data = fixture("bundled");
+    let args = ["demo", "--data", data.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    let first = run(&args);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let text = stdout(&first);
+    for name in ["København", "Aalborg", "Faxe", "Næstved", "Korsbæk"] {
+        assert!(text.contains(name), "the summary names {name}:\n{text}");
+    }
+    // The FK-ORG data went through the stand-in server and the real client (one line per municipality).
+    assert_eq!(text.matches(" requests").count(), 5, "{text}");
+    let url = format!("sqlite://{}", db.display());
+    assert_eq!(snapshot_count(&url), 10, "one FK-ORG and one SOR snapshot per municipality");
+
+    let second = run(&args);
+    assert!(second.status.success());
+    assert_eq!(snapshot_count(&url), 10, "the same content makes no new snapshots");
+    let listed = run(&["--database-url", &url, "proposals", "list", "--kommune", "999"]);
+    assert!(stdout(&listed).contains("link"), "the demo's proposals are stored for review");
+}
+
+#[test]
+fn propose_on_the_store_records_proposals_once_and_exits_2_while_they_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let fk = fixture("fkorg/korsbaek.json");
+    let sor = fixture("preview/korsbaek-sor.csv");
+    assert!(run(&["--database-url", &url, "import", "fkorg", fk.to_str().unwrap(), "--kommune", "999"])
+        .status
+        .success());
+    assert!(run(&["--database-url", &url, "import", "sor", sor.to_str().unwrap(), "--kommune", "999"])
+        .status
+        .success());
+
+    let propose = ["--database-url", &url, "propose", "--kommune", "999", "--today", "2026-11-22"];
+    let first = run(&propose);
+    assert_eq!(first.status.code(), Some(2), "pending proposals need a person");
+    let text = stdout(&first);
+    assert!(text.contains("Plejecenter Evigglad"), "the new care home is proposed for creation:\n{text}");
+    let new_count: usize = text
+        .lines()
+        .find_map(|l| l.split_once(" new, ").map(|(n, _)| n.trim().parse().expect("a count")))
+        .expect("a summary line");
+    assert!(new_count > 0);
+
+    let again = stdout(&run(&propose));
+    assert!(again.contains(&format!("0 new, {new_count} unchanged")), "a re-run proposes only what changed:\n{again}");
+}
+
+#[test]
+fn propose_without_files_or_a_municipality_says_what_to_give() {
+    let out = run(&["propose"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kommune CODE"));
+}
+
+#[test]
+fn init_writes_a_config_that_the_next_command_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sorsync.toml");
+    assert!(run(&["init", "--out", path.to_str().unwrap()]).status.success());
+    let again = run(&["init", "--out", path.to_str().unwrap()]);
+    assert!(!again.status.success(), "init does not overwrite without --force");
+    let db = dir.path().join("from-config.db");
+    let text =
+        std::fs::read_to_string(&path).unwrap().replace("sqlite://sorsync.db", &format!("sqlite://{}", db.display()));
+    std::fs::write(&path, text).unwrap();
+    let out = run(&["--config", path.to_str().unwrap(), "snapshots"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(db.exists(), "the store named in the config file was created");
+}
