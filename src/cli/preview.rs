@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
 use super::Context;
-use crate::domain::{FkUuid, KommuneKode, SorId};
+use crate::domain::{FkTree, FkUuid, KommuneKode, SorId, SorTree};
 use crate::matching::{propose, MatchOptions};
 use crate::preview::json::PreviewDto;
 use crate::preview::render_svg::{render_html, render_svg};
@@ -36,11 +36,11 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
     /// FK-ORG GraphQL response file.
-    #[arg(long, value_name = "FILE")]
-    pub fkorg: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "sor")]
+    pub fkorg: Option<PathBuf>,
     /// SOR export (XML or SOR2 CSV).
-    #[arg(long, value_name = "FILE")]
-    pub sor: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "fkorg")]
+    pub sor: Option<PathBuf>,
     /// Municipality code (kommunekode), shown in the text output.
     #[arg(long, value_name = "CODE")]
     pub kommune: Option<String>,
@@ -106,16 +106,25 @@ fn edits_from_args(args: &PreviewArgs, today: NaiveDate) -> anyhow::Result<(Vec<
     Ok((vec![edit], None))
 }
 
-pub fn run(args: PreviewArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+pub fn run(args: PreviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let today = args.today.unwrap_or_else(|| chrono::Local::now().date_naive());
     let kommune = args.kommune.as_deref().map(KommuneKode::parse).transpose().context("--kommune")?;
     let (edits, edits_file) = edits_from_args(&args, today)?;
-    let fk = read_fkorg_file(&args.fkorg)?;
-    let sor = read_sor_file(&args.sor)?;
-    // The current links, computed once: the matcher's own links (above its confidence threshold).
-    let proposals = propose(&fk, &sor, &MatchOptions::new(today));
-    let links: Vec<(FkUuid, SorId)> = proposals.links().map(|l| (l.fk_uuid, l.sor_id)).collect();
-    tracing::info!(n_links = links.len(), n_edits = edits.len(), "Links computed.");
+    let (fk, sor, links) = match (&args.fkorg, &args.sor, kommune) {
+        (Some(fk_path), Some(sor_path), _) => {
+            let fk = read_fkorg_file(fk_path)?;
+            let sor = read_sor_file(sor_path)?;
+            // The current links, computed once: the matcher's own links (above its confidence threshold).
+            let proposals = propose(&fk, &sor, &MatchOptions::new(today));
+            let links: Vec<(FkUuid, SorId)> = proposals.links().map(|l| (l.fk_uuid, l.sor_id)).collect();
+            (fk, sor, links)
+        }
+        (None, None, Some(kommune)) => load_from_store(ctx, kommune)?,
+        _ => anyhow::bail!(
+            "give --fkorg FILE and --sor FILE, or only --kommune CODE to use the store's latest snapshots and approved links"
+        ),
+    };
+    tracing::info!(n_links = links.len(), n_edits = edits.len(), "Links ready.");
     let result = preview(&fk, &sor, &links, &edits, today);
     let result = match (&edits_file, result) {
         (Some(file), r) => r.with_context(|| format!("edits file {file}"))?,
@@ -139,4 +148,41 @@ pub fn run(args: PreviewArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
         None => std::io::stdout().lock().write_all(body.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Both trees and the current links between them.
+type TreesAndLinks = (FkTree, SorTree, Vec<(FkUuid, SorId)>);
+
+/// The store's latest FK-ORG snapshot of `kommune`, its SOR snapshot (else the national one) and
+/// the links approved for it.
+fn load_from_store(ctx: &Context, kommune: KommuneKode) -> anyhow::Result<TreesAndLinks> {
+    super::block_on(async {
+        let store = crate::store::Store::open(&ctx.config.store.database_url)
+            .await
+            .context("opening the store (see [store] database_url or --database-url)")?;
+        let loaded = async {
+            let fk = store.latest_fkorg(kommune).await?.with_context(|| {
+                format!(
+                    "the store holds no FK-ORG snapshot for municipality {kommune}: run `sorsync import fkorg` first"
+                )
+            })?;
+            let sor = match store.latest_sor(Some(kommune)).await? {
+                Some(sor) => sor,
+                None => store
+                    .latest_sor(None)
+                    .await?
+                    .context("the store holds no SOR snapshot: run `sorsync import sor` first")?,
+            };
+            let mut links = Vec::new();
+            for link in store.links(kommune).await? {
+                let fk_uuid = FkUuid::parse(&link.fk_uuid).context("a stored link's FK-ORG uuid")?;
+                let sor_id = SorId::parse(&link.sor_id).context("a stored link's SOR-ID")?;
+                links.push((fk_uuid, sor_id));
+            }
+            anyhow::Ok((fk, sor, links))
+        }
+        .await;
+        store.close().await;
+        loaded
+    })
 }

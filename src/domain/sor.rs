@@ -154,8 +154,9 @@ pub struct SorTree {
 
 impl SorTree {
     /// Checks the structure and applies the inheritance rules:
-    /// postal address, phone, email, website and EAN come from the nearest ancestor that has them;
-    /// an EAN marked inherited (`EntityInheritedIndicator=true`) is the parent's even if one is given;
+    /// postal address, phone, email and website come from the nearest ancestor that has them;
+    /// an EAN marked inherited (`EntityInheritedIndicator=true`) is the parent's effective EAN (so it
+    /// chains up to the nearest ancestor with a code), even if one is given; otherwise only the unit's own;
     /// visiting address defaults to postal, activity address to visiting.
     pub fn new(mut units: Vec<SorUnit>) -> Result<Self, TreeError> {
         let (tree, index) = Tree::build(units.iter().map(|u| (&u.sor_id, u.name.as_str(), u.parent.as_ref())), false)?;
@@ -163,10 +164,12 @@ impl SorTree {
             let parent_eff = tree.parent(i).map(|p| units[p].effective.clone()).unwrap_or_default();
             let u = &mut units[i];
             let own = &u.own;
+            // An EAN is inherited only when the unit says so (EntityInheritedIndicator=true); a unit
+            // marked not-inherited without a code of its own has no EAN (as in the real samples).
             let ean = if own.ean_inherited_indicator {
                 Effective { value: parent_eff.ean.value, inherited: parent_eff.ean.value.is_some() }
             } else {
-                Effective::own_or(&own.ean, &parent_eff.ean)
+                Effective { value: own.ean, inherited: false }
             };
             let postal = Effective::own_or(&own.postal, &parent_eff.postal);
             let visiting = Effective::own_or(&own.visiting, &postal);
@@ -232,5 +235,16 @@ mod tests {
         assert_eq!(c.effective.phone.value.as_deref(), Some("46361266"));
         let b = t.get(si).unwrap();
         assert!(!b.effective.ean.inherited);
+    }
+
+    #[test]
+    fn a_unit_not_marked_as_inheriting_has_no_ean_without_its_own() {
+        let ie = SorId::from_running_number(1);
+        let oe = SorId::from_running_number(2);
+        let mut a = SorUnit::new(ie, SorKind::InstitutionOwner, "Kommune", None);
+        a.own.ean = Some(Ean::from_body(579000012152));
+        let b = SorUnit::new(oe, SorKind::OrganizationalUnit, "Afsnit", Some(ie));
+        let t = SorTree::new(vec![a, b]).unwrap();
+        assert_eq!(t.get(oe).unwrap().effective.ean, Effective { value: None, inherited: false });
     }
 }
