@@ -13,14 +13,14 @@ pub struct Config {
     pub fkorg: FkOrgConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://PATH` (created on first use) or `postgres://...`.
     pub database_url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FkOrgConfig {
     /// The GraphQL endpoint, `.../organisation/organisationhent/1`.
@@ -54,6 +54,26 @@ impl Default for FkOrgConfig {
             timeout_secs: 30,
             max_retries: 5,
         }
+    }
+}
+
+impl std::fmt::Debug for FkOrgConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FkOrgConfig")
+            .field("endpoint", &self.endpoint)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("page_size", &self.page_size)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig").field("database_url", &crate::store::redact_password(&self.database_url)).finish()
     }
 }
 
@@ -100,8 +120,16 @@ impl Config {
         Ok(config)
     }
 
+    /// Parses the file. The error says where and what, but never quotes the file's text (it may
+    /// hold the client secret).
     pub fn from_toml(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e| {
+            let place = e.span().map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: ")
+            });
+            format!("{}{}", place.unwrap_or_default(), e.message())
+        })
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -197,6 +225,17 @@ mod tests {
         assert_eq!(c.store.database_url, "postgres://x@127.0.0.1/db");
         let bad = |k: &str| (k == "SORSYNC_FKORG_PAGE_SIZE").then(|| "900".to_string());
         assert!(Config::default().apply_env(bad).is_err());
+    }
+
+    #[test]
+    fn errors_and_debug_output_never_show_the_secret() {
+        let err = Config::from_toml("[fkorg]\nclient_secret = \"hemmelig-42\nx=1").unwrap_err();
+        assert!(!err.contains("hemmelig"), "{err}");
+        assert!(err.starts_with("line 2"), "{err}");
+        let mut c = Config::default();
+        c.fkorg.client_secret = "hemmelig-42".into();
+        c.store.database_url = "postgres://u:hemmelig-42@127.0.0.1/db".into();
+        assert!(!format!("{c:?}").contains("hemmelig"), "{c:?}");
     }
 
     #[test]

@@ -60,12 +60,20 @@ pub struct ProposeArgs {
 pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let kommune = args.kommune.as_deref().map(KommuneKode::parse).transpose().context("--kommune")?;
     let mut opts = MatchOptions::new(args.today.unwrap_or_else(|| chrono::Local::now().date_naive()));
+    let default_min_confidence = opts.min_confidence;
     opts.min_confidence = args.min_confidence;
     opts.scope =
         Scope { include: parse_uuids(&args.include, "--include")?, exclude: parse_uuids(&args.exclude, "--exclude")? };
     let (fk_path, sor_path) = match (&args.fkorg, &args.sor, kommune) {
         (Some(fk), Some(sor), _) => (fk, sor),
         (None, None, Some(kommune)) => {
+            // A narrowed run would supersede the pending proposals outside it (the queue people review).
+            if !args.include.is_empty() || !args.exclude.is_empty() || opts.min_confidence != default_min_confidence {
+                anyhow::bail!(
+                    "--include, --exclude and --min-confidence work on files; with the store a run covers the \
+                     municipality's whole tree so that the review queue stays whole"
+                );
+            }
             let format = match args.format {
                 Format::Text => StoreRunFormat::Text,
                 Format::Json => StoreRunFormat::Json,

@@ -197,6 +197,8 @@ impl FkOrgClient {
         let mut page_no = 0;
         for list in [List::Units, List::Users] {
             let mut after: Option<String> = None;
+            // Every cursor seen in this list: a server that cycles between cursors is refused.
+            let mut seen = std::collections::HashSet::new();
             loop {
                 let variables = serde_json::json!({ "cvr": cvr.to_string(), "first": self.page_size, "after": after });
                 let response = self.graphql(list.query(), variables).await?;
@@ -212,6 +214,7 @@ impl FkOrgClient {
                 .unwrap_or_default();
                 tracing::debug!(list = list.field(), page = page_no, has_next_page = info.has_next_page, "Page read.");
                 match next_cursor(info, after.as_deref())? {
+                    Some(next) if !seen.insert(next.clone()) => return Err(ClientError::PagingStuck { cursor: next }),
                     Some(next) => after = Some(next),
                     None => break,
                 }
@@ -294,7 +297,8 @@ impl FkOrgClient {
                 return Err(bad(format!("token_type is {kind:?}, expected Bearer")));
             }
         }
-        let lifetime = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300));
+        // A token is kept at most a day, whatever the server says (and a huge value cannot overflow).
+        let lifetime = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300).min(86_400));
         let margin = (lifetime / 10).min(Duration::from_secs(30));
         *cached =
             Some(CachedToken { access_token: access_token.clone(), good_until: Instant::now() + lifetime - margin });

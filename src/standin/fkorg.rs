@@ -274,7 +274,7 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, St
         let mut tokens = app.tokens.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         tokens.retain(|_, &mut expires| expires > now);
-        tokens.insert(token.clone(), now + ttl);
+        tokens.insert(token.clone(), now.checked_add(ttl).unwrap_or(now + Duration::from_secs(86_400 * 365)));
     }
     stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
     Json(serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl.as_secs() }))
@@ -714,7 +714,9 @@ fn page_window(
     }
     let start = match after {
         None => 0,
-        Some(c) => decode_cursor(kind, c).ok_or("after: not a cursor given by this server for this list")? + 1,
+        Some(c) => decode_cursor(kind, c)
+            .and_then(|i| i.checked_add(1))
+            .ok_or("after: not a cursor given by this server for this list")?,
     };
     let start = start.min(total);
     Ok(start..(start + first as usize).min(total))

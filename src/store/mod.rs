@@ -402,14 +402,42 @@ fn snapshot_info(row: SnapshotRow) -> Result<SnapshotInfo, StoreError> {
 }
 
 /// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`, for messages and logs.
-fn redact_password(url: &str) -> String {
+/// `url` with any password hidden: the one in the user-info part (`user:***@host`) and any
+/// `password=` query parameter. For logs and error messages.
+pub fn redact_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let rest = &url[scheme_end..];
-    let Some(at) = rest.find('@') else { return url.to_string() };
-    match rest[..at].find(':') {
-        Some(colon) => format!("{}{}:***{}", &url[..scheme_end], &rest[..colon], &rest[at..]),
-        None => url.to_string(),
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let rest = &head[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = head[..scheme_end].to_string();
+    match authority.rfind('@') {
+        Some(at) => {
+            let user_info = &authority[..at];
+            match user_info.find(':') {
+                Some(colon) => out.push_str(&format!("{}:***", &user_info[..colon])),
+                None => out.push_str(user_info),
+            }
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
     }
+    out.push_str(&rest[authority_end..]);
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -421,6 +449,8 @@ mod tests {
         assert_eq!(redact_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_password("sqlite://sorsync.db"), "sqlite://sorsync.db");
+        assert_eq!(redact_password("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://h:1/db?password=s3cret&x=1"), "postgres://h:1/db?password=***&x=1");
     }
 
     fn files_in(dir: &str) -> Vec<String> {

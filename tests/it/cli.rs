@@ -99,3 +99,34 @@ fn init_writes_a_config_that_the_next_command_reads() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(db.exists(), "the store named in the config file was created");
 }
+
+#[test]
+fn a_narrowed_run_on_the_store_is_refused_so_the_review_queue_stays_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let fk = fixture("fkorg/korsbaek.json");
+    let sor = fixture("preview/korsbaek-sor.csv");
+    assert!(run(&["--database-url", &url, "import", "fkorg", fk.to_str().unwrap(), "--kommune", "999"])
+        .status
+        .success());
+    assert!(run(&["--database-url", &url, "import", "sor", sor.to_str().unwrap(), "--kommune", "999"])
+        .status
+        .success());
+    let first = run(&["--database-url", &url, "propose", "--kommune", "999", "--today", "2026-11-22"]);
+    assert_eq!(first.status.code(), Some(2));
+    let before = stdout(&run(&["--database-url", &url, "proposals", "list", "--kommune", "999"]));
+
+    let narrowed = run(&[
+        "--database-url",
+        &url,
+        "propose",
+        "--kommune",
+        "999",
+        "--include",
+        "a1000000-0000-4000-8000-000000000005",
+    ]);
+    assert_eq!(narrowed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&narrowed.stderr).contains("review queue stays whole"));
+    let after = stdout(&run(&["--database-url", &url, "proposals", "list", "--kommune", "999"]));
+    assert_eq!(before, after, "nothing was superseded");
+}
