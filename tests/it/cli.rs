@@ -130,3 +130,59 @@ fn a_narrowed_run_on_the_store_is_refused_so_the_review_queue_stays_whole() {
     let after = stdout(&run(&["--database-url", &url, "proposals", "list", "--kommune", "999"]));
     assert_eq!(before, after, "nothing was superseded");
 }
+
+#[test]
+fn preview_on_the_store_places_a_new_unit_under_the_approved_counterpart_of_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let fk = fixture("fkorg/korsbaek.json");
+    let sor = fixture("preview/korsbaek-sor.csv");
+    assert!(run(&["--database-url", &url, "import", "fkorg", fk.to_str().unwrap(), "--kommune", "999"])
+        .status
+        .success());
+    assert!(run(&["--database-url", &url, "import", "sor", sor.to_str().unwrap(), "--kommune", "999"])
+        .status
+        .success());
+    let aeldre = "a1000000-0000-4000-8000-000000000002";
+    let preview = [
+        "--database-url",
+        &url,
+        "preview",
+        "--kommune",
+        "999",
+        "--create",
+        "Plejecenter Solsikken",
+        "--under",
+        aeldre,
+        "--format",
+        "json",
+        "--today",
+        "2026-11-22",
+    ];
+    // Nothing approved yet: the parent has no SOR counterpart, and the preview says so.
+    let before: serde_json::Value = serde_json::from_slice(&run(&preview).stdout).expect("preview JSON");
+    assert_eq!(before["changes"][0]["parent_sor_id"], serde_json::Value::Null, "{before}");
+    assert!(before["warnings"].to_string().contains("parent_not_linked"), "{before}");
+
+    // Propose, then a SOR administrator approves the link of Ældreforvaltning.
+    run(&["--database-url", &url, "propose", "--kommune", "999", "--today", "2026-11-22", "--format", "json"]);
+    let list = run(&["--database-url", &url, "proposals", "list", "--kommune", "999", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).expect("list JSON");
+    let proposals = list["proposals"].as_array().or_else(|| list.as_array()).expect("a list of proposals").clone();
+    let link = proposals
+        .iter()
+        .find(|p| p["kind"] == "link" && p["fk_uuid"] == aeldre)
+        .expect("a link proposal for Ældreforvaltning");
+    let id = link["id"].to_string();
+    let sor_id = link["sor_id"].as_str().expect("a SOR-ID").to_string();
+    let approve = ["--database-url", &url, "proposals", "approve", &id, "--kommune", "999", "--as", "anna"];
+    assert!(!run(&approve).status.success(), "anna has no role yet");
+    let grant = ["--database-url", &url, "users", "grant", "anna", "--kommune", "999", "--role", "sor_admin"];
+    assert!(run(&grant).status.success());
+    let approved = run(&approve);
+    assert!(approved.status.success(), "{}", String::from_utf8_lossy(&approved.stderr));
+
+    let after: serde_json::Value = serde_json::from_slice(&run(&preview).stdout).expect("preview JSON");
+    assert_eq!(after["summary"]["create"], 1, "{after}");
+    assert_eq!(after["changes"][0]["parent_sor_id"], sor_id.as_str(), "{after}");
+}
