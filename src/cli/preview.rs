@@ -173,12 +173,7 @@ fn load_from_store(ctx: &Context, kommune: KommuneKode) -> anyhow::Result<TreesA
                     .await?
                     .context("the store holds no SOR snapshot: run `sorsync import sor` first")?,
             };
-            let mut links = Vec::new();
-            for link in store.links(kommune).await? {
-                let fk_uuid = FkUuid::parse(&link.fk_uuid).context("a stored link's FK-ORG uuid")?;
-                let sor_id = SorId::parse(&link.sor_id).context("a stored link's SOR-ID")?;
-                links.push((fk_uuid, sor_id));
-            }
+            let links = store.approved_link_ids(kommune).await?;
             anyhow::Ok((fk, sor, links))
         }
         .await;

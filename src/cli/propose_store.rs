@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::import::open_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::KommuneKode;
-use crate::matching::{propose, MatchOptions};
+use crate::matching::{close_vanished, propose, MatchOptions};
 use crate::review::{record_run, RunSummary, Snapshot};
 use crate::store::{Register, Store, StoredProposal};
 
@@ -123,7 +123,10 @@ async fn run(store: &Store, kommune: KommuneKode, opts: &MatchOptions) -> anyhow
     };
     let fk = store.load_fkorg(fk_id).await.context("loading the FK-ORG snapshot")?;
     let sor = store.load_sor(sor_id).await.context("loading the SOR snapshot")?;
-    let proposals = propose(&fk, &sor, opts);
+    let mut proposals = propose(&fk, &sor, opts);
+    // Approved links whose FK-ORG unit vanished since: their SOR units should close.
+    let approved = store.approved_link_ids(kommune).await?;
+    proposals.proposals.extend(close_vanished(&fk, &sor, &approved, opts.today));
     let summary =
         record_run(store, kommune, Snapshot { id: fk_id, tree: &fk }, Snapshot { id: sor_id, tree: &sor }, &proposals)
             .await

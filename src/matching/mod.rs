@@ -226,3 +226,17 @@ pub fn propose(fk: &FkTree, sor: &SorTree, opts: &MatchOptions) -> Proposals {
     out.extend(proposals::follow_up(fk, sor, opts, &vocab, &run));
     Proposals { proposals: out, stats: run.stats.clone() }
 }
+
+/// Close proposals for SOR units whose approved FK-ORG counterpart has vanished from FK-ORG (gone
+/// between snapshots, not merely INAKTIV: closed FK-ORG units are handled by [`propose`] itself).
+/// `approved` are the links people approved earlier; SOR units already closed on `today` are left alone.
+pub fn close_vanished(fk: &FkTree, sor: &SorTree, approved: &[(FkUuid, SorId)], today: NaiveDate) -> Vec<Proposal> {
+    approved
+        .iter()
+        .filter(|(fk_uuid, _)| fk.get(*fk_uuid).is_none())
+        .filter_map(|&(fk_uuid, sor_id)| {
+            let unit = sor.get(sor_id).filter(|u| !u.is_closed_on(today))?;
+            Some(Proposal::Close(CloseProposal { sor_id, fk_uuid, name: unit.name.clone() }))
+        })
+        .collect()
+}

@@ -1,7 +1,7 @@
 //! The store's side of review: proposals, decisions, approved links and role grants. The rules
 //! (what a run records, who may decide) live in [`crate::review`]; this is storage only.
 
-use crate::domain::{FkUnit, KommuneKode, SorUnit};
+use crate::domain::{FkUnit, FkUuid, KommuneKode, SorId, SorUnit};
 
 use super::review_sql::{self, DecideOutcome, InsertDecision, InsertProposal, ProposalRow, ReviewRows};
 use super::{now, Pool, Store, StoreError};
@@ -280,6 +280,19 @@ impl Store {
     }
 
     /// The municipality's approved links.
+    /// The approved links of `kommune` as checked ids (for the matcher and the preview).
+    pub async fn approved_link_ids(&self, kommune: KommuneKode) -> Result<Vec<(FkUuid, SorId)>, StoreError> {
+        self.links(kommune)
+            .await?
+            .iter()
+            .map(|l| {
+                let fk = FkUuid::parse(&l.fk_uuid).map_err(|e| StoreError::UnreadableValue(e.to_string()))?;
+                let sor = SorId::parse(&l.sor_id).map_err(|e| StoreError::UnreadableValue(e.to_string()))?;
+                Ok((fk, sor))
+            })
+            .collect()
+    }
+
     pub async fn links(&self, kommune: KommuneKode) -> Result<Vec<ApprovedLink>, StoreError> {
         let rows = on_db!(self, links(code(kommune)))?;
         Ok(rows

@@ -4,7 +4,9 @@
 use chrono::{DateTime, NaiveDate};
 use sorsync::domain::{Address, FkStatus, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
 use sorsync::matching::json::{ProposalDto, ProposalsDto};
-use sorsync::matching::{propose, LinkBasis, LinkFlag, LinkProposal, MatchOptions, Proposal, Proposals, Scope};
+use sorsync::matching::{
+    close_vanished, propose, LinkBasis, LinkFlag, LinkProposal, MatchOptions, Proposal, Proposals, Scope,
+};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date")
@@ -451,4 +453,18 @@ fn eval_reports_f1_and_the_baseline_against_a_truth_file() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("link F1 1.0000"), "{text}");
     assert!(text.contains("name-only baseline F1"), "{text}");
+}
+
+#[test]
+fn an_approved_link_whose_fkorg_unit_vanished_proposes_closing_its_sor_unit() {
+    let (fk, sor) = municipality();
+    let (fk, sor) = (fk.build(), sor.build());
+    // Approved earlier: Evigglad (FK 3 <-> SOR 3) and a unit that is no longer in FK-ORG (FK 99 <-> SOR 30).
+    let approved = [(fk_id(3), sor_id(3)), (fk_id(99), sor_id(30))];
+    let closes = close_vanished(&fk, &sor, &approved, today());
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    match &closes[0] {
+        Proposal::Close(c) => assert_eq!((c.fk_uuid, c.sor_id, c.name.as_str()), (fk_id(99), sor_id(30), "Afsnit A")),
+        other => panic!("expected a close, got {other:?}"),
+    }
 }
