@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use sorsync::domain::{FkStatus, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
+use sorsync::domain::{FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
 use sorsync::preview::render_svg::render_svg;
 use sorsync::preview::render_text::render_text;
 use sorsync::preview::{preview, Edit};
@@ -14,23 +14,7 @@ fn fk_id(n: u64) -> FkUuid {
 }
 
 fn fk_unit(n: u64, parent: Option<u64>) -> FkUnit {
-    FkUnit {
-        uuid: fk_id(n),
-        enhedsnavn: format!("Enhed {n}"),
-        brugervendt_noegle: None,
-        parent: parent.map(fk_id),
-        status: FkStatus::Aktiv,
-        valid_from: None,
-        valid_to: None,
-        sor_id: None,
-        ean: None,
-        p_number: None,
-        postal_address: None,
-        email: None,
-        mobile: None,
-        landline: None,
-        los_id: None,
-    }
+    FkUnit::new(fk_id(n), format!("Enhed {n}"), parent.map(fk_id))
 }
 
 /// Root, 20 institutions, 10 departments each, 49 units under each department: 10,021 units.

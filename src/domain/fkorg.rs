@@ -64,6 +64,29 @@ pub struct FkUnit {
     pub los_id: Option<String>,
 }
 
+impl FkUnit {
+    /// An active unit with only its identity; no validity dates, identifiers or addresses.
+    pub fn new(uuid: FkUuid, enhedsnavn: impl Into<String>, parent: Option<FkUuid>) -> Self {
+        FkUnit {
+            uuid,
+            enhedsnavn: enhedsnavn.into(),
+            brugervendt_noegle: None,
+            parent,
+            status: FkStatus::Aktiv,
+            valid_from: None,
+            valid_to: None,
+            sor_id: None,
+            ean: None,
+            p_number: None,
+            postal_address: None,
+            email: None,
+            mobile: None,
+            landline: None,
+            los_id: None,
+        }
+    }
+}
+
 /// An FK-ORG user's membership of a unit (organisationFunktion).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FkMembership {

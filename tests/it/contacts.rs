@@ -12,23 +12,7 @@ fn id(n: u32) -> FkUuid {
 }
 
 fn unit(n: u32, name: &str, parent: Option<u32>) -> FkUnit {
-    FkUnit {
-        uuid: id(n),
-        enhedsnavn: name.to_string(),
-        brugervendt_noegle: None,
-        parent: parent.map(id),
-        status: FkStatus::Aktiv,
-        valid_from: None,
-        valid_to: None,
-        sor_id: None,
-        ean: None,
-        p_number: None,
-        postal_address: None,
-        email: None,
-        mobile: None,
-        landline: None,
-        los_id: None,
-    }
+    FkUnit::new(id(n), name.to_string(), parent.map(id))
 }
 
 fn user(n: u32, name: &str, landline: Option<&str>, mobile: Option<&str>, units: &[(u32, &str)]) -> FkUser {

@@ -30,23 +30,7 @@ impl FkBuilder {
         FkBuilder { units: Vec::new() }
     }
     fn unit(&mut self, n: u128, name: &str, parent: Option<u128>) -> &mut FkUnit {
-        self.units.push(FkUnit {
-            uuid: fk_id(n),
-            enhedsnavn: name.to_string(),
-            brugervendt_noegle: None,
-            parent: parent.map(fk_id),
-            status: FkStatus::Aktiv,
-            valid_from: None,
-            valid_to: None,
-            sor_id: None,
-            ean: None,
-            p_number: None,
-            postal_address: None,
-            email: None,
-            mobile: None,
-            landline: None,
-            los_id: None,
-        });
+        self.units.push(FkUnit::new(fk_id(n), name.to_string(), parent.map(fk_id)));
         self.units.last_mut().expect("just pushed")
     }
     fn build(self) -> FkTree {

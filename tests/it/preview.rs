@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
-use sorsync::domain::{Address, Ean, FkStatus, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
+use sorsync::domain::{Address, Ean, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
 use sorsync::matching::{CloseProposal, CreateProposal, Proposal};
 use sorsync::preview::json::PreviewDto;
 use sorsync::preview::render_svg::{render_html, render_svg};
@@ -27,23 +27,7 @@ fn sor_id(n: u64) -> SorId {
 }
 
 fn fk_unit(n: u128, name: &str, parent: Option<u128>) -> FkUnit {
-    FkUnit {
-        uuid: fk_id(n),
-        enhedsnavn: name.to_string(),
-        brugervendt_noegle: None,
-        parent: parent.map(fk_id),
-        status: FkStatus::Aktiv,
-        valid_from: None,
-        valid_to: None,
-        sor_id: None,
-        ean: None,
-        p_number: None,
-        postal_address: None,
-        email: None,
-        mobile: None,
-        landline: None,
-        los_id: None,
-    }
+    FkUnit::new(fk_id(n), name.to_string(), parent.map(fk_id))
 }
 
 fn address(street: &str) -> Address {

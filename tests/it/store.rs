@@ -80,23 +80,7 @@ fn uuid(n: u128) -> FkUuid {
 }
 
 fn fk_unit(n: u128, name: &str, parent: Option<u128>) -> FkUnit {
-    FkUnit {
-        uuid: uuid(n),
-        enhedsnavn: name.into(),
-        brugervendt_noegle: None,
-        parent: parent.map(uuid),
-        status: FkStatus::Aktiv,
-        valid_from: None,
-        valid_to: None,
-        sor_id: None,
-        ean: None,
-        p_number: None,
-        postal_address: None,
-        email: None,
-        mobile: None,
-        landline: None,
-        los_id: None,
-    }
+    FkUnit::new(uuid(n), name, parent.map(uuid))
 }
 
 fn fk_units() -> Vec<FkUnit> {
