@@ -220,6 +220,10 @@ impl FkOrgClient {
                 }
             }
         }
+        let dropped = pages.drop_memberships_of_absent_units();
+        if dropped > 0 {
+            tracing::warn!(dropped, "Memberships of units that are not active in FK-ORG were left out.");
+        }
         let tree = pages.finish(&source)?;
         tracing::info!(units = tree.len(), users = tree.users.len(), pages = page_no, "FK-ORG tree fetched.");
         Ok(tree)

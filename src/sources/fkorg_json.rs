@@ -226,6 +226,20 @@ impl FkPages {
         Ok(outcome)
     }
 
+    /// Drops memberships of units that are not among the units read, and says how many. The API
+    /// client asks for AKTIV units only, so a user's membership of a closed unit is expected there;
+    /// in a file it is an error (see [`FkPages::finish`]).
+    pub(crate) fn drop_memberships_of_absent_units(&mut self) -> usize {
+        let unit_ids: HashSet<FkUuid> = self.units.iter().map(|u| u.uuid).collect();
+        let mut dropped = 0;
+        for user in &mut self.users {
+            let before = user.memberships.len();
+            user.memberships.retain(|m| m.unit.is_none_or(|u| unit_ids.contains(&u)));
+            dropped += before - user.memberships.len();
+        }
+        dropped
+    }
+
     /// Runs the checks across all pages and builds the tree: duplicate units, unknown parents,
     /// cycles, more than one root, duplicate users, memberships of units not in the data.
     pub(crate) fn finish(self, path: &Path) -> Result<FkTree, ReadError> {

@@ -269,3 +269,26 @@ async fn the_stand_in_command_prints_its_address_and_serves_the_file() {
     let fetched = client(&config(addr, 500)).fetch_tree(cvr()).await.unwrap();
     assert_same_tree(&fetched, &korsbaek());
 }
+
+#[tokio::test]
+async fn memberships_of_closed_units_are_left_out_of_an_api_import_instead_of_failing_it() {
+    // Close a leaf that a user is a member of: the API (asked for AKTIV units) no longer returns it.
+    let mut tree = korsbaek();
+    let (leaf, member) = tree
+        .users
+        .iter()
+        .flat_map(|u| u.memberships.iter().filter_map(move |m| m.unit.map(|unit| (unit, u.uuid))))
+        .find(|(unit, _)| tree.index_of(*unit).is_some_and(|i| tree.tree.children(i).is_empty()))
+        .expect("a user who is a member of a leaf unit");
+    let mut units = tree.units.clone();
+    units.iter_mut().find(|u| u.uuid == leaf).unwrap().status = sorsync::domain::FkStatus::Inaktiv;
+    tree = FkTree::new(tree.cvr, units, tree.users.clone()).unwrap();
+
+    let (addr, server) = spawn(tree, options()).await.unwrap();
+    let fetched = client(&config(addr, 500)).fetch_tree(cvr()).await;
+    server.abort();
+    let fetched = fetched.expect("the import goes through");
+    assert!(fetched.get(leaf).is_none(), "the closed unit is not among the active units");
+    let user = fetched.users.iter().find(|u| u.uuid == member).expect("the member is still there");
+    assert!(user.memberships.iter().all(|m| m.unit != Some(leaf)), "its membership of the closed unit is left out");
+}
