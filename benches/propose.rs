@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sorsync::domain::{Address, FkStatus, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
+use sorsync::domain::{Address, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
 use sorsync::matching::eval::{name_only_baseline, parse_truth, Score};
 use sorsync::matching::{propose, MatchOptions};
 
@@ -216,23 +216,7 @@ impl Gen {
     fn fk(&mut self, name: String, parent: Option<FkUuid>) -> FkUuid {
         self.next_fk += 1;
         let uuid = FkUuid::from_uuid(uuid::Uuid::from_u128(((self.code as u128) << 64) | self.next_fk));
-        self.fk.push(FkUnit {
-            uuid,
-            enhedsnavn: name,
-            brugervendt_noegle: None,
-            parent,
-            status: FkStatus::Aktiv,
-            valid_from: None,
-            valid_to: None,
-            sor_id: None,
-            ean: None,
-            p_number: None,
-            postal_address: None,
-            email: None,
-            mobile: None,
-            landline: None,
-            los_id: None,
-        });
+        self.fk.push(FkUnit::new(uuid, name, parent));
         uuid
     }
     fn sor(&mut self, kind: SorKind, name: String, parent: Option<SorId>) -> SorId {

@@ -25,6 +25,19 @@ fn snapshot_count(db_url: &str) -> usize {
     json["snapshots"].as_array().expect("a snapshots array").len()
 }
 
+/// A fresh SQLite store (in a temp dir, kept alive by the returned guard) holding the Korsbæk
+/// FK-ORG fixture and its SOR counterpart as municipality 999.
+fn store_with_korsbaek() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    for (register, file) in [("fkorg", "fkorg/korsbaek.json"), ("sor", "preview/korsbaek-sor.csv")] {
+        let path = fixture(file);
+        let out = run(&["--database-url", &url, "import", register, path.to_str().unwrap(), "--kommune", "999"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    (dir, url)
+}
+
 #[test]
 fn the_demo_runs_the_pipeline_on_the_bundled_data_and_a_second_run_stores_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,16 +64,7 @@ fn the_demo_runs_the_pipeline_on_the_bundled_data_and_a_second_run_stores_nothin
 
 #[test]
 fn propose_on_the_store_records_proposals_once_and_exits_2_while_they_wait() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let fk = fixture("fkorg/korsbaek.json");
-    let sor = fixture("preview/korsbaek-sor.csv");
-    assert!(run(&["--database-url", &url, "import", "fkorg", fk.to_str().unwrap(), "--kommune", "999"])
-        .status
-        .success());
-    assert!(run(&["--database-url", &url, "import", "sor", sor.to_str().unwrap(), "--kommune", "999"])
-        .status
-        .success());
+    let (_dir, url) = store_with_korsbaek();
 
     let propose = ["--database-url", &url, "propose", "--kommune", "999", "--today", "2026-11-22"];
     let first = run(&propose);
@@ -102,16 +106,7 @@ fn init_writes_a_config_that_the_next_command_reads() {
 
 #[test]
 fn a_narrowed_run_on_the_store_is_refused_so_the_review_queue_stays_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let fk = fixture("fkorg/korsbaek.json");
-    let sor = fixture("preview/korsbaek-sor.csv");
-    assert!(run(&["--database-url", &url, "import", "fkorg", fk.to_str().unwrap(), "--kommune", "999"])
-        .status
-        .success());
-    assert!(run(&["--database-url", &url, "import", "sor", sor.to_str().unwrap(), "--kommune", "999"])
-        .status
-        .success());
+    let (_dir, url) = store_with_korsbaek();
     let first = run(&["--database-url", &url, "propose", "--kommune", "999", "--today", "2026-11-22"]);
     assert_eq!(first.status.code(), Some(2));
     let before = stdout(&run(&["--database-url", &url, "proposals", "list", "--kommune", "999"]));
@@ -133,16 +128,7 @@ fn a_narrowed_run_on_the_store_is_refused_so_the_review_queue_stays_whole() {
 
 #[test]
 fn preview_on_the_store_places_a_new_unit_under_the_approved_counterpart_of_its_parent() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let fk = fixture("fkorg/korsbaek.json");
-    let sor = fixture("preview/korsbaek-sor.csv");
-    assert!(run(&["--database-url", &url, "import", "fkorg", fk.to_str().unwrap(), "--kommune", "999"])
-        .status
-        .success());
-    assert!(run(&["--database-url", &url, "import", "sor", sor.to_str().unwrap(), "--kommune", "999"])
-        .status
-        .success());
+    let (_dir, url) = store_with_korsbaek();
     let aeldre = "a1000000-0000-4000-8000-000000000002";
     let preview = [
         "--database-url",
