@@ -21,7 +21,7 @@ const MEAN_FIELD_ITERATIONS: usize = 3;
 /// candidate is taken elsewhere. So the one-to-one constraint is applied by mean field: a
 /// hypothesis "unit f is matched to s" counts only as far as s is free of its other candidates,
 /// `a = 1 - sum_{f' != f} c(f', s)` (and the same from the SOR side), re-estimated from the
-/// confidences a few times (see [`MEAN_FIELD_ITERATIONS`]).
+/// confidences a few times (see `MEAN_FIELD_ITERATIONS`).
 pub fn confidences(pairs: &[Pair], llr: &[f64], pi_fk: &[f64], pi_sor: &[f64]) -> Vec<f64> {
     let (n_fk, n_sor) = (pi_fk.len(), pi_sor.len());
     let lr: Vec<f64> = llr.iter().map(|s| s.clamp(-60.0, 60.0).exp2()).collect();
