@@ -292,23 +292,7 @@ impl<'a> Builder<'a> {
             self.key_seq += 1;
             format!("{}-{:05}", self.k.code, self.key_seq)
         });
-        FkUnit {
-            uuid,
-            enhedsnavn: name,
-            brugervendt_noegle,
-            parent,
-            status: FkStatus::Aktiv,
-            valid_from: datetime(from),
-            valid_to: None,
-            sor_id: None,
-            ean: None,
-            p_number: None,
-            postal_address: None,
-            email: None,
-            mobile: None,
-            landline: None,
-            los_id: None,
-        }
+        FkUnit { brugervendt_noegle, valid_from: datetime(from), ..FkUnit::new(uuid, name, parent) }
     }
 
     fn bare_sor(&mut self, kind: SorKind, name: String, parent: Option<SorId>, unit_type: &str) -> SorUnit {

@@ -209,21 +209,9 @@ pub fn evolve(base: &GeneratedMunicipality, cfg: &GeneratorConfig) -> (Generated
         let uuid = FkUuid::from_uuid(uuid::Builder::from_random_bytes(rng.gen()).into_uuid());
         let from_day = m.snapshot_date - Duration::days(rng.gen_range(1..days));
         let unit = FkUnit {
-            uuid,
-            enhedsnavn: name.clone(),
-            brugervendt_noegle: None,
-            parent: Some(m.fk_units[p].uuid),
-            status: FkStatus::Aktiv,
             valid_from: datetime(from_day),
-            valid_to: None,
-            sor_id: None,
-            ean: None,
-            p_number: None,
             postal_address: m.fk_units[p].postal_address.clone(),
-            email: None,
-            mobile: None,
-            landline: None,
-            los_id: None,
+            ..FkUnit::new(uuid, name.clone(), Some(m.fk_units[p].uuid))
         };
         m.fk_units.push(unit);
         m.fk_meta.push(UnitMeta { kind: child_kind, health: true });

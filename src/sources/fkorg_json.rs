@@ -312,21 +312,11 @@ impl FkPages {
         let tilstand = dto.tilstand.ok_or_else(|| err(Problem::MissingField("tilstand".into())))?;
         let (status, valid_from, valid_to) = read_tilstand(tilstand).map_err(&err)?;
         let mut unit = FkUnit {
-            uuid,
-            enhedsnavn,
             brugervendt_noegle: dto.brugervendt_noegle.filter(|k| !k.trim().is_empty()),
-            parent,
             status,
             valid_from,
             valid_to,
-            sor_id: None,
-            ean: None,
-            p_number: None,
-            postal_address: None,
-            email: None,
-            mobile: None,
-            landline: None,
-            los_id: None,
+            ..FkUnit::new(uuid, enhedsnavn, parent)
         };
         for (role, text) in addresses(dto.adresser).map_err(&err)? {
             match role.as_str() {
