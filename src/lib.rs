@@ -4,6 +4,7 @@
 //! [`sources`] (readers and API clients), [`store`] (the only module with SQL) and [`standin`]
 //! (local servers that speak the real registers' protocols).
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod contacts;
