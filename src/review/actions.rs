@@ -40,7 +40,11 @@ pub struct AutoApproval {
 /// flags, recorded as automatic with the rule as the actor. Configured in `[review]` and off by
 /// default: callers (the waves runner) call this only when the configuration names a band.
 #[tracing::instrument(skip_all, fields(kommune = %kommune, min = band.min, max = band.max))]
-pub async fn auto_approve(store: &Store, kommune: KommuneKode, band: ConfidenceBand) -> Result<AutoApproval, ReviewError> {
+pub async fn auto_approve(
+    store: &Store,
+    kommune: KommuneKode,
+    band: ConfidenceBand,
+) -> Result<AutoApproval, ReviewError> {
     let rule = band.actor_name();
     let mut out = AutoApproval::default();
     for p in store.proposals(kommune, Some(ProposalStatus::Pending)).await? {
@@ -190,7 +194,8 @@ pub async fn choose_alternative(
     if p.key.kind != "link" {
         return Err(ByHandError::NotALink { id: proposal_id, kind: p.key.kind });
     }
-    let payload: serde_json::Value = serde_json::from_str(&p.payload).map_err(|e| ByHandError::Unreadable(e.to_string()))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&p.payload).map_err(|e| ByHandError::Unreadable(e.to_string()))?;
     let alternatives: Vec<String> = payload
         .get("alternatives")
         .and_then(|a| a.as_array())
@@ -282,7 +287,12 @@ pub async fn create_new(
 
 /// Decides that pending proposal `proposal_id` has no match: it is rejected (and, like any
 /// rejection, not proposed again while both units' data is unchanged), recorded as "no match".
-pub async fn no_match(store: &Store, actor: &Actor, proposal_id: i64, reason: Option<&str>) -> Result<i64, ReviewError> {
+pub async fn no_match(
+    store: &Store,
+    actor: &Actor,
+    proposal_id: i64,
+    reason: Option<&str>,
+) -> Result<i64, ReviewError> {
     let p = store.proposal(proposal_id).await?;
     require_role(store, actor, p.kommune, Role::SorAdmin, "decide there is no match").await?;
     Ok(store
