@@ -214,7 +214,7 @@ pub async fn choose_alternative(
     let id = store
         .record_by_hand(
             p.kommune,
-            Some((proposal_id, Verdict::Rejected, "choose_alternative")),
+            Some((proposal_id, Verdict::Rejected, "reject")),
             &supersede,
             &new,
             (fk_snap, sor_snap),
@@ -273,7 +273,7 @@ pub async fn create_new(
     let id = store
         .record_by_hand(
             p.kommune,
-            Some((proposal_id, Verdict::Rejected, "create_new")),
+            Some((proposal_id, Verdict::Rejected, "reject")),
             &supersede,
             &new,
             (fk_snap, sor_snap),

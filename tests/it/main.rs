@@ -5,6 +5,7 @@ mod support;
 #[macro_use]
 mod test_db;
 
+mod apply;
 mod cli;
 mod contacts;
 mod fkorg_api;
