@@ -11,6 +11,103 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub store: StoreConfig,
     pub fkorg: FkOrgConfig,
+    pub review: ReviewConfig,
+    pub apply: ApplyConfig,
+}
+
+/// `[review]`: auto-approval (off unless a lower bound is given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Link proposals at or above this confidence (and at or below the maximum), without flags,
+    /// are approved by a rule, recorded as automatic. None (the default): no auto-approval.
+    pub auto_approve_min_confidence: Option<f64>,
+    pub auto_approve_max_confidence: f64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig { auto_approve_min_confidence: None, auto_approve_max_confidence: 1.0 }
+    }
+}
+
+impl ReviewConfig {
+    /// The auto-approval band, when configured.
+    pub fn auto_approve_band(&self) -> Option<crate::review::ConfidenceBand> {
+        self.auto_approve_min_confidence
+            .map(|min| crate::review::ConfidenceBand { min, max: self.auto_approve_max_confidence })
+    }
+}
+
+/// `[apply]`: the closure limit and the retry budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApplyConfig {
+    /// Closures per plan without naming them: at most this many ...
+    pub max_closures: usize,
+    /// ... and at most this share of the municipality's SOR units (rounded down), whichever is smaller.
+    pub max_closure_share: f64,
+    /// Seconds one change may spend on retries of temporary failures.
+    pub retry_budget_secs: u64,
+    /// First wait between retries (doubled each time, with jitter), milliseconds.
+    pub retry_first_delay_ms: u64,
+    /// Longest wait between retries, milliseconds.
+    pub retry_max_delay_ms: u64,
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        ApplyConfig {
+            max_closures: 10,
+            max_closure_share: 0.05,
+            retry_budget_secs: 120,
+            retry_first_delay_ms: 200,
+            retry_max_delay_ms: 10_000,
+        }
+    }
+}
+
+impl ApplyConfig {
+    pub fn closure_limit(&self) -> crate::apply::ClosureLimit {
+        crate::apply::ClosureLimit { max_closures: self.max_closures, max_share: self.max_closure_share }
+    }
+
+    pub fn retry_policy(&self) -> crate::apply::RetryPolicy {
+        crate::apply::RetryPolicy {
+            budget: std::time::Duration::from_secs(self.retry_budget_secs),
+            first_delay: std::time::Duration::from_millis(self.retry_first_delay_ms),
+            max_delay: std::time::Duration::from_millis(self.retry_max_delay_ms),
+        }
+    }
+
+    /// The `[review]` and `[apply]` part of the commented default file.
+    fn commented(review: &ReviewConfig, apply: &ApplyConfig) -> String {
+        format!(
+            r#"
+[review]
+# Auto-approval of link proposals in a confidence band, recorded as automatic. Off unless the
+# minimum is set. Flagged links are always left for a person.
+# auto_approve_min_confidence = 0.98
+auto_approve_max_confidence = {max}
+
+[apply]
+# Closures per plan without naming them (--allow-closures): at most max_closures AND at most
+# max_closure_share of the municipality's SOR units (rounded down), whichever is smaller.
+max_closures = {closures}
+max_closure_share = {share}
+# Retries of temporary failures: per-change time budget, first and longest wait.
+retry_budget_secs = {budget}
+retry_first_delay_ms = {first}
+retry_max_delay_ms = {max_delay}
+"#,
+            max = review.auto_approve_max_confidence,
+            closures = apply.max_closures,
+            share = apply.max_closure_share,
+            budget = apply.retry_budget_secs,
+            first = apply.retry_first_delay_ms,
+            max_delay = apply.retry_max_delay_ms,
+        )
+    }
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -167,7 +264,7 @@ impl Config {
     /// The commented default file that `sorsync init` writes.
     pub fn commented_default() -> String {
         let d = Config::default();
-        format!(
+        let mut text = format!(
             r#"# sorsync configuration. Every value can be overridden by an environment variable
 # (named on the line above it). Secrets are better kept in the environment than here.
 
@@ -201,7 +298,9 @@ max_retries = {retries}
             page = d.fkorg.page_size,
             timeout = d.fkorg.timeout_secs,
             retries = d.fkorg.max_retries,
-        )
+        );
+        text.push_str(&ApplyConfig::commented(&d.review, &d.apply));
+        text
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the change file for municipalities that register by hand.
 
 pub mod engine;
+pub mod export;
 pub mod fresh;
 pub mod plan;
 pub mod port;

@@ -1,15 +1,19 @@
 //! Command-line interface: argument definitions (clap) and dispatch. Each subcommand lives in its
 //! own file with its `Args` and a `run` function; the work itself is in the library.
 
+mod apply;
+mod audit;
 mod contacts;
 mod demo;
 mod eval;
+mod export;
 mod fixtures;
 mod import;
 mod init;
 mod inspect;
 mod inspect_fkorg;
 mod inspect_sor;
+mod plan;
 mod preview;
 mod proposals;
 mod propose;
@@ -81,6 +85,14 @@ pub enum Command {
     /// sign-in exists (issue 8: passwords and sign-in), whoever can reach the store can grant roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Freeze a municipality's approved proposals as a plan of changes (with idempotency keys).
+    Plan(plan::PlanArgs),
+    /// Apply a saved plan to SOR and FK-ORG, exactly once per change (exit 2: held back or quarantined).
+    Apply(apply::ApplyArgs),
+    /// Show a municipality's audit log: every decision and write, who, when, before and after.
+    Audit(audit::AuditArgs),
+    /// Write a plan's changes as CSV or XLSX for registering in SOR by hand.
+    ExportChanges(export::ExportArgs),
 }
 
 /// What every command gets: the loaded configuration.
@@ -110,6 +122,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(a) => preview::run(a, &ctx),
         Command::Proposals(c) => proposals::run(c, &ctx),
         Command::Users(c) => users::run(c, &ctx),
+        Command::Plan(a) => plan::run(a, &ctx),
+        Command::Apply(a) => apply::run(a, &ctx),
+        Command::Audit(a) => audit::run(a, &ctx),
+        Command::ExportChanges(a) => export::run(a, &ctx),
     }
 }
 

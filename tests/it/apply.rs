@@ -559,3 +559,99 @@ async fn choosing_an_alternative_or_creating_new_replaces_the_proposed_link(db: 
     let actions: Vec<String> = store.audit_log(kommune()).await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, vec!["reject", "choose_alternative", "link_by_hand", "reject", "create_new"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The command line (SQLite)
+
+fn run_cli(db: &TestDb, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = crate::support::sorsync()
+        .arg("--database-url")
+        .arg(&db.url)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_approval_shows_what_it_would_approve_and_needs_a_yes_without_a_terminal() {
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let w = world(store).await;
+    let sure = propose(&w, store, "link", 10, Some(sor_id(10)), None, link_payload(10, sor_id(10), 0.97)).await;
+    let unsure = propose(&w, store, "link", 11, Some(sor_id(11)), None, link_payload(11, sor_id(11), 0.90)).await;
+    let bulk = ["proposals", "approve", "--kommune", "350", "--all", "--min-confidence", "0.95", "--as", "anna"];
+    let (code, out, err) = run_cli(&db, &bulk);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains(&format!("#{sure} ")) && out.contains("1 proposals"), "{out}");
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(store.proposal(sure).await.unwrap().status, ProposalStatus::Pending, "nothing decided without a yes");
+
+    let (code, out, err) = run_cli(&db, &[&bulk[..], &["--yes"]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("approved #{sure} as anna")), "{out}");
+    assert_eq!(store.proposal(unsure).await.unwrap().status, ProposalStatus::Pending);
+    // An operator cannot, in bulk either.
+    let (code, _, err) = run_cli(&db, &["proposals", "approve", "--kommune", "350", "--all", "--yes", "--as", "olga"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("olga may not approve"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_export_audit_and_list_work_from_the_command_line() {
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let w = world(store).await;
+    let update = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    approve_create(&w, store, 100, 2, sor_id(2)).await;
+    approve_close(&w, store, 14, sor_id(14)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let plan_arg = plan_path.to_str().unwrap();
+    let (code, out, err) =
+        run_cli(&db, &["plan", "--kommune", "350", "--out", plan_arg, "--as", "olga", "--date", "2026-12-01"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 creates, 1 updates, 0 moves, 1 closes, 1 write-backs"), "{out}");
+    let plan = Plan::from_json(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    assert_eq!(plan.effective_date, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+    // Organisation administrators may not plan.
+    grant(store, None, "oscar", kommune(), Role::OrgAdmin).await.unwrap();
+    let (code, _, err) = run_cli(&db, &["plan", "--kommune", "350", "--out", plan_arg, "--as", "oscar"]);
+    assert_eq!(code, Some(1), "{err}");
+
+    let csv_path = dir.path().join("changes.csv");
+    let (code, _, err) =
+        run_cli(&db, &["export-changes", plan_arg, "--format", "csv", "--out", csv_path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
+    assert!(csv.contains(&format!("Ret;\"=\"\"{}\"\"\"", sor_id(11))), "SOR-IDs are Excel text: {csv}");
+    assert!(csv.contains("phone;;\"=\"\"+4512345678\"\"\""), "a phone number is not run as a formula: {csv}");
+    assert!(csv.contains("Luk;") && csv.contains("Opret;") && csv.contains("2026-12-01"), "{csv}");
+    let xlsx_path = dir.path().join("changes.xlsx");
+    let (code, _, err) =
+        run_cli(&db, &["export-changes", plan_arg, "--format", "xlsx", "--out", xlsx_path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(std::fs::read(&xlsx_path).unwrap().starts_with(b"PK"), "an XLSX (zip) file");
+
+    let (code, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "json"]);
+    assert_eq!(code, Some(0));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let first = &json["entries"][0];
+    assert_eq!(
+        (first["action"].as_str(), first["actor"].as_str(), first["proposal_id"].as_i64()),
+        (Some("approve"), Some("anna"), Some(update))
+    );
+    let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "csv"]);
+    assert!(out.starts_with('\u{feff}') && out.contains("approve"), "{out}");
+    let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350"]);
+    assert!(out.contains("3 entries"), "{out}");
+
+    let (_, out, _) = run_cli(&db, &["proposals", "list", "--kommune", "350", "--status", "approved"]);
+    assert!(out.contains("3 proposals"), "{out}");
+}
