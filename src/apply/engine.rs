@@ -534,3 +534,29 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
         Ok(report(step, StepStatus::Quarantined, None, Some(reason), attempts))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closure_limit_is_the_smaller_of_the_count_and_the_share() {
+        let d = ClosureLimit::default();
+        assert_eq!(d.limit(1000), 10, "5 % of 1000 is 50: the count of 10 is smaller");
+        assert_eq!(d.limit(100), 5);
+        assert_eq!(d.limit(59), 2, "rounded down");
+        assert_eq!(d.limit(19), 0, "a small municipality names every closure");
+    }
+
+    #[test]
+    fn retry_waits_grow_but_stay_under_the_longest_wait() {
+        let p = RetryPolicy {
+            budget: Duration::from_secs(60),
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        assert!(p.delay(0) <= Duration::from_millis(100) && p.delay(0) >= Duration::from_millis(50));
+        assert!(p.delay(3) >= Duration::from_millis(400));
+        assert!(p.delay(30) <= Duration::from_secs(1));
+    }
+}

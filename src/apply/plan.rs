@@ -522,3 +522,84 @@ pub async fn require_operator(
     }
     require_role(store, actor, kommune, Role::Operator, action).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ProposalKey, ProposalStatus};
+
+    fn proposal(
+        id: i64,
+        kind: &str,
+        fk: u128,
+        sor: Option<u64>,
+        parent: Option<u64>,
+        payload: serde_json::Value,
+    ) -> StoredProposal {
+        StoredProposal {
+            id,
+            kommune: KommuneKode::parse("350").expect("code"),
+            key: ProposalKey {
+                kind: kind.into(),
+                fk_uuid: Some(FkUuid::from_uuid(uuid::Uuid::from_u128(fk)).to_string()),
+                sor_id: sor.map(|s| SorId::from_running_number(s).to_string()),
+                parent_sor_id: parent.map(|s| SorId::from_running_number(s).to_string()),
+            },
+            confidence: None,
+            payload: payload.to_string(),
+            data_hash: format!("h{id}"),
+            fk_snapshot_id: 1,
+            sor_snapshot_id: 2,
+            status: ProposalStatus::Approved,
+            created_at: "2026-11-22T00:00:00Z".into(),
+        }
+    }
+
+    fn fk(n: u128) -> String {
+        FkUuid::from_uuid(uuid::Uuid::from_u128(n)).to_string()
+    }
+
+    #[test]
+    fn creates_come_parent_first_and_closures_last() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "close", 5, Some(5), None, serde_json::json!({})),
+            // The grandchild first, then the child, then the parent: all three created in this plan.
+            proposal(2, "create", 12, None, Some(1), serde_json::json!({"name": "C", "parent_fk_uuid": fk(11)})),
+            proposal(3, "create", 11, None, Some(1), serde_json::json!({"name": "B", "parent_fk_uuid": fk(10)})),
+            proposal(4, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(1)})),
+        ];
+        let steps = plan_steps(k, &ps, None, day).expect("steps");
+        let order: Vec<(&str, &str)> = steps.iter().map(|s| (s.change.op(), s.label.as_str())).collect();
+        assert_eq!(
+            order,
+            vec![
+                ("create", "A"),
+                ("create", "B"),
+                ("create", "C"),
+                ("write_back", "C"),
+                ("write_back", "B"),
+                ("write_back", "A"),
+                ("close", "")
+            ]
+        );
+        let a_key = steps[0].key.clone();
+        assert!(matches!(&steps[1].change, PlannedChange::Create { parent: UnitRef::CreatedBy(k), .. } if *k == a_key));
+        assert!(matches!(&steps[0].change, PlannedChange::Create { parent: UnitRef::SorId(_), .. }));
+    }
+
+    #[test]
+    fn keys_depend_on_the_proposal_not_on_the_day() {
+        let k = KommuneKode::parse("350").expect("code");
+        let ps = vec![proposal(7, "close", 5, Some(5), None, serde_json::json!({}))];
+        let a = plan_steps(k, &ps, None, NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
+        let b = plan_steps(k, &ps, None, NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
+        assert_eq!(a[0].key, b[0].key);
+        let other = vec![proposal(8, "close", 5, Some(5), None, serde_json::json!({}))];
+        assert_ne!(
+            plan_steps(k, &other, None, NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps")[0].key,
+            a[0].key
+        );
+    }
+}

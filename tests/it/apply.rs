@@ -37,6 +37,7 @@ on_sqlite_and_postgres!(
     the_audit_log_shows_each_approval_and_write_with_before_and_after,
     auto_approval_approves_only_unflagged_links_in_its_band_as_the_rule,
     choosing_an_alternative_or_creating_new_replaces_the_proposed_link,
+    the_audit_log_refuses_changes_and_deletions,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -558,6 +559,25 @@ async fn choosing_an_alternative_or_creating_new_replaces_the_proposed_link(db: 
         .any(|s| matches!(&s.change, PlannedChange::Create { fk_uuid, .. } if *fk_uuid == fk_id(100))));
     let actions: Vec<String> = store.audit_log(kommune()).await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, vec!["reject", "choose_alternative", "link_by_hand", "reject", "create_new"]);
+}
+
+async fn the_audit_log_refuses_changes_and_deletions(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let tamper = ["UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"];
+    for sql in tamper {
+        let refused = if db.url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.is_err()
+        } else {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.is_err()
+        };
+        assert!(refused, "{sql} was allowed");
+    }
+    let log = store.audit_log(kommune()).await.unwrap();
+    assert_eq!((log.len(), log[0].actor.as_str()), (1, "anna"));
 }
 
 // ---------------------------------------------------------------------------------------------
