@@ -294,14 +294,17 @@ fn create_fields(fk: Option<&FkTree>, fk_uuid: FkUuid) -> Vec<FieldValue> {
 }
 
 /// The steps for the approved `proposals` (oldest first), pure: creates parent-first (a create
-/// under an FK-ORG unit created in the same plan waits for that create's SOR-ID), then
-/// write-backs, moves, updates and closures last.
+/// under an FK-ORG unit created in the same plan waits for that create's SOR-ID; under one linked
+/// already, in `links`, it goes under the linked SOR unit), then write-backs, moves, updates and
+/// closures last.
 pub fn plan_steps(
     kommune: KommuneKode,
     proposals: &[StoredProposal],
     fk: Option<&FkTree>,
+    links: &[(FkUuid, SorId)],
     effective_date: NaiveDate,
 ) -> Result<Vec<PlanStep>, PlanError> {
+    let linked: HashMap<String, SorId> = links.iter().map(|(f, s)| (f.to_string(), *s)).collect();
     let payloads: Vec<serde_json::Value> =
         proposals.iter().map(|p| serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null)).collect();
     // FK-ORG unit -> the key of the create that makes its SOR unit.
@@ -330,9 +333,12 @@ pub fn plan_steps(
             }
             "create" => {
                 let fk_uuid = fk_of(p)?;
-                let parent = match text(payload, "parent_fk_uuid").and_then(|f| creates_by_fk.get(f)) {
-                    Some(k) => UnitRef::CreatedBy(k.clone()),
-                    None => UnitRef::SorId(sor_of(p, p.key.parent_sor_id.as_deref(), "parent SOR unit")?),
+                let parent_fk = text(payload, "parent_fk_uuid");
+                let parent = match (parent_fk.and_then(|f| creates_by_fk.get(f)), parent_fk.and_then(|f| linked.get(f)))
+                {
+                    (Some(k), _) => UnitRef::CreatedBy(k.clone()),
+                    (None, Some(s)) => UnitRef::SorId(*s),
+                    (None, None) => UnitRef::SorId(sor_of(p, p.key.parent_sor_id.as_deref(), "parent SOR unit")?),
                 };
                 let key = step_key(kommune, p, "create");
                 let fields = create_fields(fk, fk_uuid);
@@ -495,7 +501,8 @@ pub async fn build_plan(
         .filter(|l| matches!(l.state, Lifecycle::Approved | Lifecycle::Applying | Lifecycle::Failed))
         .map(|l| l.proposal)
         .collect();
-    let steps = plan_steps(kommune, &approved, Some(&fk), effective_date)?;
+    let links = store.approved_link_ids(kommune).await?;
+    let steps = plan_steps(kommune, &approved, Some(&fk), &links, effective_date)?;
     Ok(Plan {
         version: PLAN_VERSION,
         plan_id: plan_id(&steps),
@@ -570,7 +577,7 @@ mod tests {
             proposal(3, "create", 11, None, Some(1), serde_json::json!({"name": "B", "parent_fk_uuid": fk(10)})),
             proposal(4, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(1)})),
         ];
-        let steps = plan_steps(k, &ps, None, day).expect("steps");
+        let steps = plan_steps(k, &ps, None, &[], day).expect("steps");
         let order: Vec<(&str, &str)> = steps.iter().map(|s| (s.change.op(), s.label.as_str())).collect();
         assert_eq!(
             order,
@@ -593,12 +600,12 @@ mod tests {
     fn keys_depend_on_the_proposal_not_on_the_day() {
         let k = KommuneKode::parse("350").expect("code");
         let ps = vec![proposal(7, "close", 5, Some(5), None, serde_json::json!({}))];
-        let a = plan_steps(k, &ps, None, NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
-        let b = plan_steps(k, &ps, None, NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
+        let a = plan_steps(k, &ps, None, &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
+        let b = plan_steps(k, &ps, None, &[], NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
         assert_eq!(a[0].key, b[0].key);
         let other = vec![proposal(8, "close", 5, Some(5), None, serde_json::json!({}))];
         assert_ne!(
-            plan_steps(k, &other, None, NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps")[0].key,
+            plan_steps(k, &other, None, &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps")[0].key,
             a[0].key
         );
     }

@@ -38,6 +38,7 @@ on_sqlite_and_postgres!(
     auto_approval_approves_only_unflagged_links_in_its_band_as_the_rule,
     choosing_an_alternative_or_creating_new_replaces_the_proposed_link,
     the_audit_log_refuses_changes_and_deletions,
+    a_create_under_a_unit_created_by_an_earlier_plan_goes_under_its_new_sor_id,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -559,6 +560,22 @@ async fn choosing_an_alternative_or_creating_new_replaces_the_proposed_link(db: 
         .any(|s| matches!(&s.change, PlannedChange::Create { fk_uuid, .. } if *fk_uuid == fk_id(100))));
     let actions: Vec<String> = store.audit_log(kommune()).await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, vec!["reject", "choose_alternative", "link_by_hand", "reject", "create_new"]);
+}
+
+async fn a_create_under_a_unit_created_by_an_earlier_plan_goes_under_its_new_sor_id(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_create(&w, store, 100, 2, sor_id(2)).await;
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let first = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert_eq!(apply_plan(store, &first, &sor, &fk, &w.olga, &opts()).await.unwrap().exit_code(), 0);
+    let new_parent = sor.units().into_iter().find(|(_, u)| u.name == "Ny enhed 100").map(|(id, _)| id).unwrap();
+    approve_create(&w, store, 101, 100, sor_id(2)).await;
+    let second = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert_eq!(second.counts().creates, 1, "{}", second.summary());
+    assert_eq!(apply_plan(store, &second, &sor, &fk, &w.olga, &opts()).await.unwrap().exit_code(), 0);
+    let child = sor.units().into_iter().find(|(_, u)| u.name == "Ny enhed 101").map(|(_, u)| u).unwrap();
+    assert_eq!(child.parent, Some(new_parent));
 }
 
 async fn the_audit_log_refuses_changes_and_deletions(db: &TestDb) {
