@@ -198,8 +198,7 @@ impl Fault {
     }
     /// True when retrying later may help.
     pub fn is_temporary(&self) -> bool {
-        TEMPORARY_FAULT_CODES.contains(&self.code.as_str())
-            || (self.code.starts_with("Server") && !self.code.starts_with("Client"))
+        TEMPORARY_FAULT_CODES.contains(&self.code.as_str()) || self.code.starts_with("Server.")
     }
 }
 

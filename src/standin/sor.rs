@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -508,7 +508,20 @@ fn answer(shared: &Shared, request: &Request) -> Response {
     }
 }
 
-async fn soap(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+/// SOAP 1.1 over HTTP names the operation in the `SOAPAction` header too; it must match the Body.
+fn check_soap_action(headers: &HeaderMap, request: &Request) -> Result<(), Fault> {
+    let expected = request.body.operation().soap_action();
+    let Some(action) = headers.get("SOAPAction") else {
+        return Err(Fault::malformed(format!("missing header SOAPAction (expected \"{expected}\")")));
+    };
+    let action = action.to_str().unwrap_or("").trim().trim_matches('"');
+    if action != expected {
+        return Err(Fault::malformed(format!("header SOAPAction {action:?} does not match the Body ({expected:?})")));
+    }
+    Ok(())
+}
+
+async fn soap(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     bump(&shared.counters.requests);
     if !shared.opts.latency.is_zero() {
         tokio::time::sleep(shared.opts.latency).await;
@@ -520,6 +533,10 @@ async fn soap(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             return fault_response(&Fault::malformed(format!("the request cannot be read: {e}")));
         }
     };
+    if let Err(f) = check_soap_action(&headers, &request) {
+        bump(&shared.counters.rejected);
+        return fault_response(&f);
+    }
     match shared.draw_fault() {
         Injected::None => answer(&shared, &request),
         Injected::Fail => {

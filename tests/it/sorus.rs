@@ -316,3 +316,30 @@ fn rates_that_add_up_to_more_than_one_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must not exceed 1.0"));
 }
+
+#[tokio::test]
+async fn a_request_whose_soap_action_does_not_match_its_body_is_refused() {
+    let server = spawn(korsbaek(), options()).await.unwrap();
+    let card = sorsync::sorus::IdCard::from_assertion_xml(format!(
+        "<saml:Assertion xmlns:saml=\"{}\"><saml:Issuer>t</saml:Issuer></saml:Assertion>",
+        envelope::SAML_NS
+    ));
+    let change = create(SI, "Sundhedsplejen", 1);
+    let xml =
+        envelope::build_request(&card, &key("k"), &envelope::RequestBody::Change(change), chrono::Utc::now()).unwrap();
+    let http = reqwest::Client::new();
+    for action in [None, Some("\"CloseSorEntity\"")] {
+        let mut req = http.post(server.service_url()).body(xml.clone());
+        if let Some(a) = action {
+            req = req.header("SOAPAction", a);
+        }
+        let resp = req.send().await.unwrap();
+        let answer = envelope::parse_response(&resp.bytes().await.unwrap()).unwrap();
+        assert!(matches!(&answer, Response::Fault(f) if f.message.contains("SOAPAction")), "{answer:?}");
+    }
+    assert!(server.created().is_empty());
+    let resp =
+        http.post(server.service_url()).header("SOAPAction", "\"CreateSorEntity\"").body(xml).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "with the right SOAPAction the same envelope is applied");
+    assert_eq!(server.created().len(), 1);
+}
