@@ -90,6 +90,12 @@ impl SelfDeclaredIdCard {
     }
 }
 
+impl<T: TokenProvider> TokenProvider for std::sync::Arc<T> {
+    async fn id_card(&self) -> Result<IdCard, TokenError> {
+        T::id_card(self).await
+    }
+}
+
 impl TokenProvider for SelfDeclaredIdCard {
     async fn id_card(&self) -> Result<IdCard, TokenError> {
         Ok(IdCard::from_assertion_xml(self.assertion_at(Utc::now())))

@@ -165,6 +165,9 @@ struct Register {
     created: Vec<(FkUuid, SorId)>,
 }
 
+/// Above this, a running number with namespace, partition and check digit would not fit in a `u64`.
+const MAX_RUNNING_NUMBER: u64 = 1_000_000_000;
+
 /// The running number of a SOR-ID: the digits before namespace, partition and check digit.
 fn running_number(id: SorId) -> u64 {
     id.as_u64() / 10_000_000_000
@@ -200,14 +203,16 @@ impl Register {
         Ok(())
     }
 
-    fn new_sor_id(&mut self) -> SorId {
-        loop {
+    /// A SOR-ID never used before. Running numbers stop at 9 digits so that the id fits in 19.
+    fn new_sor_id(&mut self) -> Result<SorId, Fault> {
+        while self.next_running < MAX_RUNNING_NUMBER {
             let id = SorId::from_running_number(self.next_running);
             self.next_running += 1;
             if !self.index.contains_key(&id) {
-                return id;
+                return Ok(id);
             }
         }
+        Err(Fault::validation("no unused SOR-ID is left"))
     }
 
     /// Checks `change` against the rules and applies it, all or nothing.
@@ -221,7 +226,7 @@ impl Register {
                 for f in fields {
                     set_field(&mut unit, f)?;
                 }
-                unit.sor_id = self.new_sor_id();
+                unit.sor_id = self.new_sor_id()?;
                 unit.from_date = Some(*from_date);
                 unit.first_from_date = Some(*from_date);
                 unit.updated_at = Some(today);
@@ -347,6 +352,8 @@ fn set_field(unit: &mut SorUnit, f: &FieldValue) -> Result<(), Fault> {
 struct Shared {
     register: Mutex<Register>,
     counters: Counters,
+    /// Woken on every SOAP request, for [`SorStandIn::wait_for_requests`].
+    request_seen: tokio::sync::Notify,
     rng: Mutex<ChaCha8Rng>,
     opts: SorStandInOptions,
 }
@@ -422,6 +429,17 @@ impl SorStandIn {
     pub fn requests_seen(&self) -> u64 {
         self.shared.counters.requests.load(Ordering::Relaxed)
     }
+    /// Returns once at least `n` SOAP requests have arrived (e.g. to kill a client mid-batch).
+    pub async fn wait_for_requests(&self, n: u64) {
+        loop {
+            // Registered before the check, so a request arriving in between is not missed.
+            let notified = self.shared.request_seen.notified();
+            if self.requests_seen() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
     pub fn stats(&self) -> SorStandInStats {
         self.shared.counters.snapshot()
     }
@@ -445,6 +463,7 @@ pub async fn spawn(tree: SorTree, opts: SorStandInOptions) -> std::io::Result<So
     let shared = Arc::new(Shared {
         register: Mutex::new(Register::new(tree.units)),
         counters: Counters::default(),
+        request_seen: tokio::sync::Notify::new(),
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
         opts,
     });
@@ -523,6 +542,7 @@ fn check_soap_action(headers: &HeaderMap, request: &Request) -> Result<(), Fault
 
 async fn soap(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     bump(&shared.counters.requests);
+    shared.request_seen.notify_waiters();
     if !shared.opts.latency.is_zero() {
         tokio::time::sleep(shared.opts.latency).await;
     }
@@ -619,6 +639,16 @@ mod tests {
         };
         assert_eq!(SorId::parse(&sor_id.to_string()), Ok(sor_id));
         assert_eq!(running_number(sor_id), 14);
+    }
+
+    #[test]
+    fn sor_ids_run_out_with_a_fault_instead_of_overflowing() {
+        let mut r = register();
+        r.next_running = MAX_RUNNING_NUMBER - 1;
+        assert!(r.apply(&create(SorId::from_running_number(11)), day(22)).is_ok());
+        let f = r.apply(&create(SorId::from_running_number(11)), day(22)).unwrap_err();
+        assert!(!f.is_temporary() && f.message.contains("SOR-ID"), "{f:?}");
+        assert_eq!(r.units.len(), 5);
     }
 
     #[test]

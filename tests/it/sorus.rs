@@ -343,3 +343,23 @@ async fn a_request_whose_soap_action_does_not_match_its_body_is_refused() {
     assert_eq!(resp.status(), 200, "with the right SOAPAction the same envelope is applied");
     assert_eq!(server.created().len(), 1);
 }
+
+#[tokio::test]
+async fn a_test_can_wait_until_the_stand_in_has_seen_n_requests() {
+    let server = spawn(korsbaek(), options()).await.unwrap();
+    let cfg = SorConfig { url: server.service_url(), timeout_secs: 10, connect_timeout_secs: 5 };
+    let sender = tokio::spawn(async move {
+        let c =
+            SorusClient::new(&cfg, SelfDeclaredIdCard::new("sorsync-test", Cvr::parse("11111111").unwrap())).unwrap();
+        for n in 0..10 {
+            c.apply(&key(&format!("k{n}")), &create(SI, &format!("Enhed {n}"), n)).await.unwrap();
+        }
+    });
+    server.wait_for_requests(3).await;
+    assert!(server.requests_seen() >= 3);
+    sender.await.unwrap();
+    let stats: serde_json::Value =
+        reqwest::get(format!("http://{}/stats", server.addr())).await.unwrap().json().await.unwrap();
+    assert_eq!(stats["requests"], 10);
+    assert_eq!(stats["applied"], 10);
+}
