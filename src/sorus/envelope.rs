@@ -825,6 +825,37 @@ mod tests {
     }
 
     #[test]
+    fn randomly_damaged_envelopes_never_panic_the_parsers() {
+        use rand::{Rng, SeedableRng};
+        let change = SorChange::Update {
+            sor_id: SorId::from_running_number(8),
+            fields: vec![FieldValue { field: "name".into(), value: Some("Æblehaven & Co".into()) }],
+        };
+        let request = build_request(&card(), &key(), &RequestBody::Change(change), now()).unwrap().into_bytes();
+        let answer = build_lookup_response(Some(&ChangeOutcome::Created { sor_id: SorId::from_running_number(9) }))
+            .unwrap()
+            .into_bytes();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+        for valid in [request, answer] {
+            for _ in 0..2000 {
+                let mut damaged = valid.clone();
+                for _ in 0..rng.gen_range(1..4) {
+                    let at = rng.gen_range(0..damaged.len());
+                    match rng.gen_range(0..3) {
+                        0 => damaged[at] = rng.gen(),
+                        1 => {
+                            damaged.remove(at);
+                        }
+                        _ => damaged.insert(at, *b"<>&\"/:=".get(rng.gen_range(0..7)).unwrap_or(&b'<')),
+                    }
+                }
+                let _ = parse_request(&damaged);
+                let _ = parse_response(&damaged);
+            }
+        }
+    }
+
+    #[test]
     fn malformed_input_is_an_error_never_a_panic() {
         let valid = build_request(&card(), &key(), &RequestBody::Lookup, now()).unwrap();
         let mut inputs: Vec<Vec<u8>> = vec![
