@@ -14,4 +14,5 @@ mod matching;
 mod preview;
 mod review;
 mod sor_reader;
+mod sorus;
 mod store;
