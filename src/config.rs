@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub store: StoreConfig,
     pub fkorg: FkOrgConfig,
+    pub sor: SorConfig,
     pub review: ReviewConfig,
     pub apply: ApplyConfig,
 }
@@ -110,6 +111,24 @@ retry_max_delay_ms = {max_delay}
     }
 }
 
+/// The SOR update service (SORUS), written to by `sorsync apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SorConfig {
+    /// The SORUS SOAP endpoint. The default points at the local stand-in (`sorsync stand-in sor`).
+    pub url: String,
+    /// Seconds before a request (sending and reading the whole answer) times out.
+    pub timeout_secs: u64,
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for SorConfig {
+    fn default() -> Self {
+        SorConfig { url: "http://127.0.0.1:8702/sorus".to_string(), timeout_secs: 30, connect_timeout_secs: 10 }
+    }
+}
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
@@ -193,6 +212,7 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "SORSYNC_FKORG_CLIENT_ID",
     "SORSYNC_FKORG_CLIENT_SECRET",
     "SORSYNC_FKORG_PAGE_SIZE",
+    "SORSYNC_SOR_URL",
 ];
 
 impl Config {
@@ -245,6 +265,9 @@ impl Config {
         if let Some(v) = env("SORSYNC_FKORG_CLIENT_SECRET") {
             self.fkorg.client_secret = v;
         }
+        if let Some(v) = env("SORSYNC_SOR_URL") {
+            self.sor.url = v;
+        }
         if let Some(v) = env("SORSYNC_FKORG_PAGE_SIZE") {
             let n: u32 = v.parse().map_err(|_| ConfigError::Env {
                 name: "SORSYNC_FKORG_PAGE_SIZE",
@@ -289,6 +312,14 @@ page_size = {page}
 timeout_secs = {timeout}
 # Retries on timeouts and 5xx answers, with exponential backoff.
 max_retries = {retries}
+
+[sor]
+# The SOR update service (SORUS, SOAP). The default points at the local stand-in
+# (`sorsync stand-in sor`). env: SORSYNC_SOR_URL
+url = "{sor_url}"
+# Seconds before a request times out, and before a connection must be made.
+timeout_secs = {sor_timeout}
+connect_timeout_secs = {sor_connect}
 "#,
             db = d.store.database_url,
             endpoint = d.fkorg.endpoint,
@@ -298,6 +329,9 @@ max_retries = {retries}
             page = d.fkorg.page_size,
             timeout = d.fkorg.timeout_secs,
             retries = d.fkorg.max_retries,
+            sor_url = d.sor.url,
+            sor_timeout = d.sor.timeout_secs,
+            sor_connect = d.sor.connect_timeout_secs,
         );
         text.push_str(&ApplyConfig::commented(&d.review, &d.apply));
         text

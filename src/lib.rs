@@ -14,6 +14,7 @@ pub mod markup;
 pub mod matching;
 pub mod preview;
 pub mod review;
+pub mod sorus;
 pub mod sources;
 pub mod standin;
 pub mod store;

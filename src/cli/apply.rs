@@ -17,8 +17,10 @@ use super::proposals::actor;
 use super::{block_on, Context};
 use crate::apply::port::{FkWriteBack, SorWriter};
 use crate::apply::{apply_plan, ApplyOptions, ApplyReport, Plan, StepStatus};
-use crate::domain::SorId;
+use crate::domain::{Cvr, SorId};
 use crate::review::Actor;
+use crate::sorus::{SelfDeclaredIdCard, SorusClient};
+use crate::sources::fkorg_client::FkOrgClient;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,19 +78,32 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(report.exit_code()))
 }
 
-/// Applies with the writers the configuration names.
+/// Applies with the writers the configuration names: the SORUS client at `[sor] url` and the
+/// FK-ORG client of `[fkorg]` for write-backs.
 async fn apply_with_configured_writers(
-    _ctx: &Context,
-    _store: &Store,
-    _plan: &Plan,
-    _actor: &Actor,
-    _opts: &ApplyOptions,
+    ctx: &Context,
+    store: &Store,
+    plan: &Plan,
+    actor: &Actor,
+    opts: &ApplyOptions,
 ) -> anyhow::Result<ApplyReport> {
-    anyhow::bail!("this build has no SOR writer configured yet (the SORUS client comes with `[sor] url`)")
+    // The ID card names the municipality (its CVR from the FK-ORG snapshot the plan was made on).
+    // A self-declared card is what the stand-in accepts; a signed card needs a token provider of
+    // the deployment's own.
+    let cvr = match store.snapshot(plan.fk_snapshot.id).await.ok().and_then(|s| s.cvr) {
+        Some(c) => c,
+        None => {
+            tracing::warn!("the FK-ORG snapshot has no CVR; the ID card names a placeholder organisation");
+            Cvr::parse("11111111").context("the placeholder CVR")?
+        }
+    };
+    let writer = SorusClient::new(&ctx.config.sor, SelfDeclaredIdCard::new("sorsync", cvr))
+        .context("setting up the SORUS client (see [sor] in the configuration)")?;
+    let fk = FkOrgClient::new(&ctx.config.fkorg).context("setting up the FK-ORG client (see [fkorg])")?;
+    apply_with(store, plan, &writer, &fk, actor, opts).await
 }
 
 /// Applies `plan` with the given writers (the library engine does the work).
-#[allow(dead_code)] // until the SORUS client is merged
 pub(crate) async fn apply_with<W: SorWriter, F: FkWriteBack>(
     store: &Store,
     plan: &Plan,

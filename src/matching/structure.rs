@@ -22,6 +22,8 @@ const EM_ITERATIONS: usize = 40;
 const ONE_TO_ONE_ITERATIONS: usize = 12;
 /// Most children of a linked parent's counterpart taken as candidates for a child.
 const MAX_STRUCTURAL_CANDIDATES: usize = 80;
+/// Most of those kept per child and round (the most alike first).
+const MAX_STRUCTURAL_PER_UNIT: usize = 6;
 
 /// A candidate pair: FK-ORG unit index, SOR unit index, feature levels, name similarity.
 #[derive(Debug, Clone)]
@@ -154,6 +156,7 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                 }
                 let Some(pf) = fk.tree.parent(f) else { continue };
                 let Some(ps) = link[pf] else { continue };
+                let mut found: Vec<(Levels, f32, usize)> = Vec::new();
                 for &cs in sor.tree.children(ps as usize).iter().take(MAX_STRUCTURAL_CANDIDATES) {
                     if fixed_rev[cs].is_some() || profiles.fk[f].closed != profiles.sor[cs].closed {
                         continue;
@@ -169,9 +172,20 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                         || levels[Feature::Phone as usize] == 0
                         || levels[Feature::Email as usize] == 0
                         || levels[Feature::Ean as usize] == 0;
-                    if !agrees {
-                        continue;
+                    if agrees {
+                        found.push((levels, sim, cs));
                     }
+                }
+                // The most alike siblings only, so a parent with many children does not make a
+                // child's candidate list (and the run's cost) grow with the size of the tree.
+                if found.len() > MAX_STRUCTURAL_PER_UNIT {
+                    found.sort_by(|a, b| {
+                        let agreeing = |l: &Levels| l.iter().filter(|&&x| x == 0).count();
+                        b.1.total_cmp(&a.1).then(agreeing(&b.0).cmp(&agreeing(&a.0))).then(a.2.cmp(&b.2))
+                    });
+                    found.truncate(MAX_STRUCTURAL_PER_UNIT);
+                }
+                for (levels, sim, cs) in found {
                     by_fk[f].push(pairs.len() as u32);
                     pairs.push(Pair { f: f as u32, s: cs as u32, levels, sim });
                 }

@@ -6,6 +6,7 @@ mod support;
 mod test_db;
 
 mod apply;
+mod apply_crash;
 mod cli;
 mod contacts;
 mod fkorg_api;
@@ -15,4 +16,5 @@ mod matching;
 mod preview;
 mod review;
 mod sor_reader;
+mod sorus;
 mod store;
