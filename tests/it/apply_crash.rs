@@ -20,6 +20,11 @@ use sorsync::store::{ChangeState, NewProposal, ProposalKey, RunPlan, Store};
 use crate::support::sorsync;
 use crate::test_db::TestDb;
 
+on_sqlite_and_postgres!(
+    killing_apply_at_twenty_points_and_rerunning_applies_the_plan_exactly_once,
+    at_thirty_percent_failures_timeouts_and_drops_apply_completes_and_nothing_is_doubled,
+);
+
 const TOP_CREATES: u64 = 30;
 const CHILD_CREATES: u64 = 30;
 const UPDATES: u64 = 40;
@@ -254,10 +259,8 @@ async fn assert_applied_exactly_once(s: &Setup, store: &Store) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_apply_at_twenty_points_and_rerunning_applies_the_plan_exactly_once() {
-    let db = TestDb::sqlite().await;
-    let (s, _plan) = setup(&db, SorStandInOptions::default(), 5).await;
+async fn killing_apply_at_twenty_points_and_rerunning_applies_the_plan_exactly_once(db: &TestDb) {
+    let (s, _plan) = setup(db, SorStandInOptions::default(), 5).await;
     let mut kills = 0;
     // Kill after the stand-in has seen N requests, for 20 growing N across the ~130 SOR changes.
     for i in 0..20u64 {
@@ -298,9 +301,7 @@ async fn killing_apply_at_twenty_points_and_rerunning_applies_the_plan_exactly_o
     assert_applied_exactly_once(&s, &db.store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_thirty_percent_failures_timeouts_and_drops_apply_completes_and_nothing_is_doubled() {
-    let db = TestDb::sqlite().await;
+async fn at_thirty_percent_failures_timeouts_and_drops_apply_completes_and_nothing_is_doubled(db: &TestDb) {
     let faults = SorStandInOptions {
         fail_rate: 0.1,
         timeout_rate: 0.1,
@@ -309,7 +310,7 @@ async fn at_thirty_percent_failures_timeouts_and_drops_apply_completes_and_nothi
         seed: 30,
         ..SorStandInOptions::default()
     };
-    let (s, _plan) = setup(&db, faults, 1).await;
+    let (s, _plan) = setup(db, faults, 1).await;
     let started = Instant::now();
     let out = sorsync()
         .args(["--config", s.config.to_str().unwrap(), "apply", s.plan.to_str().unwrap(), "--as", "olga"])
