@@ -162,6 +162,15 @@ struct Setup {
 }
 
 async fn setup(db: &TestDb, sor_options: SorStandInOptions, timeout_secs: u64) -> (Setup, Plan) {
+    setup_with_limit(db, sor_options, timeout_secs, 100).await
+}
+
+async fn setup_with_limit(
+    db: &TestDb,
+    sor_options: SorStandInOptions,
+    timeout_secs: u64,
+    max_closures: usize,
+) -> (Setup, Plan) {
     let plan = approved_plan(&db.store).await;
     let dir = tempfile::tempdir().unwrap();
     let sor = spawn(sor_tree(), SorStandInOptions { today: Some(day()), ..sor_options }).await.unwrap();
@@ -182,7 +191,7 @@ url = "{sor}"
 timeout_secs = {timeout_secs}
 connect_timeout_secs = 2
 [apply]
-max_closures = 100
+max_closures = {max_closures}
 max_closure_share = 1.0
 retry_budget_secs = 120
 retry_first_delay_ms = 5
@@ -328,4 +337,56 @@ async fn at_thirty_percent_failures_timeouts_and_drops_apply_completes_and_nothi
     assert!(stats.injected_failures + stats.injected_timeouts + stats.injected_drops > 20, "{stats:?}");
     assert!(stats.lost_answers_after_applying > 0, "some answers were lost after applying: {stats:?}");
     assert_applied_exactly_once(&s, &db.store).await;
+}
+
+fn run_apply(s: &Setup, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = sorsync()
+        .args(["--config", s.config.to_str().unwrap(), "apply", s.plan.to_str().unwrap(), "--as", "olga"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apply_command_holds_back_closures_over_the_limit_and_refuses_a_stale_plan() {
+    let db = TestDb::sqlite().await;
+    let (s, _plan) = setup_with_limit(&db, SorStandInOptions::default(), 5, 5).await;
+    let (code, out, err) = run_apply(&s, &[]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.starts_with("Plan ") && out.contains("20 closes"), "the summary comes first: {out}");
+    assert!(out.contains("held back 15"), "{out}");
+    let line = out.lines().find(|l| l.contains("To close them anyway")).expect("the line to copy");
+    let held: Vec<&str> = line.split("--allow-closures ").nth(1).unwrap().split(',').collect();
+    assert_eq!(held.len(), 15);
+    let closed = |s: &Setup| s.sor.units().iter().filter(|u| u.to_date.is_some()).count();
+    assert_eq!(closed(&s), 5);
+
+    // Naming three of them closes exactly those three.
+    let named = held[..3].join(",");
+    let (code, out, _) = run_apply(&s, &["--allow-closures", &named]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("held back 12"), "{out}");
+    assert_eq!(closed(&s), 8);
+    for id in &held[..3] {
+        let id = SorId::parse(id).unwrap();
+        assert!(s.sor.units().iter().any(|u| u.sor_id == id && u.to_date.is_some()), "{id} was named and closed");
+    }
+
+    // A newer SOR snapshot with other content makes the plan stale: refused, nothing sent.
+    let mut changed = sor_tree().units;
+    changed[5].name = "Omdøbt enhed".into();
+    db.store.import_sor("sor-new.xml", Some(kommune()), &SorTree::new(changed).unwrap()).await.unwrap();
+    let requests = s.sor.requests_seen();
+    let (code, _, err) = run_apply(&s, &["--allow-closures", &held.join(",")]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("the plan is stale") && err.contains("SOR changed") && err.contains("1 units differ"),
+        "{err}"
+    );
+    assert_eq!(s.sor.requests_seen(), requests);
 }
