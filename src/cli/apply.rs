@@ -132,7 +132,11 @@ pub fn report_text(r: &ApplyReport) -> String {
         out.push_str(&format!("{}:\n", title.replace("{limit}", &r.closure_limit.to_string())));
         for s in &steps {
             let sor = s.sor_id.map(|id| format!(" SOR {id}")).unwrap_or_default();
-            let detail = s.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            // The section's title says why a closure is held back.
+            let detail = match (status, s.detail.as_deref()) {
+                (StepStatus::HeldBack, _) | (_, None) => String::new(),
+                (_, Some(d)) => format!(": {d}"),
+            };
             out.push_str(&format!("  {} #{}{sor} {}{detail}\n", s.op, s.proposal_id, s.label));
         }
         if status == StepStatus::HeldBack {
