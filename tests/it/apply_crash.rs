@@ -377,6 +377,15 @@ async fn the_apply_command_holds_back_closures_over_the_limit_and_refuses_a_stal
         assert!(s.sor.units().iter().any(|u| u.sor_id == id && u.to_date.is_some()), "{id} was named and closed");
     }
 
+    // The same result for scripts.
+    let (code, out, _) = run_apply(&s, &["--format", "json"]);
+    assert_eq!(code, Some(2));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["exit_code"], 2);
+    let steps = json["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 200);
+    assert_eq!(steps.iter().filter(|s| s["status"] == "held_back").count(), 12);
+
     // A newer SOR snapshot with other content makes the plan stale: refused, nothing sent.
     let mut changed = sor_tree().units;
     changed[5].name = "Omdøbt enhed".into();
