@@ -14,6 +14,8 @@ use super::{Alternative, Contribution, LinkBasis, LinkFlag, LinkProposal, MatchO
 use crate::domain::{FkTree, SorId, SorTree};
 
 const MAX_ROUNDS: usize = 6;
+/// A round that changes at most one link in this many ends the rounds.
+const STABLE_AT_MOST_ONE_CHANGE_IN: usize = 1000;
 /// A matched link is never more certain than this: the model's independence assumptions make
 /// extreme odds overconfident, and a recorded SOR-ID (0.9999) must rank above any match.
 const MAX_MATCHED_CONFIDENCE: f64 = 0.999;
@@ -220,7 +222,12 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         let mut new_link = fixed_link.clone();
         let mut new_rev = fixed_rev.clone();
         let chosen = assign(&pairs, &conf, &scores, opts.min_confidence, &mut new_link, &mut new_rev);
-        let stable = new_link == link;
+        // Stable when (almost) no link changed: a large municipality always has a few units whose
+        // link flips between equally good siblings, and waiting for them would make the number of
+        // rounds, and so the cost per unit, grow with the size of the municipality.
+        let changed = new_link.iter().zip(&link).filter(|(a, b)| a != b).count();
+        let linked = new_link.iter().filter(|l| l.is_some()).count();
+        let stable = changed * STABLE_AT_MOST_ONE_CHANGE_IN <= linked.max(1);
         link = new_link;
         rev = new_rev;
         link_pair = chosen;
