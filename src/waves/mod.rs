@@ -4,3 +4,6 @@
 //! that several workers share ([`worker`]).
 
 pub mod plan;
+pub mod pipeline;
+pub mod runner;
+pub mod steps;
