@@ -17,6 +17,8 @@ mod propose_store;
 mod snapshots;
 mod standin;
 mod users;
+mod waves;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +83,11 @@ pub enum Command {
     /// sign-in exists (issue 8: passwords and sign-in), whoever can reach the store can grant roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Onboarding waves: load the plan, status and readiness, run a wave, reports.
+    #[command(subcommand)]
+    Waves(waves::WavesCommand),
+    /// Work queued wave jobs (`sorsync waves run NAME --queue`); several may share a PostgreSQL store.
+    Worker(worker::WorkerArgs),
 }
 
 /// What every command gets: the loaded configuration.
@@ -110,6 +117,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(a) => preview::run(a, &ctx),
         Command::Proposals(c) => proposals::run(c, &ctx),
         Command::Users(c) => users::run(c, &ctx),
+        Command::Waves(c) => waves::run(c, &ctx),
+        Command::Worker(a) => worker::run(a, &ctx),
     }
 }
 

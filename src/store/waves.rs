@@ -289,8 +289,7 @@ impl Store {
                 let mut after = 0_i64;
                 loop {
                     let mut tx = conn.begin().await?;
-                    let row =
-                        sqlx::query(&waves_sql::next_job_sql(true)).bind(after).fetch_optional(&mut *tx).await?;
+                    let row = sqlx::query(&waves_sql::next_job_sql(true)).bind(after).fetch_optional(&mut *tx).await?;
                     let Some(row) = row else {
                         tx.rollback().await?;
                         return Ok(None);

@@ -8,7 +8,8 @@ const DELETE_PLAN: &str = "DELETE FROM wave_plan";
 const DELETE_MUNICIPALITIES: &str = "DELETE FROM wave_municipalities";
 const INSERT_PLAN: &str =
     "INSERT INTO wave_plan (id, content_hash, plan_json, source, stored_at) VALUES (1, $1, $2, $3, $4)";
-const INSERT_MUNICIPALITY: &str = "INSERT INTO wave_municipalities (kommunekode, wave_name, position, name, cvr, status) \
+const INSERT_MUNICIPALITY: &str =
+    "INSERT INTO wave_municipalities (kommunekode, wave_name, position, name, cvr, status) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 const OPEN_RUN: &str = "SELECT id FROM wave_runs WHERE wave_name = $1 AND dry_run = $2 AND finished_at IS NULL \
      ORDER BY id DESC LIMIT 1";
@@ -23,7 +24,8 @@ const FINISH_ITEM: &str = "UPDATE wave_run_items SET finished_at = $1, outcome =
      WHERE run_id = $5 AND kommunekode = $6";
 const INSERT_JOB: &str = "INSERT INTO wave_jobs (run_id, kommunekode, state, attempts, enqueued_at, options) \
      VALUES ($1, $2, 'queued', 0, $3, $4) RETURNING id";
-pub(crate) const JOB_COLUMNS: &str = "SELECT id, run_id, kommunekode, state, attempts, worker, lease_until, enqueued_at, \
+pub(crate) const JOB_COLUMNS: &str =
+    "SELECT id, run_id, kommunekode, state, attempts, worker, lease_until, enqueued_at, \
      started_at, finished_at, outcome, error, options FROM wave_jobs";
 pub(crate) const TAKE_JOB: &str = "UPDATE wave_jobs SET state = 'running', worker = $1, attempts = attempts + 1, \
      started_at = $2, lease_until = $3, finished_at = NULL, outcome = NULL, error = NULL WHERE id = $4";

@@ -3,7 +3,10 @@
 //! seam to the auto-approval and apply steps ([`steps`]), reports ([`report`]) and the job queue
 //! that several workers share ([`worker`]).
 
-pub mod plan;
 pub mod pipeline;
+pub mod plan;
+pub mod report;
 pub mod runner;
+pub mod status;
 pub mod steps;
+pub mod worker;

@@ -117,7 +117,11 @@ impl ScopeFilter {
                     UnitRef::Uuid(u) => tree.get(*u).map(|x| x.uuid).into_iter().collect(),
                     UnitRef::Name(n) => {
                         let want = n.to_lowercase();
-                        tree.units.iter().filter(|u| u.enhedsnavn.trim().to_lowercase() == want).map(|u| u.uuid).collect()
+                        tree.units
+                            .iter()
+                            .filter(|u| u.enhedsnavn.trim().to_lowercase() == want)
+                            .map(|u| u.uuid)
+                            .collect()
                     }
                 };
                 if found.is_empty() {
@@ -130,7 +134,11 @@ impl ScopeFilter {
         let include = find(&self.include);
         let exclude = find(&self.exclude);
         // An include list whose every entry is missing must not widen to the whole tree.
-        let include = if !self.include.is_empty() && include.is_empty() { vec![FkUuid::from_uuid(uuid::Uuid::nil())] } else { include };
+        let include = if !self.include.is_empty() && include.is_empty() {
+            vec![FkUuid::from_uuid(uuid::Uuid::nil())]
+        } else {
+            include
+        };
         ResolvedScope { scope: Scope { include, exclude }, missing }
     }
 }
@@ -365,8 +373,8 @@ pub fn parse_plan(text: &str, file: &str) -> Result<WavePlan, PlanError> {
             };
             let merr = |problem: String| err(Some(&wname), Some(label.clone()), problem);
             let code_text = code_text.ok_or_else(|| merr("kommunekode is missing".into()))?;
-            let kommune =
-                KommuneKode::parse(&code_text).map_err(|_| merr(format!("kommunekode {code_text:?} is not three digits")))?;
+            let kommune = KommuneKode::parse(&code_text)
+                .map_err(|_| merr(format!("kommunekode {code_text:?} is not three digits")))?;
             let known = KnownMunicipality::by_code(kommune.as_u16())
                 .ok_or_else(|| merr(format!("kommunekode {kommune} is not a Danish municipality")))?;
             let name = m.name.clone().unwrap_or_else(|| known.name.to_string());
@@ -461,6 +469,9 @@ scope.exclude = ["0b8c6a56-0000-4000-8000-000000000001"]
         let e = parse_plan(&text, "plan.toml").expect_err("bad status");
         assert_eq!(e.wave.as_deref(), Some("pilots"));
         assert_eq!(e.municipality.as_deref(), Some("Faxe (320)"));
-        assert!(e.to_string().starts_with("plan.toml, wave \"pilots\", municipality Faxe (320): status \"done\""), "{e}");
+        assert!(
+            e.to_string().starts_with("plan.toml, wave \"pilots\", municipality Faxe (320): status \"done\""),
+            "{e}"
+        );
     }
 }

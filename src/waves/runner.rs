@@ -356,15 +356,24 @@ enum MunicipalityError {
     Other(String),
 }
 
+/// A SOR tree, its source and whose it is (None: national).
+type SorInput = (SorTree, String, Option<KommuneKode>);
+/// An FK-ORG tree and its source.
+type FkInput = (FkTree, String);
+
 /// The registers as read for one municipality.
 struct Inputs {
     fk: FkTree,
     fk_source: String,
     /// SOR tree, its source and whose it is (None: national).
-    sor: Option<(SorTree, String, Option<KommuneKode>)>,
+    sor: Option<SorInput>,
 }
 
-fn read_dir_inputs(dir: &Path, k: KommuneKode, need_fk: bool) -> Result<(Option<(FkTree, String)>, Option<(SorTree, String, Option<KommuneKode>)>), MunicipalityError> {
+fn read_dir_inputs(
+    dir: &Path,
+    k: KommuneKode,
+    need_fk: bool,
+) -> Result<(Option<FkInput>, Option<SorInput>), MunicipalityError> {
     let own = dir.join(k.to_string());
     let fk = if need_fk {
         let path = own.join("fkorg.json");
@@ -387,7 +396,11 @@ fn read_dir_inputs(dir: &Path, k: KommuneKode, need_fk: bool) -> Result<(Option<
     Ok((fk, sor))
 }
 
-async fn read_inputs(runner: &Runner, m: &PlannedMunicipality, source: &DataSource) -> Result<Inputs, MunicipalityError> {
+async fn read_inputs(
+    runner: &Runner,
+    m: &PlannedMunicipality,
+    source: &DataSource,
+) -> Result<Inputs, MunicipalityError> {
     let k = m.kommune;
     match source {
         DataSource::Dir { path } => {
@@ -464,6 +477,7 @@ async fn work(
         metrics.steps.push(step_record(Step::Propose, "done", "simulated: nothing recorded"));
         metrics.steps.push(step_record(Step::AutoApprove, "skipped", "dry run"));
         metrics.steps.push(step_record(Step::PlanAndApply, "skipped", "dry run"));
+        pending_attention(runner, k, metrics);
         return Ok(());
     }
 
@@ -508,17 +522,24 @@ async fn work(
     metrics.linked = now.linked;
     metrics.coverage = now.share();
     let mut with_pending = linked.clone();
-    with_pending.extend(pending.iter().filter(|p| p.key.kind == "link").filter_map(|p| {
-        p.key.fk_uuid.as_deref().and_then(|u| crate::domain::FkUuid::parse(u).ok())
-    }));
+    with_pending.extend(
+        pending
+            .iter()
+            .filter(|p| p.key.kind == "link")
+            .filter_map(|p| p.key.fk_uuid.as_deref().and_then(|u| crate::domain::FkUuid::parse(u).ok())),
+    );
     metrics.coverage_if_approved = coverage(&inputs.fk, &match_opts.scope, &with_pending).share();
+    pending_attention(runner, k, metrics);
+    Ok(())
+}
+
+fn pending_attention(runner: &Runner, k: KommuneKode, metrics: &mut Metrics) {
     if metrics.pending > runner.plan.thresholds.max_pending {
         metrics.attention.push(format!(
             "{} proposals wait for review (more than {}): `sorsync proposals list --kommune {k}`",
             metrics.pending, runner.plan.thresholds.max_pending
         ));
     }
-    Ok(())
 }
 
 fn record_step(metrics: &mut Metrics, step: Step, outcome: StepOutcome) -> Result<(), MunicipalityError> {

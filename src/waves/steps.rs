@@ -63,7 +63,9 @@ impl ApplySteps for NotInThisBuild {
 
     fn plan_and_apply<'a>(&'a self, _ctx: StepContext<'a>) -> StepFuture<'a> {
         Box::pin(async {
-            StepOutcome::NeedsPerson("plan and apply is not available in this build: nothing was written to SOR".to_string())
+            StepOutcome::NeedsPerson(
+                "plan and apply is not available in this build: nothing was written to SOR".to_string(),
+            )
         })
     }
 }
