@@ -15,3 +15,4 @@ mod preview;
 mod review;
 mod sor_reader;
 mod store;
+mod waves;
