@@ -1,5 +1,6 @@
 //! `sorsync propose --kommune CODE` with the store: matches the latest FK-ORG and SOR snapshots of
-//! a municipality and records the proposals (only what changed since earlier runs and decisions).
+//! a municipality (within the scope the wave plan configures for it, if any) and records the proposals
+//! (only what changed since earlier runs and decisions). The step itself is [`crate::waves::pipeline::propose_for`].
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::KommuneKode;
 use crate::matching::MatchOptions;
 use crate::store::Store;
-use crate::waves::pipeline::{propose_for, StoreRun};
+use crate::waves::pipeline::{configured_scope, propose_for, StoreRun};
 
 /// Output of a store-backed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,8 +99,14 @@ pub fn run_from_store(
     Ok(if summary.pending > 0 { ExitCode::from(EXIT_NEEDS_ATTENTION) } else { ExitCode::SUCCESS })
 }
 
+/// The shared propose step, within the scope the stored wave plan configures for the municipality.
 async fn run(store: &Store, kommune: KommuneKode, opts: &MatchOptions) -> anyhow::Result<StoreRun> {
-    Ok(propose_for(store, kommune, opts).await?)
+    let mut opts = opts.clone();
+    if let Some(scope) = configured_scope(store, kommune).await? {
+        tracing::info!(kommune = %kommune, "Using the scope of the wave plan.");
+        opts.scope = scope;
+    }
+    Ok(propose_for(store, kommune, &opts).await?)
 }
 
 #[cfg(test)]

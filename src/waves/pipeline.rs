@@ -23,6 +23,8 @@ pub enum PipelineError {
     Review(#[from] ReviewError),
     #[error("the matcher stopped unexpectedly: {0}")]
     Matcher(String),
+    #[error("the stored wave plan cannot be read: {0}")]
+    BadPlan(String),
 }
 
 /// What one store-backed propose run did and which snapshots it used.
@@ -58,6 +60,19 @@ pub async fn propose_for(store: &Store, kommune: KommuneKode, opts: &MatchOption
         new.push(store.proposal(*id).await?);
     }
     Ok(StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new, by_kind: by_kind(&proposals) })
+}
+
+/// The scope the stored wave plan configures for `kommune`, resolved against the municipality's
+/// latest FK-ORG snapshot. None when no plan is stored, the municipality is not in it, or it has
+/// no FK-ORG snapshot yet. `sorsync propose --kommune` uses it, so that a store-backed run always
+/// covers the municipality's configured scope, whoever starts it.
+pub async fn configured_scope(store: &Store, kommune: KommuneKode) -> Result<Option<Scope>, PipelineError> {
+    let Some(stored) = store.wave_plan().await? else { return Ok(None) };
+    let plan: super::plan::WavePlan =
+        serde_json::from_str(&stored.plan_json).map_err(|e| PipelineError::BadPlan(e.to_string()))?;
+    let Some((_, m)) = plan.municipality(kommune) else { return Ok(None) };
+    let Some(fk) = store.latest_fkorg(kommune).await? else { return Ok(None) };
+    Ok(Some(m.scope.resolve(&fk).scope))
 }
 
 /// Matching is CPU work: it runs on a blocking thread so the runtime keeps serving others.

@@ -474,3 +474,26 @@ async fn two_workers_on_postgresql_do_every_job_once_and_never_one_municipality_
     // Both did some work (the queue is shared, not taken by one).
     assert!(!ra.jobs.is_empty() && !rb.jobs.is_empty(), "a {:?} b {:?}", ra.jobs, rb.jobs);
 }
+
+#[test]
+fn propose_on_the_store_keeps_to_the_scope_of_the_wave_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let plan_path = dir.path().join("plan.toml");
+    std::fs::write(&plan_path, plan_text(&[(320, "pilot", "scope.exclude = [\"Social, Sundhed og Ældre\"]")])).unwrap();
+    let load = sorsync().args(["--database-url", &url, "waves", "load"]).arg(&plan_path).output().unwrap();
+    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    let run = sorsync()
+        .args(["--database-url", &url, "waves", "run", "w", "--today", "2026-11-02", "--data"])
+        .arg(bundled())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    // The same snapshots and scope: nothing new, nothing superseded.
+    let propose = sorsync()
+        .args(["--database-url", &url, "propose", "--kommune", "320", "--today", "2026-11-02", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&propose.stdout).unwrap();
+    assert_eq!((json["new"].as_u64(), json["superseded"].as_u64()), (Some(0), Some(0)), "{json}");
+}
