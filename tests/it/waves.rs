@@ -497,3 +497,25 @@ fn propose_on_the_store_keeps_to_the_scope_of_the_wave_plan() {
     let json: serde_json::Value = serde_json::from_slice(&propose.stdout).unwrap();
     assert_eq!((json["new"].as_u64(), json["superseded"].as_u64()), (Some(0), Some(0)), "{json}");
 }
+
+#[test]
+fn a_queued_wave_is_worked_off_by_a_worker_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let load = sorsync().args(["--database-url", &url, "waves", "load"]).arg(fixture("waves/bundled.toml")).output();
+    assert!(load.unwrap().status.success());
+    let queue = sorsync()
+        .args(["--database-url", &url, "waves", "run", "pilots", "--queue", "--today", "2026-11-02", "--data"])
+        .arg(bundled())
+        .output()
+        .unwrap();
+    assert!(queue.status.success(), "{}", String::from_utf8_lossy(&queue.stderr));
+    assert!(String::from_utf8_lossy(&queue.stdout).starts_with("Queued 4 jobs"));
+    let worker = sorsync().args(["--database-url", &url, "worker", "--once", "--name", "w1"]).output().unwrap();
+    // Reviews wait after the run: a person must act.
+    assert_eq!(worker.status.code(), Some(2), "{}", String::from_utf8_lossy(&worker.stderr));
+    let out = String::from_utf8_lossy(&worker.stdout);
+    assert_eq!(out.lines().filter(|l| l.ends_with("needs_attention")).count(), 4, "{out}");
+    let again = sorsync().args(["--database-url", &url, "worker", "--once"]).output().unwrap();
+    assert!(again.status.success() && again.stdout.is_empty());
+}
