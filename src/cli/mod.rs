@@ -21,6 +21,8 @@ mod propose_store;
 mod snapshots;
 mod standin;
 mod users;
+mod waves;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -93,6 +95,11 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Write a plan's changes as CSV or XLSX for registering in SOR by hand.
     ExportChanges(export::ExportArgs),
+    /// Onboarding waves: load the plan, status and readiness, run a wave, reports.
+    #[command(subcommand)]
+    Waves(waves::WavesCommand),
+    /// Work queued wave jobs (`sorsync waves run NAME --queue`); several may share a PostgreSQL store.
+    Worker(worker::WorkerArgs),
 }
 
 /// What every command gets: the loaded configuration.
@@ -126,6 +133,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(a) => apply::run(a, &ctx),
         Command::Audit(a) => audit::run(a, &ctx),
         Command::ExportChanges(a) => export::run(a, &ctx),
+        Command::Waves(c) => waves::run(c, &ctx),
+        Command::Worker(a) => worker::run(a, &ctx),
     }
 }
 

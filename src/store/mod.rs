@@ -10,6 +10,8 @@ mod review;
 mod review_sql;
 mod rows;
 mod sql;
+mod waves;
+mod waves_sql;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -31,6 +33,7 @@ pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
     RunPlan, StoredProposal, Verdict,
 };
+pub use waves::{JobClaim, JobState, StoredWavePlan, WaveJob, WaveMunicipality, WaveRunItem};
 
 /// A migration compiled into the binary: version, description, SQL.
 type EmbeddedMigration = (i64, &'static str, &'static str);
@@ -40,12 +43,14 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000001, "snapshots", include_str!("../../migrations/sqlite/20261122000001_snapshots.sql")),
     (20261122000002, "review", include_str!("../../migrations/sqlite/20261122000002_review.sql")),
     (20261122000003, "apply", include_str!("../../migrations/sqlite/20261122000003_apply.sql")),
+    (20261122000004, "waves", include_str!("../../migrations/sqlite/20261122000004_waves.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000001, "snapshots", include_str!("../../migrations/postgres/20261122000001_snapshots.sql")),
     (20261122000002, "review", include_str!("../../migrations/postgres/20261122000002_review.sql")),
     (20261122000003, "apply", include_str!("../../migrations/postgres/20261122000003_apply.sql")),
+    (20261122000004, "waves", include_str!("../../migrations/postgres/20261122000004_waves.sql")),
 ];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the

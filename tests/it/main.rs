@@ -18,3 +18,4 @@ mod review;
 mod sor_reader;
 mod sorus;
 mod store;
+mod waves;
