@@ -17,6 +17,7 @@ use super::proposals::actor;
 use super::{block_on, Context};
 use crate::apply::port::{FkWriteBack, SorWriter};
 use crate::apply::{apply_plan, ApplyOptions, ApplyReport, Plan, StepStatus};
+use crate::config::Config;
 use crate::domain::{Cvr, SorId};
 use crate::review::Actor;
 use crate::sorus::{SelfDeclaredIdCard, SorusClient};
@@ -63,7 +64,7 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     let report = block_on(async {
         let store = open_store(ctx).await?;
-        let result = apply_with_configured_writers(ctx, &store, &plan, &actor, &opts).await;
+        let result = apply_with_configured_writers(&ctx.config, &store, &plan, &actor, &opts).await;
         store.close().await;
         result
     })?;
@@ -80,8 +81,8 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 /// Applies with the writers the configuration names: the SORUS client at `[sor] url` and the
 /// FK-ORG client of `[fkorg]` for write-backs.
-async fn apply_with_configured_writers(
-    ctx: &Context,
+pub(super) async fn apply_with_configured_writers(
+    config: &Config,
     store: &Store,
     plan: &Plan,
     actor: &Actor,
@@ -97,9 +98,9 @@ async fn apply_with_configured_writers(
             Cvr::parse("11111111").context("the placeholder CVR")?
         }
     };
-    let writer = SorusClient::new(&ctx.config.sor, SelfDeclaredIdCard::new("sorsync", cvr))
+    let writer = SorusClient::new(&config.sor, SelfDeclaredIdCard::new("sorsync", cvr))
         .context("setting up the SORUS client (see [sor] in the configuration)")?;
-    let fk = FkOrgClient::new(&ctx.config.fkorg).context("setting up the FK-ORG client (see [fkorg])")?;
+    let fk = FkOrgClient::new(&config.fkorg).context("setting up the FK-ORG client (see [fkorg])")?;
     apply_with(store, plan, &writer, &fk, actor, opts).await
 }
 

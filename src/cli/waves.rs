@@ -14,14 +14,17 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::import::open_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
+use crate::apply::{build_plan, ApplyOptions, StepStatus};
+use crate::config::Config;
 use crate::domain::KommuneKode;
+use crate::review::{self, Actor, Role};
 use crate::waves::plan::load_plan;
 use crate::waves::report::{build, write_csv, write_html, write_json};
 use crate::waves::runner::{
     enqueue_wave, run_wave, stored_plan, DataSource, Outcome, RunOptions, RunProgress, RunVerdict, Runner, Step,
 };
 use crate::waves::status::{gather, MunicipalityStatus};
-use crate::waves::steps::{ApplySteps, NotInThisBuild};
+use crate::waves::steps::{ApplySteps, StepContext, StepFuture, StepOutcome};
 
 #[derive(Debug, Subcommand)]
 pub enum WavesCommand {
@@ -89,6 +92,10 @@ pub struct RunArgs {
     /// The day the run is for (default: today).
     #[arg(long)]
     pub today: Option<NaiveDate>,
+    /// Who runs the wave (an operator of its municipalities): needed to auto-approve and to plan
+    /// and apply. Default: $SORSYNC_USER, else $USER.
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,9 +121,102 @@ pub struct ReportArgs {
     pub today: Option<NaiveDate>,
 }
 
-/// The apply engine's steps. THE place to wire the real engine (see [`crate::waves::steps`]).
-pub(super) fn apply_steps() -> Arc<dyn ApplySteps> {
-    Arc::new(NotInThisBuild)
+/// The apply engine's steps for a wave run by `actor` (see [`crate::waves::steps`]): auto-approval
+/// by the `[review]` band, and plan + apply with the writers `[sor]` and `[fkorg]` name.
+pub(super) fn apply_steps(config: &Config, actor: Option<Actor>) -> Arc<dyn ApplySteps> {
+    Arc::new(EngineSteps { config: config.clone(), actor })
+}
+
+/// [`ApplySteps`] by the review rules and the apply engine.
+struct EngineSteps {
+    config: Config,
+    /// Who runs the wave: needs the operator (or SOR-administrator) role for each municipality.
+    /// Unknown (no --as, no $SORSYNC_USER/$USER): the steps are left for a person.
+    actor: Option<Actor>,
+}
+
+impl EngineSteps {
+    /// The operator or SOR-administrator role, checked in the library's terms.
+    async fn may_run(&self, ctx: &StepContext<'_>, action: &'static str) -> Result<&Actor, String> {
+        let Some(actor) = &self.actor else {
+            return Err(format!("who runs the wave? give --as USER (an operator of {}) to {action}", ctx.kommune));
+        };
+        let operator = review::require_role(ctx.store, actor, ctx.kommune, Role::Operator, action).await;
+        if operator.is_ok() {
+            return Ok(actor);
+        }
+        review::require_role(ctx.store, actor, ctx.kommune, Role::SorAdmin, action)
+            .await
+            .map(|()| actor)
+            .map_err(|_| operator.err().map(|e| e.to_string()).unwrap_or_default())
+    }
+}
+
+impl ApplySteps for EngineSteps {
+    fn auto_approve<'a>(&'a self, ctx: StepContext<'a>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let Some(band) = self.config.review.auto_approve_band() else {
+                return StepOutcome::Done {
+                    detail: "auto-approval is off ([review] auto_approve_min_confidence)".into(),
+                    decided: 0,
+                    applied: 0,
+                };
+            };
+            if let Err(e) = self.may_run(&ctx, "run auto-approval").await {
+                return StepOutcome::NeedsPerson(e);
+            }
+            match review::auto_approve(ctx.store, ctx.kommune, band).await {
+                Ok(a) => StepOutcome::Done {
+                    detail: format!(
+                        "{} link proposals approved by the rule {}, {} in the band left for a person",
+                        a.approved.len(),
+                        band.actor_name(),
+                        a.left_for_review.len()
+                    ),
+                    decided: a.approved.len(),
+                    applied: 0,
+                },
+                Err(e) => StepOutcome::Failed(format!("auto-approval: {e}")),
+            }
+        })
+    }
+
+    fn plan_and_apply<'a>(&'a self, ctx: StepContext<'a>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let actor = match self.may_run(&ctx, "plan and apply").await {
+                Ok(a) => a,
+                Err(e) => return StepOutcome::NeedsPerson(e),
+            };
+            let plan = match build_plan(ctx.store, ctx.kommune, actor, ctx.today).await {
+                Ok(p) => p,
+                Err(e) => return StepOutcome::NeedsPerson(format!("plan: {e}")),
+            };
+            if plan.steps.is_empty() {
+                return StepOutcome::Done { detail: "nothing approved to apply".into(), decided: 0, applied: 0 };
+            }
+            let opts = ApplyOptions {
+                allow_closures: Vec::new(),
+                closure_limit: self.config.apply.closure_limit(),
+                retry: self.config.apply.retry_policy(),
+                retry_failed: false,
+            };
+            let report =
+                match super::apply::apply_with_configured_writers(&self.config, ctx.store, &plan, actor, &opts).await {
+                    Ok(r) => r,
+                    Err(e) => return StepOutcome::Failed(format!("apply: {e:#}")),
+                };
+            let applied = report.with_status(StepStatus::Applied).count();
+            let detail = format!("plan {}: {}", plan.plan_id, report.summary());
+            match report.exit_code() {
+                0 => StepOutcome::Done { detail, decided: 0, applied },
+                2 => StepOutcome::NeedsPerson(format!(
+                    "{detail} (see `sorsync proposals list --kommune {}` and `sorsync apply`)",
+                    ctx.kommune
+                )),
+                _ => StepOutcome::Failed(format!("{detail}; re-run the wave to finish")),
+            }
+        })
+    }
 }
 
 fn today(given: Option<NaiveDate>) -> NaiveDate {
@@ -335,7 +435,7 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 store: store.clone(),
                 plan: Arc::new(plan.clone()),
                 fkorg: ctx.config.fkorg.clone(),
-                steps: apply_steps(),
+                steps: apply_steps(&ctx.config, super::proposals::actor(a.as_user.clone()).ok()),
                 progress: bars.clone(),
             };
             let result = run_wave(&runner, &opts, a.concurrency).await?;

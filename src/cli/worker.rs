@@ -26,6 +26,10 @@ pub struct WorkerArgs {
     /// Seconds between looks at an empty queue.
     #[arg(long, default_value_t = 5)]
     pub poll_secs: u64,
+    /// Who the worker acts as (an operator of the municipalities it works on): needed to
+    /// auto-approve and to plan and apply. Default: $SORSYNC_USER, else $USER.
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
 }
 
 pub fn run(a: WorkerArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -41,7 +45,7 @@ pub fn run(a: WorkerArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     let deps = WorkerDeps {
         fkorg: ctx.config.fkorg.clone(),
-        steps: super::waves::apply_steps(),
+        steps: super::waves::apply_steps(&ctx.config, super::proposals::actor(a.as_user.clone()).ok()),
         progress: Arc::new(NoProgress),
         observer: Arc::new(NoObserver),
     };

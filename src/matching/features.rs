@@ -150,30 +150,40 @@ pub struct Profiles {
     pub interner: Interner,
 }
 
-/// Parses FK-ORG's free-text postal address, e.g. "Halfdansgade 10, 2. tv, 2300 København S".
+/// Parses FK-ORG's free-text postal address, e.g. "Halfdansgade 10, 2. tv, 2300 København S". The
+/// text is typed by people, so commas are optional ("Byagervej 38 4710 Hals"), the postcode may
+/// carry a country prefix ("DK-4640") and a floor may sit between number and postcode.
 pub fn parse_fk_address(text: &str) -> Option<Address> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
-    let first = parts.first()?;
-    let ws: Vec<&str> = first.split_whitespace().collect();
-    let num_at = ws.iter().position(|w| w.starts_with(|c: char| c.is_ascii_digit()));
-    let (street, building) = match num_at {
-        Some(k) if k > 0 => {
-            let mut b = ws[k].to_string();
-            if let Some(letter) = ws.get(k + 1).filter(|w| w.len() == 1 && w.chars().all(char::is_alphabetic)) {
-                b.push_str(letter);
-            }
-            (ws[..k].join(" "), Some(b))
-        }
-        _ => (ws.join(" "), None),
+    let ws: Vec<&str> = text.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
+    if ws.is_empty() {
+        return None;
+    }
+    let postcode_of = |w: &str| {
+        let digits = w.strip_prefix("DK-").or_else(|| w.strip_prefix("dk-")).unwrap_or(w);
+        (digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_string())
     };
-    let postal = parts.iter().skip(1).rev().find_map(|p| {
-        let mut it = p.split_whitespace();
-        let code = it.next()?;
-        (code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| (code.to_string(), it.collect::<Vec<_>>().join(" ")))
-    });
-    let (postcode, district) = postal.unwrap_or_default();
-    Some(Address { street, building, floor: None, suite: None, postcode, district })
+    // The postcode: the last four-digit word after the first word (a street comes first).
+    let pc_at = (1..ws.len()).rev().find(|&i| postcode_of(ws[i]).is_some());
+    let end = pc_at.unwrap_or(ws.len());
+    let num_at = (1..end).find(|&k| ws[k].starts_with(|c: char| c.is_ascii_digit()));
+    let (street, building, floor_from) = match num_at {
+        Some(k) => {
+            let mut b = ws[k].to_string();
+            let mut next = k + 1;
+            if let Some(letter) = ws[..end].get(k + 1).filter(|w| w.len() == 1 && w.chars().all(char::is_alphabetic)) {
+                b.push_str(letter);
+                next += 1;
+            }
+            (ws[..k].join(" "), Some(b), next)
+        }
+        None => (ws[..end].join(" "), None, end),
+    };
+    let floor = (floor_from < end).then(|| ws[floor_from..end].join(" "));
+    let (postcode, district) = match pc_at {
+        Some(i) => (postcode_of(ws[i]).unwrap_or_default(), ws[i + 1..].join(" ")),
+        None => (String::new(), String::new()),
+    };
+    Some(Address { street, building, floor, suite: None, postcode, district })
 }
 
 fn addr_key(a: &Address, interner: &mut Interner) -> Option<AddrKey> {
@@ -533,5 +543,20 @@ mod tests {
         assert_eq!(a.building.as_deref(), Some("10B"));
         assert_eq!(a.postcode, "2300");
         assert_eq!(a.district, "København S");
+        assert_eq!(a.floor.as_deref(), Some("2. tv"));
+        // As people type them: no commas, a country prefix, a floor before the postcode.
+        for (text, street, number, postcode, town) in [
+            ("Byagervej 38 4710 Hals", "Byagervej", "38", "4710", "Hals"),
+            ("Plejehjemsvej 112, DK-4640 Faxe", "Plejehjemsvej", "112", "4640", "Faxe"),
+            ("Parkvej 115C, st. sal 4640 Faxe", "Parkvej", "115C", "4640", "Faxe"),
+            ("Rådhuset, 4640 Faxe", "Rådhuset", "", "4640", "Faxe"),
+        ] {
+            let a = parse_fk_address(text).unwrap();
+            assert_eq!(
+                (a.street.as_str(), a.building.as_deref().unwrap_or(""), a.postcode.as_str(), a.district.as_str()),
+                (street, number, postcode, town),
+                "{text}"
+            );
+        }
     }
 }

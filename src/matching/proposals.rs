@@ -143,11 +143,12 @@ fn changes(u: &FkUnit, s: &SorUnit) -> Vec<Change> {
             (None, Some(_)) => false,
         };
         if differs {
-            out.push(Change {
-                field: "address",
-                from: sor_addr.map(format_address),
-                to: Some(text.trim().to_string()),
-            });
+            // SOR takes "street number, postcode town": FK-ORG's free text in that form when it
+            // can be read, else as typed (SOR will refuse it, and the reason is shown).
+            let to = parse_fk_address(text)
+                .filter(|a| !a.postcode.is_empty())
+                .map_or_else(|| text.trim().to_string(), |a| format_address(&a));
+            out.push(Change { field: "address", from: sor_addr.map(format_address), to: Some(to) });
         }
     }
     if let Some(phone) = fk_phone(u) {

@@ -1,8 +1,8 @@
-//! THE SEAM between the wave runner and the auto-approval / plan-and-apply engine (built apart,
-//! in `crate::apply`). The runner calls only [`ApplySteps`]; [`NotInThisBuild`] stands in until
-//! the real engine is wired (a few lines: implement [`ApplySteps`] by calling the engine, and pass
-//! it where the CLI builds the runner: `src/cli/waves.rs` and `src/cli/worker.rs`, function
-//! `apply_steps()`).
+//! THE SEAM between the wave runner and the auto-approval / plan-and-apply engine (in
+//! `crate::review` and `crate::apply`). The runner calls only [`ApplySteps`]. The command line
+//! implements it with the real engine and the configured writers (`EngineSteps` in
+//! `src/cli/waves.rs`, which also checks that the run's user is an operator of the municipality);
+//! [`NotInThisBuild`] holds both steps back for a person (tests use it where no register is at hand).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,7 +47,7 @@ pub trait ApplySteps: Send + Sync {
     fn plan_and_apply<'a>(&'a self, ctx: StepContext<'a>) -> StepFuture<'a>;
 }
 
-/// Stand-in until the apply engine is wired: both steps are held back for a person.
+/// Both steps held back for a person: for runs where no register may be written.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NotInThisBuild;
 

@@ -19,3 +19,4 @@ mod sor_reader;
 mod sorus;
 mod store;
 mod waves;
+mod waves_apply;

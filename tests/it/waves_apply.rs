@@ -1,0 +1,111 @@
+//! A wave run end to end for a live municipality (Faxe, 320, in the bundled wave plan): the run
+//! proposes, auto-approves the confident links by the configured band, plans and applies through
+//! the real clients to the SOR and FK-ORG stand-ins on 127.0.0.1, and a second run writes nothing twice.
+
+use std::path::Path;
+use std::process::Output;
+
+use chrono::NaiveDate;
+use sorsync::domain::{Cvr, KommuneKode};
+use sorsync::sources::fkorg_client::FkOrgClient;
+use sorsync::sources::{read_fkorg_file, read_sor_file};
+use sorsync::standin::fkorg::{self, StandInOptions};
+use sorsync::standin::sor::{spawn, SorStandInOptions};
+use sorsync::store::{ChangeState, Store};
+
+use crate::support::{fixture, sorsync};
+
+fn run(config: &Path, args: &[&str]) -> Output {
+    sorsync().arg("--config").arg(config).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_municipality_is_auto_approved_planned_and_applied_once_by_a_wave_run() {
+    let faxe = KommuneKode::parse("320").unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    let data = fixture("bundled");
+    let sor_tree = read_sor_file(&data.join("320/sor.xml")).unwrap();
+    let fk_tree = read_fkorg_file(&data.join("320/fkorg.json")).unwrap();
+    let cvr: Cvr = fk_tree.cvr.unwrap();
+    let sor = spawn(sor_tree, SorStandInOptions { today: Some(day), ..SorStandInOptions::default() }).await.unwrap();
+    let (fk_addr, _fk_task) = fkorg::spawn(fk_tree, StandInOptions::default()).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[store]
+database_url = "{db}"
+[fkorg]
+endpoint = "http://{fk_addr}{graphql}"
+token_url = "http://{fk_addr}{token}"
+timeout_secs = 5
+[sor]
+url = "{sor_url}"
+timeout_secs = 5
+[review]
+auto_approve_min_confidence = 0.99
+[apply]
+retry_budget_secs = 30
+retry_first_delay_ms = 5
+retry_max_delay_ms = 100
+"#,
+            graphql = fkorg::GRAPHQL_PATH,
+            token = fkorg::TOKEN_PATH,
+            sor_url = sor.service_url(),
+        ),
+    )
+    .unwrap();
+
+    let loaded = run(&config, &["waves", "load", fixture("waves/bundled.toml").to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded));
+    for (user, role) in [("olga", "operator"), ("anna", "sor_admin")] {
+        let g = run(&config, &["users", "grant", user, "--kommune", "320", "--role", role]);
+        assert!(g.status.success(), "{}", text(&g));
+    }
+    let wave = ["waves", "run", "pilots", "--today", "2026-11-02", "--as", "olga", "--data", data.to_str().unwrap()];
+
+    // First run: links at >= 0.99 approved by the rule; their SOR-IDs written back to FK-ORG.
+    let first = run(&config, &wave);
+    assert_ne!(first.status.code(), Some(1), "{}", text(&first));
+    let store = Store::open(&db).await.unwrap();
+    let changes = store.changes(faxe).await.unwrap();
+    let write_backs = changes.iter().filter(|c| c.state == ChangeState::Applied).count();
+    assert!(write_backs > 0, "auto-approved links were written back: {}", text(&first));
+    let fk_cfg = sorsync::config::FkOrgConfig {
+        endpoint: format!("http://{fk_addr}{}", fkorg::GRAPHQL_PATH),
+        token_url: format!("http://{fk_addr}{}", fkorg::TOKEN_PATH),
+        ..sorsync::config::FkOrgConfig::default()
+    };
+    let read_back = FkOrgClient::new(&fk_cfg).unwrap().fetch_tree(cvr).await.unwrap();
+    let links = store.approved_link_ids(faxe).await.unwrap();
+    let shown = links.iter().filter(|(f, s)| read_back.get(*f).and_then(|u| u.sor_id) == Some(*s)).count();
+    assert_eq!(shown, links.len(), "every approved link's SOR-ID shows in FK-ORG");
+    // Non-live pilots are proposed for review but nothing is applied for them.
+    assert!(store.changes(KommuneKode::parse("101").unwrap()).await.unwrap().is_empty());
+    assert_eq!(sor.stats().applied, 0, "nothing but links was approved, so SOR is unchanged");
+
+    // A SOR administrator approves the pending updates; the next run applies them to SOR.
+    let approve = run(
+        &config,
+        &["proposals", "approve", "--kommune", "320", "--all", "--kind", "update", "--yes", "--as", "anna"],
+    );
+    assert!(approve.status.success(), "{}", text(&approve));
+    let second = run(&config, &wave);
+    assert_ne!(second.status.code(), Some(1), "{}", text(&second));
+    let updates = store.changes(faxe).await.unwrap().iter().filter(|c| c.op == "update").count() as u64;
+    assert!(updates > 0, "the approved updates were planned: {}", text(&second));
+    assert_eq!(sor.stats().applied, updates, "{:?} {}", sor.stats(), text(&second));
+
+    // A third run finds nothing new: SOR sees no change twice.
+    let third = run(&config, &wave);
+    assert_ne!(third.status.code(), Some(1), "{}", text(&third));
+    assert_eq!(sor.stats().applied, updates, "{:?}", sor.stats());
+    store.close().await;
+}
