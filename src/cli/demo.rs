@@ -7,20 +7,25 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use chrono::NaiveDate;
 use clap::Args;
 
 use super::Context;
+use crate::config::Config;
 use crate::config::FkOrgConfig;
 use crate::contacts::{build_report, Scope};
 use crate::domain::{FkTree, KommuneKode};
 use crate::matching::{self, eval::Score, MatchOptions};
-use crate::review::{record_run, Snapshot};
+use crate::review::{grant, record_run, Actor, Role, Snapshot};
 use crate::sources::{fkorg_client::FkOrgClient, read_fkorg_file, read_sor_file};
 use crate::standin::fkorg::{spawn, Credentials, StandInOptions};
 use crate::store::Store;
+use crate::waves::plan::{load_plan, Status};
+use crate::waves::runner::{run_wave, store_plan, DataSource, NoProgress, RunOptions, Runner};
+use crate::waves::steps::{ApplySteps, StepContext, StepFuture};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -34,6 +39,12 @@ pub struct DemoArgs {
     /// The day to run for. Default: the bundled data's snapshot day (2026-11-02).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub today: Option<NaiveDate>,
+    /// The wave plan whose pilot wave the demo runs (live municipalities are applied to a stand-in SOR).
+    #[arg(long, default_value = "fixtures/waves/bundled.toml", value_name = "FILE")]
+    pub waves: PathBuf,
+    /// The wave to run.
+    #[arg(long, default_value = "pilots", value_name = "NAME")]
+    pub wave: String,
 }
 
 /// One municipality's outcome, for the summary table.
@@ -73,10 +84,13 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("municipality {kommune} ({})", dir.display()))?;
         rows.push(row);
     }
-    store.close().await;
     print_summary(&rows);
     println!();
+    let wave = run_pilot_wave(&store, &args, today, &ctx.config).await.context("running the pilot wave")?;
+    store.close().await;
+    println!();
     println!("F1: the links scored against the bundled ground truth. pending: proposals stored for review.");
+    print!("{wave}");
     println!("Next: sorsync --database-url {url} proposals list --kommune 320");
     println!("      sorsync --database-url {url} users grant $USER --kommune 320 --role sor_admin");
     println!("      sorsync --database-url {url} proposals approve ID --kommune 320");
@@ -219,5 +233,119 @@ fn print_summary(rows: &[Row]) {
             r.missing_both,
             r.role_holders,
         );
+    }
+}
+
+/// Who runs the demo's wave: an operator of every bundled municipality.
+pub const DEMO_OPERATOR: &str = "olga";
+/// The demo's auto-approval band: links this confident are approved by the rule.
+const DEMO_AUTO_APPROVE: f64 = 0.99;
+
+/// Loads the wave plan, and runs its pilot wave as [`DEMO_OPERATOR`]: proposals for every pilot,
+/// auto-approval of the most confident links, and for live municipalities plan + apply to a SOR
+/// stand-in (with the SORUS client) and write-back to an FK-ORG stand-in (with the FK-ORG client),
+/// both on 127.0.0.1. Returns the lines to print.
+async fn run_pilot_wave(store: &Store, args: &DemoArgs, today: NaiveDate, config: &Config) -> anyhow::Result<String> {
+    let plan = load_plan(&args.waves)?;
+    store_plan(store, &plan, &args.waves.display().to_string()).await?;
+    let wave =
+        plan.wave(&args.wave).with_context(|| format!("{} has no wave {:?}", args.waves.display(), args.wave))?;
+    for m in &wave.municipalities {
+        grant(store, None, DEMO_OPERATOR, m.kommune, Role::Operator).await?;
+    }
+    // One SOR and one FK-ORG stand-in per live municipality; the steps go to its own pair.
+    let mut steps: BTreeMap<KommuneKode, Arc<dyn ApplySteps>> = BTreeMap::new();
+    let mut with_band = config.clone();
+    with_band.review.auto_approve_min_confidence = Some(DEMO_AUTO_APPROVE);
+    let mut servers = Vec::new();
+    for m in wave.municipalities.iter().filter(|m| m.status == Status::Live) {
+        let dir = args.data.join(m.kommune.to_string());
+        let sor = crate::standin::sor::spawn(
+            read_sor_file(&dir.join("sor.xml"))?,
+            crate::standin::sor::SorStandInOptions { today: Some(today), ..Default::default() },
+        )
+        .await
+        .context("starting the stand-in SOR server")?;
+        let fk_opts = StandInOptions {
+            credentials: Some(Credentials {
+                client_id: config.fkorg.client_id.clone(),
+                client_secret: config.fkorg.client_secret.clone(),
+            }),
+            ..StandInOptions::default()
+        };
+        let (fk_addr, fk_server) = spawn(read_fkorg_file(&dir.join("fkorg.json"))?, fk_opts)
+            .await
+            .context("starting the stand-in FK-ORG server")?;
+        let mut c = with_band.clone();
+        c.sor.url = sor.service_url();
+        c.fkorg.endpoint = format!("http://{fk_addr}{}", crate::standin::fkorg::GRAPHQL_PATH);
+        c.fkorg.token_url = format!("http://{fk_addr}{}", crate::standin::fkorg::TOKEN_PATH);
+        steps.insert(m.kommune, super::waves::apply_steps(&c, Some(Actor::new(DEMO_OPERATOR))));
+        servers.push((m.kommune, sor, fk_server));
+    }
+    let runner = Runner {
+        store: store.clone(),
+        plan: Arc::new(plan.clone()),
+        fkorg: config.fkorg.clone(),
+        steps: Arc::new(PerMunicipality {
+            steps,
+            rest: super::waves::apply_steps(&with_band, Some(Actor::new(DEMO_OPERATOR))),
+        }),
+        progress: Arc::new(NoProgress),
+    };
+    let opts = RunOptions {
+        wave: args.wave.clone(),
+        dry_run: false,
+        source: DataSource::Dir { path: args.data.clone() },
+        today,
+    };
+    let result = run_wave(&runner, &opts, 2).await?;
+    let mut out = format!("\nPilot wave {:?} (run {}), as {DEMO_OPERATOR} (operator):\n", result.wave, result.run_id);
+    for m in &result.municipalities {
+        let applied = servers
+            .iter()
+            .find(|(k, _, _)| *k == m.kommune)
+            .map(|(_, sor, _)| format!(", SOR stand-in applied {} changes", sor.stats().applied))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {} {:<12} {:<16} coverage {:>5.1} %, auto-approved {}, changes applied {}{applied}\n",
+            m.kommune,
+            m.name,
+            m.outcome.as_str(),
+            100.0 * m.metrics.coverage,
+            m.metrics.auto_decided,
+            m.metrics.applied_changes,
+        ));
+        for a in &m.metrics.attention {
+            out.push_str(&format!("      {a}\n"));
+        }
+    }
+    for (_, sor, fk) in servers {
+        sor.shutdown().await;
+        fk.abort();
+    }
+    Ok(out)
+}
+
+/// The live municipalities' steps go to their own stand-ins; the others' use the demo's configuration
+/// (auto-approval only: plan and apply is for live municipalities).
+struct PerMunicipality {
+    steps: BTreeMap<KommuneKode, Arc<dyn ApplySteps>>,
+    rest: Arc<dyn ApplySteps>,
+}
+
+impl PerMunicipality {
+    fn of(&self, k: KommuneKode) -> &dyn ApplySteps {
+        self.steps.get(&k).map_or(self.rest.as_ref(), |s| s.as_ref())
+    }
+}
+
+impl ApplySteps for PerMunicipality {
+    fn auto_approve<'a>(&'a self, ctx: StepContext<'a>) -> StepFuture<'a> {
+        self.of(ctx.kommune).auto_approve(ctx)
+    }
+
+    fn plan_and_apply<'a>(&'a self, ctx: StepContext<'a>) -> StepFuture<'a> {
+        self.of(ctx.kommune).plan_and_apply(ctx)
     }
 }
