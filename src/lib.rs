@@ -18,3 +18,4 @@ pub mod sources;
 pub mod standin;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -14,6 +14,7 @@ mod preview;
 mod proposals;
 mod propose;
 mod propose_store;
+mod serve;
 mod snapshots;
 mod standin;
 mod users;
@@ -77,10 +78,12 @@ pub enum Command {
     /// Review a municipality's recorded proposals: list, show, approve, reject.
     #[command(subcommand)]
     Proposals(proposals::ProposalsCommand),
-    /// Give users roles per municipality (sor_admin approves proposals). Operators' bootstrap: until
-    /// sign-in exists (issue 8: passwords and sign-in), whoever can reach the store can grant roles.
+    /// Web accounts and roles per municipality (sor_admin approves proposals): add, grant, list.
+    /// Operators' bootstrap: whoever can reach the store can add accounts and grant roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Serve the web app: review queue, proposal detail, what-if, contacts; JSON API at /api.
+    Serve(serve::ServeArgs),
 }
 
 /// What every command gets: the loaded configuration.
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(a) => preview::run(a, &ctx),
         Command::Proposals(c) => proposals::run(c, &ctx),
         Command::Users(c) => users::run(c, &ctx),
+        Command::Serve(a) => serve::run(a, &ctx),
     }
 }
 

@@ -8,6 +8,7 @@ mod review;
 mod review_sql;
 mod rows;
 mod sql;
+mod web;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -28,6 +29,7 @@ pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
     RunPlan, StoredProposal, Verdict,
 };
+pub use web::{QueueFilter, QueueRow, RunInfo, StatusCount};
 
 /// A migration compiled into the binary: version, description, SQL.
 type EmbeddedMigration = (i64, &'static str, &'static str);
@@ -36,11 +38,13 @@ type EmbeddedMigration = (i64, &'static str, &'static str);
 const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000001, "snapshots", include_str!("../../migrations/sqlite/20261122000001_snapshots.sql")),
     (20261122000002, "review", include_str!("../../migrations/sqlite/20261122000002_review.sql")),
+    (20261122000005, "web", include_str!("../../migrations/sqlite/20261122000005_web.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000001, "snapshots", include_str!("../../migrations/postgres/20261122000001_snapshots.sql")),
     (20261122000002, "review", include_str!("../../migrations/postgres/20261122000002_review.sql")),
+    (20261122000005, "web", include_str!("../../migrations/postgres/20261122000005_web.sql")),
 ];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the
