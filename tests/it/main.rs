@@ -5,6 +5,7 @@ mod support;
 #[macro_use]
 mod test_db;
 
+mod browser;
 mod cli;
 mod contacts;
 mod fkorg_api;
@@ -15,3 +16,5 @@ mod preview;
 mod review;
 mod sor_reader;
 mod store;
+mod web;
+mod web_authz;
