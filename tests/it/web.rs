@@ -512,3 +512,56 @@ async fn the_what_if_page_draws_the_consequences_of_closing_a_unit(db: &TestDb) 
     let mut op = signed_in(&server.base, "operator-350").await;
     assert_eq!(op.get("/k/350/whatif").await.status, 403);
 }
+
+#[test]
+fn users_add_reads_the_password_from_standard_input_and_stores_only_a_hash() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let add = |password: &str| {
+        let mut child = crate::support::sorsync()
+            .args(["--database-url", &url, "users", "add", "anna", "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = add("short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("shorter than 8"));
+    let out = add("a long secret");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(printed.contains("anna: account added"), "{printed}");
+    assert!(!printed.contains("a long secret"), "the password was printed");
+    let again = add("another long secret");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("password changed"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let hash = store.web_password_hash("anna").await.unwrap().unwrap();
+        assert!(!hash.contains("secret"));
+        assert!(sorsync::web::auth::verify_password("another long secret", &hash));
+        assert!(!sorsync::web::auth::verify_password("a long secret", &hash));
+        store.close().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_accounts_can_sign_in_with_the_printed_passwords_and_hold_their_roles() {
+    let db = TestDb::sqlite().await;
+    let accounts = sorsync::web::demo_accounts(&db.store, &[kommune()]).await.unwrap();
+    assert_eq!(accounts.len(), Role::ALL.len());
+    let server = start(db.store.clone()).await;
+    for a in &accounts {
+        let mut c = Client::new(&server.base);
+        let r = c.post_json("/api/login", &json!({"user": a.user_name, "password": a.password}), false).await;
+        assert_eq!(r.status, 200, "{}: {}", a.user_name, r.body);
+        let roles = &r.json()["municipalities"][0]["roles"];
+        assert_eq!(roles, &json!([a.role.as_str()]), "{}", a.user_name);
+    }
+}
