@@ -29,7 +29,7 @@ pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
     RunPlan, StoredProposal, Verdict,
 };
-pub use web::{QueueFilter, QueueRow, RunInfo, StatusCount};
+pub use web::{PendingRow, QueueFilter, QueueRow, QueueVersion, RunInfo, StatusCount};
 
 /// A migration compiled into the binary: version, description, SQL.
 type EmbeddedMigration = (i64, &'static str, &'static str);

@@ -1,6 +1,6 @@
 //! The store's side of the web app: local accounts (argon2 hashes only), sessions (token hashes
 //! only), and the read queries the pages need (the review queue page by page, counts, runs).
-//! Written once for both databases, like [`super::review`]; rules live in `crate::web` and
+//! Written once for both databases, like the review SQL; rules live in `crate::web` and
 //! `crate::review`.
 
 use crate::domain::KommuneKode;
@@ -29,6 +29,22 @@ pub struct QueueRow {
     /// The proposal's JSON contract form.
     pub payload: String,
 }
+
+/// A pending proposal in queue order, without its payload (for the web app's queue cache).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRow {
+    pub id: i64,
+    pub kind: String,
+    pub fk_uuid: Option<String>,
+    pub sor_id: Option<String>,
+    pub confidence: Option<f64>,
+    pub fk_snapshot_id: i64,
+    pub sor_snapshot_id: i64,
+}
+
+/// Changes whenever the municipality's queue or progress changes: (largest pending proposal id,
+/// number pending, largest decision id).
+pub type QueueVersion = (Option<i64>, i64, Option<i64>);
 
 /// How many proposals of one kind have one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +84,14 @@ const STATUS_COUNTS: &str = "SELECT status, kind, COUNT(*) FROM proposals WHERE 
 const RUNS: &str =
     "SELECT created_at, fk_snapshot_id, sor_snapshot_id, COUNT(*) FROM proposals WHERE kommunekode = $1 \
      GROUP BY created_at, fk_snapshot_id, sor_snapshot_id ORDER BY created_at DESC LIMIT $2";
+const AUTH: &str = "SELECT s.user_name, s.csrf_token, g.kommunekode, g.role FROM web_sessions s \
+     LEFT JOIN role_grants g ON g.user_name = s.user_name WHERE s.token_hash = $1 AND s.expires_at > $2 \
+     ORDER BY g.kommunekode, g.role";
+const QUEUE_VERSION: &str = "SELECT (SELECT MAX(id) FROM proposals WHERE kommunekode = $1 AND status = 'pending'), \
+     (SELECT COUNT(*) FROM proposals WHERE kommunekode = $1 AND status = 'pending'), \
+     (SELECT MAX(id) FROM decisions WHERE kommunekode = $1)";
+const PENDING_IN_ORDER: &str = "SELECT id, kind, fk_uuid, sor_id, confidence, fk_snapshot_id, sor_snapshot_id \
+     FROM proposals WHERE kommunekode = $1 AND status = 'pending'";
 const LINK_COUNT: &str = "SELECT COUNT(*) FROM links WHERE kommunekode = $1";
 
 /// The WHERE clause of the queue for `filter`, with the binds after `$1` (the municipality).
@@ -154,40 +178,6 @@ macro_rules! web_backend {
                 Ok((rows, total))
             }
 
-            /// Every pending proposal the filter matches, in queue order: (id, fk_uuid) only.
-            pub(crate) async fn queue_keys(
-                pool: &Pool,
-                kommunekode: i64,
-                filter: &QueueFilter,
-            ) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
-                let (clause, binds) = super::queue_where(filter);
-                let sql = format!("SELECT id, fk_uuid FROM proposals{clause} {}", super::QUEUE_ORDER);
-                let rows = bind_all(sqlx::query(&sql).bind(kommunekode), &binds).fetch_all(pool).await?;
-                rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-            }
-
-            /// The pending proposals with these ids (any order).
-            pub(crate) async fn queue_rows(
-                pool: &Pool,
-                kommunekode: i64,
-                ids: &[i64],
-            ) -> Result<Vec<QueueRow>, sqlx::Error> {
-                if ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!(
-                    "{} WHERE kommunekode = $1 AND status = 'pending' AND id IN ({})",
-                    super::QUEUE_COLUMNS,
-                    marks.join(", ")
-                );
-                let mut q = sqlx::query(&sql).bind(kommunekode);
-                for id in ids {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await?.iter().map(queue_row).collect()
-            }
-
             pub(crate) async fn upsert_user(
                 pool: &Pool,
                 user_name: &str,
@@ -262,6 +252,43 @@ macro_rules! web_backend {
                 sqlx::query_as(super::RUNS).bind(kommunekode).bind(limit).fetch_all(pool).await
             }
 
+            #[allow(clippy::type_complexity)]
+            pub(crate) async fn auth(
+                pool: &Pool,
+                token_hash: &str,
+                now: &str,
+            ) -> Result<Vec<(String, String, Option<i64>, Option<String>)>, sqlx::Error> {
+                sqlx::query_as(super::AUTH).bind(token_hash).bind(now).fetch_all(pool).await
+            }
+
+            pub(crate) async fn queue_version(
+                pool: &Pool,
+                kommunekode: i64,
+            ) -> Result<(Option<i64>, i64, Option<i64>), sqlx::Error> {
+                sqlx::query_as(super::QUEUE_VERSION).bind(kommunekode).fetch_one(pool).await
+            }
+
+            pub(crate) async fn pending_in_order(
+                pool: &Pool,
+                kommunekode: i64,
+            ) -> Result<Vec<super::PendingRow>, sqlx::Error> {
+                let sql = format!("{} {}", super::PENDING_IN_ORDER, super::QUEUE_ORDER);
+                let rows = sqlx::query(&sql).bind(kommunekode).fetch_all(pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(super::PendingRow {
+                            id: r.try_get(0)?,
+                            kind: r.try_get(1)?,
+                            fk_uuid: r.try_get(2)?,
+                            sor_id: r.try_get(3)?,
+                            confidence: r.try_get(4)?,
+                            fk_snapshot_id: r.try_get(5)?,
+                            sor_snapshot_id: r.try_get(6)?,
+                        })
+                    })
+                    .collect()
+            }
+
             pub(crate) async fn link_count(pool: &Pool, kommunekode: i64) -> Result<i64, sqlx::Error> {
                 let (n,): (i64,) = sqlx::query_as(super::LINK_COUNT).bind(kommunekode).fetch_one(pool).await?;
                 Ok(n)
@@ -302,7 +329,7 @@ impl Store {
         Ok(on_db!(self, users())?)
     }
 
-    /// Records a session (by the hash of its token) until `expires_at` (RFC 3339, UTC, as [`now`]
+    /// Records a session (by the hash of its token) until `expires_at` (RFC 3339, UTC, as the store
     /// writes it); removes expired sessions on the way.
     pub async fn create_web_session(
         &self,
@@ -351,23 +378,6 @@ impl Store {
         Ok((rows, usize::try_from(total).unwrap_or(0)))
     }
 
-    /// Every pending proposal the filter matches, in queue order, as (id, FK-ORG uuid).
-    pub async fn review_queue_keys(
-        &self,
-        kommune: KommuneKode,
-        filter: &QueueFilter,
-    ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
-        Ok(on_db!(self, queue_keys(code(kommune), filter))?)
-    }
-
-    /// The municipality's pending proposals with these ids, in the order of `ids` (ids that are not
-    /// pending proposals of `kommune` are left out).
-    pub async fn review_queue_rows(&self, kommune: KommuneKode, ids: &[i64]) -> Result<Vec<QueueRow>, StoreError> {
-        let mut rows = on_db!(self, queue_rows(code(kommune), ids))?;
-        rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
-        Ok(rows)
-    }
-
     /// How many proposals of each kind have each status.
     pub async fn proposal_counts(&self, kommune: KommuneKode) -> Result<Vec<StatusCount>, StoreError> {
         let rows = on_db!(self, status_counts(code(kommune)))?;
@@ -386,6 +396,38 @@ impl Store {
                 proposals,
             })
             .collect())
+    }
+
+    /// The signed-in user of an unexpired session (by the hash of its token): name, CSRF token and
+    /// roles as (municipality, role name). One query, for every request of the web app.
+    #[allow(clippy::type_complexity)]
+    pub async fn web_session_with_roles(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, String, Vec<(KommuneKode, String)>)>, StoreError> {
+        let rows = on_db!(self, auth(token_hash, &now()))?;
+        let Some((user, csrf, _, _)) = rows.first().cloned() else { return Ok(None) };
+        let mut roles = Vec::new();
+        for (_, _, k, role) in rows {
+            if let (Some(k), Some(role)) = (k, role) {
+                let kommune =
+                    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))?;
+                roles.push((kommune, role));
+            }
+        }
+        Ok(Some((user, csrf, roles)))
+    }
+
+    /// A value that changes whenever the municipality's review queue or progress changes.
+    pub async fn review_queue_version(&self, kommune: KommuneKode) -> Result<QueueVersion, StoreError> {
+        let (max_pending, pending, max_decision) = on_db!(self, queue_version(code(kommune)))?;
+        Ok((max_pending, pending, max_decision))
+    }
+
+    /// Every pending proposal of the municipality in queue order (impact, then the least certain
+    /// first), without payloads.
+    pub async fn pending_in_queue_order(&self, kommune: KommuneKode) -> Result<Vec<PendingRow>, StoreError> {
+        Ok(on_db!(self, pending_in_order(code(kommune)))?)
     }
 
     /// How many approved links the municipality has.

@@ -227,14 +227,8 @@ impl FromRequestParts<AppState> for Signed {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::SignIn)?;
         let session_hash = token_hash(token);
-        let (user, csrf) = state.store().web_session(&session_hash).await?.ok_or(WebError::SignIn)?;
-        let roles = state
-            .store()
-            .roles_of(&user)
-            .await?
-            .into_iter()
-            .filter_map(|(k, r)| Role::parse(&r).map(|r| (k, r)))
-            .collect();
+        let (user, csrf, roles) = state.store().web_session_with_roles(&session_hash).await?.ok_or(WebError::SignIn)?;
+        let roles = roles.into_iter().filter_map(|(k, r)| Role::parse(&r).map(|r| (k, r))).collect();
         Ok(Signed { user, csrf, roles, session_hash })
     }
 }

@@ -55,6 +55,9 @@ struct Inner {
     limiter: Mutex<auth::LoginLimiter>,
     fk_trees: Mutex<HashMap<i64, Arc<FkTree>>>,
     sor_trees: Mutex<HashMap<i64, Arc<SorTree>>>,
+    /// Each municipality's pending proposals in queue order with names, rebuilt when the store's
+    /// queue version changes (a run, a decision from any process).
+    queues: tokio::sync::Mutex<HashMap<KommuneKode, Arc<views::QueueCache>>>,
 }
 
 /// How many trees of each register the cache keeps.
@@ -69,6 +72,7 @@ impl AppState {
                 limiter: Mutex::new(auth::LoginLimiter::default()),
                 fk_trees: Mutex::new(HashMap::new()),
                 sor_trees: Mutex::new(HashMap::new()),
+                queues: tokio::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -115,6 +119,19 @@ impl AppState {
         }
         cache.insert(snapshot_id, tree.clone());
         Ok(tree)
+    }
+
+    /// The municipality's queue, from the cache when the store's queue version is unchanged.
+    /// One rebuild at a time; requests for the same municipality wait for it.
+    pub async fn queue_cache(&self, kommune: KommuneKode) -> Result<Arc<views::QueueCache>, WebError> {
+        let version = self.store().review_queue_version(kommune).await?;
+        let mut queues = self.inner.queues.lock().await;
+        if let Some(q) = queues.get(&kommune).filter(|q| q.version == version) {
+            return Ok(q.clone());
+        }
+        let built = Arc::new(views::QueueCache::build(self, kommune, version).await?);
+        queues.insert(kommune, built.clone());
+        Ok(built)
     }
 
     /// The municipality's latest FK-ORG tree and its SOR tree (its own snapshot, else the

@@ -209,27 +209,69 @@ fn item(row: QueueRow, fk: Option<&FkTree>, sor: Option<&SorTree>) -> QueueItem 
         Some(ProposalDto::Create { name, .. }) | Some(ProposalDto::Close { name, .. }) => Some(name.clone()),
         _ => None,
     };
-    let fk_name = row
-        .fk_uuid
+    let mut it = named_item(row.id, row.kind, row.fk_uuid, row.sor_id, row.confidence, fk, sor);
+    it.fk_name = it.fk_name.or(payload_fk_name);
+    it
+}
+
+fn named_item(
+    id: i64,
+    kind: String,
+    fk_uuid: Option<String>,
+    sor_id: Option<String>,
+    confidence: Option<f64>,
+    fk: Option<&FkTree>,
+    sor: Option<&SorTree>,
+) -> QueueItem {
+    let fk_name = fk_uuid
         .as_deref()
         .and_then(|u| FkUuid::parse(u).ok())
         .and_then(|u| fk.and_then(|t| t.get(u)))
-        .map(|u| u.enhedsnavn.clone())
-        .or(payload_fk_name);
-    let sor_name = row
-        .sor_id
+        .map(|u| u.enhedsnavn.clone());
+    let sor_name = sor_id
         .as_deref()
         .and_then(|s| SorId::parse(s).ok())
         .and_then(|s| sor.and_then(|t| t.get(s)))
         .map(|u| u.name.clone());
-    QueueItem {
-        id: row.id,
-        kind: row.kind,
-        fk_uuid: row.fk_uuid,
-        sor_id: row.sor_id,
-        confidence: row.confidence,
-        fk_name,
-        sor_name,
+    QueueItem { id, kind, fk_uuid, sor_id, confidence, fk_name, sor_name }
+}
+
+/// One municipality's pending proposals in queue order, with the units' names (from the
+/// snapshots each proposal was made from), and the progress counts; valid for one queue version.
+#[derive(Debug, Clone)]
+pub struct QueueCache {
+    pub version: crate::store::QueueVersion,
+    pub items: Vec<QueueItem>,
+    pub reviewed: i64,
+    pub total: i64,
+}
+
+impl QueueCache {
+    pub async fn build(
+        state: &AppState,
+        kommune: KommuneKode,
+        version: crate::store::QueueVersion,
+    ) -> Result<QueueCache, WebError> {
+        let store = state.store();
+        let rows = store.pending_in_queue_order(kommune).await?;
+        let mut trees: std::collections::HashMap<(i64, i64), (std::sync::Arc<FkTree>, std::sync::Arc<SorTree>)> =
+            std::collections::HashMap::new();
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            let key = (r.fk_snapshot_id, r.sor_snapshot_id);
+            if !trees.contains_key(&key) {
+                let pair = (state.fk_tree(key.0).await?, state.sor_tree(key.1).await?);
+                trees.insert(key, pair);
+            }
+            let (fk, sor) = match trees.get(&key) {
+                Some((f, s)) => (Some(&**f), Some(&**s)),
+                None => (None, None),
+            };
+            items.push(named_item(r.id, r.kind, r.fk_uuid, r.sor_id, r.confidence, fk, sor));
+        }
+        let counts = store.proposal_counts(kommune).await?;
+        let (reviewed, total) = progress(&counts);
+        Ok(QueueCache { version, items, reviewed, total })
     }
 }
 
@@ -240,46 +282,41 @@ pub async fn queue(
     query: QueueQuery,
 ) -> Result<QueueView, WebError> {
     signed.require_any(kommune)?;
-    let store = state.store();
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let trees = state.latest_trees(kommune).await?;
-    let (fk, sor) = match &trees {
-        Some((f, s)) => (Some(&**f), Some(&**s)),
-        None => (None, None),
-    };
-    let (rows, matching) = match query.subtree.as_deref().filter(|s| !s.is_empty()) {
-        None => store.review_queue_page(kommune, &filter, offset, PAGE_SIZE).await?,
+    let under: Option<HashSet<String>> = match query.subtree.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
         Some(root) => {
             let root = FkUuid::parse(root).map_err(|e| WebError::BadRequest(format!("subtree: {e}")))?;
-            let fk = fk.ok_or_else(|| WebError::NotFound("FK-ORG snapshot".into()))?;
-            let i = fk.index_of(root).ok_or_else(|| WebError::NotFound(format!("FK-ORG unit {root}")))?;
-            let under: HashSet<String> =
-                fk.tree.descendants(i).into_iter().map(|d| fk.units[d].uuid.to_string()).collect();
-            let keys: Vec<i64> = store
-                .review_queue_keys(kommune, &filter)
+            let (fk, _) = state
+                .latest_trees(kommune)
                 .await?
-                .into_iter()
-                .filter(|(_, f)| f.as_ref().is_some_and(|f| under.contains(f)))
-                .map(|(id, _)| id)
-                .collect();
-            let ids: Vec<i64> = keys.iter().skip(offset).take(PAGE_SIZE).copied().collect();
-            (store.review_queue_rows(kommune, &ids).await?, keys.len())
+                .ok_or_else(|| WebError::NotFound(format!("FK-ORG snapshot for municipality {kommune}")))?;
+            let i = fk.index_of(root).ok_or_else(|| WebError::NotFound(format!("FK-ORG unit {root}")))?;
+            Some(fk.tree.descendants(i).into_iter().map(|d| fk.units[d].uuid.to_string()).collect())
         }
     };
-    let counts = store.proposal_counts(kommune).await?;
-    let (reviewed, total) = progress(&counts);
+    let cache = state.queue_cache(kommune).await?;
+    let matches = |it: &&QueueItem| {
+        let c = it.confidence.unwrap_or(1.0);
+        filter.kind.as_deref().is_none_or(|k| it.kind == k)
+            && filter.min_confidence.is_none_or(|m| c >= m)
+            && filter.max_confidence.is_none_or(|m| c < m)
+            && under.as_ref().is_none_or(|u| it.fk_uuid.as_ref().is_some_and(|f| u.contains(f)))
+    };
+    let matching = cache.items.iter().filter(matches).count();
+    let items: Vec<QueueItem> = cache.items.iter().filter(matches).skip(offset).take(PAGE_SIZE).cloned().collect();
     Ok(QueueView {
         kommune: kommune.to_string(),
         filter: query,
         page,
         pages: matching.div_ceil(PAGE_SIZE).max(1),
         matching,
-        reviewed,
-        total,
+        reviewed: cache.reviewed,
+        total: cache.total,
         can_decide: signed.roles_for(kommune).contains(&Role::SorAdmin),
-        items: rows.into_iter().map(|r| item(r, fk, sor)).collect(),
+        items,
     })
 }
 
