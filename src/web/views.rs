@@ -259,15 +259,15 @@ impl QueueCache {
         let mut items = Vec::with_capacity(rows.len());
         for r in rows {
             let key = (r.fk_snapshot_id, r.sor_snapshot_id);
-            if !trees.contains_key(&key) {
-                let pair = (state.fk_tree(key.0).await?, state.sor_tree(key.1).await?);
-                trees.insert(key, pair);
-            }
             let (fk, sor) = match trees.get(&key) {
-                Some((f, s)) => (Some(&**f), Some(&**s)),
-                None => (None, None),
+                Some(pair) => pair.clone(),
+                None => {
+                    let pair = (state.fk_tree(key.0).await?, state.sor_tree(key.1).await?);
+                    trees.insert(key, pair.clone());
+                    pair
+                }
             };
-            items.push(named_item(r.id, r.kind, r.fk_uuid, r.sor_id, r.confidence, fk, sor));
+            items.push(named_item(r.id, r.kind, r.fk_uuid, r.sor_id, r.confidence, Some(&fk), Some(&sor)));
         }
         let counts = store.proposal_counts(kommune).await?;
         let (reviewed, total) = progress(&counts);
