@@ -730,9 +730,10 @@ pub async fn whatif(
             Some(Edit::Close { unit: fk.units[u].uuid, date })
         }
         "rename" if !name.trim().is_empty() => Some(Edit::Rename { unit: fk.units[u].uuid, name: name.trim().into() }),
-        "create" if !name.trim().is_empty() => under.map(|p| Edit::Create {
+        // A new unit goes below the chosen unit unless another parent was chosen.
+        "create" if !name.trim().is_empty() => Some(Edit::Create {
             name: name.trim().into(),
-            under: fk.units[p].uuid,
+            under: fk.units[under.unwrap_or(u)].uuid,
             address: None,
             phone: None,
         }),

@@ -565,3 +565,19 @@ async fn demo_accounts_can_sign_in_with_the_printed_passwords_and_hold_their_rol
         assert_eq!(roles, &json!([a.role.as_str()]), "{}", a.user_name);
     }
 }
+
+on_sqlite_and_postgres!(an_expired_or_ended_session_no_longer_signs_anyone_in);
+
+async fn an_expired_or_ended_session_no_longer_signs_anyone_in(db: &TestDb) {
+    let store = &db.store;
+    store.set_web_password_hash("anna", &hash_password(PASSWORD).unwrap()).await.unwrap();
+    grant(store, None, "anna", kommune(), Role::ReadOnly).await.unwrap();
+    store.create_web_session("old", "anna", "csrf-old", "2000-01-01T00:00:00.000Z").await.unwrap();
+    store.create_web_session("new", "anna", "csrf-new", "2999-01-01T00:00:00.000Z").await.unwrap();
+    assert_eq!(store.web_session("old").await.unwrap(), None, "an expired session still counts");
+    let (user, csrf, roles) = store.web_session_with_roles("new").await.unwrap().unwrap();
+    assert_eq!((user.as_str(), csrf.as_str()), ("anna", "csrf-new"));
+    assert_eq!(roles, vec![(kommune(), "read_only".to_string())]);
+    store.delete_web_session("new").await.unwrap();
+    assert!(store.web_session_with_roles("new").await.unwrap().is_none());
+}
