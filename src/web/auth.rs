@@ -27,8 +27,11 @@ pub const LOGIN_COOKIE: &str = "sorsync_login";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Sessions last a working day.
 pub const SESSION_HOURS: i64 = 12;
-/// Failed sign-ins allowed per user name and per address within [`FAILURE_WINDOW`].
+/// Failed sign-ins allowed per user name within [`FAILURE_WINDOW`].
 pub const MAX_FAILURES: usize = 5;
+/// Failed sign-ins allowed per client address within [`FAILURE_WINDOW`] (higher: an office or a
+/// proxy puts many people behind one address; still stops one machine from trying many names).
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// An argon2id hash (PHC string) of `password` with a fresh salt.
@@ -101,10 +104,11 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    fn keys(user: &str, ip: Option<SocketAddr>) -> Vec<String> {
-        let mut keys = vec![format!("user:{}", user.to_lowercase())];
+    /// The counters a sign-in touches, with their limits.
+    fn keys(user: &str, ip: Option<SocketAddr>) -> Vec<(String, usize)> {
+        let mut keys = vec![(format!("user:{}", user.to_lowercase()), MAX_FAILURES)];
         if let Some(addr) = ip {
-            keys.push(format!("ip:{}", addr.ip()));
+            keys.push((format!("ip:{}", addr.ip()), MAX_FAILURES_PER_ADDRESS));
         }
         keys
     }
@@ -115,11 +119,11 @@ impl LoginLimiter {
             times.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
             !times.is_empty()
         });
-        Self::keys(user, ip).iter().any(|k| self.failures.get(k).is_some_and(|t| t.len() >= MAX_FAILURES))
+        Self::keys(user, ip).iter().any(|(k, limit)| self.failures.get(k).is_some_and(|t| t.len() >= *limit))
     }
 
     pub fn record_failure(&mut self, user: &str, ip: Option<SocketAddr>, now: Instant) {
-        for k in Self::keys(user, ip) {
+        for (k, _) in Self::keys(user, ip) {
             self.failures.entry(k).or_default().push(now);
         }
     }
@@ -291,6 +295,20 @@ mod tests {
         assert!(l.blocked("ANNA", None, t0), "user names are compared without case");
         assert!(!l.blocked("bo", None, t0));
         assert!(!l.blocked("anna", None, t0 + FAILURE_WINDOW + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn one_address_trying_many_names_is_blocked_after_twenty_failures() {
+        let mut l = LoginLimiter::default();
+        let t0 = Instant::now();
+        let ip: SocketAddr = "10.0.0.7:5000".parse().unwrap();
+        for i in 0..MAX_FAILURES_PER_ADDRESS {
+            let name = format!("user{i}");
+            assert!(!l.blocked(&name, Some(ip), t0), "blocked after {i} failures");
+            l.record_failure(&name, Some(ip), t0);
+        }
+        assert!(l.blocked("someone-new", Some(ip), t0));
+        assert!(!l.blocked("someone-new", Some("10.0.0.8:5000".parse().unwrap()), t0));
     }
 
     #[test]

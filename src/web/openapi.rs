@@ -16,7 +16,7 @@ pub struct ApiRoute {
 
 pub const API_ROUTES: &[ApiRoute] = &[
     ApiRoute { method: "get", path: "/api/openapi.json", page: None, summary: "This document", who: "anyone" },
-    ApiRoute { method: "post", path: "/api/login", page: Some("/login"), summary: "Sign in with {user, password}; sets the session cookie and returns the CSRF token", who: "anyone (rate limited: 5 failures per user name and per address in 15 minutes)" },
+    ApiRoute { method: "post", path: "/api/login", page: Some("/login"), summary: "Sign in with {user, password}; sets the session cookie and returns the CSRF token", who: "anyone (rate limited: 5 failures per user name, 20 per address, in 15 minutes)" },
     ApiRoute { method: "post", path: "/api/logout", page: Some("/logout"), summary: "Sign out", who: "signed in; X-CSRF-Token" },
     ApiRoute { method: "get", path: "/api/session", page: None, summary: "The signed-in user, CSRF token and municipalities", who: "signed in" },
     ApiRoute { method: "get", path: "/api/kommuner", page: Some("/"), summary: "The municipalities the user holds roles for", who: "signed in" },

@@ -352,10 +352,9 @@ async fn the_sixth_failed_sign_in_is_refused_even_with_the_right_password(db: &T
     // Through the API too.
     let r = c.post_json("/api/login", &json!({"user": "operator-350", "password": PASSWORD}), false).await;
     assert_eq!(r.status, 429);
-    // Other users from other places are not blocked... but this test client shares the address, so
-    // the address limit applies to it as well.
+    // Another user from the same address is not blocked by operator-350's failures.
     let r = c.post_json("/api/login", &json!({"user": "read_only-350", "password": PASSWORD}), false).await;
-    assert_eq!(r.status, 429, "the address has used up its failures");
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 async fn approving_through_the_queue_form_records_the_decision_in_the_store(db: &TestDb) {
