@@ -100,17 +100,28 @@ pub fn run(command: UsersCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
             println!("{user}: {} for municipality {} ({how})", a.role.as_str(), a.kommune);
         }
         UsersCommand::List(a) => {
-            let grants = block_on(async {
+            let (grants, accounts) = block_on(async {
                 let store = open_store(ctx).await?;
-                let r = store.role_grants().await.context("listing role grants");
+                let r = async {
+                    let grants = store.role_grants().await.context("listing role grants")?;
+                    let accounts = store.web_users().await.context("listing accounts")?;
+                    anyhow::Ok((grants, accounts))
+                }
+                .await;
                 store.close().await;
                 r
             })?;
             for g in grants.iter().filter(|g| a.kommune.is_none_or(|k| g.kommune == k)) {
+                let sign_in = if accounts.contains(&g.user_name) { "" } else { "  [no web account]" };
                 println!(
-                    "{}  {:<10} {}  (granted by {} at {})",
+                    "{}  {:<10} {}  (granted by {} at {}){sign_in}",
                     g.kommune, g.role, g.user_name, g.granted_by, g.granted_at
                 );
+            }
+            if a.kommune.is_none() {
+                for user in accounts.iter().filter(|u| !grants.iter().any(|g| &g.user_name == *u)) {
+                    println!("---  {:<10} {user}  (web account without roles)", "-");
+                }
             }
         }
     }

@@ -539,6 +539,9 @@ fn users_add_reads_the_password_from_standard_input_and_stores_only_a_hash() {
     assert!(!printed.contains("a long secret"), "the password was printed");
     let again = add("another long secret");
     assert!(String::from_utf8_lossy(&again.stdout).contains("password changed"));
+    let list = crate::support::sorsync().args(["--database-url", &url, "users", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("anna  (web account without roles)"), "{listed}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = Store::open(&url).await.unwrap();
