@@ -18,12 +18,20 @@ pub struct ServeArgs {
     /// Mark cookies Secure: set this when users reach the app over HTTPS (e.g. through a proxy).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Take the user name from this header (e.g. X-Remote-User), set by an authenticating reverse
+    /// proxy. Only when the app is reachable through that proxy alone.
+    #[arg(long, value_name = "HEADER")]
+    pub trust_proxy_header: Option<String>,
 }
 
 pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     block_on(async {
         let store = open_store(ctx).await?;
-        let config = WebConfig { secure_cookies: args.secure_cookies, today: None };
+        let config = WebConfig {
+            secure_cookies: args.secure_cookies,
+            today: None,
+            proxy_user_header: args.trust_proxy_header.clone(),
+        };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

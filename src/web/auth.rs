@@ -229,6 +229,20 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(name) = state.config().proxy_user_header.as_deref() {
+            let user = parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|u| !u.is_empty());
+            if let Some(user) = user {
+                let roles = state
+                    .store()
+                    .roles_of(user)
+                    .await?
+                    .into_iter()
+                    .filter_map(|(k, r)| Role::parse(&r).map(|r| (k, r)))
+                    .collect();
+                let csrf = state.proxy_csrf(user);
+                return Ok(Signed { user: user.to_string(), csrf, roles, session_hash: String::new() });
+            }
+        }
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::SignIn)?;
         let session_hash = token_hash(token);
         let (user, csrf, roles) = state.store().web_session_with_roles(&session_hash).await?.ok_or(WebError::SignIn)?;

@@ -40,6 +40,10 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The day the pages compute with (what-if dates, closed units). None: today.
     pub today: Option<NaiveDate>,
+    /// Trust this request header (e.g. `X-Remote-User`) as the signed-in user name, set by a
+    /// reverse proxy that authenticates users. Only when configured explicitly, and only safe when
+    /// the app is reachable through that proxy alone (bind to loopback). Sessions still work.
+    pub proxy_user_header: Option<String>,
 }
 
 /// The server's shared state: the store, the configuration, the login limiter and a small cache
@@ -58,6 +62,8 @@ struct Inner {
     /// Each municipality's pending proposals in queue order with names, rebuilt when the store's
     /// queue version changes (a run, a decision from any process).
     queues: tokio::sync::Mutex<HashMap<KommuneKode, Arc<views::QueueCache>>>,
+    /// Random per process: CSRF tokens of proxy-identified users are derived from it.
+    proxy_csrf_secret: String,
 }
 
 /// How many trees of each register the cache keeps.
@@ -73,6 +79,7 @@ impl AppState {
                 fk_trees: Mutex::new(HashMap::new()),
                 sor_trees: Mutex::new(HashMap::new()),
                 queues: tokio::sync::Mutex::new(HashMap::new()),
+                proxy_csrf_secret: auth::random_token(),
             }),
         }
     }
@@ -83,6 +90,11 @@ impl AppState {
 
     pub fn config(&self) -> &WebConfig {
         &self.inner.config
+    }
+
+    /// The CSRF token of a user identified by the proxy header (stable for the process's life).
+    pub fn proxy_csrf(&self, user: &str) -> String {
+        auth::token_hash(&format!("{}:{user}", self.inner.proxy_csrf_secret))
     }
 
     pub fn today(&self) -> NaiveDate {

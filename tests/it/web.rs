@@ -23,6 +23,7 @@ on_sqlite_and_postgres!(
     the_json_api_returns_what_the_pages_show,
     bulk_approval_shows_how_many_and_which_before_approving_exactly_those,
     the_what_if_page_draws_the_consequences_of_closing_a_unit,
+    a_trusted_proxy_header_signs_the_user_in_only_when_configured,
 );
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -146,10 +147,13 @@ impl Drop for Server {
 }
 
 pub async fn start(store: Store) -> Server {
+    start_with(store, WebConfig { secure_cookies: false, today: Some(today()), proxy_user_header: None }).await
+}
+
+pub async fn start_with(store: Store, config: WebConfig) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = WebConfig { secure_cookies: false, today: Some(today()) };
     tokio::spawn(async move {
         let _ = serve_listener(listener, store, config, async {
             let _ = stopped.await;
@@ -582,4 +586,38 @@ async fn an_expired_or_ended_session_no_longer_signs_anyone_in(db: &TestDb) {
     assert_eq!(roles, vec![(kommune(), "read_only".to_string())]);
     store.delete_web_session("new").await.unwrap();
     assert!(store.web_session_with_roles("new").await.unwrap().is_none());
+}
+
+async fn a_trusted_proxy_header_signs_the_user_in_only_when_configured(db: &TestDb) {
+    populate(&db.store).await;
+    let plain = start(db.store.clone()).await;
+    let spoof = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r =
+        spoof.get(format!("{}/k/350/queue", plain.base)).header("x-remote-user", "sor_admin-350").send().await.unwrap();
+    assert_eq!(r.status(), 303, "the header is ignored unless configured");
+
+    let config =
+        WebConfig { secure_cookies: false, today: Some(today()), proxy_user_header: Some("X-Remote-User".into()) };
+    let proxied = start_with(db.store.clone(), config).await;
+    let get = |path: &str, user: &str| {
+        spoof.get(format!("{}{path}", proxied.base)).header("x-remote-user", user.to_string()).send()
+    };
+    assert_eq!(get("/k/350/queue", "sor_admin-350").await.unwrap().status(), 200);
+    assert_eq!(get("/k/350/queue", "sor_admin-360").await.unwrap().status(), 403, "roles still apply");
+    let session: Value = get("/api/session", "sor_admin-350").await.unwrap().json().await.unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let id = pending_links(&db.store, kommune()).await[0];
+    let decide = |token: &str| {
+        spoof
+            .post(format!("{}/api/k/350/proposals/{id}/decide", proxied.base))
+            .header("x-remote-user", "sor_admin-350")
+            .header("x-csrf-token", token.to_string())
+            .json(&json!({"decision": "approve"}))
+            .send()
+    };
+    assert_eq!(decide("wrong").await.unwrap().status(), 403, "CSRF applies to proxy users too");
+    assert_eq!(decide(&csrf).await.unwrap().status(), 200);
+    assert_eq!(db.store.proposal(id).await.unwrap().status, ProposalStatus::Approved);
+    let decisions_by = db.store.links(kommune()).await.unwrap();
+    assert_eq!(decisions_by[0].approved_by, "sor_admin-350");
 }
