@@ -11,6 +11,122 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub store: StoreConfig,
     pub fkorg: FkOrgConfig,
+    pub sor: SorConfig,
+    pub review: ReviewConfig,
+    pub apply: ApplyConfig,
+}
+
+/// `[review]`: auto-approval (off unless a lower bound is given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Link proposals at or above this confidence (and at or below the maximum), without flags,
+    /// are approved by a rule, recorded as automatic. None (the default): no auto-approval.
+    pub auto_approve_min_confidence: Option<f64>,
+    pub auto_approve_max_confidence: f64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig { auto_approve_min_confidence: None, auto_approve_max_confidence: 1.0 }
+    }
+}
+
+impl ReviewConfig {
+    /// The auto-approval band, when configured.
+    pub fn auto_approve_band(&self) -> Option<crate::review::ConfidenceBand> {
+        self.auto_approve_min_confidence
+            .map(|min| crate::review::ConfidenceBand { min, max: self.auto_approve_max_confidence })
+    }
+}
+
+/// `[apply]`: the closure limit and the retry budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApplyConfig {
+    /// Closures per plan without naming them: at most this many ...
+    pub max_closures: usize,
+    /// ... and at most this share of the municipality's SOR units (rounded down), whichever is smaller.
+    pub max_closure_share: f64,
+    /// Seconds one change may spend on retries of temporary failures.
+    pub retry_budget_secs: u64,
+    /// First wait between retries (doubled each time, with jitter), milliseconds.
+    pub retry_first_delay_ms: u64,
+    /// Longest wait between retries, milliseconds.
+    pub retry_max_delay_ms: u64,
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        ApplyConfig {
+            max_closures: 10,
+            max_closure_share: 0.05,
+            retry_budget_secs: 120,
+            retry_first_delay_ms: 200,
+            retry_max_delay_ms: 10_000,
+        }
+    }
+}
+
+impl ApplyConfig {
+    pub fn closure_limit(&self) -> crate::apply::ClosureLimit {
+        crate::apply::ClosureLimit { max_closures: self.max_closures, max_share: self.max_closure_share }
+    }
+
+    pub fn retry_policy(&self) -> crate::apply::RetryPolicy {
+        crate::apply::RetryPolicy {
+            budget: std::time::Duration::from_secs(self.retry_budget_secs),
+            first_delay: std::time::Duration::from_millis(self.retry_first_delay_ms),
+            max_delay: std::time::Duration::from_millis(self.retry_max_delay_ms),
+        }
+    }
+
+    /// The `[review]` and `[apply]` part of the commented default file.
+    fn commented(review: &ReviewConfig, apply: &ApplyConfig) -> String {
+        format!(
+            r#"
+[review]
+# Auto-approval of link proposals in a confidence band, recorded as automatic. Off unless the
+# minimum is set. Flagged links are always left for a person.
+# auto_approve_min_confidence = 0.98
+auto_approve_max_confidence = {max}
+
+[apply]
+# Closures per plan without naming them (--allow-closures): at most max_closures AND at most
+# max_closure_share of the municipality's SOR units (rounded down), whichever is smaller.
+max_closures = {closures}
+max_closure_share = {share}
+# Retries of temporary failures: per-change time budget, first and longest wait.
+retry_budget_secs = {budget}
+retry_first_delay_ms = {first}
+retry_max_delay_ms = {max_delay}
+"#,
+            max = review.auto_approve_max_confidence,
+            closures = apply.max_closures,
+            share = apply.max_closure_share,
+            budget = apply.retry_budget_secs,
+            first = apply.retry_first_delay_ms,
+            max_delay = apply.retry_max_delay_ms,
+        )
+    }
+}
+
+/// The SOR update service (SORUS), written to by `sorsync apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SorConfig {
+    /// The SORUS SOAP endpoint. The default points at the local stand-in (`sorsync stand-in sor`).
+    pub url: String,
+    /// Seconds before a request (sending and reading the whole answer) times out.
+    pub timeout_secs: u64,
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for SorConfig {
+    fn default() -> Self {
+        SorConfig { url: "http://127.0.0.1:8702/sorus".to_string(), timeout_secs: 30, connect_timeout_secs: 10 }
+    }
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +212,7 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "SORSYNC_FKORG_CLIENT_ID",
     "SORSYNC_FKORG_CLIENT_SECRET",
     "SORSYNC_FKORG_PAGE_SIZE",
+    "SORSYNC_SOR_URL",
 ];
 
 impl Config {
@@ -148,6 +265,9 @@ impl Config {
         if let Some(v) = env("SORSYNC_FKORG_CLIENT_SECRET") {
             self.fkorg.client_secret = v;
         }
+        if let Some(v) = env("SORSYNC_SOR_URL") {
+            self.sor.url = v;
+        }
         if let Some(v) = env("SORSYNC_FKORG_PAGE_SIZE") {
             let n: u32 = v.parse().map_err(|_| ConfigError::Env {
                 name: "SORSYNC_FKORG_PAGE_SIZE",
@@ -167,7 +287,7 @@ impl Config {
     /// The commented default file that `sorsync init` writes.
     pub fn commented_default() -> String {
         let d = Config::default();
-        format!(
+        let mut text = format!(
             r#"# sorsync configuration. Every value can be overridden by an environment variable
 # (named on the line above it). Secrets are better kept in the environment than here.
 
@@ -192,6 +312,14 @@ page_size = {page}
 timeout_secs = {timeout}
 # Retries on timeouts and 5xx answers, with exponential backoff.
 max_retries = {retries}
+
+[sor]
+# The SOR update service (SORUS, SOAP). The default points at the local stand-in
+# (`sorsync stand-in sor`). env: SORSYNC_SOR_URL
+url = "{sor_url}"
+# Seconds before a request times out, and before a connection must be made.
+timeout_secs = {sor_timeout}
+connect_timeout_secs = {sor_connect}
 "#,
             db = d.store.database_url,
             endpoint = d.fkorg.endpoint,
@@ -201,7 +329,12 @@ max_retries = {retries}
             page = d.fkorg.page_size,
             timeout = d.fkorg.timeout_secs,
             retries = d.fkorg.max_retries,
-        )
+            sor_url = d.sor.url,
+            sor_timeout = d.sor.timeout_secs,
+            sor_connect = d.sor.connect_timeout_secs,
+        );
+        text.push_str(&ApplyConfig::commented(&d.review, &d.apply));
+        text
     }
 }
 

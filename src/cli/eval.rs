@@ -41,6 +41,9 @@ pub struct EvalArgs {
     /// Do not propose matched links below this confidence.
     #[arg(long, default_value_t = 0.5, value_name = "P")]
     pub min_confidence: f64,
+    /// Most candidate SOR units kept per FK-ORG unit after blocking (a tuning knob).
+    #[arg(long, default_value_t = MatchOptions::DEFAULT_MAX_CANDIDATES, value_name = "N")]
+    pub max_candidates: usize,
 }
 
 /// The outcome for one municipality.
@@ -85,6 +88,7 @@ fn evaluate(name: String, fk: &Path, sor: &Path, truth: &Path, opts: &MatchOptio
 pub fn run(args: EvalArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let mut opts = MatchOptions::new(args.today.unwrap_or_else(|| chrono::Local::now().date_naive()));
     opts.min_confidence = args.min_confidence;
+    opts.max_candidates_per_unit = args.max_candidates;
     let outcomes = if let Some(dir) = &args.dir {
         evaluate_dir(dir, &opts)?
     } else {

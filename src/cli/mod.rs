@@ -1,15 +1,19 @@
 //! Command-line interface: argument definitions (clap) and dispatch. Each subcommand lives in its
 //! own file with its `Args` and a `run` function; the work itself is in the library.
 
+mod apply;
+mod audit;
 mod contacts;
 mod demo;
 mod eval;
+mod export;
 mod fixtures;
 mod import;
 mod init;
 mod inspect;
 mod inspect_fkorg;
 mod inspect_sor;
+mod plan;
 mod preview;
 mod proposals;
 mod propose;
@@ -18,6 +22,8 @@ mod serve;
 mod snapshots;
 mod standin;
 mod users;
+mod waves;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +88,19 @@ pub enum Command {
     /// Operators' bootstrap: whoever can reach the store can add accounts and grant roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Freeze a municipality's approved proposals as a plan of changes (with idempotency keys).
+    Plan(plan::PlanArgs),
+    /// Apply a saved plan to SOR and FK-ORG, exactly once per change (exit 2: held back or quarantined).
+    Apply(apply::ApplyArgs),
+    /// Show a municipality's audit log: every decision and write, who, when, before and after.
+    Audit(audit::AuditArgs),
+    /// Write a plan's changes as CSV or XLSX for registering in SOR by hand.
+    ExportChanges(export::ExportArgs),
+    /// Onboarding waves: load the plan, status and readiness, run a wave, reports.
+    #[command(subcommand)]
+    Waves(waves::WavesCommand),
+    /// Work queued wave jobs (`sorsync waves run NAME --queue`); several may share a PostgreSQL store.
+    Worker(worker::WorkerArgs),
     /// Serve the web app: review queue, proposal detail, what-if, contacts; JSON API at /api.
     Serve(serve::ServeArgs),
 }
@@ -113,6 +132,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(a) => preview::run(a, &ctx),
         Command::Proposals(c) => proposals::run(c, &ctx),
         Command::Users(c) => users::run(c, &ctx),
+        Command::Plan(a) => plan::run(a, &ctx),
+        Command::Apply(a) => apply::run(a, &ctx),
+        Command::Audit(a) => audit::run(a, &ctx),
+        Command::ExportChanges(a) => export::run(a, &ctx),
+        Command::Waves(c) => waves::run(c, &ctx),
+        Command::Worker(a) => worker::run(a, &ctx),
         Command::Serve(a) => serve::run(a, &ctx),
     }
 }

@@ -1,6 +1,9 @@
-//! `sorsync proposals list|show|approve|reject`: the review queue of a municipality. Approving and
-//! rejecting go through [`crate::review::decide`], which checks the SOR-administrator role.
+//! `sorsync proposals list|show|approve|reject|link|choose|create-new|no-match`: the review queue of
+//! a municipality. Every decision goes through [`crate::review`], which checks the
+//! SOR-administrator role. Bulk approval (`approve --all --min-confidence P`) shows what it would
+//! decide and asks first (`--yes` skips the question; without a terminal it is required).
 
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -9,8 +12,11 @@ use serde::Serialize;
 
 use super::import::open_store;
 use super::{block_on, Context};
-use crate::domain::KommuneKode;
-use crate::review::{decide, Actor, Decision};
+use crate::domain::{FkUuid, KommuneKode, SorId};
+use crate::review::{
+    choose_alternative, create_new, decide, link_by_hand, no_match, proposals_with_lifecycle, Actor, Decision,
+    Lifecycle, ProposalLife,
+};
 use crate::store::{ProposalStatus, StoredProposal};
 
 #[derive(Debug, Subcommand)]
@@ -23,6 +29,14 @@ pub enum ProposalsCommand {
     Approve(DecideArgs),
     /// Reject proposals (needs the SOR-administrator role for the municipality).
     Reject(DecideArgs),
+    /// Link an FK-ORG unit and a SOR unit by hand (SOR administrator).
+    Link(LinkArgs),
+    /// Choose one of a link proposal's alternatives instead of its SOR unit (SOR administrator).
+    Choose(ChooseArgs),
+    /// The FK-ORG unit of a proposal is new: create it in SOR under its parent's SOR unit (SOR administrator).
+    CreateNew(OneArgs),
+    /// A proposal's units do not match (SOR administrator).
+    NoMatch(OneArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,6 +53,9 @@ pub enum StatusFilter {
     Approved,
     Rejected,
     Superseded,
+    Applying,
+    Applied,
+    Failed,
     All,
 }
 
@@ -70,8 +87,20 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct DecideArgs {
     /// Proposal ids (from `sorsync proposals list`).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub ids: Vec<i64>,
+    /// Every pending proposal of the municipality that passes --min-confidence and --kind.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: only links at or above this confidence.
+    #[arg(long, value_name = "P", requires = "all")]
+    pub min_confidence: Option<f64>,
+    /// With --all: only this kind (link, create, update, close, move, write_back).
+    #[arg(long, value_name = "KIND", requires = "all")]
+    pub kind: Option<String>,
+    /// With --all: do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
     /// The municipality the proposals belong to (a guard against a mistyped id).
     #[arg(long, value_name = "CODE", value_parser = KommuneKode::parse)]
     pub kommune: KommuneKode,
@@ -83,12 +112,54 @@ pub struct DecideArgs {
     pub reason: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    #[arg(long, value_name = "CODE", value_parser = KommuneKode::parse)]
+    pub kommune: KommuneKode,
+    /// The FK-ORG unit's UUID.
+    #[arg(long, value_name = "UUID", value_parser = FkUuid::parse)]
+    pub fk: FkUuid,
+    /// The SOR unit's SOR-ID.
+    #[arg(long, value_name = "SORID", value_parser = SorId::parse)]
+    pub sor: SorId,
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChooseArgs {
+    /// The link proposal's id.
+    pub id: i64,
+    /// The alternative's SOR-ID (one of the proposal's alternatives).
+    #[arg(long, value_name = "SORID", value_parser = SorId::parse)]
+    pub sor: SorId,
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OneArgs {
+    /// The proposal's id.
+    pub id: i64,
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
 /// One stored proposal as JSON (a contract: scripts read it).
 #[derive(Debug, Serialize)]
 pub(super) struct ProposalJson {
     id: i64,
     kommune: String,
+    /// The lifecycle state: pending, approved, rejected, superseded, applying, applied, failed.
     status: &'static str,
+    /// Why applying failed (status "failed").
+    failure: Option<String>,
     kind: String,
     fk_uuid: Option<String>,
     sor_id: Option<String>,
@@ -101,11 +172,21 @@ pub(super) struct ProposalJson {
 }
 
 impl From<&StoredProposal> for ProposalJson {
+    /// A proposal without its applied changes (fresh from a run).
     fn from(p: &StoredProposal) -> Self {
+        let (state, failure) = crate::review::lifecycle(p, &[]);
+        ProposalJson::from(&ProposalLife { proposal: p.clone(), state, failure })
+    }
+}
+
+impl From<&ProposalLife> for ProposalJson {
+    fn from(l: &ProposalLife) -> Self {
+        let p = &l.proposal;
         ProposalJson {
             id: p.id,
             kommune: p.kommune.to_string(),
-            status: p.status.as_str(),
+            status: l.state.as_str(),
+            failure: l.failure.clone(),
             kind: p.key.kind.clone(),
             fk_uuid: p.key.fk_uuid.clone(),
             sor_id: p.key.sor_id.clone(),
@@ -122,6 +203,17 @@ impl From<&StoredProposal> for ProposalJson {
 #[derive(Debug, Serialize)]
 struct ListJson {
     proposals: Vec<ProposalJson>,
+}
+
+/// `#12  pending  link 0.934  FK-ORG 3f2c... -> SOR 123456789012345  "Name" -> "Name"`, with the
+/// lifecycle state and any failure.
+fn life_line(l: &ProposalLife) -> String {
+    let line = one_line(&l.proposal);
+    let line = line.replacen(l.proposal.status.as_str(), &format!("{:<10}", l.state.as_str()), 1);
+    match &l.failure {
+        Some(f) => format!("{}  FAILED: {f}", line.trim_end()),
+        None => line,
+    }
 }
 
 /// `#12  pending  link 0.934  FK-ORG 3f2c... -> SOR 123456789012345  "Name" -> "Name"`.
@@ -142,27 +234,73 @@ pub fn run(command: ProposalsCommand, ctx: &Context) -> anyhow::Result<ExitCode>
         ProposalsCommand::Show(a) => show(a, ctx),
         ProposalsCommand::Approve(a) => decide_all(a, Decision::Approve, ctx),
         ProposalsCommand::Reject(a) => decide_all(a, Decision::Reject, ctx),
+        ProposalsCommand::Link(a) => by_hand(ctx, a.as_user, |store, actor| async move {
+            let id = link_by_hand(&store, &actor, a.kommune, a.fk, a.sor, a.reason.as_deref()).await?;
+            Ok(format!("linked FK-ORG {} and SOR {} as {} (proposal #{id})", a.fk, a.sor, actor.user_name))
+        }),
+        ProposalsCommand::Choose(a) => by_hand(ctx, a.as_user, |store, actor| async move {
+            let id = choose_alternative(&store, &actor, a.id, a.sor, a.reason.as_deref()).await?;
+            Ok(format!(
+                "rejected #{} and linked its alternative SOR {} as {} (proposal #{id})",
+                a.id, a.sor, actor.user_name
+            ))
+        }),
+        ProposalsCommand::CreateNew(a) => by_hand(ctx, a.as_user, |store, actor| async move {
+            let id = create_new(&store, &actor, a.id, a.reason.as_deref()).await?;
+            Ok(format!(
+                "rejected #{} and approved creating its unit in SOR as {} (proposal #{id})",
+                a.id, actor.user_name
+            ))
+        }),
+        ProposalsCommand::NoMatch(a) => by_hand(ctx, a.as_user, |store, actor| async move {
+            no_match(&store, &actor, a.id, a.reason.as_deref()).await?;
+            Ok(format!("recorded no match for #{} as {}", a.id, actor.user_name))
+        }),
     }
 }
 
+/// Runs one decision by hand with the store open, printing its line.
+fn by_hand<Fut>(
+    ctx: &Context,
+    as_user: Option<String>,
+    f: impl FnOnce(crate::store::Store, Actor) -> Fut,
+) -> anyhow::Result<ExitCode>
+where
+    Fut: std::future::Future<Output = anyhow::Result<String>>,
+{
+    let actor = actor(as_user)?;
+    let line = block_on(async {
+        let store = open_store(ctx).await?;
+        let result = f(store.clone(), actor).await;
+        store.close().await;
+        result
+    })?;
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let status = match args.status {
-        StatusFilter::Pending => Some(ProposalStatus::Pending),
-        StatusFilter::Approved => Some(ProposalStatus::Approved),
-        StatusFilter::Rejected => Some(ProposalStatus::Rejected),
-        StatusFilter::Superseded => Some(ProposalStatus::Superseded),
+    let wanted: Option<Lifecycle> = match args.status {
+        StatusFilter::Pending => Some(Lifecycle::Pending),
+        StatusFilter::Approved => Some(Lifecycle::Approved),
+        StatusFilter::Rejected => Some(Lifecycle::Rejected),
+        StatusFilter::Superseded => Some(Lifecycle::Superseded),
+        StatusFilter::Applying => Some(Lifecycle::Applying),
+        StatusFilter::Applied => Some(Lifecycle::Applied),
+        StatusFilter::Failed => Some(Lifecycle::Failed),
         StatusFilter::All => None,
     };
     let proposals = block_on(async {
         let store = open_store(ctx).await?;
-        let list = store.proposals(args.kommune, status).await.context("listing proposals");
+        let list = proposals_with_lifecycle(&store, args.kommune).await.context("listing proposals");
         store.close().await;
         list
     })?;
-    let shown: Vec<&StoredProposal> = proposals
+    let shown: Vec<&ProposalLife> = proposals
         .iter()
-        .filter(|p| args.kind.as_deref().is_none_or(|k| p.key.kind == k))
-        .filter(|p| args.min_confidence.is_none_or(|m| p.confidence.is_some_and(|c| c >= m)))
+        .filter(|l| wanted.is_none_or(|w| l.state == w))
+        .filter(|l| args.kind.as_deref().is_none_or(|k| l.proposal.key.kind == k))
+        .filter(|l| args.min_confidence.is_none_or(|m| l.proposal.confidence.is_some_and(|c| c >= m)))
         .collect();
     match args.format {
         Format::Json => {
@@ -171,7 +309,7 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         Format::Text => {
             for p in &shown {
-                println!("{}", one_line(p));
+                println!("{}", life_line(p));
             }
             println!("{} proposals", shown.len());
         }
@@ -180,16 +318,22 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let p = block_on(async {
+    let life = block_on(async {
         let store = open_store(ctx).await?;
-        let p = store.proposal(args.id).await.with_context(|| format!("reading proposal {}", args.id));
+        let result = async {
+            let p = store.proposal(args.id).await.with_context(|| format!("reading proposal {}", args.id))?;
+            let all = proposals_with_lifecycle(&store, p.kommune).await?;
+            all.into_iter().find(|l| l.proposal.id == args.id).context("the proposal disappeared while reading it")
+        }
+        .await;
         store.close().await;
-        p
+        result
     })?;
+    let p = &life.proposal;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&ProposalJson::from(&p))?),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&ProposalJson::from(&life))?),
         Format::Text => {
-            println!("{}", one_line(&p));
+            println!("{}", life_line(&life));
             println!(
                 "municipality {}, made {} from FK-ORG snapshot {} and SOR snapshot {}",
                 p.kommune, p.created_at, p.fk_snapshot_id, p.sor_snapshot_id
@@ -202,7 +346,7 @@ fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 /// `--as`, else $SORSYNC_USER (clap reads it into `--as`), else $USER.
-fn actor(as_user: Option<String>) -> anyhow::Result<Actor> {
+pub(super) fn actor(as_user: Option<String>) -> anyhow::Result<Actor> {
     let name = as_user
         .or_else(|| std::env::var("USER").ok())
         .filter(|n| !n.trim().is_empty())
@@ -210,8 +354,20 @@ fn actor(as_user: Option<String>) -> anyhow::Result<Actor> {
     Ok(Actor::new(name.trim()))
 }
 
+/// Asks "QUESTION [y/N]" on the terminal. Refuses without a terminal (scripts pass --yes).
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("not asking without a terminal: add --yes to confirm");
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "ja" | "j"))
+}
+
 fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let actor = actor(args.as_user)?;
+    let actor = actor(args.as_user.clone())?;
     let verb = match decision {
         Decision::Approve => "approved",
         Decision::Reject => "rejected",
@@ -219,7 +375,37 @@ fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Re
     block_on(async {
         let store = open_store(ctx).await?;
         let result = async {
-            for id in &args.ids {
+            let ids = if args.all {
+                let pending = store.proposals(args.kommune, Some(ProposalStatus::Pending)).await?;
+                let chosen: Vec<&StoredProposal> = pending
+                    .iter()
+                    .filter(|p| args.kind.as_deref().is_none_or(|k| p.key.kind == k))
+                    .filter(|p| args.min_confidence.is_none_or(|m| p.confidence.is_some_and(|c| c >= m)))
+                    .collect();
+                if chosen.is_empty() {
+                    println!("no pending proposal of municipality {} matches", args.kommune);
+                    return Ok(());
+                }
+                for p in &chosen {
+                    println!("{}", one_line(p));
+                }
+                let infinitive = if decision == Decision::Approve { "Approve" } else { "Reject" };
+                let question = format!(
+                    "{infinitive} these {} proposals of municipality {} as {}?",
+                    chosen.len(),
+                    args.kommune,
+                    actor.user_name
+                );
+                println!("{} proposals", chosen.len());
+                if !args.yes && !confirm(&question)? {
+                    println!("nothing decided");
+                    return Ok(());
+                }
+                chosen.iter().map(|p| p.id).collect()
+            } else {
+                args.ids.clone()
+            };
+            for id in &ids {
                 let p = store.proposal(*id).await.with_context(|| format!("reading proposal {id}"))?;
                 if p.kommune != args.kommune {
                     anyhow::bail!("proposal {id} belongs to municipality {}, not {}", p.kommune, args.kommune);

@@ -1,19 +1,19 @@
 //! `sorsync propose --kommune CODE` with the store: matches the latest FK-ORG and SOR snapshots of
-//! a municipality and records the proposals (only what changed since earlier runs and decisions).
+//! a municipality (within the scope the wave plan configures for it, if any) and records the proposals
+//! (only what changed since earlier runs and decisions). The step itself is [`crate::waves::pipeline::propose_for`].
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::ValueEnum;
 use serde::Serialize;
 
 use super::import::open_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::KommuneKode;
-use crate::matching::{close_vanished, propose, MatchOptions};
-use crate::review::{record_run, RunSummary, Snapshot};
-use crate::store::{Register, Store, StoredProposal};
+use crate::matching::MatchOptions;
+use crate::store::Store;
+use crate::waves::pipeline::{configured_scope, propose_for, StoreRun};
 
 /// Output of a store-backed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,7 +49,7 @@ pub fn run_from_store(
     format: StoreRunFormat,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new } = block_on(async {
+    let StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new, .. } = block_on(async {
         let store = open_store(ctx).await?;
         let result = run(&store, kommune, opts).await;
         store.close().await;
@@ -99,43 +99,14 @@ pub fn run_from_store(
     Ok(if summary.pending > 0 { ExitCode::from(EXIT_NEEDS_ATTENTION) } else { ExitCode::SUCCESS })
 }
 
-/// What one store-backed run did and which snapshots it used.
-#[derive(Debug)]
-struct StoreRun {
-    summary: RunSummary,
-    fk_snapshot_id: i64,
-    sor_snapshot_id: i64,
-    /// The proposals this run recorded.
-    new: Vec<StoredProposal>,
-}
-
+/// The shared propose step, within the scope the stored wave plan configures for the municipality.
 async fn run(store: &Store, kommune: KommuneKode, opts: &MatchOptions) -> anyhow::Result<StoreRun> {
-    let fk_id = store
-        .latest_snapshot_id(Register::FkOrg, Some(kommune))
-        .await?
-        .with_context(|| format!("no FK-ORG snapshot for municipality {kommune}: run `sorsync import fkorg` first"))?;
-    let sor_id = match store.latest_snapshot_id(Register::Sor, Some(kommune)).await? {
-        Some(id) => id,
-        None => store
-            .latest_snapshot_id(Register::Sor, None)
-            .await?
-            .context("no SOR snapshot (neither for the municipality nor national): run `sorsync import sor` first")?,
-    };
-    let fk = store.load_fkorg(fk_id).await.context("loading the FK-ORG snapshot")?;
-    let sor = store.load_sor(sor_id).await.context("loading the SOR snapshot")?;
-    let mut proposals = propose(&fk, &sor, opts);
-    // Approved links whose FK-ORG unit vanished since: their SOR units should close.
-    let approved = store.approved_link_ids(kommune).await?;
-    proposals.proposals.extend(close_vanished(&fk, &sor, &approved, opts.today));
-    let summary =
-        record_run(store, kommune, Snapshot { id: fk_id, tree: &fk }, Snapshot { id: sor_id, tree: &sor }, &proposals)
-            .await
-            .context("recording the proposals")?;
-    let mut new = Vec::with_capacity(summary.new.len());
-    for id in &summary.new {
-        new.push(store.proposal(*id).await?);
+    let mut opts = opts.clone();
+    if let Some(scope) = configured_scope(store, kommune).await? {
+        tracing::info!(kommune = %kommune, "Using the scope of the wave plan.");
+        opts.scope = scope;
     }
-    Ok(StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new })
+    Ok(propose_for(store, kommune, &opts).await?)
 }
 
 #[cfg(test)]

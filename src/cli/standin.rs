@@ -1,4 +1,5 @@
-//! `sorsync stand-in fkorg`: run a local server that speaks FK-ORG's GraphQL read API.
+//! `sorsync stand-in fkorg|sor`: run a local server that speaks FK-ORG's GraphQL read API or SOR's
+//! update service.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,8 +10,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::Context;
-use crate::sources::read_fkorg_file;
+use crate::sources::{read_fkorg_file, read_sor_file};
 use crate::standin::fkorg::{self, Credentials, StandInOptions};
+use crate::standin::sor;
 
 #[derive(Debug, Subcommand)]
 pub enum StandInCommand {
@@ -20,6 +22,40 @@ pub enum StandInCommand {
     /// x-TransaktionsId and x-TransaktionsTid) and POST /oauth/token (client credentials).
     /// Prints "listening on http://127.0.0.1:PORT" when ready; stop it with Ctrl-C.
     Fkorg(StandInFkorgArgs),
+    /// SOR's update service (SORUS, SOAP): create, update, move, close, lookup by idempotency key.
+    ///
+    /// Serves POST /sorus (SOAP 1.1), GET /sor.xml (the current state as SOR XML 1.0.0),
+    /// GET /stats (counters as JSON) and GET /health. Prints "listening on http://127.0.0.1:PORT"
+    /// when ready; stop it with Ctrl-C.
+    Sor(StandInSorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StandInSorArgs {
+    /// The initial SOR state: a SOR file as `sorsync inspect sor` reads (XML or CSV).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one; the chosen port is printed).
+    #[arg(long, default_value_t = 8702)]
+    pub port: u16,
+    /// Share of SOAP requests (0.0 to 1.0) answered 500 with a temporary fault, without applying.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of SOAP requests that hang for --hang-ms (half of them are applied first).
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub timeout_rate: f64,
+    /// Share of SOAP requests whose connection is closed without an answer (half applied first).
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Delay added to every SOAP request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// How long a hanging request hangs, in milliseconds (longer than the client's timeout).
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    pub hang_ms: u64,
+    /// Seed for the fault injection, so a run can be repeated exactly.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -63,7 +99,43 @@ pub struct StandInFkorgArgs {
 pub fn run(cmd: StandInCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         StandInCommand::Fkorg(args) => run_fkorg(args, ctx),
+        StandInCommand::Sor(args) => run_sor(args),
     }
+}
+
+fn run_sor(args: StandInSorArgs) -> anyhow::Result<ExitCode> {
+    let opts = sor::SorStandInOptions {
+        port: args.port,
+        fail_rate: args.fail_rate,
+        timeout_rate: args.timeout_rate,
+        drop_rate: args.drop_rate,
+        latency: Duration::from_millis(args.latency_ms),
+        hang: Duration::from_millis(args.hang_ms),
+        seed: args.seed,
+        ..sor::SorStandInOptions::default()
+    };
+    opts.check().map_err(anyhow::Error::msg)?;
+    let tree = read_sor_file(&args.data)?;
+    let units = tree.len();
+    super::block_on(async move {
+        let server = sor::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+        let addr = server.addr();
+        let banner = format!(
+            "listening on http://{addr}\n  SORUS:   {}  ({units} units)\n  state:   http://{addr}{}\n",
+            server.service_url(),
+            sor::SOR_XML_PATH
+        );
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+            tracing::warn!(error = %e, "cannot write to stdout; serving anyway");
+        }
+        drop(out);
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            r = server.join() => r.context("the stand-in server stopped")?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> {

@@ -467,7 +467,7 @@ pub fn excel_text(value: &str) -> String {
 }
 
 /// A free-text cell: as is, unless Excel would read it as a formula.
-fn excel_free_text(value: &str) -> String {
+pub(crate) fn excel_free_text(value: &str) -> String {
     if value.starts_with(['=', '+', '-', '@']) {
         excel_text(value)
     } else {
@@ -548,7 +548,8 @@ pub fn person_rows(r: &ContactReport) -> Vec<PersonRow> {
         .collect()
 }
 
-fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
+/// Semicolon-separated UTF-8 with a BOM and CRLF line ends (see the module documentation).
+pub(crate) fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
     let mut out = UTF8_BOM.as_bytes().to_vec();
     {
         let mut w = csv::WriterBuilder::new().delimiter(b';').terminator(csv::Terminator::CRLF).from_writer(&mut out);

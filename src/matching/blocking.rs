@@ -60,6 +60,13 @@ fn keys(p: &Profiles, profile: &super::features::Profile, out: &mut Vec<Key>) {
     }
 }
 
+/// Posting lists longer than this are not used: a key shared by more SOR units says little, and a
+/// fixed bound keeps the work per FK-ORG unit the same however large the municipality.
+const MAX_POSTING: usize = 40;
+
+/// A candidate needs at least this share of the best candidate's blocking evidence.
+const RELATIVE_EVIDENCE_FLOOR: f32 = 0.4;
+
 /// Inverted index over the SOR side.
 pub struct SorIndex {
     postings: HashMap<u64, Vec<u32>>,
@@ -80,7 +87,7 @@ impl SorIndex {
                 }
             }
         }
-        let max_posting = 40.max((p.sor.len() as f64).sqrt() as usize);
+        let max_posting = MAX_POSTING;
         SorIndex { postings, max_posting }
     }
 
@@ -116,6 +123,12 @@ impl SorIndex {
                 }
             }
             let mut cands: Vec<u32> = touched.iter().copied().filter(|&s| allowed(f, s as usize)).collect();
+            // Candidates with much weaker evidence than the best one are dropped: in a large
+            // municipality many units share one middling word with this one, and none of them is
+            // likely its counterpart when another shares far more.
+            let best = cands.iter().map(|&s| evidence[s as usize]).fold(0.0f32, f32::max);
+            let floor = best * RELATIVE_EVIDENCE_FLOOR;
+            cands.retain(|&s| evidence[s as usize] >= floor);
             if cands.len() > max_per_unit {
                 cands.sort_by(|a, b| evidence[*b as usize].total_cmp(&evidence[*a as usize]));
                 cands.truncate(max_per_unit);

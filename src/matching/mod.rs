@@ -50,12 +50,15 @@ pub struct MatchOptions {
 }
 
 impl MatchOptions {
+    /// Most candidate SOR units kept per FK-ORG unit unless configured otherwise.
+    pub const DEFAULT_MAX_CANDIDATES: usize = 10;
+
     /// Defaults for a run on `today`.
     pub fn new(today: NaiveDate) -> Self {
         MatchOptions {
             today,
             scope: Scope::default(),
-            max_candidates_per_unit: 30,
+            max_candidates_per_unit: Self::DEFAULT_MAX_CANDIDATES,
             min_confidence: 0.5,
             max_alternatives: 3,
         }

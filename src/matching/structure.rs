@@ -14,6 +14,8 @@ use super::{Alternative, Contribution, LinkBasis, LinkFlag, LinkProposal, MatchO
 use crate::domain::{FkTree, SorId, SorTree};
 
 const MAX_ROUNDS: usize = 6;
+/// A round that changes at most one link in this many ends the rounds.
+const STABLE_AT_MOST_ONE_CHANGE_IN: usize = 1000;
 /// A matched link is never more certain than this: the model's independence assumptions make
 /// extreme odds overconfident, and a recorded SOR-ID (0.9999) must rank above any match.
 const MAX_MATCHED_CONFIDENCE: f64 = 0.999;
@@ -22,6 +24,8 @@ const EM_ITERATIONS: usize = 40;
 const ONE_TO_ONE_ITERATIONS: usize = 12;
 /// Most children of a linked parent's counterpart taken as candidates for a child.
 const MAX_STRUCTURAL_CANDIDATES: usize = 80;
+/// Most of those kept per child and round (the most alike first).
+const MAX_STRUCTURAL_PER_UNIT: usize = 6;
 
 /// A candidate pair: FK-ORG unit index, SOR unit index, feature levels, name similarity.
 #[derive(Debug, Clone)]
@@ -154,6 +158,7 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                 }
                 let Some(pf) = fk.tree.parent(f) else { continue };
                 let Some(ps) = link[pf] else { continue };
+                let mut found: Vec<(Levels, f32, usize)> = Vec::new();
                 for &cs in sor.tree.children(ps as usize).iter().take(MAX_STRUCTURAL_CANDIDATES) {
                     if fixed_rev[cs].is_some() || profiles.fk[f].closed != profiles.sor[cs].closed {
                         continue;
@@ -169,9 +174,20 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                         || levels[Feature::Phone as usize] == 0
                         || levels[Feature::Email as usize] == 0
                         || levels[Feature::Ean as usize] == 0;
-                    if !agrees {
-                        continue;
+                    if agrees {
+                        found.push((levels, sim, cs));
                     }
+                }
+                // The most alike siblings only, so a parent with many children does not make a
+                // child's candidate list (and the run's cost) grow with the size of the tree.
+                if found.len() > MAX_STRUCTURAL_PER_UNIT {
+                    found.sort_by(|a, b| {
+                        let agreeing = |l: &Levels| l.iter().filter(|&&x| x == 0).count();
+                        b.1.total_cmp(&a.1).then(agreeing(&b.0).cmp(&agreeing(&a.0))).then(a.2.cmp(&b.2))
+                    });
+                    found.truncate(MAX_STRUCTURAL_PER_UNIT);
+                }
+                for (levels, sim, cs) in found {
                     by_fk[f].push(pairs.len() as u32);
                     pairs.push(Pair { f: f as u32, s: cs as u32, levels, sim });
                 }
@@ -206,7 +222,12 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         let mut new_link = fixed_link.clone();
         let mut new_rev = fixed_rev.clone();
         let chosen = assign(&pairs, &conf, &scores, opts.min_confidence, &mut new_link, &mut new_rev);
-        let stable = new_link == link;
+        // Stable when (almost) no link changed: a large municipality always has a few units whose
+        // link flips between equally good siblings, and waiting for them would make the number of
+        // rounds, and so the cost per unit, grow with the size of the municipality.
+        let changed = new_link.iter().zip(&link).filter(|(a, b)| a != b).count();
+        let linked = new_link.iter().filter(|l| l.is_some()).count();
+        let stable = changed * STABLE_AT_MOST_ONE_CHANGE_IN <= linked.max(1);
         link = new_link;
         rev = new_rev;
         link_pair = chosen;

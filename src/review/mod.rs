@@ -5,7 +5,12 @@
 //! - an approved link persists: its units are not proposed for another pending link;
 //! - a re-run adds only what changed (a pending proposal with the same units and data stays as it
 //!   is; one no longer proposed, or proposed from changed data, becomes superseded);
-//! - only a SOR administrator of the proposal's municipality may approve or reject it.
+//! - only a SOR administrator of the proposal's municipality may approve or reject it, link by
+//!   hand, choose an alternative, decide "create new" or "no match";
+//! - an auto-approval rule approves only unflagged links in its configured band, recorded as automatic.
+
+mod actions;
+mod lifecycle;
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +21,14 @@ use crate::store::{
     units_data_hash, NewProposal, ProposalKey, ReviewState, RunPlan, Store, StoreError, StoredProposal, Verdict,
 };
 
-/// What a user may do for a municipality (issue 6).
+pub use actions::{
+    auto_approve, choose_alternative, create_new, link_by_hand, no_match, AutoApproval, ByHandError, ConfidenceBand,
+};
+pub use lifecycle::{changes_per_proposal, lifecycle, proposals_with_lifecycle, Lifecycle, ProposalLife};
+
+/// What a user may do for a municipality (issue 6): SOR administrators decide (approve, reject,
+/// link by hand, choose an alternative, create new, no match); operators run plans and applies;
+/// organisation administrators see previews only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Approves and rejects proposals.
@@ -267,7 +279,8 @@ pub async fn grant(
     Ok(store.record_grant(user_name, kommune, role.as_str(), by).await?)
 }
 
-async fn require_role(
+/// Refuses unless `actor` holds `needed` for `kommune`.
+pub async fn require_role(
     store: &Store,
     actor: &Actor,
     kommune: KommuneKode,

@@ -3,6 +3,9 @@
 //! files ([`super::fkorg_json`]), so API data and file data pass the same checks.
 //!
 //! The client secret and the access token are never logged nor put in error messages.
+//!
+//! One write: [`FkOrgClient::write_sor_id`] records a unit's SOR-ID as an address with the SOR
+//! role (the apply engine's [`FkWriteBack`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,8 +16,10 @@ use serde_json::Value;
 
 use super::fkorg_json::{FkPages, PageInfo};
 use super::ReadError;
+use crate::apply::port::{FkWriteBack, WriteError};
 use crate::config::FkOrgConfig;
-use crate::domain::{Cvr, FkTree};
+use crate::domain::fkorg::roles;
+use crate::domain::{Cvr, FkTree, FkUuid, SorId};
 
 /// The units query: every field the reader needs, one page at a time.
 const UNITS_QUERY: &str = "query sorsyncEnheder($cvr: CVR!, $first: Int, $after: Cursor) {
@@ -42,6 +47,13 @@ const USERS_QUERY: &str = "query sorsyncBrugere($cvr: CVR!, $first: Int, $after:
     } }
     pageInfo { hasNextPage endCursor }
   }
+}";
+
+/// (unconfirmed) The write that attaches an address with a role to a unit. The real FK-ORG write
+/// API is not in our specs; the local stand-in implements exactly this mutation.
+pub const SOR_ID_WRITE_MUTATION: &str =
+    "mutation sorsyncTilknytAdresse($enhed: UUID!, $rolle: UUID!, $tekst: String!) {
+  tilknytAdresse(enhed: $enhed, rolle: $rolle, adresseTekst: $tekst) { uuid adresseTekst }
 }";
 
 /// Why fetching from FK-ORG failed, in the terms of the person running sorsync.
@@ -229,6 +241,27 @@ impl FkOrgClient {
         Ok(tree)
     }
 
+    /// Records `sor_id` on FK-ORG unit `fk_uuid` as an address with the SOR role, replacing the
+    /// unit's SOR-ID address if it has one (writing the same SOR-ID twice leaves one address).
+    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid, sor_id = %sor_id))]
+    pub async fn write_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<(), ClientError> {
+        let variables = serde_json::json!({
+            "enhed": fk_uuid.to_string(),
+            "rolle": roles::UNIT_SOR_ID,
+            "tekst": sor_id.to_string(),
+        });
+        let response = self.graphql(SOR_ID_WRITE_MUTATION, variables).await?;
+        let written = response.pointer("/data/tilknytAdresse/adresseTekst").and_then(Value::as_str);
+        if written != Some(sor_id.to_string().as_str()) {
+            return Err(ClientError::BadResponse(format!(
+                "the write of SOR-ID {sor_id} to unit {fk_uuid} answered {:?}",
+                response.get("data")
+            )));
+        }
+        tracing::info!("SOR-ID written to FK-ORG.");
+        Ok(())
+    }
+
     /// Sends one GraphQL request with a valid token and the transaction headers; a 401 gets one
     /// more try with a fresh token.
     async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ClientError> {
@@ -339,6 +372,27 @@ impl FkOrgClient {
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
+    }
+}
+
+impl ClientError {
+    /// Classes the error for the apply engine: what may go away by itself is temporary.
+    pub fn to_write_error(&self) -> WriteError {
+        let message = self.to_string();
+        match self {
+            // The write is idempotent, so an unreadable answer is safe to retry.
+            ClientError::Unavailable { .. } | ClientError::BadResponse(_) => WriteError::Temporary(message),
+            ClientError::Rejected { status, .. } if matches!(status, 408 | 429) || *status >= 500 => {
+                WriteError::Temporary(message)
+            }
+            _ => WriteError::Permanent(message),
+        }
+    }
+}
+
+impl FkWriteBack for FkOrgClient {
+    async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
+        FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map_err(|e| e.to_write_error())
     }
 }
 

@@ -3,6 +3,10 @@
 //! names, behind an OAuth2 client-credentials token endpoint and KOMBIT's transaction headers.
 //! Faults (latency, a share of 503 answers, a share of requests that hang until the client times
 //! out) can be injected, deterministically from a seed.
+//!
+//! One write: the `tilknytAdresse` mutation (name unconfirmed, see
+//! [`crate::sources::fkorg_client::SOR_ID_WRITE_MUTATION`]) attaches an address with a role to a
+//! unit, replacing the unit's address with that role; later reads show it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::{
-    ComplexObject, EmptyMutation, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar,
-    ScalarType, Schema, SimpleObject, Value as GqlValue,
+    ComplexObject, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar, ScalarType, Schema,
+    SimpleObject, Value as GqlValue,
 };
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -120,7 +124,7 @@ pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(Socke
 /// The stand-in's routes, for serving on a listener of the caller's choice.
 pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
     let data = Arc::new(Data::new(tree));
-    let schema = Schema::build(QueryRoot { data }, EmptyMutation, EmptySubscription).finish();
+    let schema = Schema::build(QueryRoot { data: data.clone() }, MutationRoot { data }, EmptySubscription).finish();
     let app = Arc::new(App {
         schema,
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
@@ -131,7 +135,7 @@ pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
     Router::new().route(GRAPHQL_PATH, post(graphql)).route(TOKEN_PATH, post(token)).with_state(app)
 }
 
-type FkSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+type FkSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 struct App {
     schema: FkSchema,
@@ -309,7 +313,8 @@ struct Data {
     tree: FkTree,
     /// Units in pre-order, so the root comes first.
     order: Vec<usize>,
-    unit_addresses: Vec<Vec<Adresse>>,
+    /// Written by the `tilknytAdresse` mutation.
+    unit_addresses: std::sync::RwLock<Vec<Vec<Adresse>>>,
     user_addresses: Vec<Vec<Adresse>>,
 }
 
@@ -383,7 +388,7 @@ impl Data {
                 )
             })
             .collect();
-        Data { tree, order, unit_addresses, user_addresses }
+        Data { tree, order, unit_addresses: std::sync::RwLock::new(unit_addresses), user_addresses }
     }
 }
 
@@ -569,7 +574,8 @@ impl OrganisationEnhed {
         organisation(&self.data, &self.cvr)
     }
     async fn adresser(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
-        filter_addresses(&self.data.unit_addresses[self.i], rolle)
+        let all = self.data.unit_addresses.read().unwrap_or_else(|p| p.into_inner());
+        filter_addresses(all.get(self.i).map(Vec::as_slice).unwrap_or_default(), rolle)
     }
 }
 
@@ -798,6 +804,73 @@ impl QueryRoot {
             })
             .collect();
         Ok(Some(BrugerConnection { edges: Some(edges), page_info: page_info("bruger", &range, matching.len()) }))
+    }
+}
+
+/// The address roles a unit can carry, with the title the stand-in shows for each.
+const UNIT_ROLES: [(&str, &str); 8] = [
+    (roles::UNIT_SOR_ID, "SOR-ID"),
+    (roles::UNIT_EAN, "EAN"),
+    (roles::UNIT_P_NUMBER, "P-nummer"),
+    (roles::UNIT_POSTAL, "Postadresse"),
+    (roles::UNIT_EMAIL, "E-mail"),
+    (roles::UNIT_MOBILE, "Telefon"),
+    (roles::UNIT_LANDLINE, "Fastnet"),
+    (roles::UNIT_LOS_ID, "LOS ID"),
+];
+
+struct MutationRoot {
+    data: Arc<Data>,
+}
+
+#[Object]
+impl MutationRoot {
+    /// Attaches an address with role `rolle` to unit `enhed`, replacing the unit's address with
+    /// that role if it has one: writing the same text twice leaves one address. (The real FK-ORG
+    /// write API is not in our specs: the name and shape are unconfirmed.)
+    #[graphql(name = "tilknytAdresse")]
+    async fn tilknyt_adresse(
+        &self,
+        enhed: UuidScalar,
+        rolle: UuidScalar,
+        adresse_tekst: String,
+    ) -> async_graphql::Result<Adresse> {
+        let unit = FkUuid::parse(&enhed.0).map_err(|e| e.to_string())?;
+        let i = self.data.tree.index_of(unit).ok_or_else(|| format!("no organisation unit with uuid {}", enhed.0))?;
+        let role = rolle.0.to_ascii_lowercase();
+        let title = UNIT_ROLES
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| format!("rolle {role} is not an address role of organisation units"))?;
+        let text = adresse_tekst.trim().to_string();
+        if text.is_empty() {
+            return Err("adresseTekst is empty".into());
+        }
+        if role == roles::UNIT_SOR_ID {
+            crate::domain::SorId::parse(&text).map_err(|e| e.to_string())?;
+        }
+        let mut all = self.data.unit_addresses.write().unwrap_or_else(|p| p.into_inner());
+        let list = all.get_mut(i).ok_or("the unit has no address list")?;
+        let existing = list.iter().position(|a| a.klassifikation.rolle.0 == role);
+        let indeks =
+            existing.map(|k| list[k].klassifikation.indeks.clone()).unwrap_or_else(|| (list.len() + 1).to_string());
+        let address = Adresse {
+            uuid: derived_uuid(&[&unit.to_string(), &role]),
+            adresse_tekst: text,
+            brugervendt_noegle: None,
+            adresse_rolle_titel: Some(title.to_string()),
+            klassifikation: KlassifikationRelation {
+                kind: UuidScalar(UNIT_ADDRESS_TYPE.to_string()),
+                rolle: UuidScalar(role),
+                indeks,
+            },
+        };
+        match existing {
+            Some(k) => list[k] = address.clone(),
+            None => list.push(address.clone()),
+        }
+        Ok(address)
     }
 }
 

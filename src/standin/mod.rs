@@ -2,3 +2,4 @@
 //! They bind to loopback only.
 
 pub mod fkorg;
+pub mod sor;

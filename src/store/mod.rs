@@ -4,10 +4,14 @@
 //! [`SorTree::new`] / [`FkTree::new`], so inheritance is always computed by the current rules.
 //! Importing the same content twice (in any order, from any path) makes no new snapshot.
 
+mod apply;
+pub(crate) mod apply_sql;
 mod review;
 mod review_sql;
 mod rows;
 mod sql;
+mod waves;
+mod waves_sql;
 mod web;
 
 use std::borrow::Cow;
@@ -25,10 +29,12 @@ use crate::domain::{Cvr, FkTree, KommuneKode, SorTree};
 use rows::{Cell, TableRows, FKORG_MEMBERSHIPS, FKORG_UNITS, FKORG_USERS, SOR_UNITS};
 use sql::{NewSnapshot, SnapshotRow};
 
+pub use apply::{AuditEntry, ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange};
 pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
     RunPlan, StoredProposal, Verdict,
 };
+pub use waves::{JobClaim, JobState, StoredWavePlan, WaveJob, WaveMunicipality, WaveRunItem};
 pub use web::{PendingRow, QueueFilter, QueueRow, QueueVersion, RunInfo, StatusCount};
 
 /// A migration compiled into the binary: version, description, SQL.
@@ -38,12 +44,16 @@ type EmbeddedMigration = (i64, &'static str, &'static str);
 const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000001, "snapshots", include_str!("../../migrations/sqlite/20261122000001_snapshots.sql")),
     (20261122000002, "review", include_str!("../../migrations/sqlite/20261122000002_review.sql")),
+    (20261122000003, "apply", include_str!("../../migrations/sqlite/20261122000003_apply.sql")),
+    (20261122000004, "waves", include_str!("../../migrations/sqlite/20261122000004_waves.sql")),
     (20261122000005, "web", include_str!("../../migrations/sqlite/20261122000005_web.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000001, "snapshots", include_str!("../../migrations/postgres/20261122000001_snapshots.sql")),
     (20261122000002, "review", include_str!("../../migrations/postgres/20261122000002_review.sql")),
+    (20261122000003, "apply", include_str!("../../migrations/postgres/20261122000003_apply.sql")),
+    (20261122000004, "waves", include_str!("../../migrations/postgres/20261122000004_waves.sql")),
     (20261122000005, "web", include_str!("../../migrations/postgres/20261122000005_web.sql")),
 ];
 

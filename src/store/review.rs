@@ -172,6 +172,15 @@ fn stored(row: ProposalRow) -> Result<StoredProposal, StoreError> {
     })
 }
 
+fn decided(proposal_id: i64, outcome: DecideOutcome) -> Result<i64, StoreError> {
+    match outcome {
+        DecideOutcome::Recorded(id) => Ok(id),
+        DecideOutcome::NoSuchProposal => Err(StoreError::NoSuchProposal(proposal_id)),
+        DecideOutcome::NotPending(status) => Err(StoreError::ProposalNotPending { id: proposal_id, status }),
+        DecideOutcome::LinkConflict(fk_uuid, sor_id) => Err(StoreError::AlreadyLinked { proposal_id, fk_uuid, sor_id }),
+    }
+}
+
 fn review_state(rows: &ReviewRows) -> ReviewState {
     ReviewState {
         // Rows that cannot be read are left out of planning; listing them reports the problem.
@@ -248,8 +257,9 @@ impl Store {
         stored(row.ok_or(StoreError::NoSuchProposal(id))?)
     }
 
-    /// Records a decision on a pending proposal of `kommune` and, for an approved link, the link;
-    /// all or nothing. Does NOT check roles: call [`crate::review::decide`], which does.
+    /// Records a decision on a pending proposal of `kommune` (with its audit-log entry) and, for an
+    /// approved link, the link; all or nothing. Does NOT check roles: call
+    /// [`crate::review::decide`], which does.
     #[tracing::instrument(skip_all, fields(kommune = %kommune, proposal_id, verdict = verdict.as_str()))]
     pub async fn record_decision(
         &self,
@@ -260,6 +270,26 @@ impl Store {
         reason: Option<&str>,
         automatic: bool,
     ) -> Result<i64, StoreError> {
+        let action = match (verdict, automatic) {
+            (Verdict::Approved, true) => "auto_approve",
+            (Verdict::Approved, false) => "approve",
+            (Verdict::Rejected, _) => "reject",
+        };
+        self.record_decision_as(kommune, proposal_id, verdict, actor, reason, automatic, action).await
+    }
+
+    /// [`Store::record_decision`] with the audit log's name for the action (`no_match`, ...).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_decision_as(
+        &self,
+        kommune: KommuneKode,
+        proposal_id: i64,
+        verdict: Verdict,
+        actor: &str,
+        reason: Option<&str>,
+        automatic: bool,
+        action: &str,
+    ) -> Result<i64, StoreError> {
         let decided_at = now();
         let d = InsertDecision {
             proposal_id,
@@ -268,15 +298,60 @@ impl Store {
             reason,
             automatic,
             decided_at: &decided_at,
+            action,
         };
-        match on_db!(self, decide(code(kommune), d))? {
-            DecideOutcome::Recorded(id) => Ok(id),
-            DecideOutcome::NoSuchProposal => Err(StoreError::NoSuchProposal(proposal_id)),
-            DecideOutcome::NotPending(status) => Err(StoreError::ProposalNotPending { id: proposal_id, status }),
-            DecideOutcome::LinkConflict(fk_uuid, sor_id) => {
-                Err(StoreError::AlreadyLinked { proposal_id, fk_uuid, sor_id })
-            }
-        }
+        decided(proposal_id, on_db!(self, decide(code(kommune), d))?)
+    }
+
+    /// A decision by hand, all or nothing: optionally decides `first` (a pending proposal, with
+    /// its verdict and action name), supersedes the pending proposals `supersede`, records `new`
+    /// (made from the given snapshots) and approves it as `action`. Returns the new proposal's id.
+    /// Does NOT check roles: the functions in [`crate::review`] do.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_by_hand(
+        &self,
+        kommune: KommuneKode,
+        first: Option<(i64, Verdict, &str)>,
+        supersede: &[i64],
+        new: &NewProposal,
+        snapshots: (i64, i64),
+        actor: &str,
+        reason: Option<&str>,
+        action: &str,
+    ) -> Result<i64, StoreError> {
+        let decided_at = now();
+        let first = first.map(|(proposal_id, verdict, first_action)| InsertDecision {
+            proposal_id,
+            decision: verdict.as_str(),
+            actor,
+            reason,
+            automatic: false,
+            decided_at: &decided_at,
+            action: first_action,
+        });
+        let first_id = first.as_ref().map(|f| f.proposal_id);
+        let row = InsertProposal {
+            kind: &new.key.kind,
+            fk_uuid: new.key.fk_uuid.as_deref(),
+            sor_id: new.key.sor_id.as_deref(),
+            parent_sor_id: new.key.parent_sor_id.as_deref(),
+            confidence: new.confidence,
+            payload: &new.payload,
+            data_hash: &new.data_hash,
+        };
+        let then = InsertDecision {
+            proposal_id: 0,
+            decision: Verdict::Approved.as_str(),
+            actor,
+            reason,
+            automatic: false,
+            decided_at: &decided_at,
+            action,
+        };
+        let (id, outcome) =
+            on_db!(self, decide_by_hand(code(kommune), first, supersede, &row, snapshots.0, snapshots.1, then))?;
+        decided(if id == 0 { first_id.unwrap_or(0) } else { id }, outcome)?;
+        Ok(id)
     }
 
     /// The municipality's approved links.

@@ -38,6 +38,28 @@ fn proposal_by_id_sql() -> String {
     format!("{PROPOSAL_COLUMNS} WHERE id = $1")
 }
 
+/// The audit log's "before" of a decision: the proposal as it was decided on (JSON).
+fn decision_audit_before(p: &ProposalRow) -> String {
+    let payload: serde_json::Value = serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
+    serde_json::json!({
+        "status": p.status,
+        "kind": p.kind,
+        "fk_uuid": p.fk_uuid,
+        "sor_id": p.sor_id,
+        "parent_sor_id": p.parent_sor_id,
+        "confidence": p.confidence,
+        "data_hash": p.data_hash,
+        "fk_snapshot_id": p.fk_snapshot_id,
+        "sor_snapshot_id": p.sor_snapshot_id,
+        "proposal": payload,
+    })
+    .to_string()
+}
+
+fn decision_audit_after(decision: &str, decision_id: i64) -> String {
+    serde_json::json!({ "status": decision, "decision_id": decision_id }).to_string()
+}
+
 /// The advisory-lock key for review writes of one municipality.
 fn review_lock_key(kommunekode: i64) -> i64 {
     // "SORR" in the high bits: apart from the import locks ("SORS") and other users.
@@ -96,6 +118,8 @@ pub(crate) struct InsertDecision<'a> {
     pub reason: Option<&'a str>,
     pub automatic: bool,
     pub decided_at: &'a str,
+    /// The audit log's name for it: `approve`, `reject`, `auto_approve`, `link_by_hand`, ...
+    pub action: &'a str,
 }
 
 /// What a decision ran into.
@@ -122,6 +146,7 @@ macro_rules! review_backend {
             use sqlx::Row as _;
 
             use super::{DecideOutcome, InsertDecision, InsertProposal, PastDecisionRow, ProposalRow, ReviewRows};
+            use crate::store::apply_sql::InsertAudit;
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
@@ -253,17 +278,17 @@ macro_rules! review_backend {
                 row.as_ref().map(proposal_row).transpose()
             }
 
-            /// Marks a pending proposal decided, records the decision and, for an approved link,
-            /// writes the link; all or nothing.
-            pub(crate) async fn decide(
-                pool: &Pool,
+            /// Inside a transaction: marks a pending proposal decided, records the decision and its
+            /// audit entry and, for an approved link, writes the link. The caller commits only on
+            /// `Recorded`.
+            async fn decide_in(
+                tx: &mut Tx<'_>,
                 kommunekode: i64,
-                d: InsertDecision<'_>,
+                d: &InsertDecision<'_>,
             ) -> Result<DecideOutcome, sqlx::Error> {
-                let mut tx = begin(pool, kommunekode).await?;
                 let Some(p) = sqlx::query(&super::proposal_by_id_sql())
                     .bind(d.proposal_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?
                     .as_ref()
                     .map(proposal_row)
@@ -282,7 +307,7 @@ macro_rules! review_backend {
                         .bind(kommunekode)
                         .bind(fk)
                         .bind(sor)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await?;
                     if let Some((f, s)) = conflict {
                         return Ok(DecideOutcome::LinkConflict(f, s));
@@ -293,10 +318,10 @@ macro_rules! review_backend {
                         .bind(sor)
                         .bind(d.actor)
                         .bind(d.decided_at)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
                 }
-                sqlx::query(super::DECIDE_PROPOSAL).bind(d.decision).bind(d.proposal_id).execute(&mut *tx).await?;
+                sqlx::query(super::DECIDE_PROPOSAL).bind(d.decision).bind(d.proposal_id).execute(&mut **tx).await?;
                 let (id,): (i64,) = sqlx::query_as(super::INSERT_DECISION)
                     .bind(d.proposal_id)
                     .bind(kommunekode)
@@ -309,10 +334,86 @@ macro_rules! review_backend {
                     .bind(d.reason)
                     .bind(d.automatic)
                     .bind(d.decided_at)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let before = super::decision_audit_before(&p);
+                let after = super::decision_audit_after(d.decision, id);
+                let audit = InsertAudit {
+                    kommunekode,
+                    at: d.decided_at,
+                    actor: d.actor,
+                    automatic: d.automatic,
+                    action: d.action,
+                    proposal_id: Some(d.proposal_id),
+                    key: None,
+                    before_json: Some(&before),
+                    after_json: Some(&after),
+                    detail: d.reason,
+                };
+                crate::store::apply_sql::$module::insert_audit(&mut **tx, &audit).await?;
+                Ok(DecideOutcome::Recorded(id))
+            }
+
+            /// Marks a pending proposal decided, records the decision (and its audit entry) and, for
+            /// an approved link, writes the link; all or nothing.
+            pub(crate) async fn decide(
+                pool: &Pool,
+                kommunekode: i64,
+                d: InsertDecision<'_>,
+            ) -> Result<DecideOutcome, sqlx::Error> {
+                let mut tx = begin(pool, kommunekode).await?;
+                let outcome = decide_in(&mut tx, kommunekode, &d).await?;
+                if matches!(outcome, DecideOutcome::Recorded(_)) {
+                    tx.commit().await?;
+                }
+                Ok(outcome)
+            }
+
+            /// A decision by hand, all or nothing: optionally decides on an existing pending
+            /// proposal (`first`, e.g. rejects the matcher's link), supersedes the pending
+            /// proposals `supersede`, inserts `new` and decides on it with `then` (whose
+            /// proposal_id is ignored). Returns the new proposal's id and the decision's outcome.
+            #[allow(clippy::too_many_arguments)]
+            pub(crate) async fn decide_by_hand(
+                pool: &Pool,
+                kommunekode: i64,
+                first: Option<InsertDecision<'_>>,
+                supersede: &[i64],
+                new: &InsertProposal<'_>,
+                fk_snapshot_id: i64,
+                sor_snapshot_id: i64,
+                then: InsertDecision<'_>,
+            ) -> Result<(i64, DecideOutcome), sqlx::Error> {
+                let mut tx = begin(pool, kommunekode).await?;
+                if let Some(first) = &first {
+                    let outcome = decide_in(&mut tx, kommunekode, first).await?;
+                    if !matches!(outcome, DecideOutcome::Recorded(_)) {
+                        return Ok((0, outcome));
+                    }
+                }
+                for id in supersede {
+                    sqlx::query(super::SUPERSEDE).bind(id).execute(&mut *tx).await?;
+                }
+                let (id,): (i64,) = sqlx::query_as(super::INSERT_PROPOSAL)
+                    .bind(kommunekode)
+                    .bind(new.kind)
+                    .bind(new.fk_uuid)
+                    .bind(new.sor_id)
+                    .bind(new.parent_sor_id)
+                    .bind(new.confidence)
+                    .bind(new.payload)
+                    .bind(new.data_hash)
+                    .bind(fk_snapshot_id)
+                    .bind(sor_snapshot_id)
+                    .bind(then.decided_at)
                     .fetch_one(&mut *tx)
                     .await?;
-                tx.commit().await?;
-                Ok(DecideOutcome::Recorded(id))
+                let then = InsertDecision { proposal_id: id, ..then };
+                let outcome = decide_in(&mut tx, kommunekode, &then).await?;
+                if matches!(outcome, DecideOutcome::Recorded(_)) {
+                    tx.commit().await?;
+                }
+                Ok((id, outcome))
             }
 
             pub(crate) async fn links(

@@ -292,3 +292,79 @@ async fn memberships_of_closed_units_are_left_out_of_an_api_import_instead_of_fa
     let user = fetched.users.iter().find(|u| u.uuid == member).expect("the member is still there");
     assert!(user.memberships.iter().all(|m| m.unit != Some(leaf)), "its membership of the closed unit is left out");
 }
+
+/// The SOR-role addresses of one unit, as a raw GraphQL read shows them.
+async fn sor_addresses(addr: SocketAddr, unit: sorsync::domain::FkUuid) -> Vec<String> {
+    let t = token(addr).await;
+    let query = format!(
+        "{{ organisationEnhedListe(cvr: \"11111111\", status: AKTIV) {{ edges {{ node {{ uuid adresser(rolle: [\"{}\"]) {{ adresseTekst }} }} }} }} }}",
+        sorsync::domain::fkorg::roles::UNIT_SOR_ID
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+        .bearer_auth(t)
+        .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
+        .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let edges = v["data"]["organisationEnhedListe"]["edges"].as_array().unwrap().clone();
+    let node = edges.iter().find(|e| e["node"]["uuid"] == unit.to_string()).expect("the unit is listed");
+    node["node"]["adresser"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["adresseTekst"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sor_id_written_back_shows_in_a_later_read_and_twice_written_leaves_one_address() {
+    use sorsync::apply::port::FkWriteBack;
+    use sorsync::domain::SorId;
+
+    let tree = korsbaek();
+    let unit = tree.units.iter().find(|u| u.sor_id.is_none()).expect("a unit without a SOR-ID").uuid;
+    let (addr, server) = spawn(tree, options()).await.unwrap();
+    let c = client(&config(addr, 500));
+    let first = SorId::from_running_number(4711);
+    c.write_sor_id(unit, first).await.unwrap();
+    FkWriteBack::write_sor_id(&c, &unit, &first).await.unwrap();
+    let fetched = c.fetch_tree(cvr()).await.unwrap();
+    assert_eq!(fetched.get(unit).unwrap().sor_id, Some(first), "the real client reads the SOR-ID back");
+    assert_eq!(sor_addresses(addr, unit).await, vec![first.to_string()], "written twice, one address");
+
+    let second = SorId::from_running_number(4712);
+    c.write_sor_id(unit, second).await.unwrap();
+    assert_eq!(sor_addresses(addr, unit).await, vec![second.to_string()], "a different SOR-ID replaces the first");
+    server.abort();
+}
+
+#[tokio::test]
+async fn writing_to_an_unknown_unit_is_a_permanent_error() {
+    use sorsync::apply::port::FkWriteBack;
+
+    let (addr, server) = spawn(korsbaek(), options()).await.unwrap();
+    let c = client(&config(addr, 500));
+    let unknown = sorsync::domain::FkUuid::parse("0b0e5a2e-6d38-4c1b-9c39-000000000bad").unwrap();
+    let sor_id = sorsync::domain::SorId::from_running_number(4711);
+    let err = FkWriteBack::write_sor_id(&c, &unknown, &sor_id).await.unwrap_err();
+    assert!(!err.is_temporary(), "{err}");
+    assert!(err.to_string().contains("no organisation unit"), "{err}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_write_without_a_token_is_refused() {
+    let (addr, server) = spawn(korsbaek(), options()).await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+        .json(&serde_json::json!({ "query": sorsync::sources::fkorg_client::SOR_ID_WRITE_MUTATION }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    server.abort();
+}

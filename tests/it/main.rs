@@ -5,6 +5,8 @@ mod support;
 #[macro_use]
 mod test_db;
 
+mod apply;
+mod apply_crash;
 mod browser;
 mod cli;
 mod contacts;
@@ -15,6 +17,8 @@ mod matching;
 mod preview;
 mod review;
 mod sor_reader;
+mod sorus;
 mod store;
+mod waves;
 mod web;
 mod web_authz;

@@ -1,0 +1,562 @@
+//! The exactly-once engine: sends a plan's changes to SOR and FK-ORG.
+//!
+//! - Every change's idempotency key is recorded in the store (state 'sending') BEFORE the call,
+//!   and 'applied' with the outcome (or 'failed' with the reason) after it, together with its
+//!   audit-log entry.
+//! - A change found in 'sending' (an earlier run died, or lost the answer) is settled first by
+//!   asking SOR ([`SorWriter::lookup`]); only when SOR has no change with that key is it sent again,
+//!   with the same key. So nothing is created twice.
+//! - Temporary failures are retried with exponential backoff and jitter within a time budget per
+//!   change; when the budget runs out, the change stays 'sending' (a re-run settles it) and nothing
+//!   more is sent in this run (the register is down). Permanent failures are quarantined ('failed',
+//!   with the reason) and the rest of the batch goes on.
+//! - Closures are limited per plan ([`ClosureLimit`]); the excess is held back and listed, and goes
+//!   through only when named (`allow_closures`). Never all-or-nothing.
+//! - The actor must be an operator or a SOR administrator of the plan's municipality.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rand::Rng as _;
+use serde::Serialize;
+
+use super::fresh::{changes_since, RegisterChanged};
+use super::plan::{require_operator, Plan, PlanStep, PlannedChange};
+use super::port::{ChangeOutcome, FkWriteBack, IdempotencyKey, SorWriter, WriteError};
+use crate::domain::{KommuneKode, SorId};
+use crate::review::{Actor, ReviewError};
+use crate::store::{ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError};
+
+/// How temporary failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Longest time spent on one change (attempts and waits) before giving up for this run.
+    pub budget: Duration,
+    /// Wait before the first retry; doubled each time, with jitter (50-100 % of the step).
+    pub first_delay: Duration,
+    /// Longest wait between two attempts.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            budget: Duration::from_secs(120),
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (0: the first retry), with jitter.
+    fn delay(&self, retry: u32) -> Duration {
+        let step = self.first_delay.saturating_mul(2u32.saturating_pow(retry.min(20))).min(self.max_delay);
+        let jitter = rand::thread_rng().gen_range(0.5..=1.0);
+        step.mul_f64(jitter)
+    }
+}
+
+/// The default limit on closures per plan: at most `max_closures` or `max_share` of the
+/// municipality's SOR units (rounded down), whichever is SMALLER. The smaller of the two because
+/// a closure is the one change that takes a unit out of use for everyone who refers to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClosureLimit {
+    pub max_closures: usize,
+    pub max_share: f64,
+}
+
+impl Default for ClosureLimit {
+    fn default() -> Self {
+        ClosureLimit { max_closures: 10, max_share: 0.05 }
+    }
+}
+
+impl ClosureLimit {
+    /// How many closures a plan may make without naming them, for a municipality with `sor_units`.
+    pub fn limit(&self, sor_units: usize) -> usize {
+        let share = (sor_units as f64 * self.max_share).floor();
+        let share = if share.is_finite() && share > 0.0 { share as usize } else { 0 };
+        share.min(self.max_closures)
+    }
+}
+
+/// How to apply a plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyOptions {
+    /// Closures to make even over the limit.
+    pub allow_closures: Vec<SorId>,
+    pub closure_limit: ClosureLimit,
+    pub retry: RetryPolicy,
+    /// Send changes quarantined by an earlier run again (after the cause was fixed).
+    pub retry_failed: bool,
+}
+
+/// What became of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Applied by this run.
+    Applied,
+    /// Applied by an earlier run.
+    AlreadyApplied,
+    /// Sent by an earlier run that did not record the answer; SOR has it (found by key).
+    FoundApplied,
+    /// A closure over the limit, not named in `allow_closures`.
+    HeldBack,
+    /// Rejected by the register (this run or an earlier one): not retried.
+    Quarantined,
+    /// Waits for a create that did not apply.
+    Blocked,
+    /// Temporary failures beyond the time budget, or not tried after one: re-run apply.
+    Unfinished,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Applied => "applied",
+            StepStatus::AlreadyApplied => "already applied",
+            StepStatus::FoundApplied => "found applied",
+            StepStatus::HeldBack => "held back",
+            StepStatus::Quarantined => "quarantined",
+            StepStatus::Blocked => "blocked",
+            StepStatus::Unfinished => "unfinished",
+        }
+    }
+}
+
+/// One step's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    pub key: IdempotencyKey,
+    pub proposal_id: i64,
+    pub op: &'static str,
+    pub label: String,
+    pub status: StepStatus,
+    /// The SOR unit (for a create: the one SOR assigned).
+    pub sor_id: Option<SorId>,
+    /// Why it failed, was held back or blocked.
+    pub detail: Option<String>,
+    /// Calls made in this run.
+    pub attempts: u32,
+}
+
+/// What applying a plan did, step by step in plan order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub plan_id: String,
+    pub kommune: KommuneKode,
+    /// Closures the plan may make without naming them.
+    pub closure_limit: usize,
+    pub steps: Vec<StepReport>,
+}
+
+impl ApplyReport {
+    pub fn with_status(&self, status: StepStatus) -> impl Iterator<Item = &StepReport> {
+        self.steps.iter().filter(move |s| s.status == status)
+    }
+
+    pub fn count(&self, status: StepStatus) -> usize {
+        self.with_status(status).count()
+    }
+
+    /// 0 when every change is applied; 2 when something was held back, quarantined or blocked;
+    /// 1 when something is unfinished (temporary failures beyond the budget: re-run).
+    pub fn exit_code(&self) -> u8 {
+        if self.count(StepStatus::Unfinished) > 0 {
+            1
+        } else if self.count(StepStatus::HeldBack)
+            + self.count(StepStatus::Quarantined)
+            + self.count(StepStatus::Blocked)
+            > 0
+        {
+            2
+        } else {
+            0
+        }
+    }
+
+    /// One line per status that occurred, e.g. `applied 12, held back 3`.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = [
+            StepStatus::Applied,
+            StepStatus::AlreadyApplied,
+            StepStatus::FoundApplied,
+            StepStatus::HeldBack,
+            StepStatus::Quarantined,
+            StepStatus::Blocked,
+            StepStatus::Unfinished,
+        ]
+        .into_iter()
+        .map(|s| (s, self.count(s)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{} {n}", s.as_str()))
+        .collect();
+        if parts.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// Why a plan was not applied at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    NotPermitted(#[from] ReviewError),
+    #[error("the plan is stale, nothing was applied (make a new plan with `sorsync plan`): {}", describe(.0))]
+    Stale(Vec<RegisterChanged>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn describe(changes: &[RegisterChanged]) -> String {
+    changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// Calls `call` until it succeeds, fails permanently, or the budget would be exceeded by the next
+/// wait. Returns the result and the number of calls.
+async fn with_retry<T, Fut>(policy: &RetryPolicy, mut call: impl FnMut() -> Fut) -> (Result<T, WriteError>, u32)
+where
+    Fut: Future<Output = Result<T, WriteError>>,
+{
+    let started = Instant::now();
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        match call().await {
+            Err(WriteError::Temporary(reason)) => {
+                let wait = policy.delay(attempts - 1);
+                if started.elapsed() + wait > policy.budget {
+                    return (Err(WriteError::Temporary(reason)), attempts);
+                }
+                tracing::debug!(attempts, wait_ms = wait.as_millis() as u64, %reason, "Temporary failure; retrying.");
+                tokio::time::sleep(wait).await;
+            }
+            other => return (other, attempts),
+        }
+    }
+}
+
+fn report(
+    step: &PlanStep,
+    status: StepStatus,
+    sor_id: Option<SorId>,
+    detail: Option<String>,
+    attempts: u32,
+) -> StepReport {
+    StepReport {
+        key: step.key.clone(),
+        proposal_id: step.proposal_id,
+        op: step.change.op(),
+        label: step.label.clone(),
+        status,
+        sor_id: sor_id.or_else(|| step.change.sor_id()),
+        detail,
+        attempts,
+    }
+}
+
+/// The closures held back: over the limit, not named, not sent before.
+fn held_closures(
+    plan: &Plan,
+    known: &HashMap<String, ChangeRecord>,
+    opts: &ApplyOptions,
+    limit: usize,
+) -> HashSet<IdempotencyKey> {
+    let allowed: HashSet<SorId> = opts.allow_closures.iter().copied().collect();
+    let closes = || plan.steps.iter().filter(|s| matches!(s.change, PlannedChange::Close { .. }));
+    let sent = |s: &PlanStep| {
+        known.get(&s.key.0).is_some_and(|r| matches!(r.state, ChangeState::Applied | ChangeState::Sending))
+    };
+    let mut used = closes().filter(|s| sent(s)).count();
+    let mut held = HashSet::new();
+    for s in closes().filter(|s| !sent(s)) {
+        if s.change.sor_id().is_some_and(|id| allowed.contains(&id)) {
+            continue;
+        }
+        if used < limit {
+            used += 1;
+        } else {
+            held.insert(s.key.clone());
+        }
+    }
+    held
+}
+
+struct Run<'a, W, F> {
+    store: &'a Store,
+    plan: &'a Plan,
+    writer: &'a W,
+    fk: &'a F,
+    actor: &'a Actor,
+    opts: &'a ApplyOptions,
+    created: HashMap<IdempotencyKey, SorId>,
+}
+
+/// Applies `plan` as `actor` (an operator or SOR administrator of its municipality), exactly once
+/// per change: see the module documentation. Refuses a stale plan without sending anything.
+#[tracing::instrument(skip_all, fields(kommune = %plan.kommune, plan = %plan.plan_id, user = %actor.user_name))]
+pub async fn apply_plan<W: SorWriter, F: FkWriteBack>(
+    store: &Store,
+    plan: &Plan,
+    writer: &W,
+    fk: &F,
+    actor: &Actor,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    require_operator(store, actor, plan.kommune, "apply plans").await?;
+    let stale = changes_since(store, plan).await?;
+    if !stale.is_empty() {
+        return Err(ApplyError::Stale(stale));
+    }
+    let known: HashMap<String, ChangeRecord> =
+        store.changes(plan.kommune).await?.into_iter().map(|c| (c.key.clone(), c)).collect();
+    let limit = opts.closure_limit.limit(plan.sor_units);
+    let held = held_closures(plan, &known, opts, limit);
+    let mut run = Run { store, plan, writer, fk, actor, opts, created: HashMap::new() };
+    let mut steps = Vec::with_capacity(plan.steps.len());
+    let mut stopped: Option<String> = None;
+    for step in &plan.steps {
+        let r = run.step(step, known.get(&step.key.0), &held, stopped.as_deref()).await?;
+        if r.status == StepStatus::Unfinished && stopped.is_none() {
+            stopped = Some(format!(
+                "not sent: change {} met temporary failures beyond the time budget ({})",
+                r.key,
+                r.detail.clone().unwrap_or_default()
+            ));
+        }
+        steps.push(r);
+    }
+    let report = ApplyReport { plan_id: plan.plan_id.clone(), kommune: plan.kommune, closure_limit: limit, steps };
+    tracing::info!(summary = %report.summary(), "Plan applied.");
+    Ok(report)
+}
+
+impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
+    async fn step(
+        &mut self,
+        step: &PlanStep,
+        known: Option<&ChangeRecord>,
+        held: &HashSet<IdempotencyKey>,
+        stopped: Option<&str>,
+    ) -> Result<StepReport, StoreError> {
+        let mut resend = false;
+        match known.map(|r| r.state) {
+            Some(ChangeState::Applied) => {
+                let sor_id = known.and_then(|r| r.sor_id.as_deref()).and_then(|s| SorId::parse(s).ok());
+                if let (PlannedChange::Create { .. }, Some(id)) = (&step.change, sor_id) {
+                    self.created.insert(step.key.clone(), id);
+                }
+                return Ok(report(step, StepStatus::AlreadyApplied, sor_id, None, 0));
+            }
+            Some(ChangeState::Failed) if !self.opts.retry_failed => {
+                let reason = known.and_then(|r| r.reason.clone());
+                return Ok(report(step, StepStatus::Quarantined, None, reason, 0));
+            }
+            Some(ChangeState::Failed) => resend = true,
+            Some(ChangeState::Sending) | None => {}
+        }
+        let in_flight = known.is_some_and(|r| r.state == ChangeState::Sending);
+        if held.contains(&step.key) {
+            let detail = "over the closure limit: name it with --allow-closures to close it".to_string();
+            return Ok(report(step, StepStatus::HeldBack, None, Some(detail), 0));
+        }
+        if let Some(waits_for) = step.change.depends_on() {
+            if !self.created.contains_key(waits_for) {
+                let detail = format!("waits for create {waits_for}, which did not apply");
+                return Ok(report(step, StepStatus::Blocked, None, Some(detail), 0));
+            }
+        }
+        if let Some(why) = stopped {
+            return Ok(report(step, StepStatus::Unfinished, None, Some(why.to_string()), 0));
+        }
+        match &step.change {
+            PlannedChange::WriteBack { fk_uuid, sor } => {
+                let sor_id = match sor {
+                    super::plan::UnitRef::SorId(s) => *s,
+                    super::plan::UnitRef::CreatedBy(k) => match self.created.get(k) {
+                        Some(s) => *s,
+                        None => {
+                            let detail = format!("waits for create {k}, which did not apply");
+                            return Ok(report(step, StepStatus::Blocked, None, Some(detail), 0));
+                        }
+                    },
+                };
+                let change_json =
+                    serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }).to_string();
+                if !in_flight {
+                    self.begin(step, &change_json, Some(sor_id), resend).await?;
+                }
+                // Writing the same SOR-ID twice leaves one address, so a write-back left 'sending'
+                // is simply sent again.
+                let (result, attempts) = with_retry(&self.opts.retry, || self.fk.write_sor_id(fk_uuid, &sor_id)).await;
+                self.finish(step, result.map(|()| ChangeOutcome::Done), attempts, Some(sor_id), "write").await
+            }
+            change => {
+                let Some(sor_change) = change.to_sor_change(&self.created) else {
+                    let detail = "waits for a create that did not apply".to_string();
+                    return Ok(report(step, StepStatus::Blocked, None, Some(detail), 0));
+                };
+                let change_json = serde_json::to_string(&sor_change).unwrap_or_default();
+                if in_flight {
+                    let (found, attempts) = with_retry(&self.opts.retry, || self.writer.lookup(&step.key)).await;
+                    match found {
+                        Ok(Some(outcome)) => {
+                            return self.finish(step, Ok(outcome), attempts, change.sor_id(), "write_found").await
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            let detail = format!("could not ask SOR whether it has this change: {e}");
+                            return Ok(report(step, StepStatus::Unfinished, None, Some(detail), attempts));
+                        }
+                    }
+                } else {
+                    self.begin(step, &change_json, change.sor_id(), resend).await?;
+                }
+                let (result, attempts) =
+                    with_retry(&self.opts.retry, || self.writer.apply(&step.key, &sor_change)).await;
+                self.finish(step, result, attempts, change.sor_id(), "write").await
+            }
+        }
+    }
+
+    /// Records the key ('sending') before the call.
+    async fn begin(
+        &self,
+        step: &PlanStep,
+        change_json: &str,
+        sor_id: Option<SorId>,
+        resend: bool,
+    ) -> Result<(), StoreError> {
+        let sor = sor_id.map(|s| s.to_string());
+        let new = NewChange {
+            key: &step.key.0,
+            kommune: self.plan.kommune,
+            proposal_id: step.proposal_id,
+            plan_id: &self.plan.plan_id,
+            op: step.change.op(),
+            change_json,
+            sor_id: sor.as_deref(),
+            actor: &self.actor.user_name,
+        };
+        self.store.begin_change(&new, resend).await?;
+        Ok(())
+    }
+
+    /// Records the answer with its audit entry; a create also records its new link.
+    async fn finish(
+        &mut self,
+        step: &PlanStep,
+        result: Result<ChangeOutcome, WriteError>,
+        attempts: u32,
+        sor_id: Option<SorId>,
+        action: &str,
+    ) -> Result<StepReport, StoreError> {
+        let kommune = self.plan.kommune;
+        let audit = |action: &str, after: serde_json::Value, detail: Option<String>| NewAuditEntry {
+            actor: self.actor.user_name.clone(),
+            automatic: false,
+            action: action.to_string(),
+            proposal_id: Some(step.proposal_id),
+            key: Some(step.key.0.clone()),
+            before: Some(step.before.to_string()),
+            after: Some(after.to_string()),
+            detail,
+        };
+        match result {
+            Ok(outcome) => {
+                let (sor_id, link) = match (&step.change, &outcome) {
+                    (PlannedChange::Create { fk_uuid, .. }, ChangeOutcome::Created { sor_id }) => {
+                        self.created.insert(step.key.clone(), *sor_id);
+                        (Some(*sor_id), Some((fk_uuid.to_string(), sor_id.to_string())))
+                    }
+                    (PlannedChange::Create { .. }, ChangeOutcome::Done) => {
+                        let reason = "SOR answered the create without a SOR-ID".to_string();
+                        return self.quarantine(step, reason, attempts).await;
+                    }
+                    _ => (sor_id, None),
+                };
+                let outcome_json = serde_json::to_string(&outcome).unwrap_or_default();
+                let mut after = step.after.clone();
+                if let (Some(obj), Some(s)) = (after.as_object_mut(), sor_id) {
+                    obj.insert("sor_id".into(), serde_json::Value::String(s.to_string()));
+                }
+                let sor_text = sor_id.map(|s| s.to_string());
+                let detail = Some(format!("{} {}", step.change.op(), step.label));
+                self.store
+                    .finish_change(
+                        kommune,
+                        &step.key.0,
+                        ChangeEnd::Applied { outcome_json: &outcome_json, sor_id: sor_text.as_deref() },
+                        attempts,
+                        &audit(action, after, detail),
+                        link.as_ref().map(|(f, s)| (f.as_str(), s.as_str())),
+                    )
+                    .await?;
+                let status = if action == "write_found" { StepStatus::FoundApplied } else { StepStatus::Applied };
+                Ok(report(step, status, sor_id, None, attempts))
+            }
+            Err(WriteError::Permanent(reason)) => self.quarantine(step, reason, attempts).await,
+            Err(WriteError::Temporary(reason)) => {
+                // The change may or may not have taken effect: it stays 'sending' and the next run
+                // asks SOR before sending it again.
+                Ok(report(step, StepStatus::Unfinished, None, Some(reason), attempts))
+            }
+        }
+    }
+
+    async fn quarantine(&self, step: &PlanStep, reason: String, attempts: u32) -> Result<StepReport, StoreError> {
+        let audit = NewAuditEntry {
+            actor: self.actor.user_name.clone(),
+            automatic: false,
+            action: "write_failed".to_string(),
+            proposal_id: Some(step.proposal_id),
+            key: Some(step.key.0.clone()),
+            before: Some(step.before.to_string()),
+            after: Some(step.before.to_string()),
+            detail: Some(reason.clone()),
+        };
+        self.store
+            .finish_change(
+                self.plan.kommune,
+                &step.key.0,
+                ChangeEnd::Failed { reason: &reason },
+                attempts,
+                &audit,
+                None,
+            )
+            .await?;
+        tracing::warn!(key = %step.key, %reason, "Change quarantined.");
+        Ok(report(step, StepStatus::Quarantined, None, Some(reason), attempts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closure_limit_is_the_smaller_of_the_count_and_the_share() {
+        let d = ClosureLimit::default();
+        assert_eq!(d.limit(1000), 10, "5 % of 1000 is 50: the count of 10 is smaller");
+        assert_eq!(d.limit(100), 5);
+        assert_eq!(d.limit(59), 2, "rounded down");
+        assert_eq!(d.limit(19), 0, "a small municipality names every closure");
+    }
+
+    #[test]
+    fn retry_waits_grow_but_stay_under_the_longest_wait() {
+        let p = RetryPolicy {
+            budget: Duration::from_secs(60),
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        assert!(p.delay(0) <= Duration::from_millis(100) && p.delay(0) >= Duration::from_millis(50));
+        assert!(p.delay(3) >= Duration::from_millis(400));
+        assert!(p.delay(30) <= Duration::from_secs(1));
+    }
+}

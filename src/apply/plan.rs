@@ -1,0 +1,612 @@
+//! Plans: the approved, not yet applied proposals of one municipality frozen as changes, each
+//! with its idempotency key, together with the snapshots of both registers they were decided on.
+//! Building the steps is pure ([`plan_steps`]); [`build_plan`] reads the store.
+//!
+//! Keys are derived from the proposal (id, key, data hash) and the step's operation only, never
+//! from the day or the plan, so the same approved proposal always has the same keys: a change
+//! that was sent once is recognised in any later plan.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::port::{FieldValue, IdempotencyKey, SorChange};
+use crate::domain::{FkTree, FkUuid, KommuneKode, SorId};
+use crate::review::{proposals_with_lifecycle, require_role, Actor, Lifecycle, ReviewError, Role};
+use crate::store::{Register, Store, StoreError, StoredProposal};
+
+/// The plan file format's version.
+pub const PLAN_VERSION: u32 = 1;
+
+/// A SOR unit a step refers to: one that exists, or the one a create earlier in the plan makes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitRef {
+    SorId(SorId),
+    /// The SOR-ID SOR assigns to the create with this key.
+    CreatedBy(IdempotencyKey),
+}
+
+/// One change of a plan, before any parent created in the same plan is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PlannedChange {
+    Create {
+        parent: UnitRef,
+        name: String,
+        fk_uuid: FkUuid,
+        fields: Vec<FieldValue>,
+        from_date: NaiveDate,
+    },
+    Update {
+        sor_id: SorId,
+        fields: Vec<FieldValue>,
+    },
+    Move {
+        sor_id: SorId,
+        new_parent: UnitRef,
+    },
+    Close {
+        sor_id: SorId,
+        to_date: NaiveDate,
+    },
+    /// Writes the SOR-ID to the FK-ORG unit (an address with the SOR role).
+    WriteBack {
+        fk_uuid: FkUuid,
+        sor: UnitRef,
+    },
+}
+
+impl PlannedChange {
+    /// `create`, `update`, `move`, `close` or `write_back`.
+    pub fn op(&self) -> &'static str {
+        match self {
+            PlannedChange::Create { .. } => "create",
+            PlannedChange::Update { .. } => "update",
+            PlannedChange::Move { .. } => "move",
+            PlannedChange::Close { .. } => "close",
+            PlannedChange::WriteBack { .. } => "write_back",
+        }
+    }
+
+    /// The create this change waits for, if any.
+    pub fn depends_on(&self) -> Option<&IdempotencyKey> {
+        let r = match self {
+            PlannedChange::Create { parent, .. } => parent,
+            PlannedChange::Move { new_parent, .. } => new_parent,
+            PlannedChange::WriteBack { sor, .. } => sor,
+            PlannedChange::Update { .. } | PlannedChange::Close { .. } => return None,
+        };
+        match r {
+            UnitRef::CreatedBy(k) => Some(k),
+            UnitRef::SorId(_) => None,
+        }
+    }
+
+    /// The SOR unit the change is about, when it exists already.
+    pub fn sor_id(&self) -> Option<SorId> {
+        match self {
+            PlannedChange::Update { sor_id, .. }
+            | PlannedChange::Move { sor_id, .. }
+            | PlannedChange::Close { sor_id, .. } => Some(*sor_id),
+            PlannedChange::WriteBack { sor: UnitRef::SorId(s), .. } => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// The SOR change to send, with parents created in the same plan looked up in `created`;
+    /// None for a write-back or when a parent is not created yet.
+    pub fn to_sor_change(&self, created: &HashMap<IdempotencyKey, SorId>) -> Option<SorChange> {
+        let resolve = |r: &UnitRef| match r {
+            UnitRef::SorId(s) => Some(*s),
+            UnitRef::CreatedBy(k) => created.get(k).copied(),
+        };
+        Some(match self {
+            PlannedChange::Create { parent, name, fk_uuid, fields, from_date } => SorChange::Create {
+                parent: resolve(parent)?,
+                name: name.clone(),
+                fk_uuid: *fk_uuid,
+                fields: fields.clone(),
+                from_date: *from_date,
+            },
+            PlannedChange::Update { sor_id, fields } => SorChange::Update { sor_id: *sor_id, fields: fields.clone() },
+            PlannedChange::Move { sor_id, new_parent } => {
+                SorChange::Move { sor_id: *sor_id, new_parent: resolve(new_parent)? }
+            }
+            PlannedChange::Close { sor_id, to_date } => SorChange::Close { sor_id: *sor_id, to_date: *to_date },
+            PlannedChange::WriteBack { .. } => return None,
+        })
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanStep {
+    pub key: IdempotencyKey,
+    pub proposal_id: i64,
+    pub change: PlannedChange,
+    /// The unit's name, for people.
+    pub label: String,
+    /// The values before and after the change, as decided (for the audit log and exports).
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+/// A snapshot a plan was made against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    pub id: i64,
+    pub content_hash: String,
+    /// For SOR: true when it is the national file (the municipality had no SOR file of its own).
+    #[serde(default)]
+    pub national: bool,
+}
+
+/// A saved plan (`sorsync plan --out plan.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    /// Derived from the steps' keys: the same steps make the same id.
+    pub plan_id: String,
+    pub kommune: KommuneKode,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub created_by: String,
+    /// The day creates start and closures end.
+    pub effective_date: NaiveDate,
+    pub fk_snapshot: SnapshotRef,
+    pub sor_snapshot: SnapshotRef,
+    /// SOR units in the SOR snapshot: the base of the closure limit's share.
+    pub sor_units: usize,
+    pub steps: Vec<PlanStep>,
+}
+
+/// Counts per kind of change, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PlanCounts {
+    pub creates: usize,
+    pub updates: usize,
+    pub moves: usize,
+    pub closes: usize,
+    pub write_backs: usize,
+}
+
+impl Plan {
+    pub fn counts(&self) -> PlanCounts {
+        let mut c = PlanCounts::default();
+        for s in &self.steps {
+            match s.change {
+                PlannedChange::Create { .. } => c.creates += 1,
+                PlannedChange::Update { .. } => c.updates += 1,
+                PlannedChange::Move { .. } => c.moves += 1,
+                PlannedChange::Close { .. } => c.closes += 1,
+                PlannedChange::WriteBack { .. } => c.write_backs += 1,
+            }
+        }
+        c
+    }
+
+    /// One line: `municipality 350: 3 creates, 2 updates, 0 moves, 1 close, 4 write-backs (10 changes)`.
+    pub fn summary(&self) -> String {
+        let c = self.counts();
+        format!(
+            "municipality {}: {} creates, {} updates, {} moves, {} closes, {} write-backs ({} changes; FK-ORG snapshot {}, SOR snapshot {})",
+            self.kommune,
+            c.creates,
+            c.updates,
+            c.moves,
+            c.closes,
+            c.write_backs,
+            self.steps.len(),
+            self.fk_snapshot.id,
+            self.sor_snapshot.id
+        )
+    }
+
+    /// Reads a plan file's text.
+    pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+        let plan: Plan = serde_json::from_str(text).map_err(|e| PlanError::Unreadable(e.to_string()))?;
+        if plan.version != PLAN_VERSION {
+            return Err(PlanError::Version(plan.version));
+        }
+        Ok(plan)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+/// Why a plan could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+    #[error("municipality {0} has no FK-ORG snapshot or no SOR snapshot: import both first")]
+    NoSnapshots(KommuneKode),
+    #[error("approved proposal {id} cannot be planned: {problem}")]
+    BadProposal { id: i64, problem: String },
+    #[error("the plan file cannot be read: {0}")]
+    Unreadable(String),
+    #[error("the plan file has version {0}; this sorsync reads version {PLAN_VERSION}: make the plan again")]
+    Version(u32),
+}
+
+impl From<StoreError> for PlanError {
+    fn from(e: StoreError) -> Self {
+        PlanError::Review(ReviewError::Store(e))
+    }
+}
+
+/// The key of step `op` of a proposal: from its id, kind, units and data hash only.
+pub fn step_key(kommune: KommuneKode, p: &StoredProposal, op: &str) -> IdempotencyKey {
+    let mut h = Sha256::new();
+    for part in [
+        p.id.to_string().as_str(),
+        p.key.kind.as_str(),
+        p.key.fk_uuid.as_deref().unwrap_or(""),
+        p.key.sor_id.as_deref().unwrap_or(""),
+        p.key.parent_sor_id.as_deref().unwrap_or(""),
+        p.data_hash.as_str(),
+        op,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let hex: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    IdempotencyKey(format!("sorsync-{kommune}-p{}-{op}-{hex}", p.id))
+}
+
+fn bad(p: &StoredProposal, problem: impl Into<String>) -> PlanError {
+    PlanError::BadProposal { id: p.id, problem: problem.into() }
+}
+
+fn text<'a>(v: &'a serde_json::Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(|x| x.as_str())
+}
+
+fn sor_of(p: &StoredProposal, s: Option<&str>, what: &str) -> Result<SorId, PlanError> {
+    let s = s.ok_or_else(|| bad(p, format!("it has no {what}")))?;
+    SorId::parse(s).map_err(|e| bad(p, format!("{what}: {e}")))
+}
+
+fn fk_of(p: &StoredProposal) -> Result<FkUuid, PlanError> {
+    let s = p.key.fk_uuid.as_deref().ok_or_else(|| bad(p, "it names no FK-ORG unit"))?;
+    FkUuid::parse(s).map_err(|e| bad(p, format!("FK-ORG unit: {e}")))
+}
+
+/// The fields a new SOR unit gets from its FK-ORG unit.
+fn create_fields(fk: Option<&FkTree>, fk_uuid: FkUuid) -> Vec<FieldValue> {
+    let Some(u) = fk.and_then(|t| t.get(fk_uuid)) else { return Vec::new() };
+    let mut out = Vec::new();
+    if let Some(a) = &u.postal_address {
+        out.push(FieldValue { field: "address".into(), value: Some(a.clone()) });
+    }
+    if let Some(p) = u.landline.as_ref().or(u.mobile.as_ref()) {
+        out.push(FieldValue { field: "phone".into(), value: Some(p.clone()) });
+    }
+    if let Some(e) = &u.email {
+        out.push(FieldValue { field: "email".into(), value: Some(e.clone()) });
+    }
+    out
+}
+
+/// The steps for the approved `proposals` (oldest first), pure: creates parent-first (a create
+/// under an FK-ORG unit created in the same plan waits for that create's SOR-ID; under one linked
+/// already, in `links`, it goes under the linked SOR unit), then write-backs, moves, updates and
+/// closures last.
+pub fn plan_steps(
+    kommune: KommuneKode,
+    proposals: &[StoredProposal],
+    fk: Option<&FkTree>,
+    links: &[(FkUuid, SorId)],
+    effective_date: NaiveDate,
+) -> Result<Vec<PlanStep>, PlanError> {
+    let linked: HashMap<String, SorId> = links.iter().map(|(f, s)| (f.to_string(), *s)).collect();
+    let payloads: Vec<serde_json::Value> =
+        proposals.iter().map(|p| serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null)).collect();
+    // FK-ORG unit -> the key of the create that makes its SOR unit.
+    let mut creates_by_fk: HashMap<String, IdempotencyKey> = HashMap::new();
+    for p in proposals.iter().filter(|p| p.key.kind == "create") {
+        if let Some(f) = &p.key.fk_uuid {
+            creates_by_fk.insert(f.clone(), step_key(kommune, p, "create"));
+        }
+    }
+    let mut creates: Vec<PlanStep> = Vec::new();
+    let (mut write_backs, mut moves, mut updates, mut closes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (p, payload) in proposals.iter().zip(&payloads) {
+        let name = text(payload, "name").or_else(|| text(payload, "fk_name")).unwrap_or("").to_string();
+        match p.key.kind.as_str() {
+            "link" | "write_back" => {
+                let fk_uuid = fk_of(p)?;
+                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
+                write_backs.push(PlanStep {
+                    key: step_key(kommune, p, "write_back"),
+                    proposal_id: p.id,
+                    change: PlannedChange::WriteBack { fk_uuid, sor: UnitRef::SorId(sor_id) },
+                    label: name,
+                    before: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": null }),
+                    after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }),
+                });
+            }
+            "create" => {
+                let fk_uuid = fk_of(p)?;
+                let parent_fk = text(payload, "parent_fk_uuid");
+                let parent = match (parent_fk.and_then(|f| creates_by_fk.get(f)), parent_fk.and_then(|f| linked.get(f)))
+                {
+                    (Some(k), _) => UnitRef::CreatedBy(k.clone()),
+                    (None, Some(s)) => UnitRef::SorId(*s),
+                    (None, None) => UnitRef::SorId(sor_of(p, p.key.parent_sor_id.as_deref(), "parent SOR unit")?),
+                };
+                let key = step_key(kommune, p, "create");
+                let fields = create_fields(fk, fk_uuid);
+                let after = serde_json::json!({
+                    "name": name,
+                    "parent": parent,
+                    "fields": fields,
+                    "from_date": effective_date,
+                });
+                creates.push(PlanStep {
+                    key: key.clone(),
+                    proposal_id: p.id,
+                    change: PlannedChange::Create {
+                        parent,
+                        name: name.clone(),
+                        fk_uuid,
+                        fields,
+                        from_date: effective_date,
+                    },
+                    label: name.clone(),
+                    before: serde_json::Value::Null,
+                    after,
+                });
+                write_backs.push(PlanStep {
+                    key: step_key(kommune, p, "write_back"),
+                    proposal_id: p.id,
+                    change: PlannedChange::WriteBack { fk_uuid, sor: UnitRef::CreatedBy(key.clone()) },
+                    label: name,
+                    before: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": null }),
+                    after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": { "created_by": key } }),
+                });
+            }
+            "update" => {
+                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
+                let changes = payload.get("changes").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+                let mut fields = Vec::new();
+                let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
+                for c in &changes {
+                    let Some(field) = text(c, "field") else { continue };
+                    let to = text(c, "to").map(str::to_string);
+                    before.insert(field.to_string(), text(c, "from").map(str::to_string));
+                    after.insert(field.to_string(), to.clone());
+                    fields.push(FieldValue { field: field.to_string(), value: to });
+                }
+                if fields.is_empty() {
+                    return Err(bad(p, "the update changes no field"));
+                }
+                updates.push(PlanStep {
+                    key: step_key(kommune, p, "update"),
+                    proposal_id: p.id,
+                    change: PlannedChange::Update { sor_id, fields },
+                    label: name,
+                    before: serde_json::to_value(before).unwrap_or_default(),
+                    after: serde_json::to_value(after).unwrap_or_default(),
+                });
+            }
+            "move" => {
+                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
+                let new_parent = sor_of(p, p.key.parent_sor_id.as_deref(), "new parent SOR unit")?;
+                moves.push(PlanStep {
+                    key: step_key(kommune, p, "move"),
+                    proposal_id: p.id,
+                    change: PlannedChange::Move { sor_id, new_parent: UnitRef::SorId(new_parent) },
+                    label: name,
+                    before: serde_json::json!({ "parent": text(payload, "old_parent_sor_id") }),
+                    after: serde_json::json!({ "parent": new_parent.to_string() }),
+                });
+            }
+            "close" => {
+                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
+                closes.push(PlanStep {
+                    key: step_key(kommune, p, "close"),
+                    proposal_id: p.id,
+                    change: PlannedChange::Close { sor_id, to_date: effective_date },
+                    label: name,
+                    before: serde_json::json!({ "to_date": null }),
+                    after: serde_json::json!({ "to_date": effective_date }),
+                });
+            }
+            other => return Err(bad(p, format!("unknown kind {other:?}"))),
+        }
+    }
+    let mut steps = parents_first(creates);
+    steps.extend(write_backs);
+    steps.extend(moves);
+    steps.extend(updates);
+    steps.extend(closes);
+    Ok(steps)
+}
+
+/// Orders creates so that each comes after the create it waits for (stable otherwise). A create
+/// waiting for a create that is not in the list keeps its place (it will be reported as blocked).
+fn parents_first(creates: Vec<PlanStep>) -> Vec<PlanStep> {
+    let keys: HashMap<IdempotencyKey, usize> = creates.iter().enumerate().map(|(i, s)| (s.key.clone(), i)).collect();
+    let mut placed = vec![false; creates.len()];
+    let mut order = Vec::with_capacity(creates.len());
+    fn place(
+        i: usize,
+        creates: &[PlanStep],
+        keys: &HashMap<IdempotencyKey, usize>,
+        placed: &mut [bool],
+        order: &mut Vec<usize>,
+        depth: usize,
+    ) {
+        if placed[i] || depth > creates.len() {
+            return;
+        }
+        placed[i] = true;
+        if let Some(parent) = creates[i].change.depends_on().and_then(|k| keys.get(k)) {
+            place(*parent, creates, keys, placed, order, depth + 1);
+        }
+        order.push(i);
+    }
+    for i in 0..creates.len() {
+        place(i, &creates, &keys, &mut placed, &mut order, 0);
+    }
+    let mut slots: Vec<Option<PlanStep>> = creates.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect()
+}
+
+/// The plan id of a list of steps.
+pub fn plan_id(steps: &[PlanStep]) -> String {
+    let mut h = Sha256::new();
+    for s in steps {
+        h.update(s.key.0.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SOR snapshot used for `kommune`: its own, else the latest national one, as (id, national).
+pub async fn sor_snapshot_for(store: &Store, kommune: KommuneKode) -> Result<Option<(i64, bool)>, StoreError> {
+    if let Some(id) = store.latest_snapshot_id(Register::Sor, Some(kommune)).await? {
+        return Ok(Some((id, false)));
+    }
+    Ok(store.latest_snapshot_id(Register::Sor, None).await?.map(|id| (id, true)))
+}
+
+/// Freezes `kommune`'s approved proposals that are not applied yet (including ones that failed
+/// before: applying reports them as quarantined unless told to send them again) into a plan made
+/// against the latest snapshots of both registers. `actor` must be an operator or a SOR
+/// administrator of `kommune`.
+#[tracing::instrument(skip_all, fields(kommune = %kommune, user = %actor.user_name))]
+pub async fn build_plan(
+    store: &Store,
+    kommune: KommuneKode,
+    actor: &Actor,
+    effective_date: NaiveDate,
+) -> Result<Plan, PlanError> {
+    require_operator(store, actor, kommune, "make plans").await?;
+    let fk_id =
+        store.latest_snapshot_id(Register::FkOrg, Some(kommune)).await?.ok_or(PlanError::NoSnapshots(kommune))?;
+    let (sor_id, national) = sor_snapshot_for(store, kommune).await?.ok_or(PlanError::NoSnapshots(kommune))?;
+    let fk_info = store.snapshot(fk_id).await?;
+    let sor_info = store.snapshot(sor_id).await?;
+    let fk = store.load_fkorg(fk_id).await?;
+    let approved: Vec<StoredProposal> = proposals_with_lifecycle(store, kommune)
+        .await?
+        .into_iter()
+        .filter(|l| matches!(l.state, Lifecycle::Approved | Lifecycle::Applying | Lifecycle::Failed))
+        .map(|l| l.proposal)
+        .collect();
+    let links = store.approved_link_ids(kommune).await?;
+    let steps = plan_steps(kommune, &approved, Some(&fk), &links, effective_date)?;
+    Ok(Plan {
+        version: PLAN_VERSION,
+        plan_id: plan_id(&steps),
+        kommune,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_by: actor.user_name.clone(),
+        effective_date,
+        fk_snapshot: SnapshotRef { id: fk_id, content_hash: fk_info.content_hash, national: false },
+        sor_snapshot: SnapshotRef { id: sor_id, content_hash: sor_info.content_hash, national },
+        sor_units: usize::try_from(sor_info.units).unwrap_or(usize::MAX),
+        steps,
+    })
+}
+
+/// Refuses unless `actor` is an operator or a SOR administrator of `kommune`.
+pub async fn require_operator(
+    store: &Store,
+    actor: &Actor,
+    kommune: KommuneKode,
+    action: &'static str,
+) -> Result<(), ReviewError> {
+    if store.has_role(&actor.user_name, kommune, Role::SorAdmin.as_str()).await? {
+        return Ok(());
+    }
+    require_role(store, actor, kommune, Role::Operator, action).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ProposalKey, ProposalStatus};
+
+    fn proposal(
+        id: i64,
+        kind: &str,
+        fk: u128,
+        sor: Option<u64>,
+        parent: Option<u64>,
+        payload: serde_json::Value,
+    ) -> StoredProposal {
+        StoredProposal {
+            id,
+            kommune: KommuneKode::parse("350").expect("code"),
+            key: ProposalKey {
+                kind: kind.into(),
+                fk_uuid: Some(FkUuid::from_uuid(uuid::Uuid::from_u128(fk)).to_string()),
+                sor_id: sor.map(|s| SorId::from_running_number(s).to_string()),
+                parent_sor_id: parent.map(|s| SorId::from_running_number(s).to_string()),
+            },
+            confidence: None,
+            payload: payload.to_string(),
+            data_hash: format!("h{id}"),
+            fk_snapshot_id: 1,
+            sor_snapshot_id: 2,
+            status: ProposalStatus::Approved,
+            created_at: "2026-11-22T00:00:00Z".into(),
+        }
+    }
+
+    fn fk(n: u128) -> String {
+        FkUuid::from_uuid(uuid::Uuid::from_u128(n)).to_string()
+    }
+
+    #[test]
+    fn creates_come_parent_first_and_closures_last() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "close", 5, Some(5), None, serde_json::json!({})),
+            // The grandchild first, then the child, then the parent: all three created in this plan.
+            proposal(2, "create", 12, None, Some(1), serde_json::json!({"name": "C", "parent_fk_uuid": fk(11)})),
+            proposal(3, "create", 11, None, Some(1), serde_json::json!({"name": "B", "parent_fk_uuid": fk(10)})),
+            proposal(4, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(1)})),
+        ];
+        let steps = plan_steps(k, &ps, None, &[], day).expect("steps");
+        let order: Vec<(&str, &str)> = steps.iter().map(|s| (s.change.op(), s.label.as_str())).collect();
+        assert_eq!(
+            order,
+            vec![
+                ("create", "A"),
+                ("create", "B"),
+                ("create", "C"),
+                ("write_back", "C"),
+                ("write_back", "B"),
+                ("write_back", "A"),
+                ("close", "")
+            ]
+        );
+        let a_key = steps[0].key.clone();
+        assert!(matches!(&steps[1].change, PlannedChange::Create { parent: UnitRef::CreatedBy(k), .. } if *k == a_key));
+        assert!(matches!(&steps[0].change, PlannedChange::Create { parent: UnitRef::SorId(_), .. }));
+    }
+
+    #[test]
+    fn keys_depend_on_the_proposal_not_on_the_day() {
+        let k = KommuneKode::parse("350").expect("code");
+        let ps = vec![proposal(7, "close", 5, Some(5), None, serde_json::json!({}))];
+        let a = plan_steps(k, &ps, None, &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
+        let b = plan_steps(k, &ps, None, &[], NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
+        assert_eq!(a[0].key, b[0].key);
+        let other = vec![proposal(8, "close", 5, Some(5), None, serde_json::json!({}))];
+        assert_ne!(
+            plan_steps(k, &other, None, &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps")[0].key,
+            a[0].key
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! `sorsync waves load|status|run|report`: the onboarding plan, readiness and status, batch runs
+//! per wave (with progress bars) and reports. The work is in [`crate::waves`].
+
+use std::collections::HashMap;
+use std::io::{IsTerminal as _, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::import::open_store;
+use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
+use crate::domain::KommuneKode;
+use crate::waves::plan::load_plan;
+use crate::waves::report::{build, write_csv, write_html, write_json};
+use crate::waves::runner::{
+    enqueue_wave, run_wave, stored_plan, DataSource, Outcome, RunOptions, RunProgress, RunVerdict, Runner, Step,
+};
+use crate::waves::status::{gather, MunicipalityStatus};
+use crate::waves::steps::{ApplySteps, NotInThisBuild};
+
+#[derive(Debug, Subcommand)]
+pub enum WavesCommand {
+    /// Check a wave plan (TOML) and store it; the same plan again changes nothing.
+    Load(LoadArgs),
+    /// One line per municipality: status, readiness, coverage, open proposals, last run.
+    Status(StatusArgs),
+    /// Run a wave: import, propose, auto-approve, and for live municipalities plan and apply.
+    ///
+    /// Exit code 0: all fine; 2: done, but a person must act (reviews waiting above the plan's
+    /// threshold, a held-back step, or some municipalities failed); 1: failure (every municipality
+    /// failed, or the run could not start).
+    Run(RunArgs),
+    /// A report per municipality and for the wave: HTML (with a chart), JSON or CSV.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The wave plan (see the README section "Waves").
+    pub plan: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this wave.
+    #[arg(long)]
+    pub wave: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TableFormat,
+    /// The day readiness is judged on (default: today).
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The wave's name in the plan.
+    pub wave: String,
+    /// Read and match, store only the simulated metrics: no snapshots, no proposals, nothing to any register.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Municipalities worked on at the same time.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    /// A data directory laid out like fixtures/bundled/ (`<kommunekode>/fkorg.json`, `<kommunekode>/sor.xml`).
+    #[arg(long, conflicts_with = "from_api", required_unless_present = "from_api")]
+    pub data: Option<PathBuf>,
+    /// Fetch FK-ORG from the API (configured under [fkorg]) by each municipality's CVR.
+    #[arg(long)]
+    pub from_api: bool,
+    /// With --from-api: SOR files laid out like --data (else the SOR snapshots in the store).
+    #[arg(long, requires = "from_api")]
+    pub sor_dir: Option<PathBuf>,
+    /// Queue one job per municipality for `sorsync worker` instead of running here.
+    #[arg(long)]
+    pub queue: bool,
+    /// The day the run is for (default: today).
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The wave's name in the plan.
+    pub wave: String,
+    /// Only this municipality.
+    #[arg(long, value_parser = KommuneKode::parse)]
+    pub kommune: Option<KommuneKode>,
+    #[arg(long, value_enum)]
+    pub format: ReportFormat,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
+}
+
+/// The apply engine's steps. THE place to wire the real engine (see [`crate::waves::steps`]).
+pub(super) fn apply_steps() -> Arc<dyn ApplySteps> {
+    Arc::new(NotInThisBuild)
+}
+
+fn today(given: Option<NaiveDate>) -> NaiveDate {
+    given.unwrap_or_else(|| chrono::Utc::now().date_naive())
+}
+
+pub fn run(cmd: WavesCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WavesCommand::Load(a) => load(a, ctx),
+        WavesCommand::Status(a) => status(a, ctx),
+        WavesCommand::Run(a) => run_cmd(a, ctx),
+        WavesCommand::Report(a) => report(a, ctx),
+    }
+}
+
+fn load(a: LoadArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let plan = load_plan(&a.plan)?;
+    let source = std::fs::canonicalize(&a.plan).unwrap_or(a.plan.clone()).display().to_string();
+    let changed = block_on(async {
+        let store = open_store(ctx).await?;
+        let r = crate::waves::runner::store_plan(&store, &plan, &source).await;
+        store.close().await;
+        anyhow::Ok(r?)
+    })?;
+    let n: usize = plan.waves.iter().map(|w| w.municipalities.len()).sum();
+    if changed {
+        println!("Stored the wave plan: {} waves, {n} municipalities.", plan.waves.len());
+    } else {
+        println!("Unchanged: the stored wave plan is the same ({} waves, {n} municipalities).", plan.waves.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(a: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let statuses = block_on(async {
+        let store = open_store(ctx).await?;
+        let r = async {
+            let plan = stored_plan(&store).await?;
+            if let Some(w) = &a.wave {
+                anyhow::ensure!(plan.wave(w).is_some(), "the wave plan has no wave {w:?}");
+            }
+            Ok(gather(&store, &plan, a.wave.as_deref(), None, today(a.today)).await?)
+        }
+        .await;
+        store.close().await;
+        r
+    })?;
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        TableFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &statuses)?;
+            writeln!(out)?;
+        }
+        TableFormat::Csv => write_status_csv(&statuses, &mut out)?,
+        TableFormat::Text => write_status_text(&statuses, &mut out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn last_run_text(s: &MunicipalityStatus) -> String {
+    match &s.last_run {
+        Some(r) => format!(
+            "run {}{} {} {}",
+            r.run_id,
+            if r.dry_run { " (dry)" } else { "" },
+            r.outcome,
+            r.finished_at.as_deref().unwrap_or(&r.started_at)
+        ),
+        None => "never run".to_string(),
+    }
+}
+
+fn missing_text(s: &MunicipalityStatus) -> String {
+    s.readiness.missing.iter().map(|i| i.key()).collect::<Vec<_>>().join(",")
+}
+
+fn write_status_text(statuses: &[MunicipalityStatus], out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{:<10} {:<4} {:<16} {:<9} {:<5} {:>8} {:>7} {:<40} missing",
+        "wave", "code", "name", "status", "ready", "coverage", "pending", "last run"
+    )?;
+    for s in statuses {
+        writeln!(
+            out,
+            "{:<10} {:<4} {:<16} {:<9} {:<5} {:>7.1}% {:>7} {:<40} {}",
+            s.wave,
+            s.kommune,
+            s.name,
+            s.status,
+            s.readiness.score(),
+            s.coverage * 100.0,
+            s.pending,
+            last_run_text(s),
+            missing_text(s)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_status_csv(statuses: &[MunicipalityStatus], out: &mut impl Write) -> anyhow::Result<()> {
+    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
+    w.write_record([
+        "wave",
+        "kommunekode",
+        "name",
+        "status",
+        "readiness",
+        "readiness_missing",
+        "units_in_scope",
+        "linked",
+        "coverage_pct",
+        "pending",
+        "last_run_id",
+        "last_run_outcome",
+        "last_run_at",
+    ])?;
+    for s in statuses {
+        let (id, outcome, at) = match &s.last_run {
+            Some(r) => (r.run_id.to_string(), r.outcome.clone(), r.finished_at.clone().unwrap_or(r.started_at.clone())),
+            None => (String::new(), String::new(), String::new()),
+        };
+        w.write_record([
+            s.wave.clone(),
+            s.kommune.to_string(),
+            s.name.clone(),
+            s.status.clone(),
+            s.readiness.score(),
+            missing_text(s),
+            s.units_in_scope.to_string(),
+            s.linked.to_string(),
+            format!("{:.1}", s.coverage * 100.0),
+            s.pending.to_string(),
+            id,
+            outcome,
+            at,
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Progress bars: one per municipality (its steps) and one overall; hidden when stderr is not a terminal.
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    per: Mutex<HashMap<KommuneKode, ProgressBar>>,
+}
+
+impl Bars {
+    fn new(total: usize) -> Bars {
+        let target =
+            if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let multi = MultiProgress::with_draw_target(target);
+        let overall = multi.add(ProgressBar::new(total as u64));
+        overall.set_style(
+            ProgressStyle::with_template("{prefix:>22} {bar:30} {pos}/{len} municipalities {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        overall.set_prefix("wave");
+        Bars { multi, overall, per: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl RunProgress for Bars {
+    fn started(&self, kommune: KommuneKode, name: &str) {
+        let bar = self.multi.insert_before(&self.overall, ProgressBar::new(Step::COUNT));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>22} {bar:30} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{name} ({kommune})"));
+        if let Ok(mut per) = self.per.lock() {
+            per.insert(kommune, bar);
+        }
+    }
+
+    fn step(&self, kommune: KommuneKode, step: Step) {
+        if let Some(bar) = self.per.lock().ok().and_then(|p| p.get(&kommune).cloned()) {
+            bar.inc(1);
+            bar.set_message(step.title());
+        }
+    }
+
+    fn finished(&self, kommune: KommuneKode, outcome: Outcome) {
+        if let Some(bar) = self.per.lock().ok().and_then(|mut p| p.remove(&kommune)) {
+            bar.finish_with_message(outcome.as_str());
+        }
+        self.overall.inc(1);
+    }
+}
+
+fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let source = match (&a.data, a.from_api) {
+        (Some(dir), _) => DataSource::Dir { path: std::fs::canonicalize(dir).unwrap_or(dir.clone()) },
+        (None, true) => DataSource::Api { sor_dir: a.sor_dir.clone() },
+        (None, false) => anyhow::bail!("give --data DIR or --from-api"),
+    };
+    let opts = RunOptions { wave: a.wave.clone(), dry_run: a.dry_run, source, today: today(a.today) };
+    block_on(async {
+        let store = open_store(ctx).await?;
+        let r = async {
+            let plan = stored_plan(&store).await?;
+            let wave = plan.wave(&a.wave).with_context(|| format!("the wave plan has no wave {:?}", a.wave))?;
+            if a.queue {
+                let (run_id, jobs) = enqueue_wave(&store, &plan, &opts).await?;
+                println!(
+                    "Queued {} jobs for wave {:?} (run {run_id}); start workers with `sorsync worker`.",
+                    jobs.len(),
+                    a.wave
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let bars = Arc::new(Bars::new(wave.municipalities.len()));
+            let runner = Runner {
+                store: store.clone(),
+                plan: Arc::new(plan.clone()),
+                fkorg: ctx.config.fkorg.clone(),
+                steps: apply_steps(),
+                progress: bars.clone(),
+            };
+            let result = run_wave(&runner, &opts, a.concurrency).await?;
+            bars.overall.finish_and_clear();
+            let _ = bars.multi.clear();
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "Wave {:?}, run {}{}{}:",
+                result.wave,
+                result.run_id,
+                if result.dry_run { " (dry run: nothing stored but this result)" } else { "" },
+                if result.resumed { " (resumed)" } else { "" }
+            )?;
+            for m in &result.municipalities {
+                let kinds: Vec<String> = m.metrics.proposals_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                writeln!(
+                    out,
+                    "  {} {:<16} {:<15} coverage {:>5.1}% (if approved {:>5.1}%), pending {}, proposals: {}{}",
+                    m.kommune,
+                    m.name,
+                    m.outcome.as_str(),
+                    m.metrics.coverage * 100.0,
+                    m.metrics.coverage_if_approved * 100.0,
+                    m.metrics.pending,
+                    if kinds.is_empty() { "-".to_string() } else { kinds.join(", ") },
+                    if m.already_done { " (finished earlier)" } else { "" }
+                )?;
+                if let Some(e) = &m.error {
+                    writeln!(out, "      error: {e}")?;
+                }
+                for why in &m.metrics.attention {
+                    writeln!(out, "      needs a person: {why}")?;
+                }
+            }
+            Ok(match result.verdict() {
+                RunVerdict::AllFine => ExitCode::SUCCESS,
+                RunVerdict::NeedsPerson => ExitCode::from(EXIT_NEEDS_ATTENTION),
+                RunVerdict::Failure => ExitCode::FAILURE,
+            })
+        }
+        .await;
+        store.close().await;
+        r
+    })
+}
+
+fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let statuses = block_on(async {
+        let store = open_store(ctx).await?;
+        let r = async {
+            let plan = stored_plan(&store).await?;
+            anyhow::ensure!(plan.wave(&a.wave).is_some(), "the wave plan has no wave {:?}", a.wave);
+            Ok(gather(&store, &plan, Some(&a.wave), a.kommune, today(a.today)).await?)
+        }
+        .await;
+        store.close().await;
+        r
+    })?;
+    let report = build(&format!("Wave {} report", a.wave), statuses);
+    let mut out: Box<dyn Write> = match &a.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match a.format {
+        ReportFormat::Html => write_html(&report, &mut out)?,
+        ReportFormat::Json => write_json(&report, &mut out)?,
+        ReportFormat::Csv => write_csv(&report, &mut out)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,301 @@
+//! Decisions beyond approve/reject, each checked against the SOR-administrator role in the
+//! library: link two units by hand, choose one of a link's alternatives, create a new SOR unit
+//! instead of a proposed link, "no match"; and auto-approval of links in a configured confidence
+//! band (recorded as automatic, with the rule as the actor).
+
+use serde_json::json;
+
+use super::{require_role, Actor, ReviewError, Role};
+use crate::domain::{FkTree, FkUuid, KommuneKode, SorId, SorTree};
+use crate::store::{units_data_hash, NewProposal, ProposalKey, ProposalStatus, Register, Store, StoreError, Verdict};
+
+/// Link proposals whose confidence lies in `min..=max` may be approved by a rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConfidenceBand {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl ConfidenceBand {
+    pub fn contains(&self, confidence: f64) -> bool {
+        confidence >= self.min && confidence <= self.max
+    }
+
+    /// The actor name recorded for approvals by this rule, e.g. `rule:auto-approve[0.98,1]`.
+    pub fn actor_name(&self) -> String {
+        format!("rule:auto-approve[{},{}]", self.min, self.max)
+    }
+}
+
+/// What [`auto_approve`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoApproval {
+    /// Proposals approved by the rule.
+    pub approved: Vec<i64>,
+    /// In the band but left for a person: flagged links, or a unit already linked.
+    pub left_for_review: Vec<i64>,
+}
+
+/// Approves `kommune`'s pending link proposals whose confidence lies in `band` and that carry no
+/// flags, recorded as automatic with the rule as the actor. Configured in `[review]` and off by
+/// default: callers (the waves runner) call this only when the configuration names a band.
+#[tracing::instrument(skip_all, fields(kommune = %kommune, min = band.min, max = band.max))]
+pub async fn auto_approve(
+    store: &Store,
+    kommune: KommuneKode,
+    band: ConfidenceBand,
+) -> Result<AutoApproval, ReviewError> {
+    let rule = band.actor_name();
+    let mut out = AutoApproval::default();
+    for p in store.proposals(kommune, Some(ProposalStatus::Pending)).await? {
+        let Some(confidence) = p.confidence.filter(|_| p.key.kind == "link") else { continue };
+        if !band.contains(confidence) {
+            continue;
+        }
+        let payload: serde_json::Value = serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
+        let flagged = payload.get("flags").and_then(|f| f.as_array()).is_some_and(|f| !f.is_empty());
+        if flagged {
+            out.left_for_review.push(p.id);
+            continue;
+        }
+        let reason = format!("confidence {confidence:.3} within the auto-approval band {}..{}", band.min, band.max);
+        match store.record_decision(kommune, p.id, Verdict::Approved, &rule, Some(&reason), true).await {
+            Ok(_) => out.approved.push(p.id),
+            Err(StoreError::AlreadyLinked { .. } | StoreError::ProposalNotPending { .. }) => {
+                out.left_for_review.push(p.id)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::info!(approved = out.approved.len(), left = out.left_for_review.len(), "Auto-approval done.");
+    Ok(out)
+}
+
+/// Why a decision by hand could not be made (besides roles and the store).
+#[derive(Debug, thiserror::Error)]
+pub enum ByHandError {
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+    #[error("municipality {0} has no FK-ORG snapshot or no SOR snapshot: import both first")]
+    NoSnapshots(KommuneKode),
+    #[error("FK-ORG unit {0} is not in municipality {1}'s latest FK-ORG snapshot")]
+    UnknownFkUnit(FkUuid, KommuneKode),
+    #[error("SOR unit {0} is not in the latest SOR snapshot used for municipality {1}")]
+    UnknownSorUnit(SorId, KommuneKode),
+    #[error("proposal {id} is a {kind} proposal; this needs a link proposal")]
+    NotALink { id: i64, kind: String },
+    #[error("SOR unit {sor_id} is not one of proposal {id}'s alternatives ({alternatives})")]
+    NotAnAlternative { id: i64, sor_id: SorId, alternatives: String },
+    #[error(
+        "cannot create FK-ORG unit {0} in SOR: its parent unit is not linked to SOR yet (link or create the parent first)"
+    )]
+    ParentNotInSor(FkUuid),
+    #[error("the store holds a proposal sorsync cannot read: {0}")]
+    Unreadable(String),
+}
+
+impl From<StoreError> for ByHandError {
+    fn from(e: StoreError) -> Self {
+        ByHandError::Review(ReviewError::Store(e))
+    }
+}
+
+/// The latest snapshots of `kommune` (SOR: its own, else the national one), loaded.
+async fn latest(store: &Store, kommune: KommuneKode) -> Result<((i64, FkTree), (i64, SorTree)), ByHandError> {
+    let fk_id =
+        store.latest_snapshot_id(Register::FkOrg, Some(kommune)).await?.ok_or(ByHandError::NoSnapshots(kommune))?;
+    let sor_id = match store.latest_snapshot_id(Register::Sor, Some(kommune)).await? {
+        Some(id) => id,
+        None => store.latest_snapshot_id(Register::Sor, None).await?.ok_or(ByHandError::NoSnapshots(kommune))?,
+    };
+    Ok(((fk_id, store.load_fkorg(fk_id).await?), (sor_id, store.load_sor(sor_id).await?)))
+}
+
+/// Pending link proposals that involve `fk` or `sor`, except `except`.
+async fn competing_links(
+    store: &Store,
+    kommune: KommuneKode,
+    fk: &str,
+    sor: Option<&str>,
+    except: Option<i64>,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(store
+        .proposals(kommune, Some(ProposalStatus::Pending))
+        .await?
+        .into_iter()
+        .filter(|p| Some(p.id) != except && p.key.kind == "link")
+        .filter(|p| p.key.fk_uuid.as_deref() == Some(fk) || (sor.is_some() && p.key.sor_id.as_deref() == sor))
+        .map(|p| p.id)
+        .collect())
+}
+
+fn link_proposal(fk: &FkTree, sor: &SorTree, fk_uuid: FkUuid, sor_id: SorId, basis: &str) -> NewProposal {
+    let fk_unit = fk.get(fk_uuid);
+    let sor_unit = sor.get(sor_id);
+    NewProposal {
+        key: ProposalKey {
+            kind: "link".into(),
+            fk_uuid: Some(fk_uuid.to_string()),
+            sor_id: Some(sor_id.to_string()),
+            parent_sor_id: None,
+        },
+        confidence: None,
+        payload: json!({
+            "kind": "link",
+            "fk_uuid": fk_uuid.to_string(),
+            "sor_id": sor_id.to_string(),
+            "basis": basis,
+            "flags": [],
+            "explanation": [],
+            "alternatives": [],
+            "fk_name": fk_unit.map(|u| u.enhedsnavn.clone()),
+            "sor_name": sor_unit.map(|u| u.name.clone()),
+        })
+        .to_string(),
+        data_hash: units_data_hash(fk_unit, sor_unit),
+    }
+}
+
+/// Links FK-ORG unit `fk_uuid` and SOR unit `sor_id` by hand (approved at once; competing pending
+/// link proposals for either unit are superseded). Returns the new proposal's id.
+pub async fn link_by_hand(
+    store: &Store,
+    actor: &Actor,
+    kommune: KommuneKode,
+    fk_uuid: FkUuid,
+    sor_id: SorId,
+    reason: Option<&str>,
+) -> Result<i64, ByHandError> {
+    require_role(store, actor, kommune, Role::SorAdmin, "link units by hand").await?;
+    let ((fk_snap, fk), (sor_snap, sor)) = latest(store, kommune).await?;
+    fk.get(fk_uuid).ok_or(ByHandError::UnknownFkUnit(fk_uuid, kommune))?;
+    sor.get(sor_id).ok_or(ByHandError::UnknownSorUnit(sor_id, kommune))?;
+    let new = link_proposal(&fk, &sor, fk_uuid, sor_id, "by_hand");
+    let supersede =
+        competing_links(store, kommune, &fk_uuid.to_string(), Some(sor_id.to_string().as_str()), None).await?;
+    let id = store
+        .record_by_hand(kommune, None, &supersede, &new, (fk_snap, sor_snap), &actor.user_name, reason, "link_by_hand")
+        .await?;
+    Ok(id)
+}
+
+/// Chooses `sor_id`, one of pending link proposal `proposal_id`'s alternatives, instead of its
+/// SOR unit: the proposal is rejected and the alternative linked, in one transaction. Returns the
+/// new proposal's id.
+pub async fn choose_alternative(
+    store: &Store,
+    actor: &Actor,
+    proposal_id: i64,
+    sor_id: SorId,
+    reason: Option<&str>,
+) -> Result<i64, ByHandError> {
+    let p = store.proposal(proposal_id).await?;
+    require_role(store, actor, p.kommune, Role::SorAdmin, "choose another candidate").await?;
+    if p.key.kind != "link" {
+        return Err(ByHandError::NotALink { id: proposal_id, kind: p.key.kind });
+    }
+    let payload: serde_json::Value =
+        serde_json::from_str(&p.payload).map_err(|e| ByHandError::Unreadable(e.to_string()))?;
+    let alternatives: Vec<String> = payload
+        .get("alternatives")
+        .and_then(|a| a.as_array())
+        .map(|a| a.iter().filter_map(|x| x.get("sor_id").and_then(|s| s.as_str()).map(str::to_string)).collect())
+        .unwrap_or_default();
+    if !alternatives.iter().any(|a| *a == sor_id.to_string()) {
+        return Err(ByHandError::NotAnAlternative { id: proposal_id, sor_id, alternatives: alternatives.join(", ") });
+    }
+    let fk_text = p.key.fk_uuid.clone().ok_or_else(|| ByHandError::Unreadable(format!("proposal {proposal_id}")))?;
+    let fk_uuid = FkUuid::parse(&fk_text).map_err(|e| ByHandError::Unreadable(e.to_string()))?;
+    let ((fk_snap, fk), (sor_snap, sor)) = latest(store, p.kommune).await?;
+    sor.get(sor_id).ok_or(ByHandError::UnknownSorUnit(sor_id, p.kommune))?;
+    let new = link_proposal(&fk, &sor, fk_uuid, sor_id, "alternative_chosen");
+    let supersede =
+        competing_links(store, p.kommune, &fk_text, Some(sor_id.to_string().as_str()), Some(proposal_id)).await?;
+    let id = store
+        .record_by_hand(
+            p.kommune,
+            Some((proposal_id, Verdict::Rejected, "reject")),
+            &supersede,
+            &new,
+            (fk_snap, sor_snap),
+            &actor.user_name,
+            reason,
+            "choose_alternative",
+        )
+        .await?;
+    Ok(id)
+}
+
+/// Decides that the FK-ORG unit of pending proposal `proposal_id` (usually a link) is not in SOR
+/// and must be created there, under the SOR unit its FK-ORG parent is linked to: the proposal is
+/// rejected and an approved create proposal recorded, in one transaction. Returns the new
+/// proposal's id.
+pub async fn create_new(
+    store: &Store,
+    actor: &Actor,
+    proposal_id: i64,
+    reason: Option<&str>,
+) -> Result<i64, ByHandError> {
+    let p = store.proposal(proposal_id).await?;
+    require_role(store, actor, p.kommune, Role::SorAdmin, "decide to create a new SOR unit").await?;
+    let fk_text = p.key.fk_uuid.clone().ok_or_else(|| ByHandError::Unreadable(format!("proposal {proposal_id}")))?;
+    let fk_uuid = FkUuid::parse(&fk_text).map_err(|e| ByHandError::Unreadable(e.to_string()))?;
+    let ((fk_snap, fk), (sor_snap, sor)) = latest(store, p.kommune).await?;
+    let unit = fk.get(fk_uuid).ok_or(ByHandError::UnknownFkUnit(fk_uuid, p.kommune))?;
+    let parent_fk = unit.parent.ok_or(ByHandError::ParentNotInSor(fk_uuid))?;
+    let links = store.approved_link_ids(p.kommune).await?;
+    let parent_sor = links
+        .iter()
+        .find(|(f, _)| *f == parent_fk)
+        .map(|(_, s)| *s)
+        .or_else(|| fk.get(parent_fk).and_then(|u| u.sor_id))
+        .filter(|s| sor.get(*s).is_some())
+        .ok_or(ByHandError::ParentNotInSor(fk_uuid))?;
+    let new = NewProposal {
+        key: ProposalKey {
+            kind: "create".into(),
+            fk_uuid: Some(fk_text.clone()),
+            sor_id: None,
+            parent_sor_id: Some(parent_sor.to_string()),
+        },
+        confidence: None,
+        payload: json!({
+            "kind": "create",
+            "fk_uuid": fk_text,
+            "parent_sor_id": parent_sor.to_string(),
+            "name": unit.enhedsnavn.trim(),
+            "parent_fk_uuid": parent_fk.to_string(),
+        })
+        .to_string(),
+        data_hash: units_data_hash(Some(unit), sor.get(parent_sor)),
+    };
+    let supersede = competing_links(store, p.kommune, &fk_text, None, Some(proposal_id)).await?;
+    let id = store
+        .record_by_hand(
+            p.kommune,
+            Some((proposal_id, Verdict::Rejected, "reject")),
+            &supersede,
+            &new,
+            (fk_snap, sor_snap),
+            &actor.user_name,
+            reason,
+            "create_new",
+        )
+        .await?;
+    Ok(id)
+}
+
+/// Decides that pending proposal `proposal_id` has no match: it is rejected (and, like any
+/// rejection, not proposed again while both units' data is unchanged), recorded as "no match".
+pub async fn no_match(
+    store: &Store,
+    actor: &Actor,
+    proposal_id: i64,
+    reason: Option<&str>,
+) -> Result<i64, ReviewError> {
+    let p = store.proposal(proposal_id).await?;
+    require_role(store, actor, p.kommune, Role::SorAdmin, "decide there is no match").await?;
+    Ok(store
+        .record_decision_as(p.kommune, proposal_id, Verdict::Rejected, &actor.user_name, reason, false, "no_match")
+        .await?)
+}
