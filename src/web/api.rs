@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{self, ClientAddr, Signed, SESSION_COOKIE, SESSION_HOURS};
 use super::pages::{approve_many, decide_one, parse_decision};
-use super::views::{self, parse_kommune, BulkQuery, QueueQuery, WhatIfQuery};
+use super::views::{self, parse_kommune, Act, AuditQuery, BulkQuery, QueueQuery, WhatIfQuery};
 use super::{AppState, WebError};
 
 /// An error as JSON: `{"error": "..."}` with the status.
@@ -202,4 +202,42 @@ pub async fn contacts(
     Path(k): Path<String>,
 ) -> ApiResult<views::ContactsView> {
     Ok(Json(views::contacts(&state, &signed, parse_kommune(&k)?).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActRequest {
+    /// `choose_alternative` (with `sor_id`), `create_new` or `no_match`.
+    pub action: String,
+    pub sor_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ActResponse {
+    pub proposal_id: i64,
+    /// The proposal (or, for no-match, the decision) the action recorded.
+    pub recorded_id: i64,
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    ApiSigned(signed): ApiSigned,
+    headers: HeaderMap,
+    Path((k, id)): Path<(String, i64)>,
+    Json(req): Json<ActRequest>,
+) -> ApiResult<ActResponse> {
+    signed.check_csrf_header(&headers)?;
+    let kommune = parse_kommune(&k)?;
+    let a = Act::parse(&req.action)?;
+    let recorded_id = views::act(&state, &signed, kommune, id, a, req.sor_id.as_deref(), req.reason.as_deref()).await?;
+    Ok(Json(ActResponse { proposal_id: id, recorded_id }))
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    ApiSigned(signed): ApiSigned,
+    Path(k): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<views::AuditView> {
+    Ok(Json(views::audit(&state, &signed, parse_kommune(&k)?, q).await?))
 }

@@ -135,6 +135,15 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("error", "Fejl", "Error"),
     ("back", "Tilbage", "Back"),
     ("language", "English", "Dansk"),
+    ("audit", "Revisionslog", "Audit log"),
+    ("actor", "Udført af", "Actor"),
+    ("from", "Fra", "From"),
+    ("to", "Til", "To"),
+    ("entries", "poster", "entries"),
+    ("detail", "Detaljer", "Detail"),
+    ("pick_this", "Vælg denne", "Pick this one"),
+    ("create_new", "Opret ny i SOR", "Create new in SOR"),
+    ("no_match", "Intet match", "No match"),
 ];
 
 #[cfg(test)]

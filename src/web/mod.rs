@@ -229,6 +229,19 @@ impl From<ReviewError> for WebError {
     }
 }
 
+impl From<crate::review::ByHandError> for WebError {
+    fn from(e: crate::review::ByHandError) -> Self {
+        use crate::review::ByHandError as B;
+        match e {
+            B::Review(r) => r.into(),
+            B::NoSnapshots(_) | B::UnknownFkUnit(..) | B::UnknownSorUnit(..) => WebError::NotFound(e.to_string()),
+            B::NotALink { .. } | B::NotAnAlternative { .. } => WebError::BadRequest(e.to_string()),
+            B::ParentNotInSor(_) => WebError::Conflict(e.to_string()),
+            B::Unreadable(m) => WebError::Internal(m),
+        }
+    }
+}
+
 /// Pages: an error page (or, when not signed in, the sign-in page).
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
@@ -251,7 +264,9 @@ pub fn router(state: AppState) -> Router {
         .route("/k/{kommune}/queue", get(pages::queue))
         .route("/k/{kommune}/proposals/{id}", get(pages::proposal))
         .route("/k/{kommune}/proposals/{id}/decide", post(pages::decide))
+        .route("/k/{kommune}/proposals/{id}/act", post(pages::act))
         .route("/k/{kommune}/bulk", get(pages::bulk_confirm).post(pages::bulk_approve))
+        .route("/k/{kommune}/audit", get(pages::audit))
         .route("/k/{kommune}/whatif", get(pages::whatif))
         .route("/k/{kommune}/contacts", get(pages::contacts))
         .route("/static/app.js", get(pages::app_js))
@@ -265,7 +280,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/k/{kommune}/queue", get(api::queue))
         .route("/api/k/{kommune}/proposals/{id}", get(api::proposal))
         .route("/api/k/{kommune}/proposals/{id}/decide", post(api::decide))
+        .route("/api/k/{kommune}/proposals/{id}/act", post(api::act))
         .route("/api/k/{kommune}/bulk", get(api::bulk_candidates).post(api::bulk_approve))
+        .route("/api/k/{kommune}/audit", get(api::audit))
         .route("/api/k/{kommune}/whatif", get(api::whatif))
         .route("/api/k/{kommune}/contacts", get(api::contacts))
         .layer(axum::middleware::map_response(security_headers))

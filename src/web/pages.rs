@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{self, ClientAddr, Signed, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS};
 use super::i18n::Lang;
-use super::views::{self, parse_kommune, BulkQuery, QueueQuery, WhatIfQuery};
+use super::views::{self, parse_kommune, Act, AuditQuery, BulkQuery, QueueQuery, WhatIfQuery};
 use super::{AppState, WebError};
 use crate::review::{decide as review_decide, Actor, Decision};
 
@@ -42,6 +42,7 @@ fn layout(l: Lang, title: &str, signed: Option<&Signed>, kommune: Option<&str>, 
                             a href={ "/k/" (k) "/queue" } { (l.t("queue")) }
                             a href={ "/k/" (k) "/whatif" } { (l.t("whatif")) }
                             a href={ "/k/" (k) "/contacts" } { (l.t("contacts")) }
+                            a href={ "/k/" (k) "/audit" } { (l.t("audit")) }
                         }
                     }
                     span.right {
@@ -351,7 +352,33 @@ pub async fn proposal(
         }
         @if !v.alternatives.is_empty() {
             h2 { (l.t("alternatives")) }
-            ul { @for a in &v.alternatives { li { (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (format!("{:.2}", a.confidence)) } } }
+            ul.alternatives { @for a in &v.alternatives { li {
+                (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (format!("{:.2}", a.confidence))
+                @if v.can_decide && v.kind == "link" {
+                    " "
+                    form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
+                        input type="hidden" name="csrf" value=(signed.csrf);
+                        input type="hidden" name="action" value="choose_alternative";
+                        input type="hidden" name="sor_id" value=(a.sor_id);
+                        button.pick type="submit" { (l.t("pick_this")) }
+                    }
+                }
+            } } }
+        }
+        @if v.can_decide && v.kind == "link" {
+            p.acts {
+                form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
+                    input type="hidden" name="csrf" value=(signed.csrf);
+                    input type="hidden" name="action" value="create_new";
+                    button.create-new type="submit" { (l.t("create_new")) }
+                }
+                " "
+                form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
+                    input type="hidden" name="csrf" value=(signed.csrf);
+                    input type="hidden" name="action" value="no_match";
+                    button.no-match type="submit" { (l.t("no_match")) }
+                }
+            }
         }
         @if !v.changes.is_empty() {
             h2 { (l.t("changes")) }
@@ -596,4 +623,67 @@ pub async fn contacts(
         ul { @for u in v.units_without_phone.iter().take(500) { li { (u.name) " " small { (u.path) } } } }
     };
     Ok(layout(l, l.t("contacts"), Some(&signed), Some(&v.kommune), body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    csrf: Option<String>,
+    action: String,
+    sor_id: Option<String>,
+    reason: Option<String>,
+}
+
+/// Pick an alternative, create new, or no match: through the review library.
+pub async fn act(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((k, id)): Path<(String, i64)>,
+    Form(f): Form<ActForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    let kommune = parse_kommune(&k)?;
+    let a = Act::parse(&f.action)?;
+    views::act(&state, &signed, kommune, id, a, f.sor_id.as_deref(), f.reason.as_deref()).await?;
+    Ok(Redirect::to(&format!("/k/{kommune}/queue")).into_response())
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::audit(&state, &signed, kommune, q).await?;
+    let chosen = v.filter.action.clone().unwrap_or_default();
+    let body = html! {
+        h1 { (l.t("audit")) }
+        form.filters method="get" action={ "/k/" (v.kommune) "/audit" } {
+            label { (l.t("actor")) " " input name="actor" value=(v.filter.actor.clone().unwrap_or_default()); }
+            label { (l.t("action")) " "
+                select name="action" {
+                    option value="" { (l.t("all")) }
+                    @for a in &v.actions { option value=(a) selected[*a == chosen] { (a) } }
+                }
+            }
+            label { (l.t("from")) " " input name="from" type="date" value=(v.filter.from.clone().unwrap_or_default()); }
+            label { (l.t("to")) " " input name="to" type="date" value=(v.filter.to.clone().unwrap_or_default()); }
+            button type="submit" { (l.t("filter")) }
+        }
+        p { (v.matching) " " (l.t("entries")) }
+        table.audit {
+            tr { th { (l.t("recorded_at")) } th { (l.t("actor")) } th { (l.t("action")) } th { (l.t("proposal")) } th { (l.t("detail")) } }
+            @for e in &v.entries {
+                tr {
+                    td { (e.at) }
+                    td { (e.actor) @if e.automatic { " " small { "(auto)" } } }
+                    td { (e.action) }
+                    td { @if let Some(p) = e.proposal_id { a href={ "/k/" (v.kommune) "/proposals/" (p) } { (p) } } }
+                    td { (e.detail.clone().unwrap_or_default()) }
+                }
+            }
+        }
+    };
+    Ok(layout(l, l.t("audit"), Some(&signed), Some(&v.kommune), body))
 }

@@ -843,3 +843,138 @@ pub fn local_path(back: Option<&str>, fallback: String) -> String {
         _ => fallback,
     }
 }
+
+/// The one-click decisions on a pending link proposal besides approve/reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// Link to one of the alternatives instead.
+    ChooseAlternative,
+    /// The unit is not in SOR: create it.
+    CreateNew,
+    /// No SOR unit matches.
+    NoMatch,
+}
+
+impl Act {
+    pub fn parse(s: &str) -> Result<Act, WebError> {
+        match s {
+            "choose_alternative" => Ok(Act::ChooseAlternative),
+            "create_new" => Ok(Act::CreateNew),
+            "no_match" => Ok(Act::NoMatch),
+            other => Err(WebError::BadRequest(format!(
+                "unknown action {other:?}: choose_alternative, create_new or no_match"
+            ))),
+        }
+    }
+}
+
+/// Does `act` on proposal `id` of `kommune` through the review library (which checks the role
+/// again). Returns the id of the proposal it records (for no-match: the decision's id).
+pub async fn act(
+    state: &AppState,
+    signed: &Signed,
+    kommune: KommuneKode,
+    id: i64,
+    act: Act,
+    sor_id: Option<&str>,
+    reason: Option<&str>,
+) -> Result<i64, WebError> {
+    signed.require(kommune, &[Role::SorAdmin])?;
+    match state.store().proposal(id).await {
+        Ok(p) if p.kommune == kommune => {}
+        Ok(_) | Err(crate::store::StoreError::NoSuchProposal(_)) => {
+            return Err(WebError::NotFound(format!("proposal {id} of municipality {kommune}")))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let actor = crate::review::Actor::new(signed.user.clone());
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let store = state.store();
+    Ok(match act {
+        Act::ChooseAlternative => {
+            let s = sor_id.ok_or_else(|| WebError::BadRequest("choose which SOR unit (sor_id)".into()))?;
+            let s = SorId::parse(s).map_err(|e| WebError::BadRequest(e.to_string()))?;
+            crate::review::choose_alternative(store, &actor, id, s, reason).await?
+        }
+        Act::CreateNew => crate::review::create_new(store, &actor, id, reason).await?,
+        Act::NoMatch => crate::review::no_match(store, &actor, id, reason).await?,
+    })
+}
+
+/// The audit log's filters, as query parameters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Only entries by this actor.
+    pub actor: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only entries on or after this day (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Only entries on or before this day (YYYY-MM-DD).
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub automatic: bool,
+    pub action: String,
+    pub proposal_id: Option<i64>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditView {
+    pub kommune: String,
+    pub filter: AuditQuery,
+    /// Every action in the log, for the filter.
+    pub actions: Vec<String>,
+    /// How many entries match (the newest [`AUDIT_MAX`] are listed).
+    pub matching: usize,
+    /// Newest first.
+    pub entries: Vec<AuditRow>,
+}
+
+/// The most audit entries one page lists.
+pub const AUDIT_MAX: usize = 500;
+
+pub async fn audit(
+    state: &AppState,
+    signed: &Signed,
+    kommune: KommuneKode,
+    q: AuditQuery,
+) -> Result<AuditView, WebError> {
+    signed.require_any(kommune)?;
+    let log = state.store().audit_log(kommune).await?;
+    let mut actions: Vec<String> = log.iter().map(|e| e.action.clone()).collect();
+    actions.sort();
+    actions.dedup();
+    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (actor, action, from, to) = (nonempty(&q.actor), nonempty(&q.action), nonempty(&q.from), nonempty(&q.to));
+    let matches = |e: &&crate::store::AuditEntry| {
+        let day = e.at.get(..10).unwrap_or("");
+        actor.as_deref().is_none_or(|a| e.actor == a)
+            && action.as_deref().is_none_or(|a| e.action == a)
+            && from.as_deref().is_none_or(|f| day >= f)
+            && to.as_deref().is_none_or(|t| day <= t)
+    };
+    let matching = log.iter().filter(matches).count();
+    let entries = log
+        .iter()
+        .rev()
+        .filter(matches)
+        .take(AUDIT_MAX)
+        .map(|e| AuditRow {
+            id: e.id,
+            at: e.at.clone(),
+            actor: e.actor.clone(),
+            automatic: e.automatic,
+            action: e.action.clone(),
+            proposal_id: e.proposal_id,
+            detail: e.detail.clone(),
+        })
+        .collect();
+    Ok(AuditView { kommune: kommune.to_string(), filter: q, actions, matching, entries })
+}

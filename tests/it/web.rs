@@ -24,6 +24,7 @@ on_sqlite_and_postgres!(
     bulk_approval_shows_how_many_and_which_before_approving_exactly_those,
     the_what_if_page_draws_the_consequences_of_closing_a_unit,
     a_trusted_proxy_header_signs_the_user_in_only_when_configured,
+    no_match_from_the_proposal_page_rejects_it_and_the_audit_log_shows_who_did_what,
 );
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -620,4 +621,39 @@ async fn a_trusted_proxy_header_signs_the_user_in_only_when_configured(db: &Test
     assert_eq!(db.store.proposal(id).await.unwrap().status, ProposalStatus::Approved);
     let decisions_by = db.store.links(kommune()).await.unwrap();
     assert_eq!(decisions_by[0].approved_by, "sor_admin-350");
+}
+
+async fn no_match_from_the_proposal_page_rejects_it_and_the_audit_log_shows_who_did_what(db: &TestDb) {
+    populate(&db.store).await;
+    let server = start(db.store.clone()).await;
+    let mut c = signed_in(&server.base, "sor_admin-350").await;
+    let ids = pending_links(&db.store, kommune()).await;
+    let detail = c.get(&format!("/k/350/proposals/{}", ids[0])).await;
+    assert!(detail.body.contains("value=\"no_match\"") && detail.body.contains("value=\"create_new\""));
+    let csrf = c.csrf.clone();
+    let r = c.post_form(&format!("/k/350/proposals/{}/act", ids[0]), &[("csrf", &csrf), ("action", "no_match")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(db.store.proposal(ids[0]).await.unwrap().status, ProposalStatus::Rejected);
+    let r =
+        c.post_form(&format!("/k/350/proposals/{}/decide", ids[1]), &[("csrf", &csrf), ("decision", "approve")]).await;
+    assert_eq!(r.status, 303);
+
+    let audit = c.get("/api/k/350/audit").await.json();
+    let entries = audit["entries"].as_array().unwrap();
+    assert!(entries.len() >= 2, "{audit}");
+    assert!(entries.iter().all(|e| e["actor"] == "sor_admin-350"));
+    assert_eq!(entries[0]["proposal_id"], ids[1], "newest first");
+    let page = c.get("/k/350/audit").await.body;
+    assert!(page.contains(&format!("href=\"/k/350/proposals/{}\"", ids[0])));
+    let action = entries[0]["action"].as_str().unwrap().to_string();
+    let only = c.get(&format!("/api/k/350/audit?action={action}")).await.json();
+    assert!(only["entries"].as_array().unwrap().iter().all(|e| e["action"] == action.as_str()));
+    assert!(only["matching"].as_u64().unwrap() < audit["matching"].as_u64().unwrap());
+    // A read-only user sees the log but cannot act.
+    let mut reader = signed_in(&server.base, "read_only-350").await;
+    assert_eq!(reader.get("/k/350/audit").await.status, 200);
+    let csrf = reader.csrf.clone();
+    let r =
+        reader.post_form(&format!("/k/350/proposals/{}/act", ids[2]), &[("csrf", &csrf), ("action", "no_match")]).await;
+    assert_eq!(r.status, 403);
 }

@@ -29,6 +29,8 @@ const MATRIX: &[(&str, &str, &[Role])] = &[
     ("GET", "/k/{kommune}/bulk", SOR_ADMIN),
     ("POST", "/k/{kommune}/proposals/{id}/decide", SOR_ADMIN),
     ("POST", "/k/{kommune}/bulk", SOR_ADMIN),
+    ("POST", "/k/{kommune}/proposals/{id}/act", SOR_ADMIN),
+    ("GET", "/k/{kommune}/audit", ALL),
     ("GET", "/api/k/{kommune}", ALL),
     ("GET", "/api/k/{kommune}/queue", ALL),
     ("GET", "/api/k/{kommune}/proposals/{id}", ALL),
@@ -37,6 +39,8 @@ const MATRIX: &[(&str, &str, &[Role])] = &[
     ("GET", "/api/k/{kommune}/bulk", SOR_ADMIN),
     ("POST", "/api/k/{kommune}/proposals/{id}/decide", SOR_ADMIN),
     ("POST", "/api/k/{kommune}/bulk", SOR_ADMIN),
+    ("POST", "/api/k/{kommune}/proposals/{id}/act", SOR_ADMIN),
+    ("GET", "/api/k/{kommune}/audit", ALL),
 ];
 
 /// Every API route (method in lower case, OpenAPI path): the municipality routes of the matrix
@@ -68,7 +72,13 @@ async fn request(client: &mut Client, method: &str, path: &str, k: KommuneKode, 
         ("POST", false) if path.ends_with("/bulk") => {
             client.post_form(&path, &[("csrf", &csrf), ("ids", &id.to_string())]).await.status
         }
+        ("POST", false) if path.ends_with("/act") => {
+            client.post_form(&path, &[("csrf", &csrf), ("action", "no_match")]).await.status
+        }
         ("POST", false) => client.post_form(&path, &[("csrf", &csrf), ("decision", "reject")]).await.status,
+        ("POST", true) if path.ends_with("/act") => {
+            client.post_json(&path, &json!({"action": "no_match"}), true).await.status
+        }
         ("POST", true) if path.ends_with("/bulk") => client.post_json(&path, &json!({"ids": [id]}), true).await.status,
         _ => client.post_json(&path, &json!({"decision": "reject"}), true).await.status,
     }
@@ -152,6 +162,14 @@ async fn a_unit_named_like_a_script_is_shown_as_text_on_every_page(db: &TestDb) 
         assert!(!r.body.contains(XSS), "{page} shows the raw tag");
         assert!(r.body.contains(XSS_ESCAPED), "{page} does not show the name as text");
     }
+    // The audit log shows what was decided with which reason: a script-like reason stays text.
+    let csrf = c.csrf.clone();
+    let decide = format!("/k/350/proposals/{}/decide", proposal.id);
+    let r = c.post_form(&decide, &[("csrf", &csrf), ("decision", "reject"), ("reason", XSS)]).await;
+    assert_eq!(r.status, 303);
+    let audit = c.get("/k/350/audit").await;
+    assert_eq!(audit.status, 200);
+    assert!(!audit.body.contains(XSS), "the audit log shows the raw tag");
     // The pages load no inline script at all, and say so to the browser.
     let r = c.get("/k/350/queue").await;
     assert!(!r.body.contains("<script>"), "inline script on the page");
