@@ -241,3 +241,15 @@ pub async fn audit(
 ) -> ApiResult<views::AuditView> {
     Ok(Json(views::audit(&state, &signed, parse_kommune(&k)?, q).await?))
 }
+
+pub async fn waves(State(state): State<AppState>, ApiSigned(signed): ApiSigned) -> ApiResult<views::WavesView> {
+    Ok(Json(views::waves(&state, &signed, None).await?))
+}
+
+pub async fn wave_report(
+    State(state): State<AppState>,
+    ApiSigned(signed): ApiSigned,
+    Path(k): Path<String>,
+) -> ApiResult<views::WavesView> {
+    Ok(Json(views::waves(&state, &signed, Some(parse_kommune(&k)?)).await?))
+}

@@ -36,6 +36,7 @@ fn layout(l: Lang, title: &str, signed: Option<&Signed>, kommune: Option<&str>, 
             body {
                 header {
                     a.brand href="/" { "sorsync" }
+                    @if signed.is_some() { a href="/waves" { (l.t("waves")) } }
                     @if let Some(k) = kommune {
                         nav {
                             a href={ "/k/" (k) } { (l.t("overview")) }
@@ -43,6 +44,7 @@ fn layout(l: Lang, title: &str, signed: Option<&Signed>, kommune: Option<&str>, 
                             a href={ "/k/" (k) "/whatif" } { (l.t("whatif")) }
                             a href={ "/k/" (k) "/contacts" } { (l.t("contacts")) }
                             a href={ "/k/" (k) "/audit" } { (l.t("audit")) }
+                            a href={ "/k/" (k) "/wave" } { (l.t("wave_report")) }
                         }
                     }
                     span.right {
@@ -686,4 +688,58 @@ pub async fn audit(
         }
     };
     Ok(layout(l, l.t("audit"), Some(&signed), Some(&v.kommune), body))
+}
+
+fn waves_body(l: Lang, v: &views::WavesView) -> Markup {
+    html! {
+        @match &v.report {
+            None => p { (l.t("no_wave_plan")) },
+            Some(r) => {
+                @for w in &r.waves {
+                    h2 { (l.t("wave")) " " (w.wave) }
+                    p { (w.totals.municipalities) " · " (l.t("coverage")) " " (percent(w.totals.coverage)) " · "
+                        (l.t("proposals")) " " (w.totals.pending) " · " (l.t("applied")) " " (w.totals.applied_changes) }
+                    table.waves {
+                        tr { th { (l.t("municipality")) } th { (l.t("status")) } th { (l.t("missing_readiness")) }
+                             th { (l.t("units_in_scope")) } th { (l.t("links")) } th { (l.t("coverage")) }
+                             th { (l.t("proposals")) } th { (l.t("applied")) } th { (l.t("last_runs")) } }
+                        @for m in &w.municipalities {
+                            tr {
+                                td { a href={ "/k/" (m.kommune) } { (m.kommune) " " (m.name) } }
+                                td { (m.status) }
+                                td { (m.readiness.missing.iter().map(|i| i.key()).collect::<Vec<_>>().join(", ")) }
+                                td { (m.units_in_scope) }
+                                td { (m.linked) }
+                                td { (percent(m.coverage)) }
+                                td { (m.pending) }
+                                td { (m.applied_changes) }
+                                td { @if let Some(r) = &m.last_run { (r.outcome) " " small { (r.started_at) } } }
+                            }
+                            @if !m.errors.is_empty() {
+                                tr { td colspan="9" { ul.warnings { @for e in &m.errors { li { (e) } } } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn waves(State(state): State<AppState>, signed: Signed, l: Lang) -> Result<Html<String>, WebError> {
+    let v = views::waves(&state, &signed, None).await?;
+    let body = html! { h1 { (l.t("waves")) } (waves_body(l, &v)) };
+    Ok(layout(l, l.t("waves"), Some(&signed), None, body))
+}
+
+pub async fn wave_report(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::waves(&state, &signed, Some(kommune)).await?;
+    let body = html! { h1 { (l.t("wave_report")) " – " (kommune) } (waves_body(l, &v)) };
+    Ok(layout(l, l.t("wave_report"), Some(&signed), Some(&kommune.to_string()), body))
 }

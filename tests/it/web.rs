@@ -25,6 +25,7 @@ on_sqlite_and_postgres!(
     the_what_if_page_draws_the_consequences_of_closing_a_unit,
     a_trusted_proxy_header_signs_the_user_in_only_when_configured,
     no_match_from_the_proposal_page_rejects_it_and_the_audit_log_shows_who_did_what,
+    the_waves_dashboard_shows_only_the_users_own_municipalities_of_the_plan,
 );
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -656,4 +657,42 @@ async fn no_match_from_the_proposal_page_rejects_it_and_the_audit_log_shows_who_
     let r =
         reader.post_form(&format!("/k/350/proposals/{}/act", ids[2]), &[("csrf", &csrf), ("action", "no_match")]).await;
     assert_eq!(r.status, 403);
+}
+
+async fn the_waves_dashboard_shows_only_the_users_own_municipalities_of_the_plan(db: &TestDb) {
+    populate(&db.store).await;
+    let server = start(db.store.clone()).await;
+    let mut c = signed_in(&server.base, "read_only-350").await;
+    let none = c.get("/api/waves").await.json();
+    assert!(none["report"].is_null(), "no plan stored yet: {none}");
+    assert!(c.get("/waves").await.body.contains("ingen bølgeplan"));
+
+    let plan = r#"
+[[wave]]
+name = "first"
+start = 2026-09-01
+end = 2026-12-01
+
+[[wave.municipality]]
+name = "Testby"
+kommunekode = "350"
+cvr = "64942212"
+status = "pilot"
+
+[[wave.municipality]]
+name = "Andenby"
+kommunekode = "360"
+cvr = "29185107"
+status = "pilot"
+"#;
+    let plan = sorsync::waves::plan::parse_plan(plan, "plan.toml").unwrap();
+    sorsync::waves::runner::store_plan(&db.store, &plan, "plan.toml").await.unwrap();
+    let v = c.get("/api/waves").await.json();
+    let ms = v["report"]["waves"][0]["municipalities"].as_array().unwrap();
+    assert_eq!(ms.len(), 1, "only the user's own municipality: {v}");
+    assert_eq!(ms[0]["name"], "Testby");
+    let page = c.get("/waves").await.body;
+    assert!(page.contains("Testby") && !page.contains("Andenby"));
+    assert_eq!(c.get("/k/350/wave").await.status, 200);
+    assert_eq!(c.get("/k/360/wave").await.status, 403);
 }

@@ -31,6 +31,7 @@ const MATRIX: &[(&str, &str, &[Role])] = &[
     ("POST", "/k/{kommune}/bulk", SOR_ADMIN),
     ("POST", "/k/{kommune}/proposals/{id}/act", SOR_ADMIN),
     ("GET", "/k/{kommune}/audit", ALL),
+    ("GET", "/k/{kommune}/wave", ALL),
     ("GET", "/api/k/{kommune}", ALL),
     ("GET", "/api/k/{kommune}/queue", ALL),
     ("GET", "/api/k/{kommune}/proposals/{id}", ALL),
@@ -41,6 +42,7 @@ const MATRIX: &[(&str, &str, &[Role])] = &[
     ("POST", "/api/k/{kommune}/bulk", SOR_ADMIN),
     ("POST", "/api/k/{kommune}/proposals/{id}/act", SOR_ADMIN),
     ("GET", "/api/k/{kommune}/audit", ALL),
+    ("GET", "/api/k/{kommune}/wave", ALL),
 ];
 
 /// Every API route (method in lower case, OpenAPI path): the municipality routes of the matrix
@@ -57,6 +59,7 @@ pub fn api_routes() -> Vec<(&'static str, &'static str)> {
         ("post", "/api/logout"),
         ("get", "/api/session"),
         ("get", "/api/kommuner"),
+        ("get", "/api/waves"),
     ]);
     out
 }
