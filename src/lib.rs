@@ -20,3 +20,4 @@ pub mod standin;
 pub mod store;
 pub mod telemetry;
 pub mod waves;
+pub mod web;

@@ -18,6 +18,7 @@ mod preview;
 mod proposals;
 mod propose;
 mod propose_store;
+mod serve;
 mod snapshots;
 mod standin;
 mod users;
@@ -83,8 +84,8 @@ pub enum Command {
     /// Review a municipality's recorded proposals: list, show, approve, reject.
     #[command(subcommand)]
     Proposals(proposals::ProposalsCommand),
-    /// Give users roles per municipality (sor_admin approves proposals). Operators' bootstrap: until
-    /// sign-in exists (issue 8: passwords and sign-in), whoever can reach the store can grant roles.
+    /// Web accounts and roles per municipality (sor_admin approves proposals): add, grant, list.
+    /// Operators' bootstrap: whoever can reach the store can add accounts and grant roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
     /// Freeze a municipality's approved proposals as a plan of changes (with idempotency keys).
@@ -100,6 +101,8 @@ pub enum Command {
     Waves(waves::WavesCommand),
     /// Work queued wave jobs (`sorsync waves run NAME --queue`); several may share a PostgreSQL store.
     Worker(worker::WorkerArgs),
+    /// Serve the web app: review queue, proposal detail, what-if, contacts; JSON API at /api.
+    Serve(serve::ServeArgs),
 }
 
 /// What every command gets: the loaded configuration.
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ExportChanges(a) => export::run(a, &ctx),
         Command::Waves(c) => waves::run(c, &ctx),
         Command::Worker(a) => worker::run(a, &ctx),
+        Command::Serve(a) => serve::run(a, &ctx),
     }
 }
 

@@ -1,8 +1,8 @@
-//! `sorsync users grant|list`: who holds which role for which municipality.
+//! `sorsync users add|grant|list`: local web accounts (password from a prompt or standard input,
+//! stored as an argon2 hash) and who holds which role for which municipality.
 //!
-//! For now this is the operators' bootstrap: whoever can run sorsync against the store can grant
-//! roles. Issue 8 adds passwords and sign-in; then grants are made by signed-in SOR administrators
-//! through [`crate::review::grant`] with a granting actor.
+//! This is the operators' bootstrap: whoever can run sorsync against the store can add accounts
+//! and grant roles (recorded as granted by "bootstrap").
 
 use std::process::ExitCode;
 
@@ -16,6 +16,9 @@ use crate::review::{grant, Role};
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
+    /// Add a web account (or set a new password for an existing one). The password is asked for
+    /// on the terminal, or read from standard input with --password-stdin.
+    Add(AddArgs),
     /// Give a user a role for a municipality (sor_admin, org_admin, operator, read_only).
     Grant(GrantArgs),
     /// List the role grants.
@@ -34,6 +37,15 @@ pub struct GrantArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The user name to sign in with.
+    pub user: String,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only this municipality.
     #[arg(long, value_name = "CODE", value_parser = KommuneKode::parse)]
@@ -49,6 +61,30 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 pub fn run(command: UsersCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
+        UsersCommand::Add(a) => {
+            let user = a.user.trim().to_string();
+            if user.is_empty() || user.chars().any(char::is_whitespace) {
+                anyhow::bail!("the user name is empty or contains spaces");
+            }
+            let password = read_password(a.password_stdin)?;
+            if password.chars().count() < 8 {
+                anyhow::bail!("the password is shorter than 8 characters");
+            }
+            let hash = crate::web::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created = block_on(async {
+                let store = open_store(ctx).await?;
+                let r = store.set_web_password_hash(&user, &hash).await.context("storing the account");
+                store.close().await;
+                r
+            })?;
+            if created {
+                println!(
+                    "{user}: account added (grant roles with `sorsync users grant {user} --kommune CODE --role ROLE`)"
+                );
+            } else {
+                println!("{user}: password changed");
+            }
+        }
         UsersCommand::Grant(a) => {
             let user = a.user.trim().to_string();
             if user.is_empty() {
@@ -64,19 +100,60 @@ pub fn run(command: UsersCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
             println!("{user}: {} for municipality {} ({how})", a.role.as_str(), a.kommune);
         }
         UsersCommand::List(a) => {
-            let grants = block_on(async {
+            let (grants, accounts) = block_on(async {
                 let store = open_store(ctx).await?;
-                let r = store.role_grants().await.context("listing role grants");
+                let r = async {
+                    let grants = store.role_grants().await.context("listing role grants")?;
+                    let accounts = store.web_users().await.context("listing accounts")?;
+                    anyhow::Ok((grants, accounts))
+                }
+                .await;
                 store.close().await;
                 r
             })?;
             for g in grants.iter().filter(|g| a.kommune.is_none_or(|k| g.kommune == k)) {
+                let sign_in = if accounts.contains(&g.user_name) { "" } else { "  [no web account]" };
                 println!(
-                    "{}  {:<10} {}  (granted by {} at {})",
+                    "{}  {:<10} {}  (granted by {} at {}){sign_in}",
                     g.kommune, g.role, g.user_name, g.granted_by, g.granted_at
                 );
+            }
+            if a.kommune.is_none() {
+                for user in accounts.iter().filter(|u| !grants.iter().any(|g| &g.user_name == *u)) {
+                    println!("---  {:<10} {user}  (web account without roles)", "-");
+                }
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The password: the first line of standard input, or (on a terminal) typed twice without echo.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    let stdin = std::io::stdin();
+    if from_stdin || !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).context("reading the password from standard input")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let ask = |prompt: &str| -> anyhow::Result<String> {
+        eprint!("{prompt}");
+        std::io::stderr().flush().ok();
+        let echo_off = std::process::Command::new("stty").arg("-echo").stdin(std::process::Stdio::inherit()).status();
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if echo_off.is_ok() {
+            let _ = std::process::Command::new("stty").arg("echo").stdin(std::process::Stdio::inherit()).status();
+        }
+        eprintln!();
+        read.context("reading the password")?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let first = ask("Password: ")?;
+    let second = ask("Password again: ")?;
+    if first != second {
+        anyhow::bail!("the two passwords differ");
+    }
+    Ok(first)
 }

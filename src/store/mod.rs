@@ -12,6 +12,7 @@ mod rows;
 mod sql;
 mod waves;
 mod waves_sql;
+mod web;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -34,6 +35,7 @@ pub use review::{
     RunPlan, StoredProposal, Verdict,
 };
 pub use waves::{JobClaim, JobState, StoredWavePlan, WaveJob, WaveMunicipality, WaveRunItem};
+pub use web::{PendingRow, QueueFilter, QueueRow, QueueVersion, RunInfo, StatusCount};
 
 /// A migration compiled into the binary: version, description, SQL.
 type EmbeddedMigration = (i64, &'static str, &'static str);
@@ -44,6 +46,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000002, "review", include_str!("../../migrations/sqlite/20261122000002_review.sql")),
     (20261122000003, "apply", include_str!("../../migrations/sqlite/20261122000003_apply.sql")),
     (20261122000004, "waves", include_str!("../../migrations/sqlite/20261122000004_waves.sql")),
+    (20261122000005, "web", include_str!("../../migrations/sqlite/20261122000005_web.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -51,6 +54,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000002, "review", include_str!("../../migrations/postgres/20261122000002_review.sql")),
     (20261122000003, "apply", include_str!("../../migrations/postgres/20261122000003_apply.sql")),
     (20261122000004, "waves", include_str!("../../migrations/postgres/20261122000004_waves.sql")),
+    (20261122000005, "web", include_str!("../../migrations/postgres/20261122000005_web.sql")),
 ];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the

@@ -7,6 +7,7 @@ mod test_db;
 
 mod apply;
 mod apply_crash;
+mod browser;
 mod cli;
 mod contacts;
 mod fkorg_api;
@@ -20,3 +21,5 @@ mod sorus;
 mod store;
 mod waves;
 mod waves_apply;
+mod web;
+mod web_authz;

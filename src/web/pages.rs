@@ -1,0 +1,745 @@
+//! The server-rendered pages (maud templates: every value is escaped; the only raw markup is SVG
+//! from the preview renderer and the bar chart, which escape their own text).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use serde::Deserialize;
+
+use super::auth::{self, ClientAddr, Signed, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS};
+use super::i18n::Lang;
+use super::views::{self, parse_kommune, Act, AuditQuery, BulkQuery, QueueQuery, WhatIfQuery};
+use super::{AppState, WebError};
+use crate::review::{decide as review_decide, Actor, Decision};
+
+const APP_JS: &str = include_str!("static/app.js");
+const APP_CSS: &str = include_str!("static/app.css");
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// The frame of every page.
+fn layout(l: Lang, title: &str, signed: Option<&Signed>, kommune: Option<&str>, body: Markup) -> Html<String> {
+    let page = html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – sorsync" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                header {
+                    a.brand href="/" { "sorsync" }
+                    @if signed.is_some() { a href="/waves" { (l.t("waves")) } }
+                    @if let Some(k) = kommune {
+                        nav {
+                            a href={ "/k/" (k) } { (l.t("overview")) }
+                            a href={ "/k/" (k) "/queue" } { (l.t("queue")) }
+                            a href={ "/k/" (k) "/whatif" } { (l.t("whatif")) }
+                            a href={ "/k/" (k) "/contacts" } { (l.t("contacts")) }
+                            a href={ "/k/" (k) "/audit" } { (l.t("audit")) }
+                            a href={ "/k/" (k) "/wave" } { (l.t("wave_report")) }
+                        }
+                    }
+                    span.right {
+                        a href={ "/lang?set=" (if l == Lang::Da { "en" } else { "da" }) } { (l.t("language")) }
+                        @if let Some(s) = signed {
+                            " · " (l.t("signed_in_as")) " " strong { (s.user) } " "
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                button type="submit" { (l.t("sign_out")) }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    Html(page.into_string())
+}
+
+/// An error page (bilingual: the language is not known when a request fails early).
+pub fn error_page(status: StatusCode, message: &str) -> String {
+    let page = html! {
+        (DOCTYPE)
+        html lang="da" {
+            head { meta charset="utf-8"; title { "Fejl / Error " (status.as_u16()) } link rel="stylesheet" href="/static/app.css"; }
+            body { main {
+                h1 { "Fejl / Error " (status.as_u16()) }
+                p.error { (message) }
+                p { a href="/" { "Forside / Home" } }
+            } }
+        }
+    };
+    page.into_string()
+}
+
+pub async fn app_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], APP_JS)
+        .into_response()
+}
+
+pub async fn app_css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], APP_CSS)
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    set: Option<String>,
+    back: Option<String>,
+}
+
+pub async fn set_lang(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let lang = q.set.as_deref().and_then(Lang::parse).unwrap_or_default();
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(|r| {
+        // Only the path of a referer to this app.
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok())?;
+        let after = r.split_once("://")?.1;
+        after.strip_prefix(host).map(str::to_string)
+    });
+    let back = views::local_path(q.back.as_deref().or(referer.as_deref()), "/".into());
+    let cookie = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
+    (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, back)]).into_response()
+}
+
+pub async fn login_form(State(state): State<AppState>, l: Lang) -> Response {
+    login_page(&state, l, None, StatusCode::OK)
+}
+
+fn login_page(state: &AppState, l: Lang, problem: Option<&str>, status: StatusCode) -> Response {
+    let token = auth::random_token();
+    let body = html! {
+        h1 { (l.t("sign_in")) }
+        @if let Some(p) = problem { p.error { (p) } }
+        form.login method="post" action="/login" {
+            input type="hidden" name="csrf" value=(token);
+            label { (l.t("user_name")) input name="user" autocomplete="username" required autofocus; }
+            label { (l.t("password")) input name="password" type="password" autocomplete="current-password" required; }
+            button type="submit" { (l.t("sign_in")) }
+        }
+    };
+    let cookie = auth::set_cookie(LOGIN_COOKIE, &token, 3600, state.config().secure_cookies);
+    (status, [(header::SET_COOKIE, cookie)], layout(l, l.t("sign_in"), None, None, body)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    user: String,
+    password: String,
+    csrf: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    l: Lang,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    // Double-submit: the form's token must equal the cookie set with the form.
+    let expected = auth::cookie(&headers, LOGIN_COOKIE);
+    let csrf_ok = matches!((expected, f.csrf.as_deref()), (Some(a), Some(b)) if auth::same_token(a, b));
+    if !csrf_ok {
+        return WebError::Csrf.into_response();
+    }
+    match auth::sign_in(&state, &f.user, &f.password, ip).await {
+        Ok((token, _csrf)) => {
+            let max_age = SESSION_HOURS * 3600;
+            let cookie = auth::set_cookie(SESSION_COOKIE, &token, max_age, state.config().secure_cookies);
+            (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/".to_string())]).into_response()
+        }
+        Err(e @ (WebError::BadLogin | WebError::RateLimited)) => {
+            login_page(&state, l, Some(&e.public_message()), e.status())
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    state.store().delete_web_session(&signed.session_hash).await?;
+    let cookie = auth::set_cookie(SESSION_COOKIE, "", 0, state.config().secure_cookies);
+    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/login".to_string())])
+        .into_response())
+}
+
+pub async fn home(signed: Signed, l: Lang) -> Html<String> {
+    let v = views::home(&signed);
+    let body = html! {
+        h1 { (l.t("your_municipalities")) }
+        @if v.municipalities.is_empty() { p { (l.t("no_municipalities")) } }
+        ul {
+            @for m in &v.municipalities {
+                li { a href={ "/k/" (m.kommune) } { (l.t("municipality")) " " (m.kommune) } " – " (m.roles.join(", ")) }
+            }
+        }
+    };
+    layout(l, l.t("app_title"), Some(&signed), None, body)
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::overview(&state, &signed, kommune).await?;
+    let body = html! {
+        h1 { (l.t("municipality")) " " (v.kommune) @if let Some(n) = &v.name { " – " (n) } }
+        p { (l.t("roles")) ": " (v.roles.join(", ")) }
+        @if v.fk_units == 0 { p { (l.t("no_data")) } }
+        table.facts {
+            tr { th { (l.t("fk_units")) } td { (v.fk_units) } }
+            tr { th { (l.t("sor_units")) } td { (v.sor_units) } }
+            tr { th { (l.t("links")) } td { (v.links) } }
+            tr { th { (l.t("coverage")) } td { (percent(v.coverage)) } }
+        }
+        p.progress { (v.reviewed) " " (l.t("of")) " " (v.total) " " (l.t("reviewed_of")) }
+        h2 { (l.t("open_by_kind")) }
+        @if v.pending_by_kind.is_empty() { p { (l.t("none")) } }
+        ul {
+            @for c in &v.pending_by_kind {
+                li { a href={ "/k/" (v.kommune) "/queue?kind=" (c.kind) } { (c.kind) } ": " (c.count) }
+            }
+        }
+        h2 { (l.t("last_runs")) }
+        @if v.runs.is_empty() { p { (l.t("none")) } }
+        table {
+            tr { th { (l.t("recorded_at")) } th { "FK-ORG snapshot" } th { "SOR snapshot" } th { (l.t("proposals")) } }
+            @for r in &v.runs {
+                tr { td { (r.recorded_at) } td { (r.fk_snapshot_id) } td { (r.sor_snapshot_id) } td { (r.proposals) } }
+            }
+        }
+    };
+    Ok(layout(l, l.t("overview"), Some(&signed), Some(&v.kommune), body))
+}
+
+fn confidence_text(c: Option<f64>) -> String {
+    c.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into())
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+    Query(q): Query<QueueQuery>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::queue(&state, &signed, kommune, q).await?;
+    let back = format!("/k/{}/queue?{}", v.kommune, v.filter.with_page(v.page));
+    let selected = |a: &Option<String>, b: &str| a.as_deref() == Some(b);
+    let body = html! {
+        h1 { (l.t("queue")) }
+        p.progress #progress { (v.reviewed) " " (l.t("of")) " " (v.total) " " (l.t("reviewed_of")) }
+        @if let Some(n) = v.filter.approved { p.notice { (l.t("approved_n")) ": " (n) } }
+        form.filters method="get" action={ "/k/" (v.kommune) "/queue" } {
+            label { (l.t("kind")) " "
+                select name="kind" {
+                    option value="" { (l.t("all")) }
+                    @for kind in views::KINDS { option value=(kind) selected[selected(&v.filter.kind, kind)] { (kind) } }
+                }
+            }
+            label { (l.t("band")) " "
+                select name="band" {
+                    option value="" { (l.t("all")) }
+                    option value="high" selected[selected(&v.filter.band, "high")] { (l.t("band_high")) }
+                    option value="medium" selected[selected(&v.filter.band, "medium")] { (l.t("band_medium")) }
+                    option value="low" selected[selected(&v.filter.band, "low")] { (l.t("band_low")) }
+                }
+            }
+            label { (l.t("subtree")) " " input name="subtree" value=(v.filter.subtree.clone().unwrap_or_default()) size="38"; }
+            button type="submit" { (l.t("filter")) }
+        }
+        @if v.can_decide {
+            form.bulk method="get" action={ "/k/" (v.kommune) "/bulk" } {
+                label { (l.t("bulk_approve")) " " input name="threshold" type="number" min="0.5" max="1" step="0.01" value="0.95"; }
+                button type="submit" #bulk-button { (l.t("approve")) "…" }
+            }
+        }
+        p.help { (l.t("keyboard_help")) }
+        table.queue #queue {
+            tr { th { "#" } th { (l.t("kind")) } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } th { (l.t("confidence")) } th {} }
+            @for it in &v.items {
+                tr.item data-id=(it.id) data-open={ "/k/" (v.kommune) "/proposals/" (it.id) } {
+                    td { (it.id) }
+                    td { (it.kind) }
+                    td { (it.fk_name.clone().unwrap_or_default()) }
+                    td { (it.sor_name.clone().unwrap_or_default()) @if let Some(s) = &it.sor_id { " " small { (s) } } }
+                    td { (confidence_text(it.confidence)) }
+                    td.actions {
+                        a.open href={ "/k/" (v.kommune) "/proposals/" (it.id) } { (l.t("open")) }
+                        @if v.can_decide {
+                            form.inline.decide method="post" action={ "/k/" (v.kommune) "/proposals/" (it.id) "/decide" } {
+                                input type="hidden" name="csrf" value=(signed.csrf);
+                                input type="hidden" name="back" value=(back);
+                                button.approve type="submit" name="decision" value="approve" { (l.t("approve")) }
+                                button.reject type="submit" name="decision" value="reject" { (l.t("reject")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.pages {
+            (l.t("page")) " " (v.page) " " (l.t("of")) " " (v.pages) " (" (v.matching) ") "
+            @if v.page > 1 { a href={ "?" (v.filter.with_page(v.page - 1)) } { (l.t("previous")) } " " }
+            @if v.page < v.pages { a href={ "?" (v.filter.with_page(v.page + 1)) } { (l.t("next")) } }
+        }
+    };
+    Ok(layout(l, l.t("queue"), Some(&signed), Some(&v.kommune), body))
+}
+
+pub async fn proposal(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path((k, id)): Path<(String, i64)>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::proposal(&state, &signed, kommune, id).await?;
+    let field_label = |f: &str| match f {
+        "name" => l.t("name"),
+        "address" => l.t("address"),
+        "phone" => l.t("phone"),
+        "email" => l.t("email"),
+        _ => l.t("ean"),
+    };
+    let body = html! {
+        h1 { (l.t("proposal")) " " (v.id) ": " (v.kind) }
+        p { (l.t("status")) ": " strong { (v.status) } " · " (l.t("confidence")) ": " (confidence_text(v.confidence)) }
+        table.sidebyside {
+            tr { th { (l.t("field")) } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } }
+            @for f in &v.fields {
+                tr.differs[f.differs] {
+                    th { (field_label(&f.field)) }
+                    td { (f.fk.clone().unwrap_or_default()) }
+                    td { (f.sor.clone().unwrap_or_default()) }
+                }
+            }
+            tr { th { "ID" } td { (v.fk_uuid.clone().unwrap_or_default()) } td { (v.sor_id.clone().unwrap_or_default()) } }
+        }
+        @if v.can_decide {
+            form.decide method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/decide" } {
+                input type="hidden" name="csrf" value=(signed.csrf);
+                input type="hidden" name="back" value={ "/k/" (v.kommune) "/queue" };
+                label { (l.t("reason")) " " input name="reason" size="40"; }
+                button.approve type="submit" name="decision" value="approve" { (l.t("approve")) }
+                button.reject type="submit" name="decision" value="reject" { (l.t("reject")) }
+            }
+        } @else if v.status != "pending" {
+            p { (l.t("not_pending")) }
+        }
+        @if !v.explanation.is_empty() {
+            h2 { (l.t("explanation")) }
+            div.chart { (PreEscaped(views::bar_chart_svg(&v.explanation))) }
+        }
+        @if !v.alternatives.is_empty() {
+            h2 { (l.t("alternatives")) }
+            ul.alternatives { @for a in &v.alternatives { li {
+                (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (format!("{:.2}", a.confidence))
+                @if v.can_decide && v.kind == "link" {
+                    " "
+                    form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
+                        input type="hidden" name="csrf" value=(signed.csrf);
+                        input type="hidden" name="action" value="choose_alternative";
+                        input type="hidden" name="sor_id" value=(a.sor_id);
+                        button.pick type="submit" { (l.t("pick_this")) }
+                    }
+                }
+            } } }
+        }
+        @if v.can_decide && v.kind == "link" {
+            p.acts {
+                form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
+                    input type="hidden" name="csrf" value=(signed.csrf);
+                    input type="hidden" name="action" value="create_new";
+                    button.create-new type="submit" { (l.t("create_new")) }
+                }
+                " "
+                form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
+                    input type="hidden" name="csrf" value=(signed.csrf);
+                    input type="hidden" name="action" value="no_match";
+                    button.no-match type="submit" { (l.t("no_match")) }
+                }
+            }
+        }
+        @if !v.changes.is_empty() {
+            h2 { (l.t("changes")) }
+            table { @for c in &v.changes { tr { th { (c.field) } td.from { (c.from.clone().unwrap_or_default()) } td { "→" } td.to { (c.to.clone().unwrap_or_default()) } } } }
+        }
+        @if let Some(s) = &v.preview_summary {
+            h2 { (l.t("consequences")) }
+            p { (s) }
+            @if !v.warnings.is_empty() {
+                h3 { (l.t("warnings")) }
+                ul.warnings { @for w in &v.warnings { li { strong { (w.kind) } ": " (w.message) } } }
+            }
+            @if let Some(svg) = &v.preview_svg { div.drawing #preview { (PreEscaped(svg)) } }
+        }
+        p { a href={ "/k/" (v.kommune) "/queue" } { (l.t("back")) } }
+    };
+    Ok(layout(l, l.t("proposal"), Some(&signed), Some(&v.kommune), body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    csrf: Option<String>,
+    decision: String,
+    reason: Option<String>,
+    back: Option<String>,
+}
+
+pub fn parse_decision(s: &str) -> Result<Decision, WebError> {
+    match s {
+        "approve" => Ok(Decision::Approve),
+        "reject" => Ok(Decision::Reject),
+        other => Err(WebError::BadRequest(format!("unknown decision {other:?}: approve or reject"))),
+    }
+}
+
+/// Approves or rejects through `crate::review::decide` (which checks the role again).
+pub async fn decide_one(
+    state: &AppState,
+    signed: &Signed,
+    kommune: crate::domain::KommuneKode,
+    id: i64,
+    decision: Decision,
+    reason: Option<&str>,
+) -> Result<i64, WebError> {
+    signed.require(kommune, &[crate::review::Role::SorAdmin])?;
+    match state.store().proposal(id).await {
+        Ok(p) if p.kommune == kommune => {}
+        Ok(_) | Err(crate::store::StoreError::NoSuchProposal(_)) => {
+            return Err(WebError::NotFound(format!("proposal {id} of municipality {kommune}")))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    Ok(review_decide(state.store(), &Actor::new(signed.user.clone()), id, decision, reason).await?)
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((k, id)): Path<(String, i64)>,
+    Form(f): Form<DecideForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    let kommune = parse_kommune(&k)?;
+    let decision = parse_decision(&f.decision)?;
+    decide_one(&state, &signed, kommune, id, decision, f.reason.as_deref()).await?;
+    let back = views::local_path(f.back.as_deref(), format!("/k/{kommune}/queue"));
+    Ok(Redirect::to(&back).into_response())
+}
+
+pub async fn bulk_confirm(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+    Query(q): Query<BulkQuery>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::bulk(&state, &signed, kommune, &q).await?;
+    let ids: Vec<String> = v.items.iter().map(|i| i.id.to_string()).collect();
+    let body = html! {
+        h1 { (l.t("bulk_confirm_title")) }
+        p #bulk-count { (l.t("bulk_count")) ": " strong { (v.count) } " (" (l.t("confidence")) " ≥ " (format!("{:.2}", v.threshold)) ")" }
+        h2 { (l.t("bulk_will_approve")) }
+        table {
+            tr { th { "#" } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } th { (l.t("confidence")) } }
+            @for it in &v.items {
+                tr { td { (it.id) } td { (it.fk_name.clone().unwrap_or_default()) } td { (it.sor_name.clone().unwrap_or_default()) } td { (confidence_text(it.confidence)) } }
+            }
+        }
+        form method="post" action={ "/k/" (v.kommune) "/bulk" } {
+            input type="hidden" name="csrf" value=(signed.csrf);
+            input type="hidden" name="ids" value=(ids.join(","));
+            button.approve #bulk-confirm type="submit" disabled[v.count == 0] { (l.t("confirm")) " (" (v.count) ")" }
+            " " a href={ "/k/" (v.kommune) "/queue" } { (l.t("cancel")) }
+        }
+    };
+    Ok(layout(l, l.t("bulk_confirm_title"), Some(&signed), Some(&v.kommune), body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkForm {
+    csrf: Option<String>,
+    /// Comma-separated proposal ids: exactly those the confirmation showed.
+    ids: String,
+}
+
+/// Approves the listed proposals one by one through the library; returns how many were approved
+/// (one already decided meanwhile is skipped).
+pub async fn approve_many(
+    state: &AppState,
+    signed: &Signed,
+    kommune: crate::domain::KommuneKode,
+    ids: &[i64],
+) -> Result<usize, WebError> {
+    signed.require(kommune, &[crate::review::Role::SorAdmin])?;
+    if ids.len() > views::BULK_MAX {
+        return Err(WebError::BadRequest(format!("at most {} proposals at a time", views::BULK_MAX)));
+    }
+    let mut approved = 0;
+    for &id in ids {
+        match decide_one(state, signed, kommune, id, Decision::Approve, Some("bulk approval")).await {
+            Ok(_) => approved += 1,
+            Err(WebError::Conflict(_)) | Err(WebError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    tracing::info!(user = %signed.user, kommune = %kommune, approved, "Bulk approval.");
+    Ok(approved)
+}
+
+pub fn parse_ids(s: &str) -> Result<Vec<i64>, WebError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<i64>().map_err(|_| WebError::BadRequest(format!("{p:?} is not a proposal id"))))
+        .collect()
+}
+
+pub async fn bulk_approve(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(k): Path<String>,
+    Form(f): Form<BulkForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    let kommune = parse_kommune(&k)?;
+    let ids = parse_ids(&f.ids)?;
+    let n = approve_many(&state, &signed, kommune, &ids).await?;
+    Ok(Redirect::to(&format!("/k/{kommune}/queue?approved={n}")).into_response())
+}
+
+pub async fn whatif(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+    Query(q): Query<WhatIfQuery>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::whatif(&state, &signed, kommune, q).await?;
+    let base = format!("/k/{}/whatif", v.kommune);
+    let action = v.query.action.clone().unwrap_or_default();
+    let body = html! {
+        h1 { (l.t("whatif")) }
+        form method="get" action=(base) {
+            label { (l.t("search_unit")) " " input name="q" #whatif-q value=(v.query.q.clone().unwrap_or_default()); }
+            button type="submit" { (l.t("search")) }
+        }
+        @if !v.matches.is_empty() {
+            ul.matches {
+                @for m in &v.matches {
+                    li { a href={ (base) "?unit=" (m.uuid) } { (m.name) } " " small { (m.path) } }
+                }
+            }
+        }
+        @if let Some(u) = &v.unit {
+            h2 { (l.t("chosen_unit")) ": " (u.name) }
+            p { small { (u.path) } }
+            form.whatif method="get" action=(base) {
+                input type="hidden" name="unit" value=(u.uuid);
+                @if let Some(p) = &v.under { input type="hidden" name="under" value=(p.uuid); }
+                label { (l.t("action")) " "
+                    select name="action" #whatif-action {
+                        option value="close" selected[action == "close"] { (l.t("act_close")) }
+                        option value="rename" selected[action == "rename"] { (l.t("act_rename")) }
+                        option value="create" selected[action == "create"] { (l.t("act_create")) }
+                        option value="move" selected[action == "move"] { (l.t("act_move")) }
+                    }
+                }
+                label { (l.t("new_name")) " " input name="name" value=(v.query.name.clone().unwrap_or_default()); }
+                label { (l.t("date")) " " input name="date" type="date" value=(v.query.date.clone().unwrap_or_default()); }
+                label { (l.t("under")) " " input name="uq" value=(v.query.uq.clone().unwrap_or_default()); }
+                @if let Some(p) = &v.under { p { (l.t("under_chosen")) ": " strong { (p.name) } } }
+                button type="submit" #whatif-show { (l.t("show_preview")) }
+            }
+            @if !v.under_matches.is_empty() {
+                ul.matches {
+                    @for m in &v.under_matches {
+                        li { a href={ (base) "?unit=" (u.uuid) "&action=" (views::url_encode(&action)) "&name=" (views::url_encode(&v.query.name.clone().unwrap_or_default())) "&under=" (m.uuid) } { (m.name) } " " small { (m.path) } }
+                    }
+                }
+            }
+        }
+        @if let Some(p) = &v.problem { p.error { (p) } }
+        @if let Some(s) = &v.summary {
+            h2 { (l.t("consequences")) }
+            p #whatif-summary { (s) }
+            @if !v.changes.is_empty() { ul { @for c in &v.changes { li { (c) } } } }
+            @if !v.warnings.is_empty() {
+                h3 { (l.t("warnings")) }
+                ul.warnings { @for w in &v.warnings { li { strong { (w.kind) } ": " (w.message) } } }
+            }
+            @if let Some(svg) = &v.svg { div.drawing #whatif-drawing { (PreEscaped(svg)) } }
+        }
+    };
+    Ok(layout(l, l.t("whatif"), Some(&signed), Some(&v.kommune), body))
+}
+
+pub async fn contacts(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::contacts(&state, &signed, kommune).await?;
+    let body = html! {
+        h1 { (l.t("contacts")) ": " (v.name) }
+        table.facts {
+            tr { th { (l.t("role_holders")) } td { (v.role_holders) } }
+            tr { th { (l.t("missing_both")) } td { (v.missing_both) " (" (percent(v.share_missing)) ")" } }
+            tr { th { (l.t("units_in_scope")) } td { (v.units_in_scope) } }
+            tr { th { (l.t("units_without_phone")) } td { (v.units_without_phone.len()) } }
+        }
+        h2 { (l.t("missing_both")) }
+        table {
+            tr { th { (l.t("name")) } th { (l.t("user_name")) } th { (l.t("path")) } }
+            @for p in &v.missing { tr { td { (p.name.clone().unwrap_or_default()) } td { (p.user_name) } td { (p.units.join("; ")) } } }
+        }
+        h2 { (l.t("units_without_phone")) }
+        ul { @for u in v.units_without_phone.iter().take(500) { li { (u.name) " " small { (u.path) } } } }
+    };
+    Ok(layout(l, l.t("contacts"), Some(&signed), Some(&v.kommune), body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    csrf: Option<String>,
+    action: String,
+    sor_id: Option<String>,
+    reason: Option<String>,
+}
+
+/// Pick an alternative, create new, or no match: through the review library.
+pub async fn act(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((k, id)): Path<(String, i64)>,
+    Form(f): Form<ActForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    let kommune = parse_kommune(&k)?;
+    let a = Act::parse(&f.action)?;
+    views::act(&state, &signed, kommune, id, a, f.sor_id.as_deref(), f.reason.as_deref()).await?;
+    Ok(Redirect::to(&format!("/k/{kommune}/queue")).into_response())
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::audit(&state, &signed, kommune, q).await?;
+    let chosen = v.filter.action.clone().unwrap_or_default();
+    let body = html! {
+        h1 { (l.t("audit")) }
+        form.filters method="get" action={ "/k/" (v.kommune) "/audit" } {
+            label { (l.t("actor")) " " input name="actor" value=(v.filter.actor.clone().unwrap_or_default()); }
+            label { (l.t("action")) " "
+                select name="action" {
+                    option value="" { (l.t("all")) }
+                    @for a in &v.actions { option value=(a) selected[*a == chosen] { (a) } }
+                }
+            }
+            label { (l.t("from")) " " input name="from" type="date" value=(v.filter.from.clone().unwrap_or_default()); }
+            label { (l.t("to")) " " input name="to" type="date" value=(v.filter.to.clone().unwrap_or_default()); }
+            button type="submit" { (l.t("filter")) }
+        }
+        p { (v.matching) " " (l.t("entries")) }
+        table.audit {
+            tr { th { (l.t("recorded_at")) } th { (l.t("actor")) } th { (l.t("action")) } th { (l.t("proposal")) } th { (l.t("detail")) } }
+            @for e in &v.entries {
+                tr {
+                    td { (e.at) }
+                    td { (e.actor) @if e.automatic { " " small { "(auto)" } } }
+                    td { (e.action) }
+                    td { @if let Some(p) = e.proposal_id { a href={ "/k/" (v.kommune) "/proposals/" (p) } { (p) } } }
+                    td { (e.detail.clone().unwrap_or_default()) }
+                }
+            }
+        }
+    };
+    Ok(layout(l, l.t("audit"), Some(&signed), Some(&v.kommune), body))
+}
+
+fn waves_body(l: Lang, v: &views::WavesView) -> Markup {
+    html! {
+        @match &v.report {
+            None => p { (l.t("no_wave_plan")) },
+            Some(r) => {
+                @for w in &r.waves {
+                    h2 { (l.t("wave")) " " (w.wave) }
+                    p { (w.totals.municipalities) " · " (l.t("coverage")) " " (percent(w.totals.coverage)) " · "
+                        (l.t("proposals")) " " (w.totals.pending) " · " (l.t("applied")) " " (w.totals.applied_changes) }
+                    table.waves {
+                        tr { th { (l.t("municipality")) } th { (l.t("status")) } th { (l.t("missing_readiness")) }
+                             th { (l.t("units_in_scope")) } th { (l.t("links")) } th { (l.t("coverage")) }
+                             th { (l.t("proposals")) } th { (l.t("applied")) } th { (l.t("last_runs")) } }
+                        @for m in &w.municipalities {
+                            tr {
+                                td { a href={ "/k/" (m.kommune) } { (m.kommune) " " (m.name) } }
+                                td { (m.status) }
+                                td { (m.readiness.missing.iter().map(|i| i.key()).collect::<Vec<_>>().join(", ")) }
+                                td { (m.units_in_scope) }
+                                td { (m.linked) }
+                                td { (percent(m.coverage)) }
+                                td { (m.pending) }
+                                td { (m.applied_changes) }
+                                td { @if let Some(r) = &m.last_run { (r.outcome) " " small { (r.started_at) } } }
+                            }
+                            @if !m.errors.is_empty() {
+                                tr { td colspan="9" { ul.warnings { @for e in &m.errors { li { (e) } } } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn waves(State(state): State<AppState>, signed: Signed, l: Lang) -> Result<Html<String>, WebError> {
+    let v = views::waves(&state, &signed, None).await?;
+    let body = html! { h1 { (l.t("waves")) } (waves_body(l, &v)) };
+    Ok(layout(l, l.t("waves"), Some(&signed), None, body))
+}
+
+pub async fn wave_report(
+    State(state): State<AppState>,
+    signed: Signed,
+    l: Lang,
+    Path(k): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let v = views::waves(&state, &signed, Some(kommune)).await?;
+    let body = html! { h1 { (l.t("wave_report")) " – " (kommune) } (waves_body(l, &v)) };
+    Ok(layout(l, l.t("wave_report"), Some(&signed), Some(&kommune.to_string()), body))
+}
