@@ -1,8 +1,11 @@
-//! `sorsync demo`: the pipeline so far, end to end, on the bundled data with SQLite and the local
-//! stand-in FK-ORG server. For each bundled municipality it serves the FK-ORG data from a stand-in
-//! GraphQL server on 127.0.0.1, fetches it with the real client (token, headers, paging), stores
-//! FK-ORG and SOR snapshots, proposes links and changes, scores the links against the ground truth,
-//! and reports role holders without a phone number.
+//! `sorsync demo`: the whole pipeline, end to end, on the bundled data with SQLite and stand-in
+//! servers on 127.0.0.1. For each bundled municipality it serves the FK-ORG data from a stand-in
+//! GraphQL server, fetches it with the real client (token, headers, paging), stores FK-ORG and SOR
+//! snapshots, proposes links and changes, scores the links against the ground truth and reports
+//! role holders without a phone number. Then it runs the pilot wave of the bundled wave plan
+//! (auto-approval; plan + apply to SOR and FK-ORG stand-ins for the live municipality), creates
+//! demo accounts (printed with their passwords) and serves the web app until Ctrl-C (`--no-serve`
+//! stops before that).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,12 @@ pub struct DemoArgs {
     /// The wave to run.
     #[arg(long, default_value = "pilots", value_name = "NAME")]
     pub wave: String,
+    /// Where the web app listens afterwards (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Stop after the pipeline and the demo accounts; do not serve the web app.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// One municipality's outcome, for the summary table.
@@ -87,14 +96,36 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     print_summary(&rows);
     println!();
     let wave = run_pilot_wave(&store, &args, today, &ctx.config).await.context("running the pilot wave")?;
-    store.close().await;
+    let kommuner: Vec<KommuneKode> = rows.iter().map(|r| r.kommune).collect();
+    let accounts = crate::web::demo_accounts(&store, &kommuner).await.context("creating the demo accounts")?;
     println!();
     println!("F1: the links scored against the bundled ground truth. pending: proposals stored for review.");
     print!("{wave}");
-    println!("Next: sorsync --database-url {url} proposals list --kommune 320");
-    println!("      sorsync --database-url {url} users grant $USER --kommune 320 --role sor_admin");
-    println!("      sorsync --database-url {url} proposals approve ID --kommune 320");
+    println!();
+    println!("Demo accounts for the web app (new passwords on every demo run):");
+    for a in &accounts {
+        println!("  {:<18} {:<24} {} {}", a.user_name, a.password, a.role.title(), a.kommune);
+    }
+    println!();
+    println!("Also: sorsync --database-url {url} proposals list --kommune 320");
+    println!("      sorsync --database-url {url} waves status");
     println!("      sorsync contacts --dir {}   (people without a phone number)", args.data.display());
+    if !args.no_serve {
+        let web = crate::web::WebConfig { secure_cookies: false, today: Some(today), proxy_user_header: None };
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::web::serve(
+            args.addr,
+            store.clone(),
+            web,
+            |addr| println!("\nOpen http://{addr}/ and sign in with an account above (Ctrl-C stops)."),
+            shutdown,
+        )
+        .await
+        .context("serving the web app")?;
+    }
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -67,9 +67,6 @@ async fn driver() -> Option<Driver> {
 }
 
 async fn browser(driver: &Driver) -> Client {
-    // fantoccini's TLS stack finds two crypto providers in this build; pick one (chromedriver is
-    // reached over plain HTTP on loopback anyway).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut options = serde_json::json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"]
     });
@@ -78,7 +75,11 @@ async fn browser(driver: &Driver) -> Client {
     }
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".to_string(), options);
-    ClientBuilder::rustls().unwrap().capabilities(caps).connect(&driver.url).await.expect("a browser session")
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
 }
 
 async fn sign_in(b: &Client, server: &Server, user: &str) {

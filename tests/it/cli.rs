@@ -43,7 +43,7 @@ fn the_demo_runs_the_pipeline_on_the_bundled_data_and_a_second_run_stores_nothin
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let data = fixture("bundled");
-    let args = ["demo", "--data", data.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    let args = ["demo", "--data", data.to_str().unwrap(), "--db", db.to_str().unwrap(), "--no-serve"];
     let first = run(&args);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let text = stdout(&first);
@@ -55,9 +55,20 @@ fn the_demo_runs_the_pipeline_on_the_bundled_data_and_a_second_run_stores_nothin
     let url = format!("sqlite://{}", db.display());
     assert_eq!(snapshot_count(&url), 10, "one FK-ORG and one SOR snapshot per municipality");
 
+    // The pilot wave: the live municipality (Faxe) had its auto-approved links written back.
+    let applied = |text: &str| -> usize {
+        let line = text.lines().find(|l| l.trim_start().starts_with("320 Faxe") && l.contains("changes applied"));
+        let line = line.unwrap_or_else(|| panic!("a wave line for Faxe:\n{text}"));
+        let after = line.split("changes applied ").nth(1).unwrap_or_default();
+        after.split(|c: char| !c.is_ascii_digit()).next().unwrap_or_default().parse().unwrap_or_default()
+    };
+    assert!(applied(&text) > 0, "{text}");
+    assert!(text.contains("sor-admin-320"), "demo accounts are printed:\n{text}");
+
     let second = run(&args);
     assert!(second.status.success());
     assert_eq!(snapshot_count(&url), 10, "the same content makes no new snapshots");
+    assert_eq!(applied(&stdout(&second)), 0, "nothing is applied twice");
     let listed = run(&["--database-url", &url, "proposals", "list", "--kommune", "999"]);
     assert!(stdout(&listed).contains("link"), "the demo's proposals are stored for review");
 }
