@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::fresh::{changes_since, RegisterChanged};
 use super::plan::{require_operator, Plan, PlanStep, PlannedChange};
 use super::port::{ChangeOutcome, FkWriteBack, IdempotencyKey, SorWriter, WriteError};
+use super::verify::{refused_step, StepRefused};
 use crate::domain::{KommuneKode, SorId};
 use crate::review::{Actor, ReviewError};
 use crate::store::{ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError};
@@ -209,6 +210,8 @@ pub enum ApplyError {
     NotPermitted(#[from] ReviewError),
     #[error("the plan is stale, nothing was applied (make a new plan with `sorsync plan`): {}", describe(.0))]
     Stale(Vec<RegisterChanged>),
+    #[error("the plan is not what was approved, nothing was applied (make a new plan with `sorsync plan`): {0}")]
+    NotApproved(StepRefused),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -312,6 +315,9 @@ pub async fn apply_plan<W: SorWriter, F: FkWriteBack>(
     let stale = changes_since(store, plan).await?;
     if !stale.is_empty() {
         return Err(ApplyError::Stale(stale));
+    }
+    if let Some(refused) = refused_step(store, plan).await? {
+        return Err(ApplyError::NotApproved(refused));
     }
     let known: HashMap<String, ChangeRecord> =
         store.changes(plan.kommune).await?.into_iter().map(|c| (c.key.clone(), c)).collect();

@@ -6,6 +6,7 @@ pub mod export;
 pub mod fresh;
 pub mod plan;
 pub mod port;
+pub mod verify;
 
 pub use engine::{
     apply_plan, ApplyError, ApplyOptions, ApplyReport, ClosureLimit, RetryPolicy, StepReport, StepStatus,

@@ -39,6 +39,8 @@ on_sqlite_and_postgres!(
     choosing_an_alternative_or_creating_new_replaces_the_proposed_link,
     the_audit_log_refuses_changes_and_deletions,
     a_create_under_a_unit_created_by_an_earlier_plan_goes_under_its_new_sor_id,
+    a_plan_step_for_a_proposal_rejected_after_planning_is_refused,
+    a_tampered_plan_step_is_refused_and_nothing_is_sent,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -244,6 +246,49 @@ async fn lifecycle_of(store: &Store, id: i64) -> Lifecycle {
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
+
+async fn a_plan_step_for_a_proposal_rejected_after_planning_is_refused(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let pending = propose(&w, store, "close", 14, Some(sor_id(14)), None, json!({"name": "Enhed 14"})).await;
+    let mut plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    // The operator adds a step for the pending closure to the plan file; then anna rejects it.
+    let p = store.proposal(pending).await.unwrap();
+    let extra = sorsync::apply::plan_steps(kommune(), &[p], None, &[], today()).unwrap();
+    plan.steps.extend(extra);
+    decide(store, &w.anna, pending, Decision::Reject, Some("still in use")).await.unwrap();
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let err = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    assert!(matches!(err, ApplyError::NotApproved(_)), "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&format!("proposal {pending}")) && message.contains("rejected"), "{message}");
+    assert_eq!(sor.calls(), 0, "nothing was sent");
+    assert_eq!(sor.units()[&sor_id(14)].to_date, None);
+}
+
+async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let close = approve_close(&w, store, 14, sor_id(14)).await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    // The approved closure of unit 14 is edited to close unit 15 instead.
+    let mut tampered = plan.clone();
+    tampered.steps[0].change = PlannedChange::Close { sor_id: sor_id(15), to_date: today() };
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let err = apply_plan(store, &tampered, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&format!("proposal {close}")) && message.contains("differs"), "{message}");
+    assert_eq!(sor.calls(), 0, "nothing was sent");
+    // A step with a made-up proposal id is refused too.
+    let mut invented = plan.clone();
+    invented.steps[0].proposal_id = 999_999;
+    let err = apply_plan(store, &invented, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    assert!(err.to_string().contains("no such proposal"), "{err}");
+    // The plan as made applies.
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::Applied), 1, "{report:?}");
+}
 
 async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db: &TestDb) {
     let store = &db.store;
