@@ -6,8 +6,13 @@
 //! - A change found in 'sending' (an earlier run died, or lost the answer) is settled first by
 //!   asking SOR ([`SorWriter::lookup`]); only when SOR has no change with that key is it sent again,
 //!   with the same key. So nothing is created twice.
+//! - One apply at a time per municipality: the store's apply lock is held for the whole run; a
+//!   second apply is refused ([`ApplyError::Busy`]).
+//! - The plan file is not trusted: every step is checked against the store (still approved, and
+//!   exactly what the stored proposal makes) before anything is sent.
 //! - Temporary failures are retried with exponential backoff and jitter within a time budget per
-//!   change; when the budget runs out, the change stays 'sending' (a re-run settles it) and nothing
+//!   change ([`crate::apply::retry`]); before every resend SOR is asked whether it has the key
+//!   already (a timeout or a dropped connection may have applied it); when the budget runs out, the change stays 'sending' (a re-run settles it) and nothing
 //!   more is sent in this run (the register is down). Permanent failures are quarantined ('failed',
 //!   with the reason) and the rest of the batch goes on.
 //! - Closures are limited per plan ([`ClosureLimit`]); the excess is held back and listed, and goes
@@ -16,48 +21,19 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
-use rand::Rng as _;
 use serde::Serialize;
 
 use super::fresh::{changes_since, RegisterChanged};
 use super::plan::{require_operator, Plan, PlanStep, PlannedChange};
 use super::port::{ChangeOutcome, FkWriteBack, IdempotencyKey, SorWriter, WriteError};
+use super::retry::{retry_with_backoff, RetryPolicy};
 use super::verify::{refused_step, StepRefused};
 use crate::domain::{KommuneKode, SorId};
 use crate::review::{Actor, ReviewError};
-use crate::store::{ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError};
-
-/// How temporary failures are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Longest time spent on one change (attempts and waits) before giving up for this run.
-    pub budget: Duration,
-    /// Wait before the first retry; doubled each time, with jitter (50-100 % of the step).
-    pub first_delay: Duration,
-    /// Longest wait between two attempts.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            budget: Duration::from_secs(120),
-            first_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (0: the first retry), with jitter.
-    fn delay(&self, retry: u32) -> Duration {
-        let step = self.first_delay.saturating_mul(2u32.saturating_pow(retry.min(20))).min(self.max_delay);
-        let jitter = rand::thread_rng().gen_range(0.5..=1.0);
-        step.mul_f64(jitter)
-    }
-}
+use crate::store::{ApplyLock, ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError};
 
 /// The default limit on closures per plan: at most `max_closures` or `max_share` of the
 /// municipality's SOR units (rounded down), whichever is SMALLER. The smaller of the two because
@@ -212,6 +188,10 @@ pub enum ApplyError {
     Stale(Vec<RegisterChanged>),
     #[error("the plan is not what was approved, nothing was applied (make a new plan with `sorsync plan`): {0}")]
     NotApproved(StepRefused),
+    #[error(
+        "another apply for municipality {kommune} is running ({holder}); nothing was applied: wait for it to end and run apply again"
+    )]
+    Busy { kommune: KommuneKode, holder: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -220,28 +200,18 @@ fn describe(changes: &[RegisterChanged]) -> String {
     changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-/// Calls `call` until it succeeds, fails permanently, or the budget would be exceeded by the next
-/// wait. Returns the result and the number of calls.
-async fn with_retry<T, Fut>(policy: &RetryPolicy, mut call: impl FnMut() -> Fut) -> (Result<T, WriteError>, u32)
+/// Calls `call(n)` (n = 0, 1, ...) through the retry helper; returns the result and the number of calls.
+async fn counted<T, Fut>(policy: &RetryPolicy, call: impl Fn(u32) -> Fut) -> (Result<T, WriteError>, u32)
 where
     Fut: Future<Output = Result<T, WriteError>>,
 {
-    let started = Instant::now();
-    let mut attempts = 0u32;
-    loop {
-        attempts += 1;
-        match call().await {
-            Err(WriteError::Temporary(reason)) => {
-                let wait = policy.delay(attempts - 1);
-                if started.elapsed() + wait > policy.budget {
-                    return (Err(WriteError::Temporary(reason)), attempts);
-                }
-                tracing::debug!(attempts, wait_ms = wait.as_millis() as u64, %reason, "Temporary failure; retrying.");
-                tokio::time::sleep(wait).await;
-            }
-            other => return (other, attempts),
-        }
-    }
+    let calls = AtomicU32::new(0);
+    let result = retry_with_backoff(policy, |n| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        call(n)
+    })
+    .await;
+    (result, calls.into_inner())
 }
 
 fn report(
@@ -261,6 +231,12 @@ fn report(
         detail,
         attempts,
     }
+}
+
+/// A change another process settled while this run sent it (it was no longer 'sending').
+fn settled_elsewhere(step: &PlanStep, attempts: u32) -> StepReport {
+    let detail = "another apply settled this change meanwhile: run apply again to see its outcome".to_string();
+    report(step, StepStatus::Unfinished, None, Some(detail), attempts)
 }
 
 /// The closures held back: over the limit, not named, not sent before.
@@ -290,6 +266,16 @@ fn held_closures(
     held
 }
 
+/// What recording a change before the call found.
+enum Begun {
+    /// Recorded as 'sending' by this run: send it.
+    Ours,
+    /// Already 'sending' (recorded by someone else): ask SOR before sending.
+    InFlight,
+    /// Already applied or quarantined.
+    Settled(Box<StepReport>),
+}
+
 struct Run<'a, W, F> {
     store: &'a Store,
     plan: &'a Plan,
@@ -312,6 +298,30 @@ pub async fn apply_plan<W: SorWriter, F: FkWriteBack>(
     opts: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     require_operator(store, actor, plan.kommune, "apply plans").await?;
+    // Longer than one change can take, so a live apply never loses its SQLite lease between steps.
+    let lease = opts.retry.budget + Duration::from_secs(600);
+    let lock = match store.try_lock_apply(plan.kommune, lease).await? {
+        Ok(lock) => lock,
+        Err(holder) => return Err(ApplyError::Busy { kommune: plan.kommune, holder }),
+    };
+    let result = apply_locked(store, plan, writer, fk, actor, opts, &lock, lease).await;
+    let unlocked = store.unlock_apply(lock).await;
+    let report = result?;
+    unlocked?;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_locked<W: SorWriter, F: FkWriteBack>(
+    store: &Store,
+    plan: &Plan,
+    writer: &W,
+    fk: &F,
+    actor: &Actor,
+    opts: &ApplyOptions,
+    lock: &ApplyLock,
+    lease: Duration,
+) -> Result<ApplyReport, ApplyError> {
     let stale = changes_since(store, plan).await?;
     if !stale.is_empty() {
         return Err(ApplyError::Stale(stale));
@@ -327,6 +337,7 @@ pub async fn apply_plan<W: SorWriter, F: FkWriteBack>(
     let mut steps = Vec::with_capacity(plan.steps.len());
     let mut stopped: Option<String> = None;
     for step in &plan.steps {
+        store.renew_apply_lock(lock, lease).await?;
         let r = run.step(step, known.get(&step.key.0), &held, stopped.as_deref()).await?;
         if r.status == StepStatus::Unfinished && stopped.is_none() {
             stopped = Some(format!(
@@ -395,11 +406,14 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 let change_json =
                     serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }).to_string();
                 if !in_flight {
-                    self.begin(step, &change_json, Some(sor_id), resend).await?;
+                    if let Begun::Settled(done) = self.begin(step, &change_json, Some(sor_id), resend).await? {
+                        return Ok(*done);
+                    }
                 }
                 // Writing the same SOR-ID twice leaves one address, so a write-back left 'sending'
                 // is simply sent again.
-                let (result, attempts) = with_retry(&self.opts.retry, || self.fk.write_sor_id(fk_uuid, &sor_id)).await;
+                let fk = self.fk;
+                let (result, attempts) = counted(&self.opts.retry, |_| fk.write_sor_id(fk_uuid, &sor_id)).await;
                 self.finish(step, result.map(|()| ChangeOutcome::Done), attempts, Some(sor_id), "write").await
             }
             change => {
@@ -408,36 +422,41 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                     return Ok(report(step, StepStatus::Blocked, None, Some(detail), 0));
                 };
                 let change_json = serde_json::to_string(&sor_change).unwrap_or_default();
-                if in_flight {
-                    let (found, attempts) = with_retry(&self.opts.retry, || self.writer.lookup(&step.key)).await;
-                    match found {
-                        Ok(Some(outcome)) => {
-                            return self.finish(step, Ok(outcome), attempts, change.sor_id(), "write_found").await
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            let detail = format!("could not ask SOR whether it has this change: {e}");
-                            return Ok(report(step, StepStatus::Unfinished, None, Some(detail), attempts));
+                let mut ask_first = in_flight;
+                if !in_flight {
+                    match self.begin(step, &change_json, change.sor_id(), resend).await? {
+                        Begun::Settled(done) => return Ok(*done),
+                        Begun::Ours => {}
+                        Begun::InFlight => ask_first = true,
+                    }
+                }
+                // A change that may have reached SOR (in flight from an earlier run, or any attempt
+                // after a temporary failure: a timeout or a dropped connection may have applied it)
+                // is looked up by its key before it is sent again.
+                let (writer, key, sor_change) = (self.writer, &step.key, &sor_change);
+                let (result, attempts) = counted(&self.opts.retry, |n| async move {
+                    if n > 0 || ask_first {
+                        if let Some(outcome) = writer.lookup(key).await? {
+                            return Ok((outcome, true));
                         }
                     }
-                } else {
-                    self.begin(step, &change_json, change.sor_id(), resend).await?;
-                }
-                let (result, attempts) =
-                    with_retry(&self.opts.retry, || self.writer.apply(&step.key, &sor_change)).await;
-                self.finish(step, result, attempts, change.sor_id(), "write").await
+                    writer.apply(key, sor_change).await.map(|outcome| (outcome, false))
+                })
+                .await;
+                let action = if matches!(result, Ok((_, true))) { "write_found" } else { "write" };
+                self.finish(step, result.map(|(outcome, _)| outcome), attempts, change.sor_id(), action).await
             }
         }
     }
 
     /// Records the key ('sending') before the call.
     async fn begin(
-        &self,
+        &mut self,
         step: &PlanStep,
         change_json: &str,
         sor_id: Option<SorId>,
         resend: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Begun, StoreError> {
         let sor = sor_id.map(|s| s.to_string());
         let new = NewChange {
             key: &step.key.0,
@@ -449,8 +468,24 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
             sor_id: sor.as_deref(),
             actor: &self.actor.user_name,
         };
-        self.store.begin_change(&new, resend).await?;
-        Ok(())
+        let (record, ours) = self.store.begin_change(&new, resend).await?;
+        if ours {
+            return Ok(Begun::Ours);
+        }
+        // Someone recorded the key first (another apply that got past the lock, or a race).
+        Ok(match record.state {
+            ChangeState::Sending => Begun::InFlight,
+            ChangeState::Applied => {
+                let sor_id = record.sor_id.as_deref().and_then(|s| SorId::parse(s).ok());
+                if let (PlannedChange::Create { .. }, Some(id)) = (&step.change, sor_id) {
+                    self.created.insert(step.key.clone(), id);
+                }
+                Begun::Settled(Box::new(report(step, StepStatus::AlreadyApplied, sor_id, None, 0)))
+            }
+            ChangeState::Failed => {
+                Begun::Settled(Box::new(report(step, StepStatus::Quarantined, None, record.reason, 0)))
+            }
+        })
     }
 
     /// Records the answer with its audit entry; a create also records its new link.
@@ -493,7 +528,8 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 }
                 let sor_text = sor_id.map(|s| s.to_string());
                 let detail = Some(format!("{} {}", step.change.op(), step.label));
-                self.store
+                let finished = self
+                    .store
                     .finish_change(
                         kommune,
                         &step.key.0,
@@ -503,6 +539,9 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                         link.as_ref().map(|(f, s)| (f.as_str(), s.as_str())),
                     )
                     .await?;
+                if !finished {
+                    return Ok(settled_elsewhere(step, attempts));
+                }
                 let status = if action == "write_found" { StepStatus::FoundApplied } else { StepStatus::Applied };
                 Ok(report(step, status, sor_id, None, attempts))
             }
@@ -526,7 +565,8 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
             after: Some(step.before.to_string()),
             detail: Some(reason.clone()),
         };
-        self.store
+        let finished = self
+            .store
             .finish_change(
                 self.plan.kommune,
                 &step.key.0,
@@ -536,6 +576,9 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 None,
             )
             .await?;
+        if !finished {
+            return Ok(settled_elsewhere(step, attempts));
+        }
         tracing::warn!(key = %step.key, %reason, "Change quarantined.");
         Ok(report(step, StepStatus::Quarantined, None, Some(reason), attempts))
     }
@@ -552,17 +595,5 @@ mod tests {
         assert_eq!(d.limit(100), 5);
         assert_eq!(d.limit(59), 2, "rounded down");
         assert_eq!(d.limit(19), 0, "a small municipality names every closure");
-    }
-
-    #[test]
-    fn retry_waits_grow_but_stay_under_the_longest_wait() {
-        let p = RetryPolicy {
-            budget: Duration::from_secs(60),
-            first_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        assert!(p.delay(0) <= Duration::from_millis(100) && p.delay(0) >= Duration::from_millis(50));
-        assert!(p.delay(3) >= Duration::from_millis(400));
-        assert!(p.delay(30) <= Duration::from_secs(1));
     }
 }

@@ -185,10 +185,16 @@ macro_rules! on_db {
 
 impl Store {
     /// Records `change` as 'sending' before it is sent, unless its key is known already; returns
-    /// the change as the store now has it (an earlier run's state when the key was known). With
-    /// `resend_failed`, a failed change goes back to 'sending'.
+    /// the change as the store now has it (an earlier run's state when the key was known) and
+    /// whether this call put it in 'sending' (false: someone else recorded it first; if it is
+    /// 'sending', it is in flight and must be looked up before it is sent). With `resend_failed`,
+    /// a failed change goes back to 'sending'.
     #[tracing::instrument(skip_all, fields(key = change.key))]
-    pub async fn begin_change(&self, change: &NewChange<'_>, resend_failed: bool) -> Result<ChangeRecord, StoreError> {
+    pub async fn begin_change(
+        &self,
+        change: &NewChange<'_>,
+        resend_failed: bool,
+    ) -> Result<(ChangeRecord, bool), StoreError> {
         let started_at = now();
         let row = InsertChange {
             key: change.key,
@@ -201,11 +207,14 @@ impl Store {
             actor: change.actor,
             started_at: &started_at,
         };
-        record(on_db!(self, begin_change(&row, resend_failed))?)
+        let (row, ours) = on_db!(self, begin_change(&row, resend_failed))?;
+        Ok((record(row)?, ours))
     }
 
     /// Records how a change ended with its audit entry and, when `link` is given as
     /// (fk_uuid, sor_id), the new link (unless either unit is linked already); all or nothing.
+    /// Only a change in 'sending' is finished: false (nothing written) when it was settled by
+    /// someone else meanwhile.
     #[tracing::instrument(skip_all, fields(key))]
     pub async fn finish_change(
         &self,
@@ -215,7 +224,7 @@ impl Store {
         attempts: u32,
         audit: &NewAuditEntry,
         link: Option<(&str, &str)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let at = now();
         let (state, outcome_json, sor_id, reason) = match end {
             ChangeEnd::Applied { outcome_json, sor_id } => ("applied", Some(outcome_json), sor_id, None),

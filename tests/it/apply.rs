@@ -41,6 +41,7 @@ on_sqlite_and_postgres!(
     a_create_under_a_unit_created_by_an_earlier_plan_goes_under_its_new_sor_id,
     a_plan_step_for_a_proposal_rejected_after_planning_is_refused,
     a_tampered_plan_step_is_refused_and_nothing_is_sent,
+    a_second_apply_while_the_lock_is_held_is_refused,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -267,6 +268,30 @@ async fn a_plan_step_for_a_proposal_rejected_after_planning_is_refused(db: &Test
     assert_eq!(sor.units()[&sor_id(14)].to_date, None);
 }
 
+async fn a_second_apply_while_the_lock_is_held_is_refused(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    // Another apply of the municipality is at work (it holds the lock).
+    let other = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap().unwrap();
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let err = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    assert!(matches!(err, ApplyError::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("another apply for municipality 350 is running"), "{err}");
+    assert_eq!(sor.calls(), 0, "nothing was sent");
+    // Another municipality is not held up.
+    let elsewhere = store.try_lock_apply(other_kommune(), Duration::from_secs(600)).await.unwrap().unwrap();
+    store.unlock_apply(elsewhere).await.unwrap();
+    // Once the other apply ends, this one runs.
+    store.unlock_apply(other).await.unwrap();
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::Applied), 1, "{report:?}");
+    // And it let go of the lock itself.
+    let again = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap();
+    assert!(again.is_ok(), "the lock was not released: {again:?}");
+}
+
 async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
@@ -308,7 +333,7 @@ async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db
     let child_pos = plan.steps.iter().position(|s| s.key == key_of(&plan, child, "create")).unwrap();
     assert!(parent_pos < child_pos, "the parent is created first");
 
-    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
     assert_eq!(report.exit_code(), 0, "{report:?}");
     assert_eq!(report.count(StepStatus::Applied), plan.steps.len());
@@ -470,7 +495,7 @@ async fn a_temporary_failure_is_retried_and_applied_once(db: &TestDb) {
     let w = world(store).await;
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
-    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     sor.inject(&key, vec![Fault::Temporary, Fault::Temporary, Fault::AppliedButLost]);
     fk.inject(fk_id(100), vec![Fault::Temporary]);
@@ -517,7 +542,7 @@ async fn an_answer_lost_after_applying_is_found_by_key_on_the_rerun_and_nothing_
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
     let update = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
-    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     // SOR creates the unit but the answer never arrives, and the run gives up at once.
     sor.inject(&key, vec![Fault::AppliedButLost]);

@@ -1,6 +1,10 @@
 //! In-memory stand-ins for SOR and FK-ORG writers with injectable faults: temporary and permanent
 //! failures, and "applied but the answer was lost". Both remember changes by key, as the real
 //! registers must: a repeated key answers with the first outcome and changes nothing.
+//!
+//! [`FakeSor::strict`] turns that protection off: a repeated key is applied again (and counted in
+//! `effects`), so a test that claims exactly-once at the engine level fails when the engine sends
+//! a change twice instead of looking it up first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -39,6 +43,8 @@ struct SorState {
     effects: Vec<IdempotencyKey>,
     calls: usize,
     lookups: usize,
+    /// Apply a repeated key again instead of answering with its first outcome.
+    strict: bool,
 }
 
 /// SOR, in memory.
@@ -64,6 +70,12 @@ impl FakeSor {
             );
         }
         FakeSor { state: Mutex::new(s) }
+    }
+
+    /// The same SOR, but a repeated key is applied again (a double shows in `effects` and `units`).
+    pub fn strict(self) -> FakeSor {
+        self.state.lock().unwrap().strict = true;
+        self
     }
 
     /// The next calls with `key` run into `faults`, in order.
@@ -145,10 +157,10 @@ impl SorWriter for FakeSor {
             Some(Fault::AppliedButLost) | None => {}
         }
         let outcome = match s.by_key.get(key) {
-            Some(first) => first.clone(),
-            None => {
+            Some(first) if !s.strict => first.clone(),
+            _ => {
                 let outcome = apply_change(&mut s, change)?;
-                s.by_key.insert(key.clone(), outcome.clone());
+                s.by_key.entry(key.clone()).or_insert_with(|| outcome.clone());
                 s.effects.push(key.clone());
                 outcome
             }
