@@ -305,6 +305,21 @@ pub fn plan_steps(
     effective_date: NaiveDate,
 ) -> Result<Vec<PlanStep>, PlanError> {
     let linked: HashMap<String, SorId> = links.iter().map(|(f, s)| (f.to_string(), *s)).collect();
+    // One FK-ORG unit gets one SOR unit: two creates or links for it would make two.
+    let mut unit_of: HashMap<&str, i64> = HashMap::new();
+    for p in proposals.iter().filter(|p| p.key.kind == "create" || p.key.kind == "link") {
+        if let Some(f) = p.key.fk_uuid.as_deref() {
+            if let Some(first) = unit_of.insert(f, p.id) {
+                return Err(bad(
+                    p,
+                    format!(
+                        "FK-ORG unit {f} has two approved creates or links (proposals {first} and {}): reject one",
+                        p.id
+                    ),
+                ));
+            }
+        }
+    }
     let payloads: Vec<serde_json::Value> =
         proposals.iter().map(|p| serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null)).collect();
     // FK-ORG unit -> the key of the create that makes its SOR unit.
@@ -594,6 +609,18 @@ mod tests {
         let a_key = steps[0].key.clone();
         assert!(matches!(&steps[1].change, PlannedChange::Create { parent: UnitRef::CreatedBy(k), .. } if *k == a_key));
         assert!(matches!(&steps[0].change, PlannedChange::Create { parent: UnitRef::SorId(_), .. }));
+    }
+
+    #[test]
+    fn two_approved_creates_for_one_fk_unit_are_refused() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "create", 10, None, Some(1), serde_json::json!({"name": "A"})),
+            proposal(2, "create", 10, None, Some(2), serde_json::json!({"name": "A"})),
+        ];
+        let err = plan_steps(k, &ps, None, &[], day).expect_err("two creates");
+        assert!(err.to_string().contains("two approved creates or links (proposals 1 and 2)"), "{err}");
     }
 
     #[test]

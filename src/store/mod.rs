@@ -165,6 +165,11 @@ pub enum StoreError {
          (each unit is in at most one link)"
     )]
     AlreadyLinked { proposal_id: i64, fk_uuid: String, sor_id: String },
+    #[error(
+        "proposal {proposal_id} cannot be approved: FK-ORG unit {fk_uuid} has approved proposal {other} (a create or \
+         link not applied yet); one FK-ORG unit gets one SOR unit: reject or supersede {other} first"
+    )]
+    FkUnitTaken { proposal_id: i64, fk_uuid: String, other: i64 },
 }
 
 #[derive(Debug, Clone)]

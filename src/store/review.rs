@@ -113,6 +113,9 @@ pub struct ApprovedLink {
 pub struct ReviewState {
     /// Pending proposals, oldest first.
     pub pending: Vec<StoredProposal>,
+    /// Approved proposals nothing was sent for yet, oldest first: a run that proposes the same
+    /// key from changed data supersedes them.
+    pub approved_unsent: Vec<StoredProposal>,
     /// Every decision, oldest first.
     pub decided: Vec<PastDecision>,
     /// Approved links as (fk_uuid, sor_id).
@@ -178,6 +181,7 @@ fn decided(proposal_id: i64, outcome: DecideOutcome) -> Result<i64, StoreError> 
         DecideOutcome::NoSuchProposal => Err(StoreError::NoSuchProposal(proposal_id)),
         DecideOutcome::NotPending(status) => Err(StoreError::ProposalNotPending { id: proposal_id, status }),
         DecideOutcome::LinkConflict(fk_uuid, sor_id) => Err(StoreError::AlreadyLinked { proposal_id, fk_uuid, sor_id }),
+        DecideOutcome::FkUnitTaken(fk_uuid, other) => Err(StoreError::FkUnitTaken { proposal_id, fk_uuid, other }),
     }
 }
 
@@ -185,6 +189,7 @@ fn review_state(rows: &ReviewRows) -> ReviewState {
     ReviewState {
         // Rows that cannot be read are left out of planning; listing them reports the problem.
         pending: rows.pending.iter().cloned().filter_map(|r| stored(r).ok()).collect(),
+        approved_unsent: rows.approved_unsent.iter().cloned().filter_map(|r| stored(r).ok()).collect(),
         decided: rows
             .decided
             .iter()

@@ -42,6 +42,7 @@ on_sqlite_and_postgres!(
     a_plan_step_for_a_proposal_rejected_after_planning_is_refused,
     a_tampered_plan_step_is_refused_and_nothing_is_sent,
     a_second_apply_while_the_lock_is_held_is_refused,
+    a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_fk_unit_gets_one_sor_unit,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -290,6 +291,46 @@ async fn a_second_apply_while_the_lock_is_held_is_refused(db: &TestDb) {
     // And it let go of the lock itself.
     let again = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap();
     assert!(again.is_ok(), "the lock was not released: {again:?}");
+}
+
+async fn a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_fk_unit_gets_one_sor_unit(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let old = approve_create(&w, store, 100, 2, sor_id(2)).await;
+    // A later run proposes the same create from changed FK-ORG data (another hash).
+    let mut candidate = store.proposal(old).await.unwrap();
+    candidate.data_hash = "hash-after-the-rename".into();
+    let new = NewProposal {
+        key: candidate.key.clone(),
+        confidence: None,
+        payload: candidate.payload.clone(),
+        data_hash: candidate.data_hash.clone(),
+    };
+    let candidates = [new];
+    let ids = store
+        .record_proposals(kommune(), w.fk_snapshot, w.sor_snapshot, &candidates, |state| {
+            sorsync::review::plan_run(state, &candidates).0
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1, "the changed create is proposed again");
+    assert_eq!(store.proposal(old).await.unwrap().status, ProposalStatus::Superseded, "the old approval is replaced");
+    decide(store, &w.anna, ids[0], Decision::Approve, None).await.unwrap();
+    // Another create for the same FK-ORG unit (under another parent) cannot be approved next to it.
+    let payload = json!({"kind": "create", "fk_uuid": fk_id(100).to_string(), "parent_sor_id": sor_id(10).to_string(),
+                         "name": "Ny enhed 100", "parent_fk_uuid": fk_id(10).to_string()});
+    let other = propose(&w, store, "create", 100, None, Some(sor_id(10)), payload).await;
+    let err = decide(store, &w.anna, other, Decision::Approve, None).await.unwrap_err();
+    assert!(err.to_string().contains(&format!("has approved proposal {}", ids[0])), "{err}");
+    // Nor a link for it.
+    let link = propose(&w, store, "link", 100, Some(sor_id(20)), None, link_payload(100, sor_id(20), 0.9)).await;
+    assert!(decide(store, &w.anna, link, Decision::Approve, None).await.is_err());
+    // The plan creates one SOR unit for the FK-ORG unit.
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert_eq!(plan.counts().creates, 1, "{}", plan.summary());
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(sor.units().values().filter(|u| u.fk_uuid == Some(fk_id(100))).count(), 1);
 }
 
 async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
