@@ -15,8 +15,10 @@
 //!   already (a timeout or a dropped connection may have applied it); when the budget runs out, the change stays 'sending' (a re-run settles it) and nothing
 //!   more is sent in this run (the register is down). Permanent failures are quarantined ('failed',
 //!   with the reason) and the rest of the batch goes on.
-//! - Closures are limited per plan ([`ClosureLimit`]); the excess is held back and listed, and goes
-//!   through only when named (`allow_closures`). Never all-or-nothing.
+//! - Closures are limited per municipality and day ([`ClosureLimit`]): the closures sent today by
+//!   any plan count, so re-planning does not reset the limit; the excess is held back and listed,
+//!   and goes through only when named (`allow_closures`, recorded in the audit log). Never
+//!   all-or-nothing.
 //! - The actor must be an operator or a SOR administrator of the plan's municipality.
 
 use std::collections::{HashMap, HashSet};
@@ -239,21 +241,36 @@ fn settled_elsewhere(step: &PlanStep, attempts: u32) -> StepReport {
     report(step, StepStatus::Unfinished, None, Some(detail), attempts)
 }
 
-/// The closures held back: over the limit, not named, not sent before.
+/// The audit log's action for closures named with `--allow-closures` (detail: the SOR-IDs).
+const ALLOW_CLOSURES: &str = "allow_closures";
+
+/// The closures held back: over the limit, not named, not sent before. The limit counts every
+/// closure sent for the municipality today (UTC) by any plan, and those this plan sent before,
+/// except closures named with `--allow-closures`: so making a new plan for the held closures
+/// does not let them through unnamed.
 fn held_closures(
     plan: &Plan,
     known: &HashMap<String, ChangeRecord>,
+    named_today: &HashSet<String>,
     opts: &ApplyOptions,
     limit: usize,
 ) -> HashSet<IdempotencyKey> {
     let allowed: HashSet<SorId> = opts.allow_closures.iter().copied().collect();
-    let closes = || plan.steps.iter().filter(|s| matches!(s.change, PlannedChange::Close { .. }));
-    let sent = |s: &PlanStep| {
-        known.get(&s.key.0).is_some_and(|r| matches!(r.state, ChangeState::Applied | ChangeState::Sending))
-    };
-    let mut used = closes().filter(|s| sent(s)).count();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let sent =
+        |key: &str| known.get(key).is_some_and(|r| matches!(r.state, ChangeState::Applied | ChangeState::Sending));
+    let named =
+        |sor: Option<&str>| sor.is_some_and(|s| named_today.contains(s) || allowed.iter().any(|a| a.to_string() == s));
+    let plan_keys: HashSet<&str> = plan.steps.iter().map(|s| s.key.0.as_str()).collect();
+    let mut used = known
+        .values()
+        .filter(|r| r.op == "close" && sent(&r.key))
+        .filter(|r| r.started_at.starts_with(&today) || plan_keys.contains(r.key.as_str()))
+        .filter(|r| !named(r.sor_id.as_deref()))
+        .count();
     let mut held = HashSet::new();
-    for s in closes().filter(|s| !sent(s)) {
+    let closes = plan.steps.iter().filter(|s| matches!(s.change, PlannedChange::Close { .. }));
+    for s in closes.filter(|s| !sent(&s.key.0)) {
         if s.change.sor_id().is_some_and(|id| allowed.contains(&id)) {
             continue;
         }
@@ -264,6 +281,20 @@ fn held_closures(
         }
     }
     held
+}
+
+/// The SOR-IDs named with `--allow-closures` for `kommune` today (UTC), from the audit log.
+async fn named_today(store: &Store, plan: &Plan) -> Result<HashSet<String>, StoreError> {
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    Ok(store
+        .audit_log(plan.kommune)
+        .await?
+        .into_iter()
+        .filter(|e| e.action == ALLOW_CLOSURES && e.at.starts_with(&today))
+        .filter_map(|e| e.detail)
+        .flat_map(|d| d.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 /// What recording a change before the call found.
@@ -332,7 +363,22 @@ async fn apply_locked<W: SorWriter, F: FkWriteBack>(
     let known: HashMap<String, ChangeRecord> =
         store.changes(plan.kommune).await?.into_iter().map(|c| (c.key.clone(), c)).collect();
     let limit = opts.closure_limit.limit(plan.sor_units);
-    let held = held_closures(plan, &known, opts, limit);
+    let named = named_today(store, plan).await?;
+    let held = held_closures(plan, &known, &named, opts, limit);
+    if !opts.allow_closures.is_empty() {
+        let ids: Vec<String> = opts.allow_closures.iter().map(ToString::to_string).collect();
+        let entry = NewAuditEntry {
+            actor: actor.user_name.clone(),
+            automatic: false,
+            action: ALLOW_CLOSURES.to_string(),
+            proposal_id: None,
+            key: None,
+            before: None,
+            after: Some(serde_json::json!({ "plan_id": plan.plan_id, "allow_closures": ids }).to_string()),
+            detail: Some(ids.join(",")),
+        };
+        store.append_audit(plan.kommune, &entry).await?;
+    }
     let mut run = Run { store, plan, writer, fk, actor, opts, created: HashMap::new() };
     let mut steps = Vec::with_capacity(plan.steps.len());
     let mut stopped: Option<String> = None;

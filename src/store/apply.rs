@@ -86,7 +86,8 @@ pub struct NewAuditEntry {
     /// True when a rule acted, not a person.
     pub automatic: bool,
     /// `approve`, `reject`, `auto_approve`, `link_by_hand`, `choose_alternative`, `create_new`,
-    /// `no_match`, `write`, `write_failed`, `write_found` (settled after a crash by asking SOR).
+    /// `no_match`, `write`, `write_failed`, `write_found` (settled after a crash by asking SOR),
+    /// `allow_closures` (closures named to go over the limit; detail: their SOR-IDs).
     pub action: String,
     pub proposal_id: Option<i64>,
     pub key: Option<String>,

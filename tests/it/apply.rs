@@ -43,6 +43,7 @@ on_sqlite_and_postgres!(
     a_tampered_plan_step_is_refused_and_nothing_is_sent,
     a_second_apply_while_the_lock_is_held_is_refused,
     a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_fk_unit_gets_one_sor_unit,
+    making_a_new_plan_does_not_let_held_closures_through_unnamed,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -484,6 +485,42 @@ async fn the_closure_limit_holds_back_only_the_excess_and_named_closures_go_thro
     assert_eq!(held, vec![sor_id(23)]);
     assert_eq!(lifecycle_of(store, closes[3].0).await, Lifecycle::Approved, "a held closure stays approved");
     no_key_twice(&sor);
+}
+
+async fn making_a_new_plan_does_not_let_held_closures_through_unnamed(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    for n in 20..23 {
+        approve_close(&w, store, u128::from(n), sor_id(n)).await;
+    }
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let closed = |sor: &FakeSor| {
+        sor.units().into_iter().filter(|(_, u)| u.to_date.is_some()).map(|(id, _)| id).collect::<Vec<_>>()
+    };
+    let first = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let report = apply_plan(store, &first, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::HeldBack), 1, "limit 2: one of three held");
+    // A new plan holds only the held closure and one more: the limit is used up for today.
+    approve_close(&w, store, 23, sor_id(23)).await;
+    let second = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert_eq!(second.counts().closes, 2);
+    let report = apply_plan(store, &second, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::HeldBack), 2, "{report:?}");
+    assert_eq!(closed(&sor), vec![sor_id(20), sor_id(21)]);
+    // Named closures go through and do not use up the limit for the others; unnamed ones stay held.
+    let named = ApplyOptions { allow_closures: vec![sor_id(23)], ..opts() };
+    let third = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let report = apply_plan(store, &third, &sor, &fk, &w.olga, &named).await.unwrap();
+    assert_eq!(closed(&sor), vec![sor_id(20), sor_id(21), sor_id(23)]);
+    assert_eq!(report.with_status(StepStatus::HeldBack).filter_map(|s| s.sor_id).collect::<Vec<_>>(), vec![sor_id(22)]);
+    let fourth = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let report = apply_plan(store, &fourth, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::HeldBack), 1, "still held without its name");
+    // Who named which closures is in the audit log.
+    let log = store.audit_log(kommune()).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "allow_closures"
+        && e.actor == "olga"
+        && e.detail.as_deref() == Some(sor_id(23).to_string().as_str())));
 }
 
 async fn only_a_sor_administrator_of_that_municipality_may_approve_or_decide_by_hand(db: &TestDb) {
