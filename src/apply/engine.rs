@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use super::fresh::{changes_since, RegisterChanged};
 use super::plan::{require_operator, Plan, PlanStep, PlannedChange};
-use super::port::{ChangeOutcome, FkWriteBack, IdempotencyKey, SorWriter, WriteError};
+use super::port::{ChangeOutcome, FkWriteBack, IdempotencyKey, SorChange, SorWriter, WriteError};
 use super::retry::{retry_with_backoff, RetryPolicy};
 use super::verify::{refused_step, StepRefused};
 use crate::domain::{KommuneKode, SorId};
@@ -449,6 +449,15 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                         }
                     },
                 };
+                // FK-ORG showing another SOR-ID already: a person must sort that out, not an overwrite.
+                let shown = step.before.get("sor_id").and_then(|v| v.as_str());
+                if let Some(other) = shown.filter(|s| *s != sor_id.to_string()) {
+                    let detail = format!(
+                        "FK-ORG unit {fk_uuid} already shows SOR-ID {other}, not {sor_id}: not overwritten; correct \
+                         FK-ORG or the link first"
+                    );
+                    return Ok(report(step, StepStatus::HeldBack, Some(sor_id), Some(detail), 0));
+                }
                 let change_json =
                     serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }).to_string();
                 if !in_flight {
@@ -479,14 +488,24 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 // A change that may have reached SOR (in flight from an earlier run, or any attempt
                 // after a temporary failure: a timeout or a dropped connection may have applied it)
                 // is looked up by its key before it is sent again.
+                // A create answered without a SOR-ID was applied (or not) with an answer we cannot
+                // use: temporary, so the next attempt asks SOR by key.
                 let (writer, key, sor_change) = (self.writer, &step.key, &sor_change);
+                let is_create = matches!(sor_change, SorChange::Create { .. });
+                let usable = move |outcome: ChangeOutcome, found: bool| {
+                    if is_create && outcome == ChangeOutcome::Done {
+                        Err(WriteError::Temporary(format!("SOR answered create {key} without a SOR-ID")))
+                    } else {
+                        Ok((outcome, found))
+                    }
+                };
                 let (result, attempts) = counted(&self.opts.retry, |n| async move {
                     if n > 0 || ask_first {
                         if let Some(outcome) = writer.lookup(key).await? {
-                            return Ok((outcome, true));
+                            return usable(outcome, true);
                         }
                     }
-                    writer.apply(key, sor_change).await.map(|outcome| (outcome, false))
+                    usable(writer.apply(key, sor_change).await?, false)
                 })
                 .await;
                 let action = if matches!(result, Ok((_, true))) { "write_found" } else { "write" };
@@ -562,8 +581,9 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                         (Some(*sor_id), Some((fk_uuid.to_string(), sor_id.to_string())))
                     }
                     (PlannedChange::Create { .. }, ChangeOutcome::Done) => {
-                        let reason = "SOR answered the create without a SOR-ID".to_string();
-                        return self.quarantine(step, reason, attempts).await;
+                        // Not reached (the send loop treats it as temporary); stays 'sending'.
+                        let detail = format!("SOR answered create {} without a SOR-ID", step.key);
+                        return Ok(report(step, StepStatus::Unfinished, None, Some(detail), attempts));
                     }
                     _ => (sor_id, None),
                 };

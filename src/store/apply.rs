@@ -4,6 +4,7 @@
 use crate::domain::KommuneKode;
 
 use super::apply_sql::{self, AuditRow, ChangeRow, FinishChange, InsertAudit, InsertChange, InsertLink};
+use super::review::{code, kommune_from};
 use super::{now, Pool, Store, StoreError};
 
 /// Where a change is.
@@ -115,17 +116,13 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-fn code(kommune: KommuneKode) -> i64 {
-    i64::from(kommune.as_u16())
-}
-
-fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
-    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
-}
-
 fn record(row: ChangeRow) -> Result<ChangeRecord, StoreError> {
-    let state = ChangeState::parse(&row.state)
-        .ok_or_else(|| StoreError::UnreadableValue(format!("change state {:?}", row.state)))?;
+    let state = ChangeState::parse(&row.state).ok_or_else(|| {
+        StoreError::UnreadableValue(format!(
+            "change {} (proposal {}) has state {:?}",
+            row.key, row.proposal_id, row.state
+        ))
+    })?;
     Ok(ChangeRecord {
         key: row.key,
         kommune: kommune_from(row.kommunekode)?,

@@ -44,6 +44,8 @@ on_sqlite_and_postgres!(
     a_second_apply_while_the_lock_is_held_is_refused,
     a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_fk_unit_gets_one_sor_unit,
     making_a_new_plan_does_not_let_held_closures_through_unnamed,
+    a_create_answered_without_a_sor_id_is_looked_up_not_quarantined,
+    a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -521,6 +523,54 @@ async fn making_a_new_plan_does_not_let_held_closures_through_unnamed(db: &TestD
     assert!(log.iter().any(|e| e.action == "allow_closures"
         && e.actor == "olga"
         && e.detail.as_deref() == Some(sor_id(23).to_string().as_str())));
+}
+
+async fn a_create_answered_without_a_sor_id_is_looked_up_not_quarantined(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
+    let key = key_of(&plan, create, "create");
+    sor.inject(&key, vec![Fault::AppliedWithoutId]);
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    assert_eq!(status_of(&report, &key), StepStatus::FoundApplied, "found by key on the next attempt");
+    assert_eq!(sor.units().values().filter(|u| u.name == "Ny enhed 100").count(), 1, "created once");
+    assert_eq!(lifecycle_of(store, create).await, Lifecycle::Applied);
+    no_key_twice(&sor);
+}
+
+async fn a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_link(&w, store, 10, sor_id(10)).await;
+    approve_link(&w, store, 11, sor_id(11)).await;
+    // FK-ORG already shows SOR-IDs: another one on unit 10, the same one on unit 11.
+    let mut tree = fk_tree(None);
+    for u in tree.units.iter_mut() {
+        if u.uuid == fk_id(10) {
+            u.sor_id = Some(sor_id(30));
+        } else if u.uuid == fk_id(11) {
+            u.sor_id = Some(sor_id(11));
+        }
+    }
+    store.import_fkorg(kommune(), "fk2.json", &tree).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.exit_code(), 2, "{report:?}");
+    let held: Vec<&str> = report.with_status(StepStatus::HeldBack).filter_map(|s| s.detail.as_deref()).collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0].contains(&sor_id(30).to_string()), "{}", held[0]);
+    assert!(!fk.sor_ids().contains_key(&fk_id(10)), "unit 10 was not overwritten");
+    // The audit's "before" shows what FK-ORG had.
+    let log = store.audit_log(kommune()).await.unwrap();
+    let write = log
+        .iter()
+        .find(|e| e.action == "write" && e.before.as_deref().is_some_and(|b| b.contains(&fk_id(11).to_string())))
+        .unwrap();
+    assert!(write.before.as_deref().unwrap().contains(&sor_id(11).to_string()), "{:?}", write.before);
 }
 
 async fn only_a_sor_administrator_of_that_municipality_may_approve_or_decide_by_hand(db: &TestDb) {

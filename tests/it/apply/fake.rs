@@ -22,6 +22,8 @@ pub enum Fault {
     Permanent(String),
     /// Applies, then the answer is lost (a dropped connection).
     AppliedButLost,
+    /// Applies a create, but answers "done" without the SOR-ID.
+    AppliedWithoutId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +156,7 @@ impl SorWriter for FakeSor {
         match fault {
             Some(Fault::Temporary) => return Err(WriteError::Temporary("timed out".into())),
             Some(Fault::Permanent(reason)) => return Err(WriteError::Permanent(reason)),
-            Some(Fault::AppliedButLost) | None => {}
+            Some(Fault::AppliedButLost) | Some(Fault::AppliedWithoutId) | None => {}
         }
         let outcome = match s.by_key.get(key) {
             Some(first) if !s.strict => first.clone(),
@@ -167,6 +169,9 @@ impl SorWriter for FakeSor {
         };
         if fault == Some(Fault::AppliedButLost) {
             return Err(WriteError::Temporary("connection dropped".into()));
+        }
+        if fault == Some(Fault::AppliedWithoutId) {
+            return Ok(ChangeOutcome::Done);
         }
         Ok(outcome)
     }
@@ -203,7 +208,7 @@ impl FkWriteBack for FakeFk {
         match fault {
             Some(Fault::Temporary) => return Err(WriteError::Temporary("timed out".into())),
             Some(Fault::Permanent(reason)) => return Err(WriteError::Permanent(reason)),
-            Some(Fault::AppliedButLost) | None => {}
+            Some(Fault::AppliedButLost) | Some(Fault::AppliedWithoutId) | None => {}
         }
         self.addresses.lock().unwrap().entry(*fk_uuid).or_default().insert(*sor_id);
         if fault == Some(Fault::AppliedButLost) {
