@@ -19,7 +19,9 @@ use sorsync::review::{
     auto_approve, choose_alternative, create_new, decide, grant, link_by_hand, no_match, proposals_with_lifecycle,
     Actor, ConfidenceBand, Decision, Lifecycle, ReviewError, Role,
 };
-use sorsync::store::{NewProposal, ProposalKey, ProposalStatus, RunPlan, Store};
+use sorsync::store::{
+    ChangeEnd, ChangeState, NewAuditEntry, NewChange, NewProposal, ProposalKey, ProposalStatus, RunPlan, Store,
+};
 
 use crate::test_db::TestDb;
 use fake::{FakeFk, FakeSor, Fault};
@@ -46,6 +48,7 @@ on_sqlite_and_postgres!(
     making_a_new_plan_does_not_let_held_closures_through_unnamed,
     a_create_answered_without_a_sor_id_is_looked_up_not_quarantined,
     a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten,
+    a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_is_finished,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -571,6 +574,39 @@ async fn a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten
         .find(|e| e.action == "write" && e.before.as_deref().is_some_and(|b| b.contains(&fk_id(11).to_string())))
         .unwrap();
     assert!(write.before.as_deref().unwrap().contains(&sor_id(11).to_string()), "{:?}", write.before);
+}
+
+async fn a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_is_finished(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let id = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let change = NewChange {
+        key: "k-1",
+        kommune: kommune(),
+        proposal_id: id,
+        plan_id: "p",
+        op: "update",
+        change_json: "{}",
+        sor_id: None,
+        actor: "olga",
+    };
+    let (first, ours) = store.begin_change(&change, false).await.unwrap();
+    assert!(ours && first.state == ChangeState::Sending);
+    // A second process recording the same key does not own it: it is in flight.
+    let (second, ours) = store.begin_change(&NewChange { actor: "other", ..change.clone() }, false).await.unwrap();
+    assert!(!ours, "the lost insert is reported");
+    assert_eq!((second.state, second.actor.as_str()), (ChangeState::Sending, "olga"));
+    let audit = NewAuditEntry { actor: "olga".into(), action: "write".into(), ..NewAuditEntry::default() };
+    let end = || ChangeEnd::Applied { outcome_json: "{}", sor_id: None };
+    assert!(store.finish_change(kommune(), "k-1", end(), 1, &audit, None).await.unwrap());
+    // Finishing it again (a second process) changes nothing and writes no audit entry.
+    let before = store.audit_log(kommune()).await.unwrap().len();
+    assert!(!store
+        .finish_change(kommune(), "k-1", ChangeEnd::Failed { reason: "late" }, 1, &audit, None)
+        .await
+        .unwrap());
+    assert_eq!(store.change("k-1").await.unwrap().unwrap().state, ChangeState::Applied);
+    assert_eq!(store.audit_log(kommune()).await.unwrap().len(), before);
 }
 
 async fn only_a_sor_administrator_of_that_municipality_may_approve_or_decide_by_hand(db: &TestDb) {
