@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use super::plan::{sor_snapshot_for, Plan};
+use super::plan::Plan;
 use crate::store::{units_data_hash, Register, Store, StoreError};
 
 /// One register that changed since the plan was made.
@@ -54,8 +54,7 @@ pub async fn changes_since(store: &Store, plan: &Plan) -> Result<Vec<RegisterCha
     if let Some(latest) = store.latest_snapshot_id(Register::FkOrg, Some(plan.kommune)).await? {
         if latest != plan.fk_snapshot.id && store.snapshot(latest).await?.content_hash != plan.fk_snapshot.content_hash
         {
-            // A planned snapshot that cannot be read counts every unit as differing.
-            let planned = fk_hashes(store, plan.fk_snapshot.id).await.unwrap_or_default();
+            let planned = fk_hashes(store, plan.fk_snapshot.id).await?;
             let units_differing = differing(&planned, &fk_hashes(store, latest).await?);
             out.push(RegisterChanged {
                 register: Register::FkOrg,
@@ -65,11 +64,11 @@ pub async fn changes_since(store: &Store, plan: &Plan) -> Result<Vec<RegisterCha
             });
         }
     }
-    if let Some((latest, _)) = sor_snapshot_for(store, plan.kommune).await? {
+    if let Some((latest, _)) = store.sor_snapshot_for(plan.kommune).await? {
         if latest != plan.sor_snapshot.id
             && store.snapshot(latest).await?.content_hash != plan.sor_snapshot.content_hash
         {
-            let planned = sor_hashes(store, plan.sor_snapshot.id).await.unwrap_or_default();
+            let planned = sor_hashes(store, plan.sor_snapshot.id).await?;
             let units_differing = differing(&planned, &sor_hashes(store, latest).await?);
             out.push(RegisterChanged {
                 register: Register::Sor,

@@ -6,12 +6,13 @@ pub mod export;
 pub mod fresh;
 pub mod plan;
 pub mod port;
+pub mod retry;
+pub mod verify;
 
-pub use engine::{
-    apply_plan, ApplyError, ApplyOptions, ApplyReport, ClosureLimit, RetryPolicy, StepReport, StepStatus,
-};
+pub use engine::{apply_plan, ApplyError, ApplyOptions, ApplyReport, ClosureLimit, StepReport, StepStatus};
 pub use fresh::{changes_since, RegisterChanged};
 pub use plan::{
     build_plan, plan_steps, require_operator, Plan, PlanCounts, PlanError, PlanStep, PlannedChange, SnapshotRef,
     UnitRef,
 };
+pub use retry::{retry_with_backoff, RetryPolicy};

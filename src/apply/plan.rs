@@ -277,6 +277,12 @@ fn fk_of(p: &StoredProposal) -> Result<FkUuid, PlanError> {
     FkUuid::parse(s).map_err(|e| bad(p, format!("FK-ORG unit: {e}")))
 }
 
+/// A write-back's "before": the SOR-ID the FK-ORG unit shows in the snapshot (null: none).
+fn write_back_before(fk: Option<&FkTree>, fk_uuid: FkUuid) -> serde_json::Value {
+    let current = fk.and_then(|t| t.get(fk_uuid)).and_then(|u| u.sor_id).map(|s| s.to_string());
+    serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": current })
+}
+
 /// The fields a new SOR unit gets from its FK-ORG unit.
 fn create_fields(fk: Option<&FkTree>, fk_uuid: FkUuid) -> Vec<FieldValue> {
     let Some(u) = fk.and_then(|t| t.get(fk_uuid)) else { return Vec::new() };
@@ -305,6 +311,21 @@ pub fn plan_steps(
     effective_date: NaiveDate,
 ) -> Result<Vec<PlanStep>, PlanError> {
     let linked: HashMap<String, SorId> = links.iter().map(|(f, s)| (f.to_string(), *s)).collect();
+    // One FK-ORG unit gets one SOR unit: two creates or links for it would make two.
+    let mut unit_of: HashMap<&str, i64> = HashMap::new();
+    for p in proposals.iter().filter(|p| p.key.kind == "create" || p.key.kind == "link") {
+        if let Some(f) = p.key.fk_uuid.as_deref() {
+            if let Some(first) = unit_of.insert(f, p.id) {
+                return Err(bad(
+                    p,
+                    format!(
+                        "FK-ORG unit {f} has two approved creates or links (proposals {first} and {}): reject one",
+                        p.id
+                    ),
+                ));
+            }
+        }
+    }
     let payloads: Vec<serde_json::Value> =
         proposals.iter().map(|p| serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null)).collect();
     // FK-ORG unit -> the key of the create that makes its SOR unit.
@@ -327,7 +348,7 @@ pub fn plan_steps(
                     proposal_id: p.id,
                     change: PlannedChange::WriteBack { fk_uuid, sor: UnitRef::SorId(sor_id) },
                     label: name,
-                    before: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": null }),
+                    before: write_back_before(fk, fk_uuid),
                     after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }),
                 });
             }
@@ -367,7 +388,7 @@ pub fn plan_steps(
                     proposal_id: p.id,
                     change: PlannedChange::WriteBack { fk_uuid, sor: UnitRef::CreatedBy(key.clone()) },
                     label: name,
-                    before: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": null }),
+                    before: write_back_before(fk, fk_uuid),
                     after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": { "created_by": key } }),
                 });
             }
@@ -469,14 +490,6 @@ pub fn plan_id(steps: &[PlanStep]) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SOR snapshot used for `kommune`: its own, else the latest national one, as (id, national).
-pub async fn sor_snapshot_for(store: &Store, kommune: KommuneKode) -> Result<Option<(i64, bool)>, StoreError> {
-    if let Some(id) = store.latest_snapshot_id(Register::Sor, Some(kommune)).await? {
-        return Ok(Some((id, false)));
-    }
-    Ok(store.latest_snapshot_id(Register::Sor, None).await?.map(|id| (id, true)))
-}
-
 /// Freezes `kommune`'s approved proposals that are not applied yet (including ones that failed
 /// before: applying reports them as quarantined unless told to send them again) into a plan made
 /// against the latest snapshots of both registers. `actor` must be an operator or a SOR
@@ -491,7 +504,7 @@ pub async fn build_plan(
     require_operator(store, actor, kommune, "make plans").await?;
     let fk_id =
         store.latest_snapshot_id(Register::FkOrg, Some(kommune)).await?.ok_or(PlanError::NoSnapshots(kommune))?;
-    let (sor_id, national) = sor_snapshot_for(store, kommune).await?.ok_or(PlanError::NoSnapshots(kommune))?;
+    let (sor_id, national) = store.sor_snapshot_for(kommune).await?.ok_or(PlanError::NoSnapshots(kommune))?;
     let fk_info = store.snapshot(fk_id).await?;
     let sor_info = store.snapshot(sor_id).await?;
     let fk = store.load_fkorg(fk_id).await?;
@@ -594,6 +607,18 @@ mod tests {
         let a_key = steps[0].key.clone();
         assert!(matches!(&steps[1].change, PlannedChange::Create { parent: UnitRef::CreatedBy(k), .. } if *k == a_key));
         assert!(matches!(&steps[0].change, PlannedChange::Create { parent: UnitRef::SorId(_), .. }));
+    }
+
+    #[test]
+    fn two_approved_creates_for_one_fk_unit_are_refused() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "create", 10, None, Some(1), serde_json::json!({"name": "A"})),
+            proposal(2, "create", 10, None, Some(2), serde_json::json!({"name": "A"})),
+        ];
+        let err = plan_steps(k, &ps, None, &[], day).expect_err("two creates");
+        assert!(err.to_string().contains("two approved creates or links (proposals 1 and 2)"), "{err}");
     }
 
     #[test]

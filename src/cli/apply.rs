@@ -67,7 +67,8 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         let result = apply_with_configured_writers(&ctx.config, &store, &plan, &actor, &opts).await;
         store.close().await;
         result
-    })?;
+    })
+    .with_context(|| format!("applying {}", args.plan.display()))?;
     match args.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report)?;

@@ -104,10 +104,7 @@ impl From<StoreError> for ByHandError {
 async fn latest(store: &Store, kommune: KommuneKode) -> Result<((i64, FkTree), (i64, SorTree)), ByHandError> {
     let fk_id =
         store.latest_snapshot_id(Register::FkOrg, Some(kommune)).await?.ok_or(ByHandError::NoSnapshots(kommune))?;
-    let sor_id = match store.latest_snapshot_id(Register::Sor, Some(kommune)).await? {
-        Some(id) => id,
-        None => store.latest_snapshot_id(Register::Sor, None).await?.ok_or(ByHandError::NoSnapshots(kommune))?,
-    };
+    let (sor_id, _) = store.sor_snapshot_for(kommune).await?.ok_or(ByHandError::NoSnapshots(kommune))?;
     Ok(((fk_id, store.load_fkorg(fk_id).await?), (sor_id, store.load_sor(sor_id).await?)))
 }
 

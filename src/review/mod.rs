@@ -4,7 +4,10 @@
 //! - a pair rejected before is not proposed again while both units' data is unchanged;
 //! - an approved link persists: its units are not proposed for another pending link;
 //! - a re-run adds only what changed (a pending proposal with the same units and data stays as it
-//!   is; one no longer proposed, or proposed from changed data, becomes superseded);
+//!   is; one no longer proposed, or proposed from changed data, becomes superseded; so does an
+//!   approved one nothing was sent for yet when the same change is proposed from changed data);
+//! - one FK-ORG unit gets one SOR unit: a create or link is not approved while another approved,
+//!   unapplied create or link exists for the same FK-ORG unit;
 //! - only a SOR administrator of the proposal's municipality may approve or reject it, link by
 //!   hand, choose an alternative, decide "create new" or "no match";
 //! - an auto-approval rule approves only unflagged links in its configured band, recorded as automatic.
@@ -180,6 +183,12 @@ pub fn plan_run(state: &ReviewState, candidates: &[NewProposal]) -> (RunPlan, Ru
                 continue;
             }
         }
+        // An approved proposal nothing was sent for yet, made from data that changed since: the
+        // new proposal replaces it (it would otherwise be applied next to the new one).
+        // (An approved link holds its units in the links already, so only other kinds get here.)
+        for old in state.approved_unsent.iter().filter(|p| p.key == c.key && p.data_hash != c.data_hash) {
+            plan.supersede.push(old.id);
+        }
         match last_decision.get(&c.key) {
             Some((hash, Verdict::Rejected)) if *hash == c.data_hash => {
                 summary.skipped_rejected += 1;
@@ -200,7 +209,9 @@ pub fn plan_run(state: &ReviewState, candidates: &[NewProposal]) -> (RunPlan, Ru
         }
         plan.insert.push(i);
     }
+    let approved_superseded = std::mem::take(&mut plan.supersede);
     plan.supersede = state.pending.iter().map(|p| p.id).filter(|id| !kept.contains(id)).collect();
+    plan.supersede.extend(approved_superseded);
     summary.superseded = plan.supersede.len();
     summary.pending = summary.unchanged + plan.insert.len();
     (plan, summary)

@@ -11,6 +11,11 @@ use super::envelope::{self, Operation, RequestBody, Response};
 use super::{SelfDeclaredIdCard, TokenProvider};
 use crate::apply::port::{ChangeOutcome, IdempotencyKey, SorChange, SorWriter, WriteError};
 use crate::config::SorConfig;
+use crate::sources::fkorg_client::describe;
+use crate::store::redact_password;
+
+/// The longest answer read from SORUS (1 MiB): SOAP answers to one change are a few kB.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Why the client could not be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,26 +28,31 @@ pub enum SorusError {
 pub struct SorusClient<P: TokenProvider = SelfDeclaredIdCard> {
     http: reqwest::Client,
     url: Url,
+    /// The URL with any password hidden, for messages and Debug.
+    shown: String,
     timeout: Duration,
     tokens: P,
 }
 
 impl<P: TokenProvider> fmt::Debug for SorusClient<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SorusClient")
-            .field("url", &self.url.as_str())
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+        f.debug_struct("SorusClient").field("url", &self.shown).field("timeout", &self.timeout).finish_non_exhaustive()
     }
 }
 
 impl<P: TokenProvider> SorusClient<P> {
     /// Checks the configuration and prepares the HTTP client (TLS through rustls); sends nothing yet.
     pub fn new(cfg: &SorConfig, tokens: P) -> Result<Self, SorusError> {
+        let shown = redact_password(&cfg.url);
         let url =
-            Url::parse(&cfg.url).map_err(|e| SorusError::Config(format!("sor.url {:?} is not a URL: {e}", cfg.url)))?;
+            Url::parse(&cfg.url).map_err(|e| SorusError::Config(format!("sor.url {shown:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(SorusError::Config(format!("sor.url {:?} must start with https:// or http://", cfg.url)));
+            return Err(SorusError::Config(format!("sor.url {shown:?} must start with https:// or http://")));
+        }
+        if url.scheme() == "http" && !is_loopback(&url) {
+            return Err(SorusError::Config(format!(
+                "sor.url {shown:?} uses plain http to another machine: use https:// (plain http only to this machine)"
+            )));
         }
         if cfg.timeout_secs == 0 || cfg.connect_timeout_secs == 0 {
             return Err(SorusError::Config("sor.timeout_secs and sor.connect_timeout_secs must be at least 1".into()));
@@ -52,7 +62,7 @@ impl<P: TokenProvider> SorusClient<P> {
             .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SorusError::Config(format!("cannot set up HTTP: {e}")))?;
-        Ok(SorusClient { http, url, timeout: Duration::from_secs(cfg.timeout_secs), tokens })
+        Ok(SorusClient { http, url, shown, timeout: Duration::from_secs(cfg.timeout_secs), tokens })
     }
 
     /// Replaces `sor.timeout_secs` (tests use a fraction of a second).
@@ -63,6 +73,11 @@ impl<P: TokenProvider> SorusClient<P> {
 
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The URL with any password hidden.
+    pub fn shown_url(&self) -> &str {
+        &self.shown
     }
 
     /// Sends one request and reads the answer; every failure comes back classed.
@@ -84,12 +99,10 @@ impl<P: TokenProvider> SorusClient<P> {
         let resp = match sent {
             Ok(r) => r,
             Err(e) if e.is_builder() => return Err(WriteError::Permanent(describe(&e))),
-            Err(e) => return Err(WriteError::Temporary(format!("SOR ({}): {}", self.url, describe(&e)))),
+            Err(e) => return Err(WriteError::Temporary(format!("SOR ({}): {}", self.shown, describe(&e)))),
         };
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| {
-            WriteError::Temporary(format!("SOR ({}): the answer broke off: {}", self.url, describe(&e)))
-        })?;
+        let bytes = read_capped(resp, &self.shown).await?;
         match envelope::parse_response(&bytes) {
             Ok(Response::Fault(f)) => {
                 let message = format!("SOR fault {}: {}", f.code, f.message);
@@ -140,23 +153,33 @@ impl<P: TokenProvider> SorWriter for SorusClient<P> {
     }
 }
 
-/// A reqwest error in words: what happened and its causes.
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut msg = kind.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
+/// True for a URL host that is this machine (plain HTTP is allowed there only, for the stand-in).
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Reads at most [`MAX_ANSWER_BYTES`] of an answer, in chunks; a longer one is a temporary failure
+/// (a proxy's error page or a broken server, not SORUS).
+async fn read_capped(mut resp: reqwest::Response, shown: &str) -> Result<Vec<u8>, WriteError> {
+    let mut out = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(WriteError::Temporary(format!(
+                        "SOR ({shown}): the answer is longer than {MAX_ANSWER_BYTES} bytes; not read"
+                    )));
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => {
+                return Err(WriteError::Temporary(format!("SOR ({shown}): the answer broke off: {}", describe(&e))))
+            }
+        }
     }
-    msg
 }
 
 #[cfg(test)]
@@ -175,6 +198,41 @@ mod tests {
         assert!(SorusClient::new(&bad("ftp://127.0.0.1/sorus", 5), card()).is_err());
         assert!(SorusClient::new(&bad("http://127.0.0.1:1/sorus", 0), card()).is_err());
         assert!(SorusClient::new(&SorConfig::default(), card()).is_ok());
+    }
+
+    #[test]
+    fn plain_http_is_refused_to_another_machine_and_passwords_never_show() {
+        let cfg = |url: &str| SorConfig { url: url.into(), ..SorConfig::default() };
+        let err = SorusClient::new(&cfg("http://sor.example.dk/sorus"), card()).unwrap_err();
+        assert!(err.to_string().contains("plain http"), "{err}");
+        assert!(SorusClient::new(&cfg("http://localhost:8702/sorus"), card()).is_ok());
+        assert!(SorusClient::new(&cfg("http://[::1]:8702/sorus"), card()).is_ok());
+        let client = SorusClient::new(&cfg("https://sorsync:hemmelig@sor.example.dk/sorus"), card()).unwrap();
+        assert!(!format!("{client:?}").contains("hemmelig"));
+        assert!(!client.shown_url().contains("hemmelig"));
+        let err = SorusClient::new(&cfg("http://sorsync:hemmelig@sor.example.dk/sorus"), card()).unwrap_err();
+        assert!(!err.to_string().contains("hemmelig"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_one_mebibyte_is_not_read_and_is_a_temporary_failure() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = sock.read(&mut buf).await;
+            let size = MAX_ANSWER_BYTES + 10;
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {size}\r\n\r\n");
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(&vec![b'x'; size]).await;
+        });
+        let cfg = SorConfig { url: format!("http://127.0.0.1:{port}/sorus"), ..SorConfig::default() };
+        let client = SorusClient::new(&cfg, card()).unwrap();
+        let err = client.lookup(&IdempotencyKey("k".into())).await.unwrap_err();
+        assert!(err.is_temporary(), "{err}");
+        assert!(err.to_string().contains("longer than 1048576 bytes"), "{err}");
     }
 
     #[tokio::test]

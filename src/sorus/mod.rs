@@ -1,18 +1,18 @@
 //! Writing to SOR through the SOR update service (SORUS): SOAP 1.1 envelopes ([`envelope`]), the
 //! HTTP client ([`client::SorusClient`], an [`crate::apply::port::SorWriter`]), the DGWS/SOSI ID card
-//! behind a pluggable [`TokenProvider`], and a retry helper with backoff and jitter ([`retry`]).
+//! behind a pluggable [`TokenProvider`], and the retry helper with backoff and jitter ([`retry_with_backoff`], shared with the engine).
 
 pub mod client;
 pub mod envelope;
-pub mod retry;
 
 use std::fmt;
 
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
 
+/// The retry helper lives with the engine; here for the SORUS client's users.
+pub use crate::apply::retry::{retry_with_backoff, RetryPolicy};
 pub use client::{SorusClient, SorusError};
 pub use envelope::IdCard;
-pub use retry::{retry_with_backoff, RetryPolicy};
 
 use crate::domain::Cvr;
 use crate::markup::escape_xml;

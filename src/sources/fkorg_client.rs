@@ -466,8 +466,8 @@ fn body_detail(body: &[u8]) -> String {
     }
 }
 
-/// A reqwest error in words, without the URL's query (nothing secret is in our URLs, but keep it short).
-fn describe(e: &reqwest::Error) -> String {
+/// A reqwest error in words (shared with the SORUS client), without the URL's query (nothing secret is in our URLs, but keep it short).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

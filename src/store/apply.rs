@@ -4,6 +4,7 @@
 use crate::domain::KommuneKode;
 
 use super::apply_sql::{self, AuditRow, ChangeRow, FinishChange, InsertAudit, InsertChange, InsertLink};
+use super::review::{code, kommune_from};
 use super::{now, Pool, Store, StoreError};
 
 /// Where a change is.
@@ -86,7 +87,8 @@ pub struct NewAuditEntry {
     /// True when a rule acted, not a person.
     pub automatic: bool,
     /// `approve`, `reject`, `auto_approve`, `link_by_hand`, `choose_alternative`, `create_new`,
-    /// `no_match`, `write`, `write_failed`, `write_found` (settled after a crash by asking SOR).
+    /// `no_match`, `write`, `write_failed`, `write_found` (settled after a crash by asking SOR),
+    /// `allow_closures` (closures named to go over the limit; detail: their SOR-IDs).
     pub action: String,
     pub proposal_id: Option<i64>,
     pub key: Option<String>,
@@ -114,17 +116,13 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-fn code(kommune: KommuneKode) -> i64 {
-    i64::from(kommune.as_u16())
-}
-
-fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
-    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
-}
-
 fn record(row: ChangeRow) -> Result<ChangeRecord, StoreError> {
-    let state = ChangeState::parse(&row.state)
-        .ok_or_else(|| StoreError::UnreadableValue(format!("change state {:?}", row.state)))?;
+    let state = ChangeState::parse(&row.state).ok_or_else(|| {
+        StoreError::UnreadableValue(format!(
+            "change {} (proposal {}) has state {:?}",
+            row.key, row.proposal_id, row.state
+        ))
+    })?;
     Ok(ChangeRecord {
         key: row.key,
         kommune: kommune_from(row.kommunekode)?,
@@ -185,10 +183,16 @@ macro_rules! on_db {
 
 impl Store {
     /// Records `change` as 'sending' before it is sent, unless its key is known already; returns
-    /// the change as the store now has it (an earlier run's state when the key was known). With
-    /// `resend_failed`, a failed change goes back to 'sending'.
+    /// the change as the store now has it (an earlier run's state when the key was known) and
+    /// whether this call put it in 'sending' (false: someone else recorded it first; if it is
+    /// 'sending', it is in flight and must be looked up before it is sent). With `resend_failed`,
+    /// a failed change goes back to 'sending'.
     #[tracing::instrument(skip_all, fields(key = change.key))]
-    pub async fn begin_change(&self, change: &NewChange<'_>, resend_failed: bool) -> Result<ChangeRecord, StoreError> {
+    pub async fn begin_change(
+        &self,
+        change: &NewChange<'_>,
+        resend_failed: bool,
+    ) -> Result<(ChangeRecord, bool), StoreError> {
         let started_at = now();
         let row = InsertChange {
             key: change.key,
@@ -201,11 +205,14 @@ impl Store {
             actor: change.actor,
             started_at: &started_at,
         };
-        record(on_db!(self, begin_change(&row, resend_failed))?)
+        let (row, ours) = on_db!(self, begin_change(&row, resend_failed))?;
+        Ok((record(row)?, ours))
     }
 
     /// Records how a change ended with its audit entry and, when `link` is given as
     /// (fk_uuid, sor_id), the new link (unless either unit is linked already); all or nothing.
+    /// Only a change in 'sending' is finished: false (nothing written) when it was settled by
+    /// someone else meanwhile.
     #[tracing::instrument(skip_all, fields(key))]
     pub async fn finish_change(
         &self,
@@ -215,7 +222,7 @@ impl Store {
         attempts: u32,
         audit: &NewAuditEntry,
         link: Option<(&str, &str)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let at = now();
         let (state, outcome_json, sor_id, reason) = match end {
             ChangeEnd::Applied { outcome_json, sor_id } => ("applied", Some(outcome_json), sor_id, None),

@@ -11,7 +11,7 @@ const INSERT_CHANGE: &str =
 const RESEND_CHANGE: &str =
     "UPDATE changes SET state = 'sending', change_json = $2, reason = NULL WHERE idempotency_key = $1";
 const FINISH_CHANGE: &str = "UPDATE changes SET state = $2, outcome_json = $3, sor_id = COALESCE($4, sor_id), \
-     reason = $5, attempts = attempts + $6, finished_at = $7 WHERE idempotency_key = $1";
+     reason = $5, attempts = attempts + $6, finished_at = $7 WHERE idempotency_key = $1 AND state = 'sending'";
 pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (kommunekode, at, actor, automatic, action, proposal_id, \
      idempotency_key, before_json, after_json, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
 const AUDIT_COLUMNS: &str = "SELECT id, kommunekode, at, actor, automatic, action, proposal_id, idempotency_key, \
@@ -189,9 +189,9 @@ macro_rules! apply_backend {
                 pool: &Pool,
                 c: &InsertChange<'_>,
                 resend_failed: bool,
-            ) -> Result<ChangeRow, sqlx::Error> {
+            ) -> Result<(ChangeRow, bool), sqlx::Error> {
                 let mut tx = pool.begin().await?;
-                sqlx::query(super::INSERT_CHANGE)
+                let inserted = sqlx::query(super::INSERT_CHANGE)
                     .bind(c.key)
                     .bind(c.kommunekode)
                     .bind(c.proposal_id)
@@ -202,29 +202,34 @@ macro_rules! apply_backend {
                     .bind(c.actor)
                     .bind(c.started_at)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    == 1;
                 let row = sqlx::query(&super::change_by_key_sql()).bind(c.key).fetch_one(&mut *tx).await?;
                 let mut row = change_row(&row)?;
+                let mut ours = inserted;
                 if resend_failed && row.state == "failed" {
                     sqlx::query(super::RESEND_CHANGE).bind(c.key).bind(c.change_json).execute(&mut *tx).await?;
                     row.state = "sending".to_string();
                     row.change_json = c.change_json.to_string();
                     row.reason = None;
+                    ours = true;
                 }
                 tx.commit().await?;
-                Ok(row)
+                Ok((row, ours))
             }
 
             /// Marks the change applied or failed, appends its audit entry and (for a create) records
-            /// the new link; all or nothing.
+            /// the new link; all or nothing. False (and nothing written) when the change is no
+            /// longer 'sending': someone else settled it.
             pub(crate) async fn finish_change(
                 pool: &Pool,
                 f: &FinishChange<'_>,
                 audit: &InsertAudit<'_>,
                 link: Option<&InsertLink<'_>>,
-            ) -> Result<(), sqlx::Error> {
+            ) -> Result<bool, sqlx::Error> {
                 let mut tx = pool.begin().await?;
-                sqlx::query(super::FINISH_CHANGE)
+                let updated = sqlx::query(super::FINISH_CHANGE)
                     .bind(f.key)
                     .bind(f.state)
                     .bind(f.outcome_json)
@@ -233,7 +238,12 @@ macro_rules! apply_backend {
                     .bind(f.attempts)
                     .bind(f.finished_at)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                if updated != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
                 insert_audit(&mut *tx, audit).await?;
                 if let Some(l) = link {
                     sqlx::query(super::INSERT_LINK_IF_FREE)
@@ -246,7 +256,7 @@ macro_rules! apply_backend {
                         .await?;
                 }
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
 
             pub(crate) async fn change(pool: &Pool, key: &str) -> Result<Option<ChangeRow>, sqlx::Error> {

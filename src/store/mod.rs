@@ -5,6 +5,7 @@
 //! Importing the same content twice (in any order, from any path) makes no new snapshot.
 
 mod apply;
+mod apply_lock;
 pub(crate) mod apply_sql;
 mod review;
 mod review_sql;
@@ -30,6 +31,7 @@ use rows::{Cell, TableRows, FKORG_MEMBERSHIPS, FKORG_UNITS, FKORG_USERS, SOR_UNI
 use sql::{NewSnapshot, SnapshotRow};
 
 pub use apply::{AuditEntry, ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange};
+pub use apply_lock::ApplyLock;
 pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
     RunPlan, StoredProposal, Verdict,
@@ -47,6 +49,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000003, "apply", include_str!("../../migrations/sqlite/20261122000003_apply.sql")),
     (20261122000004, "waves", include_str!("../../migrations/sqlite/20261122000004_waves.sql")),
     (20261122000005, "web", include_str!("../../migrations/sqlite/20261122000005_web.sql")),
+    (20261122000006, "apply_lock", include_str!("../../migrations/sqlite/20261122000006_apply_lock.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -55,6 +58,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000003, "apply", include_str!("../../migrations/postgres/20261122000003_apply.sql")),
     (20261122000004, "waves", include_str!("../../migrations/postgres/20261122000004_waves.sql")),
     (20261122000005, "web", include_str!("../../migrations/postgres/20261122000005_web.sql")),
+    (20261122000006, "apply_lock", include_str!("../../migrations/postgres/20261122000006_apply_lock.sql")),
 ];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the
@@ -165,6 +169,11 @@ pub enum StoreError {
          (each unit is in at most one link)"
     )]
     AlreadyLinked { proposal_id: i64, fk_uuid: String, sor_id: String },
+    #[error(
+        "proposal {proposal_id} cannot be approved: FK-ORG unit {fk_uuid} has approved proposal {other} (a create or \
+         link not applied yet); one FK-ORG unit gets one SOR unit: reject or supersede {other} first"
+    )]
+    FkUnitTaken { proposal_id: i64, fk_uuid: String, other: i64 },
 }
 
 #[derive(Debug, Clone)]

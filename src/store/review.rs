@@ -113,6 +113,9 @@ pub struct ApprovedLink {
 pub struct ReviewState {
     /// Pending proposals, oldest first.
     pub pending: Vec<StoredProposal>,
+    /// Approved proposals nothing was sent for yet, oldest first: a run that proposes the same
+    /// key from changed data supersedes them.
+    pub approved_unsent: Vec<StoredProposal>,
     /// Every decision, oldest first.
     pub decided: Vec<PastDecision>,
     /// Approved links as (fk_uuid, sor_id).
@@ -143,11 +146,13 @@ pub fn units_data_hash(fk: Option<&FkUnit>, sor: Option<&SorUnit>) -> String {
     super::rows::units_data_hash(fk, sor)
 }
 
-fn code(kommune: KommuneKode) -> i64 {
+/// A municipality code as the tables hold it (shared by the review and apply storage).
+pub(super) fn code(kommune: KommuneKode) -> i64 {
     i64::from(kommune.as_u16())
 }
 
-fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
+/// A municipality code read back from the tables.
+pub(super) fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
     KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
 }
 
@@ -157,7 +162,7 @@ fn key_of(kind: &str, fk: &Option<String>, sor: &Option<String>, parent: &Option
 
 fn stored(row: ProposalRow) -> Result<StoredProposal, StoreError> {
     let status = ProposalStatus::parse(&row.status)
-        .ok_or_else(|| StoreError::UnreadableValue(format!("proposal status {:?}", row.status)))?;
+        .ok_or_else(|| StoreError::UnreadableValue(format!("proposal {} has status {:?}", row.id, row.status)))?;
     Ok(StoredProposal {
         id: row.id,
         kommune: kommune_from(row.kommunekode)?,
@@ -178,6 +183,7 @@ fn decided(proposal_id: i64, outcome: DecideOutcome) -> Result<i64, StoreError> 
         DecideOutcome::NoSuchProposal => Err(StoreError::NoSuchProposal(proposal_id)),
         DecideOutcome::NotPending(status) => Err(StoreError::ProposalNotPending { id: proposal_id, status }),
         DecideOutcome::LinkConflict(fk_uuid, sor_id) => Err(StoreError::AlreadyLinked { proposal_id, fk_uuid, sor_id }),
+        DecideOutcome::FkUnitTaken(fk_uuid, other) => Err(StoreError::FkUnitTaken { proposal_id, fk_uuid, other }),
     }
 }
 
@@ -185,6 +191,7 @@ fn review_state(rows: &ReviewRows) -> ReviewState {
     ReviewState {
         // Rows that cannot be read are left out of planning; listing them reports the problem.
         pending: rows.pending.iter().cloned().filter_map(|r| stored(r).ok()).collect(),
+        approved_unsent: rows.approved_unsent.iter().cloned().filter_map(|r| stored(r).ok()).collect(),
         decided: rows
             .decided
             .iter()
@@ -406,6 +413,15 @@ impl Store {
                 Ok(RoleGrant { user_name, kommune: kommune_from(k)?, role, granted_by, granted_at })
             })
             .collect()
+    }
+
+    /// The SOR snapshot used for `kommune`: its own latest, else the latest national one, as
+    /// (id, national). The one place that rule lives (plans, freshness checks, decisions by hand).
+    pub async fn sor_snapshot_for(&self, kommune: KommuneKode) -> Result<Option<(i64, bool)>, StoreError> {
+        if let Some(id) = self.latest_snapshot_id(super::Register::Sor, Some(kommune)).await? {
+            return Ok(Some((id, false)));
+        }
+        Ok(self.latest_snapshot_id(super::Register::Sor, None).await?.map(|id| (id, true)))
     }
 
     /// The id of the latest snapshot of `register` for `kommune` (None: national), if any.

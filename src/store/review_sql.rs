@@ -8,7 +8,16 @@ const PROPOSAL_COLUMNS: &str = "SELECT id, kommunekode, kind, fk_uuid, sor_id, p
 const INSERT_PROPOSAL: &str = "INSERT INTO proposals (kommunekode, kind, fk_uuid, sor_id, parent_sor_id, confidence, \
      payload, data_hash, fk_snapshot_id, sor_snapshot_id, status, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) RETURNING id";
-const SUPERSEDE: &str = "UPDATE proposals SET status = 'superseded' WHERE id = $1 AND status = 'pending'";
+/// Supersedes a pending proposal, or an approved one nothing was sent for yet.
+const SUPERSEDE: &str = "UPDATE proposals SET status = 'superseded' WHERE id = $1 AND (status = 'pending' \
+     OR (status = 'approved' AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.proposal_id = proposals.id)))";
+/// Approved proposals nothing was sent for yet.
+const APPROVED_UNSENT: &str = "WHERE kommunekode = $1 AND status = 'approved' \
+     AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.proposal_id = proposals.id) ORDER BY id";
+/// Another approved create or link for the same FK-ORG unit, not applied yet.
+const OTHER_APPROVED_FOR_FK: &str = "SELECT p.id FROM proposals p WHERE p.kommunekode = $1 AND p.fk_uuid = $2 \
+     AND p.kind IN ('create', 'link') AND p.status = 'approved' AND p.id <> $3 \
+     AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.proposal_id = p.id AND c.state = 'applied') ORDER BY p.id LIMIT 1";
 const DECIDE_PROPOSAL: &str = "UPDATE proposals SET status = $1 WHERE id = $2 AND status = 'pending'";
 const PAST_DECISIONS: &str = "SELECT p.kind, p.fk_uuid, p.sor_id, p.parent_sor_id, d.data_hash, d.decision \
      FROM decisions d JOIN proposals p ON p.id = d.proposal_id WHERE d.kommunekode = $1 ORDER BY d.id";
@@ -130,12 +139,16 @@ pub(crate) enum DecideOutcome {
     NotPending(String),
     /// An approved link already holds this FK-ORG unit or SOR unit: (fk_uuid, sor_id).
     LinkConflict(String, String),
+    /// Another approved, unapplied create or link is for this FK-ORG unit: (fk_uuid, its id).
+    FkUnitTaken(String, i64),
 }
 
 /// The state a run is planned against.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReviewRows {
     pub pending: Vec<ProposalRow>,
+    /// Approved proposals nothing was sent for yet.
+    pub approved_unsent: Vec<ProposalRow>,
     pub decided: Vec<PastDecisionRow>,
     pub links: Vec<(String, String)>,
 }
@@ -189,6 +202,13 @@ macro_rules! review_backend {
                     .iter()
                     .map(proposal_row)
                     .collect::<Result<Vec<_>, _>>()?;
+                let approved_unsent = sqlx::query(&format!("{} {}", super::PROPOSAL_COLUMNS, super::APPROVED_UNSENT))
+                    .bind(kommunekode)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(proposal_row)
+                    .collect::<Result<Vec<_>, _>>()?;
                 let decided = sqlx::query(super::PAST_DECISIONS)
                     .bind(kommunekode)
                     .fetch_all(&mut **tx)
@@ -207,7 +227,12 @@ macro_rules! review_backend {
                     .collect::<Result<Vec<_>, sqlx::Error>>()?;
                 let links: Vec<(String, String, String, String)> =
                     sqlx::query_as(super::LINKS).bind(kommunekode).fetch_all(&mut **tx).await?;
-                Ok(ReviewRows { pending, decided, links: links.into_iter().map(|(f, s, _, _)| (f, s)).collect() })
+                Ok(ReviewRows {
+                    pending,
+                    approved_unsent,
+                    decided,
+                    links: links.into_iter().map(|(f, s, _, _)| (f, s)).collect(),
+                })
             }
 
             /// In one transaction: reads the municipality's review state, lets `plan` choose which
@@ -298,6 +323,19 @@ macro_rules! review_backend {
                 };
                 if p.status != "pending" || p.kommunekode != kommunekode {
                     return Ok(DecideOutcome::NotPending(p.status));
+                }
+                if (p.kind == "link" || p.kind == "create") && d.decision == "approved" {
+                    if let Some(fk) = p.fk_uuid.as_deref() {
+                        let other: Option<(i64,)> = sqlx::query_as(super::OTHER_APPROVED_FOR_FK)
+                            .bind(kommunekode)
+                            .bind(fk)
+                            .bind(p.id)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                        if let Some((other,)) = other {
+                            return Ok(DecideOutcome::FkUnitTaken(fk.to_string(), other));
+                        }
+                    }
                 }
                 if p.kind == "link" && d.decision == "approved" {
                     let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) else {

@@ -19,7 +19,9 @@ use sorsync::review::{
     auto_approve, choose_alternative, create_new, decide, grant, link_by_hand, no_match, proposals_with_lifecycle,
     Actor, ConfidenceBand, Decision, Lifecycle, ReviewError, Role,
 };
-use sorsync::store::{NewProposal, ProposalKey, ProposalStatus, RunPlan, Store};
+use sorsync::store::{
+    ChangeEnd, ChangeState, NewAuditEntry, NewChange, NewProposal, ProposalKey, ProposalStatus, RunPlan, Store,
+};
 
 use crate::test_db::TestDb;
 use fake::{FakeFk, FakeSor, Fault};
@@ -39,6 +41,14 @@ on_sqlite_and_postgres!(
     choosing_an_alternative_or_creating_new_replaces_the_proposed_link,
     the_audit_log_refuses_changes_and_deletions,
     a_create_under_a_unit_created_by_an_earlier_plan_goes_under_its_new_sor_id,
+    a_plan_step_for_a_proposal_rejected_after_planning_is_refused,
+    a_tampered_plan_step_is_refused_and_nothing_is_sent,
+    a_second_apply_while_the_lock_is_held_is_refused,
+    a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_fk_unit_gets_one_sor_unit,
+    making_a_new_plan_does_not_let_held_closures_through_unnamed,
+    a_create_answered_without_a_sor_id_is_looked_up_not_quarantined,
+    a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten,
+    a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_is_finished,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -245,6 +255,113 @@ async fn lifecycle_of(store: &Store, id: i64) -> Lifecycle {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
+async fn a_plan_step_for_a_proposal_rejected_after_planning_is_refused(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let pending = propose(&w, store, "close", 14, Some(sor_id(14)), None, json!({"name": "Enhed 14"})).await;
+    let mut plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    // The operator adds a step for the pending closure to the plan file; then anna rejects it.
+    let p = store.proposal(pending).await.unwrap();
+    let extra = sorsync::apply::plan_steps(kommune(), &[p], None, &[], today()).unwrap();
+    plan.steps.extend(extra);
+    decide(store, &w.anna, pending, Decision::Reject, Some("still in use")).await.unwrap();
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let err = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    assert!(matches!(err, ApplyError::NotApproved(_)), "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&format!("proposal {pending}")) && message.contains("rejected"), "{message}");
+    assert_eq!(sor.calls(), 0, "nothing was sent");
+    assert_eq!(sor.units()[&sor_id(14)].to_date, None);
+}
+
+async fn a_second_apply_while_the_lock_is_held_is_refused(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    // Another apply of the municipality is at work (it holds the lock).
+    let other = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap().unwrap();
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let err = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    assert!(matches!(err, ApplyError::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("another apply for municipality 350 is running"), "{err}");
+    assert_eq!(sor.calls(), 0, "nothing was sent");
+    // Another municipality is not held up.
+    let elsewhere = store.try_lock_apply(other_kommune(), Duration::from_secs(600)).await.unwrap().unwrap();
+    store.unlock_apply(elsewhere).await.unwrap();
+    // Once the other apply ends, this one runs.
+    store.unlock_apply(other).await.unwrap();
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::Applied), 1, "{report:?}");
+    // And it let go of the lock itself.
+    let again = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap();
+    assert!(again.is_ok(), "the lock was not released: {again:?}");
+}
+
+async fn a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_fk_unit_gets_one_sor_unit(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let old = approve_create(&w, store, 100, 2, sor_id(2)).await;
+    // A later run proposes the same create from changed FK-ORG data (another hash).
+    let mut candidate = store.proposal(old).await.unwrap();
+    candidate.data_hash = "hash-after-the-rename".into();
+    let new = NewProposal {
+        key: candidate.key.clone(),
+        confidence: None,
+        payload: candidate.payload.clone(),
+        data_hash: candidate.data_hash.clone(),
+    };
+    let candidates = [new];
+    let ids = store
+        .record_proposals(kommune(), w.fk_snapshot, w.sor_snapshot, &candidates, |state| {
+            sorsync::review::plan_run(state, &candidates).0
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1, "the changed create is proposed again");
+    assert_eq!(store.proposal(old).await.unwrap().status, ProposalStatus::Superseded, "the old approval is replaced");
+    decide(store, &w.anna, ids[0], Decision::Approve, None).await.unwrap();
+    // Another create for the same FK-ORG unit (under another parent) cannot be approved next to it.
+    let payload = json!({"kind": "create", "fk_uuid": fk_id(100).to_string(), "parent_sor_id": sor_id(10).to_string(),
+                         "name": "Ny enhed 100", "parent_fk_uuid": fk_id(10).to_string()});
+    let other = propose(&w, store, "create", 100, None, Some(sor_id(10)), payload).await;
+    let err = decide(store, &w.anna, other, Decision::Approve, None).await.unwrap_err();
+    assert!(err.to_string().contains(&format!("has approved proposal {}", ids[0])), "{err}");
+    // Nor a link for it.
+    let link = propose(&w, store, "link", 100, Some(sor_id(20)), None, link_payload(100, sor_id(20), 0.9)).await;
+    assert!(decide(store, &w.anna, link, Decision::Approve, None).await.is_err());
+    // The plan creates one SOR unit for the FK-ORG unit.
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert_eq!(plan.counts().creates, 1, "{}", plan.summary());
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(sor.units().values().filter(|u| u.fk_uuid == Some(fk_id(100))).count(), 1);
+}
+
+async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let close = approve_close(&w, store, 14, sor_id(14)).await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    // The approved closure of unit 14 is edited to close unit 15 instead.
+    let mut tampered = plan.clone();
+    tampered.steps[0].change = PlannedChange::Close { sor_id: sor_id(15), to_date: today() };
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let err = apply_plan(store, &tampered, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&format!("proposal {close}")) && message.contains("differs"), "{message}");
+    assert_eq!(sor.calls(), 0, "nothing was sent");
+    // A step with a made-up proposal id is refused too.
+    let mut invented = plan.clone();
+    invented.steps[0].proposal_id = 999_999;
+    let err = apply_plan(store, &invented, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
+    assert!(err.to_string().contains("no such proposal"), "{err}");
+    // The plan as made applies.
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::Applied), 1, "{report:?}");
+}
+
 async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
@@ -263,7 +380,7 @@ async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db
     let child_pos = plan.steps.iter().position(|s| s.key == key_of(&plan, child, "create")).unwrap();
     assert!(parent_pos < child_pos, "the parent is created first");
 
-    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
     assert_eq!(report.exit_code(), 0, "{report:?}");
     assert_eq!(report.count(StepStatus::Applied), plan.steps.len());
@@ -375,6 +492,123 @@ async fn the_closure_limit_holds_back_only_the_excess_and_named_closures_go_thro
     no_key_twice(&sor);
 }
 
+async fn making_a_new_plan_does_not_let_held_closures_through_unnamed(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    for n in 20..23 {
+        approve_close(&w, store, u128::from(n), sor_id(n)).await;
+    }
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let closed = |sor: &FakeSor| {
+        sor.units().into_iter().filter(|(_, u)| u.to_date.is_some()).map(|(id, _)| id).collect::<Vec<_>>()
+    };
+    let first = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let report = apply_plan(store, &first, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::HeldBack), 1, "limit 2: one of three held");
+    // A new plan holds only the held closure and one more: the limit is used up for today.
+    approve_close(&w, store, 23, sor_id(23)).await;
+    let second = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert_eq!(second.counts().closes, 2);
+    let report = apply_plan(store, &second, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::HeldBack), 2, "{report:?}");
+    assert_eq!(closed(&sor), vec![sor_id(20), sor_id(21)]);
+    // Named closures go through and do not use up the limit for the others; unnamed ones stay held.
+    let named = ApplyOptions { allow_closures: vec![sor_id(23)], ..opts() };
+    let third = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let report = apply_plan(store, &third, &sor, &fk, &w.olga, &named).await.unwrap();
+    assert_eq!(closed(&sor), vec![sor_id(20), sor_id(21), sor_id(23)]);
+    assert_eq!(report.with_status(StepStatus::HeldBack).filter_map(|s| s.sor_id).collect::<Vec<_>>(), vec![sor_id(22)]);
+    let fourth = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let report = apply_plan(store, &fourth, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.count(StepStatus::HeldBack), 1, "still held without its name");
+    // Who named which closures is in the audit log.
+    let log = store.audit_log(kommune()).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "allow_closures"
+        && e.actor == "olga"
+        && e.detail.as_deref() == Some(sor_id(23).to_string().as_str())));
+}
+
+async fn a_create_answered_without_a_sor_id_is_looked_up_not_quarantined(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
+    let key = key_of(&plan, create, "create");
+    sor.inject(&key, vec![Fault::AppliedWithoutId]);
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    assert_eq!(status_of(&report, &key), StepStatus::FoundApplied, "found by key on the next attempt");
+    assert_eq!(sor.units().values().filter(|u| u.name == "Ny enhed 100").count(), 1, "created once");
+    assert_eq!(lifecycle_of(store, create).await, Lifecycle::Applied);
+    no_key_twice(&sor);
+}
+
+async fn a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_link(&w, store, 10, sor_id(10)).await;
+    approve_link(&w, store, 11, sor_id(11)).await;
+    // FK-ORG already shows SOR-IDs: another one on unit 10, the same one on unit 11.
+    let mut tree = fk_tree(None);
+    for u in tree.units.iter_mut() {
+        if u.uuid == fk_id(10) {
+            u.sor_id = Some(sor_id(30));
+        } else if u.uuid == fk_id(11) {
+            u.sor_id = Some(sor_id(11));
+        }
+    }
+    store.import_fkorg(kommune(), "fk2.json", &tree).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(report.exit_code(), 2, "{report:?}");
+    let held: Vec<&str> = report.with_status(StepStatus::HeldBack).filter_map(|s| s.detail.as_deref()).collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0].contains(&sor_id(30).to_string()), "{}", held[0]);
+    assert!(!fk.sor_ids().contains_key(&fk_id(10)), "unit 10 was not overwritten");
+    // The audit's "before" shows what FK-ORG had.
+    let log = store.audit_log(kommune()).await.unwrap();
+    let write = log
+        .iter()
+        .find(|e| e.action == "write" && e.before.as_deref().is_some_and(|b| b.contains(&fk_id(11).to_string())))
+        .unwrap();
+    assert!(write.before.as_deref().unwrap().contains(&sor_id(11).to_string()), "{:?}", write.before);
+}
+
+async fn a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_is_finished(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let id = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let change = NewChange {
+        key: "k-1",
+        kommune: kommune(),
+        proposal_id: id,
+        plan_id: "p",
+        op: "update",
+        change_json: "{}",
+        sor_id: None,
+        actor: "olga",
+    };
+    let (first, ours) = store.begin_change(&change, false).await.unwrap();
+    assert!(ours && first.state == ChangeState::Sending);
+    // A second process recording the same key does not own it: it is in flight.
+    let (second, ours) = store.begin_change(&NewChange { actor: "other", ..change.clone() }, false).await.unwrap();
+    assert!(!ours, "the lost insert is reported");
+    assert_eq!((second.state, second.actor.as_str()), (ChangeState::Sending, "olga"));
+    let audit = NewAuditEntry { actor: "olga".into(), action: "write".into(), ..NewAuditEntry::default() };
+    let end = || ChangeEnd::Applied { outcome_json: "{}", sor_id: None };
+    assert!(store.finish_change(kommune(), "k-1", end(), 1, &audit, None).await.unwrap());
+    // Finishing it again (a second process) changes nothing and writes no audit entry.
+    let before = store.audit_log(kommune()).await.unwrap().len();
+    assert!(!store
+        .finish_change(kommune(), "k-1", ChangeEnd::Failed { reason: "late" }, 1, &audit, None)
+        .await
+        .unwrap());
+    assert_eq!(store.change("k-1").await.unwrap().unwrap().state, ChangeState::Applied);
+    assert_eq!(store.audit_log(kommune()).await.unwrap().len(), before);
+}
+
 async fn only_a_sor_administrator_of_that_municipality_may_approve_or_decide_by_hand(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
@@ -425,7 +659,7 @@ async fn a_temporary_failure_is_retried_and_applied_once(db: &TestDb) {
     let w = world(store).await;
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
-    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     sor.inject(&key, vec![Fault::Temporary, Fault::Temporary, Fault::AppliedButLost]);
     fk.inject(fk_id(100), vec![Fault::Temporary]);
@@ -472,7 +706,7 @@ async fn an_answer_lost_after_applying_is_found_by_key_on_the_rerun_and_nothing_
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
     let update = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
-    let (sor, fk) = (fake_sor(), FakeFk::default());
+    let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     // SOR creates the unit but the answer never arrives, and the run gives up at once.
     sor.inject(&key, vec![Fault::AppliedButLost]);

@@ -198,7 +198,7 @@ async fn apply_exactly_once(
 ) -> Result<ChangeOutcome, WriteError> {
     let policy = RetryPolicy {
         budget: Duration::from_secs(120),
-        base: Duration::from_millis(2),
+        first_delay: Duration::from_millis(2),
         max_delay: Duration::from_millis(20),
     };
     retry_with_backoff(&policy, |n| async move {

@@ -1,6 +1,10 @@
 //! In-memory stand-ins for SOR and FK-ORG writers with injectable faults: temporary and permanent
 //! failures, and "applied but the answer was lost". Both remember changes by key, as the real
 //! registers must: a repeated key answers with the first outcome and changes nothing.
+//!
+//! [`FakeSor::strict`] turns that protection off: a repeated key is applied again (and counted in
+//! `effects`), so a test that claims exactly-once at the engine level fails when the engine sends
+//! a change twice instead of looking it up first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -18,6 +22,8 @@ pub enum Fault {
     Permanent(String),
     /// Applies, then the answer is lost (a dropped connection).
     AppliedButLost,
+    /// Applies a create, but answers "done" without the SOR-ID.
+    AppliedWithoutId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +45,8 @@ struct SorState {
     effects: Vec<IdempotencyKey>,
     calls: usize,
     lookups: usize,
+    /// Apply a repeated key again instead of answering with its first outcome.
+    strict: bool,
 }
 
 /// SOR, in memory.
@@ -64,6 +72,12 @@ impl FakeSor {
             );
         }
         FakeSor { state: Mutex::new(s) }
+    }
+
+    /// The same SOR, but a repeated key is applied again (a double shows in `effects` and `units`).
+    pub fn strict(self) -> FakeSor {
+        self.state.lock().unwrap().strict = true;
+        self
     }
 
     /// The next calls with `key` run into `faults`, in order.
@@ -142,19 +156,22 @@ impl SorWriter for FakeSor {
         match fault {
             Some(Fault::Temporary) => return Err(WriteError::Temporary("timed out".into())),
             Some(Fault::Permanent(reason)) => return Err(WriteError::Permanent(reason)),
-            Some(Fault::AppliedButLost) | None => {}
+            Some(Fault::AppliedButLost) | Some(Fault::AppliedWithoutId) | None => {}
         }
         let outcome = match s.by_key.get(key) {
-            Some(first) => first.clone(),
-            None => {
+            Some(first) if !s.strict => first.clone(),
+            _ => {
                 let outcome = apply_change(&mut s, change)?;
-                s.by_key.insert(key.clone(), outcome.clone());
+                s.by_key.entry(key.clone()).or_insert_with(|| outcome.clone());
                 s.effects.push(key.clone());
                 outcome
             }
         };
         if fault == Some(Fault::AppliedButLost) {
             return Err(WriteError::Temporary("connection dropped".into()));
+        }
+        if fault == Some(Fault::AppliedWithoutId) {
+            return Ok(ChangeOutcome::Done);
         }
         Ok(outcome)
     }
@@ -191,7 +208,7 @@ impl FkWriteBack for FakeFk {
         match fault {
             Some(Fault::Temporary) => return Err(WriteError::Temporary("timed out".into())),
             Some(Fault::Permanent(reason)) => return Err(WriteError::Permanent(reason)),
-            Some(Fault::AppliedButLost) | None => {}
+            Some(Fault::AppliedButLost) | Some(Fault::AppliedWithoutId) | None => {}
         }
         self.addresses.lock().unwrap().entry(*fk_uuid).or_default().insert(*sor_id);
         if fault == Some(Fault::AppliedButLost) {

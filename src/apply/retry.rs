@@ -1,5 +1,6 @@
 //! Retrying temporary write failures with exponential backoff and jitter, within a time budget.
-//! Permanent failures are returned at once.
+//! Permanent failures are returned at once. The one retry helper: the apply engine and the SORUS
+//! client both use it (`crate::sorus` re-exports it).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -16,25 +17,25 @@ pub struct RetryPolicy {
     /// next pause would end after it).
     pub budget: Duration,
     /// The pause before the second attempt; it doubles each time, up to `max_delay`.
-    pub base: Duration,
+    pub first_delay: Duration,
     pub max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            budget: Duration::from_secs(300),
-            base: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
+            budget: Duration::from_secs(120),
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
         }
     }
 }
 
 impl RetryPolicy {
-    /// The pause after failed attempt `n` (0-based): half of `base * 2^n` (capped) plus up to
+    /// The pause after failed attempt `n` (0-based): half of `first_delay * 2^n` (capped) plus up to
     /// the other half at random, so that many writers do not retry in step.
     pub fn delay(&self, n: u32, rng: &mut impl Rng) -> Duration {
-        let cap = self.base.saturating_mul(2u32.saturating_pow(n.min(20))).min(self.max_delay);
+        let cap = self.first_delay.saturating_mul(2u32.saturating_pow(n.min(20))).min(self.max_delay);
         let half = cap / 2;
         let jitter_ms = half.as_millis() as u64;
         half + Duration::from_millis(if jitter_ms == 0 { 0 } else { rng.gen_range(0..=jitter_ms) })
@@ -77,7 +78,7 @@ mod tests {
     fn pauses_grow_stay_under_the_cap_and_vary() {
         let p = RetryPolicy {
             budget: Duration::from_secs(60),
-            base: Duration::from_millis(100),
+            first_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -94,7 +95,7 @@ mod tests {
     async fn temporary_failures_are_retried_and_permanent_ones_are_not() {
         let p = RetryPolicy {
             budget: Duration::from_secs(10),
-            base: Duration::from_millis(1),
+            first_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
         };
         let mut calls = 0;
@@ -123,8 +124,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_spent_budget_returns_the_last_temporary_error() {
-        let p =
-            RetryPolicy { budget: Duration::ZERO, base: Duration::from_millis(1), max_delay: Duration::from_millis(1) };
+        let p = RetryPolicy {
+            budget: Duration::ZERO,
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        };
         let r: Result<(), _> = retry_with_backoff(&p, |_| async { Err(WriteError::Temporary("down".into())) }).await;
         assert_eq!(r, Err(WriteError::Temporary("down".into())));
     }
