@@ -13,6 +13,7 @@ use sqlx::{Acquire as _, Postgres};
 
 use crate::domain::KommuneKode;
 
+use super::review::{code, kommune_from};
 use super::waves_sql::{self, ItemRow, JobRow, MunicipalityRow};
 use super::{now, Pool, Store, StoreError};
 
@@ -105,14 +106,6 @@ pub struct JobClaim {
     pub job: WaveJob,
     worker: String,
     lock: Option<(PoolConnection<Postgres>, i64)>,
-}
-
-fn code(kommune: KommuneKode) -> i64 {
-    i64::from(kommune.as_u16())
-}
-
-fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
-    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
 }
 
 fn item(row: ItemRow) -> Result<WaveRunItem, StoreError> {
