@@ -109,3 +109,58 @@ retry_max_delay_ms = 100
     assert_eq!(sor.stats().applied, updates, "{:?}", sor.stats());
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_within_scope() {
+    let data = fixture("bundled");
+    let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
+    let units = served.len();
+    let opts = StandInOptions::default();
+    let stats = opts.stats.clone();
+    let (fk_addr, _fk_task) = fkorg::spawn(served, opts).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndatabase_url = \"{db}\"\n[fkorg]\nendpoint = \"http://{fk_addr}{}\"\ntoken_url = \"http://{fk_addr}{}\"\n",
+            fkorg::GRAPHQL_PATH,
+            fkorg::TOKEN_PATH
+        ),
+    )
+    .unwrap();
+    let loaded = run(&config, &["waves", "load", fixture("waves/bundled.toml").to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded));
+    let wave = run(
+        &config,
+        &["waves", "run", "korsbaek", "--today", "2026-11-02", "--from-api", "--sor-dir", data.to_str().unwrap()],
+    );
+    assert_ne!(wave.status.code(), Some(1), "{}", text(&wave));
+    assert!(stats.graphql_requests.load(std::sync::atomic::Ordering::Relaxed) > 0, "the client asked the API");
+
+    let store = Store::open(&db).await.unwrap();
+    let korsbaek = KommuneKode::parse("999").unwrap();
+    let fk = store.latest_fkorg(korsbaek).await.unwrap().expect("an FK-ORG snapshot from the API");
+    assert_eq!(fk.len(), units, "every unit came through the API");
+    // Korsbæk's plan limits the scope to "Sundhed og Omsorg" and "Den Kommunale Tandpleje" (without it,
+    // the municipality's root would be proposed as a link to SOR's institution owner).
+    let in_scope = |uuid: &str| {
+        let mut at = fk.units.iter().position(|u| u.uuid.to_string() == uuid);
+        while let Some(i) = at {
+            if ["Sundhed og Omsorg", "Den Kommunale Tandpleje"].contains(&fk.units[i].enhedsnavn.as_str()) {
+                return true;
+            }
+            at = fk.tree.parent(i);
+        }
+        false
+    };
+    let proposals = store.proposals(korsbaek, None).await.unwrap();
+    assert!(!proposals.is_empty(), "{}", text(&wave));
+    for p in &proposals {
+        if let Some(f) = &p.key.fk_uuid {
+            assert!(in_scope(f), "proposal {} about {f} lies outside the configured scope", p.id);
+        }
+    }
+    store.close().await;
+}
