@@ -15,7 +15,6 @@ use clap::{Args, ValueEnum};
 use super::import::open_store;
 use super::proposals::actor;
 use super::{block_on, Context};
-use crate::apply::port::{FkWriteBack, SorWriter};
 use crate::apply::{apply_plan, ApplyOptions, ApplyReport, Plan, StepStatus};
 use crate::config::Config;
 use crate::domain::{Cvr, SorId};
@@ -102,19 +101,7 @@ pub(super) async fn apply_with_configured_writers(
     let writer = SorusClient::new(&config.sor, SelfDeclaredIdCard::new("sorsync", cvr))
         .context("setting up the SORUS client (see [sor] in the configuration)")?;
     let fk = FkOrgClient::new(&config.fkorg).context("setting up the FK-ORG client (see [fkorg])")?;
-    apply_with(store, plan, &writer, &fk, actor, opts).await
-}
-
-/// Applies `plan` with the given writers (the library engine does the work).
-pub(crate) async fn apply_with<W: SorWriter, F: FkWriteBack>(
-    store: &Store,
-    plan: &Plan,
-    writer: &W,
-    fk: &F,
-    actor: &Actor,
-    opts: &ApplyOptions,
-) -> anyhow::Result<ApplyReport> {
-    Ok(apply_plan(store, plan, writer, fk, actor, opts).await?)
+    Ok(apply_plan(store, plan, &writer, &fk, actor, opts).await?)
 }
 
 /// The report for people: the summary line, then every step that needs attention.

@@ -14,10 +14,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::import::open_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
-use crate::apply::{build_plan, ApplyOptions, StepStatus};
+use crate::apply::{build_plan, require_operator, ApplyOptions, StepStatus};
 use crate::config::Config;
 use crate::domain::KommuneKode;
-use crate::review::{self, Actor, Role};
+use crate::review::{self, Actor};
 use crate::waves::plan::load_plan;
 use crate::waves::report::{build, write_csv, write_html, write_json};
 use crate::waves::runner::{
@@ -136,19 +136,12 @@ struct EngineSteps {
 }
 
 impl EngineSteps {
-    /// The operator or SOR-administrator role, checked in the library's terms.
+    /// The operator or SOR-administrator role, checked by the apply engine's own rule.
     async fn may_run(&self, ctx: &StepContext<'_>, action: &'static str) -> Result<&Actor, String> {
         let Some(actor) = &self.actor else {
             return Err(format!("who runs the wave? give --as USER (an operator of {}) to {action}", ctx.kommune));
         };
-        let operator = review::require_role(ctx.store, actor, ctx.kommune, Role::Operator, action).await;
-        if operator.is_ok() {
-            return Ok(actor);
-        }
-        review::require_role(ctx.store, actor, ctx.kommune, Role::SorAdmin, action)
-            .await
-            .map(|()| actor)
-            .map_err(|_| operator.err().map(|e| e.to_string()).unwrap_or_default())
+        require_operator(ctx.store, actor, ctx.kommune, action).await.map(|()| actor).map_err(|e| e.to_string())
     }
 }
 
