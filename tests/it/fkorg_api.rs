@@ -1,9 +1,7 @@
 //! The FK-ORG client against the stand-in server (in-process, port 0): paging, the token and
 //! transaction headers, retries through injected failures, and clear errors.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use sorsync::config::FkOrgConfig;
@@ -12,7 +10,7 @@ use sorsync::sources::fkorg_client::{Backoff, ClientError, FkOrgClient};
 use sorsync::sources::read_fkorg_file;
 use sorsync::standin::fkorg::{spawn, Credentials, StandInOptions, StandInStats, GRAPHQL_PATH, TOKEN_PATH};
 
-use crate::support::{fixture, sorsync};
+use crate::support::{fixture, stand_in_process};
 
 const SECRET: &str = "korsbaek-test-secret";
 
@@ -231,40 +229,20 @@ async fn nothing_listening_is_reported_after_the_retries() {
     assert!(err.to_string().contains("connect"), "{err}");
 }
 
-/// Kills the child process when the test ends, also when it fails.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_stand_in_command_prints_its_address_and_serves_the_file() {
-    let child = sorsync()
-        .args(["stand-in", "fkorg", "--port", "0", "--client-secret", SECRET, "--data"])
-        .arg(fixture("fkorg/korsbaek.json"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let first_line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let addr: SocketAddr = first_line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
-        .parse()
-        .unwrap();
+    let process = stand_in_process(&[
+        "stand-in".into(),
+        "fkorg".into(),
+        "--port".into(),
+        "0".into(),
+        "--client-secret".into(),
+        SECRET.into(),
+        "--data".into(),
+        fixture("fkorg/korsbaek.json").into(),
+    ])
+    .await;
+    let addr = process.addr;
     assert!(addr.ip().is_loopback());
     let fetched = client(&config(addr, 500)).fetch_tree(cvr()).await.unwrap();
     assert_same_tree(&fetched, &korsbaek());

@@ -3,10 +3,7 @@
 //! injected failures, hangs and dropped connections.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -19,7 +16,7 @@ use sorsync::sources::read_sor_file;
 use sorsync::sources::sor_xml::read_sor_xml;
 use sorsync::standin::sor::{spawn, SorStandIn, SorStandInOptions, SOR_XML_PATH};
 
-use crate::support::{fixture, sorsync};
+use crate::support::{fixture, sorsync, stand_in_process};
 
 fn korsbaek() -> SorTree {
     read_sor_file(&fixture("bundled/999/sor.xml")).unwrap()
@@ -270,35 +267,16 @@ async fn a_malformed_soap_request_gets_a_fault_not_a_crash() {
 
 #[tokio::test]
 async fn the_stand_in_command_prints_its_address_and_serves_the_state() {
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let child = sorsync()
-        .args(["stand-in", "sor", "--port", "0", "--data"])
-        .arg(fixture("bundled/999/sor.xml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let first_line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let addr: SocketAddr = first_line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
-        .parse()
-        .unwrap();
+    let process = stand_in_process(&[
+        "stand-in".into(),
+        "sor".into(),
+        "--port".into(),
+        "0".into(),
+        "--data".into(),
+        fixture("bundled/999/sor.xml").into(),
+    ])
+    .await;
+    let addr = process.addr;
     assert!(addr.ip().is_loopback());
     let health = reqwest::get(format!("http://{addr}/health")).await.unwrap();
     assert_eq!(health.status(), 200);

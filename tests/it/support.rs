@@ -19,3 +19,40 @@ pub fn sorsync() -> Command {
     c.env_remove("SORSYNC_CONFIG").env_remove("SORSYNC_DATABASE_URL").env_remove("RUST_LOG");
     c
 }
+
+/// A `sorsync stand-in ...` process, killed when the test ends (also when it fails).
+pub struct StandInProcess {
+    child: std::process::Child,
+    /// The address it printed on its first line (`listening on http://ADDR`).
+    pub addr: std::net::SocketAddr,
+}
+
+impl Drop for StandInProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `sorsync` with `args` (a `stand-in` command) and waits for the address it prints.
+pub async fn stand_in_process(args: &[std::ffi::OsString]) -> StandInProcess {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let child = sorsync().args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut process = StandInProcess { child, addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)) };
+    let stdout = process.child.stdout.take().unwrap();
+    let first_line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    process.addr = first_line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
+        .parse()
+        .unwrap();
+    process
+}
