@@ -6,7 +6,7 @@
 //! from the day or the plan, so the same approved proposal always has the same keys: a change
 //! that was sent once is recognised in any later plan.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::port::{FieldValue, IdempotencyKey, SorChange};
 use crate::domain::{FkTree, FkUuid, KommuneKode, SorId};
+use crate::matching::json::ProposalDto;
+use crate::matching::ProposalKind;
 use crate::review::{proposals_with_lifecycle, require_role, Actor, Lifecycle, ReviewError, Role};
 use crate::store::{Register, Store, StoreError, StoredProposal};
 
@@ -263,17 +265,11 @@ fn bad(p: &StoredProposal, problem: impl Into<String>) -> PlanError {
     PlanError::BadProposal { id: p.id, problem: problem.into() }
 }
 
-fn text<'a>(v: &'a serde_json::Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(|x| x.as_str())
-}
-
-fn sor_of(p: &StoredProposal, s: Option<&str>, what: &str) -> Result<SorId, PlanError> {
-    let s = s.ok_or_else(|| bad(p, format!("it has no {what}")))?;
+fn sor_of(p: &StoredProposal, s: &str, what: &str) -> Result<SorId, PlanError> {
     SorId::parse(s).map_err(|e| bad(p, format!("{what}: {e}")))
 }
 
-fn fk_of(p: &StoredProposal) -> Result<FkUuid, PlanError> {
-    let s = p.key.fk_uuid.as_deref().ok_or_else(|| bad(p, "it names no FK-ORG unit"))?;
+fn fk_of(p: &StoredProposal, s: &str) -> Result<FkUuid, PlanError> {
     FkUuid::parse(s).map_err(|e| bad(p, format!("FK-ORG unit: {e}")))
 }
 
@@ -299,10 +295,24 @@ fn create_fields(fk: Option<&FkTree>, fk_uuid: FkUuid) -> Vec<FieldValue> {
     out
 }
 
+/// The FK-ORG unit and SOR unit a follow-up is about: it is planned only while its case is
+/// decided as exactly this link.
+fn follow_up_units(p: &StoredProposal) -> Option<(&str, &str)> {
+    match &p.payload {
+        ProposalDto::Update { fk_uuid, sor_id, .. }
+        | ProposalDto::Close { fk_uuid, sor_id, .. }
+        | ProposalDto::Move { fk_uuid, sor_id, .. }
+        | ProposalDto::WriteBack { fk_uuid, sor_id } => Some((fk_uuid.as_str(), sor_id.as_str())),
+        ProposalDto::Link { .. } | ProposalDto::Create { .. } => None,
+    }
+}
+
 /// The steps for the approved `proposals` (oldest first), pure: creates parent-first (a create
 /// under an FK-ORG unit created in the same plan waits for that create's SOR-ID; under one linked
 /// already, in `links`, it goes under the linked SOR unit), then write-backs, moves, updates and
-/// closures last.
+/// closures last. A follow-up (update, move, closure, write-back) is left out unless its FK-ORG
+/// unit is linked to its SOR unit in `links`: a case decided otherwise, or not yet, changes
+/// nothing. Each linked unit gets one write-back.
 pub fn plan_steps(
     kommune: KommuneKode,
     proposals: &[StoredProposal],
@@ -311,9 +321,10 @@ pub fn plan_steps(
     effective_date: NaiveDate,
 ) -> Result<Vec<PlanStep>, PlanError> {
     let linked: HashMap<String, SorId> = links.iter().map(|(f, s)| (f.to_string(), *s)).collect();
+    let is_linked = |f: &str, s: &str| linked.get(f).is_some_and(|l| l.to_string() == s);
     // One FK-ORG unit gets one SOR unit: two creates or links for it would make two.
     let mut unit_of: HashMap<&str, i64> = HashMap::new();
-    for p in proposals.iter().filter(|p| p.key.kind == "create" || p.key.kind == "link") {
+    for p in proposals.iter().filter(|p| p.key.kind.decides_correspondence()) {
         if let Some(f) = p.key.fk_uuid.as_deref() {
             if let Some(first) = unit_of.insert(f, p.id) {
                 return Err(bad(
@@ -326,40 +337,65 @@ pub fn plan_steps(
             }
         }
     }
-    let payloads: Vec<serde_json::Value> =
-        proposals.iter().map(|p| serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null)).collect();
     // FK-ORG unit -> the key of the create that makes its SOR unit.
     let mut creates_by_fk: HashMap<String, IdempotencyKey> = HashMap::new();
-    for p in proposals.iter().filter(|p| p.key.kind == "create") {
-        if let Some(f) = &p.key.fk_uuid {
-            creates_by_fk.insert(f.clone(), step_key(kommune, p, "create"));
+    for p in proposals {
+        if let ProposalDto::Create { fk_uuid, .. } = &p.payload {
+            creates_by_fk.insert(fk_uuid.clone(), step_key(kommune, p, "create"));
         }
     }
     let mut creates: Vec<PlanStep> = Vec::new();
     let (mut write_backs, mut moves, mut updates, mut closes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (p, payload) in proposals.iter().zip(&payloads) {
-        let name = text(payload, "name").or_else(|| text(payload, "fk_name")).unwrap_or("").to_string();
-        match p.key.kind.as_str() {
-            "link" | "write_back" => {
-                let fk_uuid = fk_of(p)?;
-                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
-                write_backs.push(PlanStep {
-                    key: step_key(kommune, p, "write_back"),
-                    proposal_id: p.id,
-                    change: PlannedChange::WriteBack { fk_uuid, sor: UnitRef::SorId(sor_id) },
-                    label: name,
-                    before: write_back_before(fk, fk_uuid),
-                    after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }),
-                });
+    let mut written_back: HashSet<FkUuid> = HashSet::new();
+    let mut write_back = |p: &StoredProposal, fk_uuid: FkUuid, sor: UnitRef, name: &str, out: &mut Vec<PlanStep>| {
+        if !written_back.insert(fk_uuid) {
+            return;
+        }
+        let after = match &sor {
+            UnitRef::SorId(s) => serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": s.to_string() }),
+            UnitRef::CreatedBy(k) => {
+                serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": { "created_by": k } })
             }
-            "create" => {
-                let fk_uuid = fk_of(p)?;
-                let parent_fk = text(payload, "parent_fk_uuid");
-                let parent = match (parent_fk.and_then(|f| creates_by_fk.get(f)), parent_fk.and_then(|f| linked.get(f)))
-                {
+        };
+        out.push(PlanStep {
+            key: step_key(kommune, p, "write_back"),
+            proposal_id: p.id,
+            change: PlannedChange::WriteBack { fk_uuid, sor },
+            label: name.to_string(),
+            before: write_back_before(fk, fk_uuid),
+            after,
+        });
+    };
+    // Links first, so that a unit's write-back comes from its link rather than from a separate
+    // write-back proposal of the same unit.
+    let ordered = proposals
+        .iter()
+        .filter(|p| p.key.kind == ProposalKind::Link)
+        .chain(proposals.iter().filter(|p| p.key.kind != ProposalKind::Link));
+    for p in ordered {
+        if let Some((f, s)) = follow_up_units(p) {
+            if !is_linked(f, s) {
+                continue;
+            }
+        }
+        match &p.payload {
+            ProposalDto::Link { fk_uuid, sor_id, fk_name, .. } => {
+                let fk_uuid = fk_of(p, fk_uuid)?;
+                let sor_id = sor_of(p, sor_id, "SOR unit")?;
+                write_back(p, fk_uuid, UnitRef::SorId(sor_id), fk_name, &mut write_backs);
+            }
+            ProposalDto::WriteBack { fk_uuid, sor_id } => {
+                let fk_uuid = fk_of(p, fk_uuid)?;
+                let sor_id = sor_of(p, sor_id, "SOR unit")?;
+                let label = fk.and_then(|t| t.get(fk_uuid)).map(|u| u.enhedsnavn.clone()).unwrap_or_default();
+                write_back(p, fk_uuid, UnitRef::SorId(sor_id), &label, &mut write_backs);
+            }
+            ProposalDto::Create { fk_uuid, parent_sor_id, name, parent_fk_uuid } => {
+                let fk_uuid = fk_of(p, fk_uuid)?;
+                let parent = match (creates_by_fk.get(parent_fk_uuid), linked.get(parent_fk_uuid)) {
                     (Some(k), _) => UnitRef::CreatedBy(k.clone()),
                     (None, Some(s)) => UnitRef::SorId(*s),
-                    (None, None) => UnitRef::SorId(sor_of(p, p.key.parent_sor_id.as_deref(), "parent SOR unit")?),
+                    (None, None) => UnitRef::SorId(sor_of(p, parent_sor_id, "parent SOR unit")?),
                 };
                 let key = step_key(kommune, p, "create");
                 let fields = create_fields(fk, fk_uuid);
@@ -383,26 +419,16 @@ pub fn plan_steps(
                     before: serde_json::Value::Null,
                     after,
                 });
-                write_backs.push(PlanStep {
-                    key: step_key(kommune, p, "write_back"),
-                    proposal_id: p.id,
-                    change: PlannedChange::WriteBack { fk_uuid, sor: UnitRef::CreatedBy(key.clone()) },
-                    label: name,
-                    before: write_back_before(fk, fk_uuid),
-                    after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": { "created_by": key } }),
-                });
+                write_back(p, fk_uuid, UnitRef::CreatedBy(key), name, &mut write_backs);
             }
-            "update" => {
-                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
-                let changes = payload.get("changes").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+            ProposalDto::Update { sor_id, changes, .. } => {
+                let sor_id = sor_of(p, sor_id, "SOR unit")?;
                 let mut fields = Vec::new();
                 let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
-                for c in &changes {
-                    let Some(field) = text(c, "field") else { continue };
-                    let to = text(c, "to").map(str::to_string);
-                    before.insert(field.to_string(), text(c, "from").map(str::to_string));
-                    after.insert(field.to_string(), to.clone());
-                    fields.push(FieldValue { field: field.to_string(), value: to });
+                for c in changes {
+                    before.insert(c.field.clone(), c.from.clone());
+                    after.insert(c.field.clone(), c.to.clone());
+                    fields.push(FieldValue { field: c.field.clone(), value: c.to.clone() });
                 }
                 if fields.is_empty() {
                     return Err(bad(p, "the update changes no field"));
@@ -411,35 +437,34 @@ pub fn plan_steps(
                     key: step_key(kommune, p, "update"),
                     proposal_id: p.id,
                     change: PlannedChange::Update { sor_id, fields },
-                    label: name,
+                    label: String::new(),
                     before: serde_json::to_value(before).unwrap_or_default(),
                     after: serde_json::to_value(after).unwrap_or_default(),
                 });
             }
-            "move" => {
-                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
-                let new_parent = sor_of(p, p.key.parent_sor_id.as_deref(), "new parent SOR unit")?;
+            ProposalDto::Move { sor_id, new_parent_sor_id, old_parent_sor_id, .. } => {
+                let sor_id = sor_of(p, sor_id, "SOR unit")?;
+                let new_parent = sor_of(p, new_parent_sor_id, "new parent SOR unit")?;
                 moves.push(PlanStep {
                     key: step_key(kommune, p, "move"),
                     proposal_id: p.id,
                     change: PlannedChange::Move { sor_id, new_parent: UnitRef::SorId(new_parent) },
-                    label: name,
-                    before: serde_json::json!({ "parent": text(payload, "old_parent_sor_id") }),
+                    label: String::new(),
+                    before: serde_json::json!({ "parent": old_parent_sor_id }),
                     after: serde_json::json!({ "parent": new_parent.to_string() }),
                 });
             }
-            "close" => {
-                let sor_id = sor_of(p, p.key.sor_id.as_deref(), "SOR unit")?;
+            ProposalDto::Close { sor_id, name, .. } => {
+                let sor_id = sor_of(p, sor_id, "SOR unit")?;
                 closes.push(PlanStep {
                     key: step_key(kommune, p, "close"),
                     proposal_id: p.id,
                     change: PlannedChange::Close { sor_id, to_date: effective_date },
-                    label: name,
+                    label: name.clone(),
                     before: serde_json::json!({ "to_date": null }),
                     after: serde_json::json!({ "to_date": effective_date }),
                 });
             }
-            other => return Err(bad(p, format!("unknown kind {other:?}"))),
         }
     }
     let mut steps = parents_first(creates);
@@ -560,19 +585,66 @@ mod tests {
             id,
             kommune: KommuneKode::parse("350").expect("code"),
             key: ProposalKey {
-                kind: kind.into(),
+                kind: ProposalKind::parse(kind).expect("kind"),
                 fk_uuid: Some(FkUuid::from_uuid(uuid::Uuid::from_u128(fk)).to_string()),
                 sor_id: sor.map(|s| SorId::from_running_number(s).to_string()),
                 parent_sor_id: parent.map(|s| SorId::from_running_number(s).to_string()),
             },
             confidence: None,
-            payload: payload.to_string(),
+            payload: ProposalDto::from_key_and_json(
+                ProposalKind::parse(kind).expect("kind"),
+                Some(&FkUuid::from_uuid(uuid::Uuid::from_u128(fk)).to_string()),
+                sor.map(|s| SorId::from_running_number(s).to_string()).as_deref(),
+                parent.map(|s| SorId::from_running_number(s).to_string()).as_deref(),
+                &payload,
+            )
+            .expect("payload"),
             data_hash: format!("h{id}"),
             fk_snapshot_id: 1,
             sor_snapshot_id: 2,
             status: ProposalStatus::Approved,
             created_at: "2026-11-22T00:00:00Z".into(),
         }
+    }
+
+    /// FK-ORG unit 5 linked to SOR unit 5.
+    fn linked_5() -> Vec<(FkUuid, SorId)> {
+        vec![(FkUuid::from_uuid(uuid::Uuid::from_u128(5)), SorId::from_running_number(5))]
+    }
+
+    #[test]
+    fn follow_ups_of_a_case_not_linked_to_their_sor_unit_are_not_planned() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "close", 5, Some(5), None, serde_json::json!({})),
+            proposal(
+                2,
+                "update",
+                6,
+                Some(6),
+                None,
+                serde_json::json!({"changes": [{"field": "phone", "from": null, "to": "11223344"}]}),
+            ),
+            // Linked to another SOR unit than the one this move is about.
+            proposal(3, "move", 5, Some(7), Some(8), serde_json::json!({})),
+        ];
+        let steps = plan_steps(k, &ps, None, &linked_5(), day).expect("steps");
+        let planned: Vec<i64> = steps.iter().map(|s| s.proposal_id).collect();
+        assert_eq!(planned, vec![1], "only the closure of the linked unit 5 -> 5");
+    }
+
+    #[test]
+    fn a_link_and_a_write_back_of_the_same_unit_write_back_once() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "write_back", 5, Some(5), None, serde_json::json!({})),
+            proposal(2, "link", 5, Some(5), None, serde_json::json!({"fk_name": "Solhøj"})),
+        ];
+        let steps = plan_steps(k, &ps, None, &linked_5(), day).expect("steps");
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!(steps[0].proposal_id, 2, "the link's write-back");
     }
 
     fn fk(n: u128) -> String {
@@ -590,7 +662,7 @@ mod tests {
             proposal(3, "create", 11, None, Some(1), serde_json::json!({"name": "B", "parent_fk_uuid": fk(10)})),
             proposal(4, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(1)})),
         ];
-        let steps = plan_steps(k, &ps, None, &[], day).expect("steps");
+        let steps = plan_steps(k, &ps, None, &linked_5(), day).expect("steps");
         let order: Vec<(&str, &str)> = steps.iter().map(|s| (s.change.op(), s.label.as_str())).collect();
         assert_eq!(
             order,
@@ -625,12 +697,16 @@ mod tests {
     fn keys_depend_on_the_proposal_not_on_the_day() {
         let k = KommuneKode::parse("350").expect("code");
         let ps = vec![proposal(7, "close", 5, Some(5), None, serde_json::json!({}))];
-        let a = plan_steps(k, &ps, None, &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
-        let b = plan_steps(k, &ps, None, &[], NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
+        let a =
+            plan_steps(k, &ps, None, &linked_5(), NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
+        let b =
+            plan_steps(k, &ps, None, &linked_5(), NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
         assert_eq!(a[0].key, b[0].key);
         let other = vec![proposal(8, "close", 5, Some(5), None, serde_json::json!({}))];
         assert_ne!(
-            plan_steps(k, &other, None, &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps")[0].key,
+            plan_steps(k, &other, None, &linked_5(), NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
+                .expect("steps")[0]
+                .key,
             a[0].key
         );
     }

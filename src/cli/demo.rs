@@ -195,7 +195,7 @@ async fn run_municipality(
     .context("recording the proposals")?;
     let mut kinds = BTreeMap::new();
     for p in &proposals.proposals {
-        *kinds.entry(p.kind()).or_insert(0) += 1;
+        *kinds.entry(p.kind().as_str()).or_insert(0) += 1;
     }
     let truth_path = dir.join("truth.csv");
     let score = if truth_path.is_file() {

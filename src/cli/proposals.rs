@@ -187,7 +187,7 @@ impl From<&ProposalLife> for ProposalJson {
             kommune: p.kommune.to_string(),
             status: l.state.as_str(),
             failure: l.failure.clone(),
-            kind: p.key.kind.clone(),
+            kind: p.key.kind.as_str().to_string(),
             fk_uuid: p.key.fk_uuid.clone(),
             sor_id: p.key.sor_id.clone(),
             parent_sor_id: p.key.parent_sor_id.clone(),
@@ -195,7 +195,7 @@ impl From<&ProposalLife> for ProposalJson {
             created_at: p.created_at.clone(),
             fk_snapshot_id: p.fk_snapshot_id,
             sor_snapshot_id: p.sor_snapshot_id,
-            proposal: serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null),
+            proposal: serde_json::to_value(&p.payload).unwrap_or(serde_json::Value::Null),
         }
     }
 }
@@ -218,13 +218,11 @@ fn life_line(l: &ProposalLife) -> String {
 
 /// `#12  pending  link 0.934  FK-ORG 3f2c... -> SOR 123456789012345  "Name" -> "Name"`.
 pub(super) fn one_line(p: &StoredProposal) -> String {
-    let payload: serde_json::Value = serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
-    let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let confidence = p.confidence.map(|c| format!("{c:.3}")).unwrap_or_default();
     let fk = p.key.fk_uuid.as_deref().map(|f| format!("  FK-ORG {f}")).unwrap_or_default();
     let sor = p.key.sor_id.as_deref().map(|s| format!("  SOR {s}")).unwrap_or_default();
     let parent = p.key.parent_sor_id.as_deref().map(|s| format!("  under SOR {s}")).unwrap_or_default();
-    let name = text("fk_name").or_else(|| text("name")).map(|n| format!("  {n:?}")).unwrap_or_default();
+    let name = p.payload.fk_name().map(|n| format!("  {n:?}")).unwrap_or_default();
     format!("#{:<6} {:<10} {:<10} {confidence:>5}{fk}{sor}{parent}{name}", p.id, p.status.as_str(), p.key.kind)
 }
 
@@ -299,7 +297,7 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let shown: Vec<&ProposalLife> = proposals
         .iter()
         .filter(|l| wanted.is_none_or(|w| l.state == w))
-        .filter(|l| args.kind.as_deref().is_none_or(|k| l.proposal.key.kind == k))
+        .filter(|l| args.kind.as_deref().is_none_or(|k| l.proposal.key.kind.as_str() == k))
         .filter(|l| args.min_confidence.is_none_or(|m| l.proposal.confidence.is_some_and(|c| c >= m)))
         .collect();
     match args.format {
@@ -338,8 +336,7 @@ fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 "municipality {}, made {} from FK-ORG snapshot {} and SOR snapshot {}",
                 p.kommune, p.created_at, p.fk_snapshot_id, p.sor_snapshot_id
             );
-            let payload: serde_json::Value = serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
-            println!("{}", serde_json::to_string_pretty(&payload)?);
+            println!("{}", serde_json::to_string_pretty(&p.payload)?);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -379,7 +376,7 @@ fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Re
                 let pending = store.proposals(args.kommune, Some(ProposalStatus::Pending)).await?;
                 let chosen: Vec<&StoredProposal> = pending
                     .iter()
-                    .filter(|p| args.kind.as_deref().is_none_or(|k| p.key.kind == k))
+                    .filter(|p| args.kind.as_deref().is_none_or(|k| p.key.kind.as_str() == k))
                     .filter(|p| args.min_confidence.is_none_or(|m| p.confidence.is_some_and(|c| c >= m)))
                     .collect();
                 if chosen.is_empty() {

@@ -13,7 +13,7 @@ use super::propose_store::StoreRunFormat;
 use super::{Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::{FkUuid, KommuneKode};
 use crate::matching::json::ProposalsDto;
-use crate::matching::{propose, LinkBasis, MatchOptions, Proposal, Proposals, Scope};
+use crate::matching::{propose, LinkBasis, MatchOptions, Proposal, ProposalKind, Proposals, Scope};
 use crate::sources::{read_fkorg_file, read_sor_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,16 +179,16 @@ fn write_text(out: &mut impl Write, p: &Proposals, kommune: Option<KommuneKode>)
             Proposal::WriteBack(w) => writeln!(out, "write_back  SOR-ID {} onto FK-ORG {}", w.sor_id, w.fk_uuid)?,
         }
     }
-    let count = |k: &str| p.proposals.iter().filter(|x| x.kind() == k).count();
+    let count = |k: ProposalKind| p.proposals.iter().filter(|x| x.kind() == k).count();
     writeln!(
         out,
         "{} links, {} create, {} update, {} close, {} move, {} write_back ({} candidate pairs)",
-        count("link"),
-        count("create"),
-        count("update"),
-        count("close"),
-        count("move"),
-        count("write_back"),
+        count(ProposalKind::Link),
+        count(ProposalKind::Create),
+        count(ProposalKind::Update),
+        count(ProposalKind::Close),
+        count(ProposalKind::Move),
+        count(ProposalKind::WriteBack),
         p.stats.candidate_pairs
     )?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LinkBasis, Proposal, Proposals};
+use super::{LinkBasis, Proposal, ProposalKind, Proposals};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposalsDto {
@@ -71,6 +71,84 @@ pub enum ProposalDto {
         fk_uuid: String,
         sor_id: String,
     },
+}
+
+impl ProposalDto {
+    pub fn kind(&self) -> ProposalKind {
+        match self {
+            ProposalDto::Link { .. } => ProposalKind::Link,
+            ProposalDto::Create { .. } => ProposalKind::Create,
+            ProposalDto::Update { .. } => ProposalKind::Update,
+            ProposalDto::Close { .. } => ProposalKind::Close,
+            ProposalDto::Move { .. } => ProposalKind::Move,
+            ProposalDto::WriteBack { .. } => ProposalKind::WriteBack,
+        }
+    }
+
+    /// The FK-ORG unit's name as the proposal gives it (links and creates), for people.
+    pub fn fk_name(&self) -> Option<&str> {
+        match self {
+            ProposalDto::Link { fk_name, .. } => Some(fk_name),
+            ProposalDto::Create { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The SOR unit's name as the proposal gives it (links and closures), for people.
+    pub fn sor_name(&self) -> Option<&str> {
+        match self {
+            ProposalDto::Link { sor_name, .. } => sor_name.as_deref(),
+            ProposalDto::Close { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// A link's flags (empty for the other kinds).
+    pub fn flags(&self) -> &[String] {
+        match self {
+            ProposalDto::Link { flags, .. } => flags,
+            _ => &[],
+        }
+    }
+}
+
+impl ProposalDto {
+    /// A payload from its kind, the units of its key and any other fields as JSON (missing text
+    /// fields are empty, missing lists empty, a missing confidence 1). For tests and tools that
+    /// write proposals by hand; runs make payloads with `From<&Proposal>`.
+    pub fn from_key_and_json(
+        kind: ProposalKind,
+        fk_uuid: Option<&str>,
+        sor_id: Option<&str>,
+        parent_sor_id: Option<&str>,
+        fields: &serde_json::Value,
+    ) -> Result<ProposalDto, serde_json::Error> {
+        let mut v = serde_json::json!({
+            "kind": kind.as_str(),
+            "fk_uuid": fk_uuid.unwrap_or(""),
+            "sor_id": sor_id.unwrap_or(""),
+            "confidence": 1.0,
+            "explanation": [],
+            "alternatives": [],
+            "basis": "matched",
+            "flags": [],
+            "fk_name": "",
+            "sor_name": null,
+            "name": "",
+            "parent_fk_uuid": "",
+            "changes": [],
+            "old_parent_sor_id": null,
+        });
+        let parent_field = if kind == ProposalKind::Move { "new_parent_sor_id" } else { "parent_sor_id" };
+        v[parent_field] = serde_json::json!(parent_sor_id.unwrap_or(""));
+        if let (Some(obj), Some(extra)) = (v.as_object_mut(), fields.as_object()) {
+            for (k, x) in extra {
+                obj.insert(k.clone(), x.clone());
+            }
+        }
+        v["kind"] = serde_json::json!(kind.as_str());
+        serde_json::from_value(v)
+    }
 }
 
 impl From<&Proposal> for ProposalDto {

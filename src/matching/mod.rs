@@ -18,6 +18,7 @@ pub mod features;
 pub mod json;
 pub mod model;
 pub mod normalise;
+pub mod policy;
 pub mod proposals;
 pub mod structure;
 pub mod synonyms;
@@ -47,6 +48,19 @@ pub struct MatchOptions {
     pub min_confidence: f64,
     /// Most runners-up kept on a link proposal.
     pub max_alternatives: usize,
+    /// Who decides what: reported as each proposal's `auto` and used to place cases.
+    pub policy: policy::SyncPolicy,
+    /// What people decided before for this municipality.
+    pub feedback: Feedback,
+}
+
+/// The municipality's earlier decisions, which a run learns from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Feedback {
+    /// FK-ORG units decided "new": created in SOR (the municipality registers units like them).
+    pub created: std::collections::HashSet<FkUuid>,
+    /// FK-ORG units decided "not in SOR" (the municipality does not register units like them).
+    pub not_in_sor: std::collections::HashSet<FkUuid>,
 }
 
 impl MatchOptions {
@@ -61,6 +75,8 @@ impl MatchOptions {
             max_candidates_per_unit: Self::DEFAULT_MAX_CANDIDATES,
             min_confidence: 0.5,
             max_alternatives: 3,
+            policy: policy::SyncPolicy::default(),
+            feedback: Feedback::default(),
         }
     }
 }
@@ -181,15 +197,70 @@ pub enum Proposal {
 }
 
 impl Proposal {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ProposalKind {
         match self {
-            Proposal::Link(_) => "link",
-            Proposal::Create(_) => "create",
-            Proposal::Update(_) => "update",
-            Proposal::Close(_) => "close",
-            Proposal::Move(_) => "move",
-            Proposal::WriteBack(_) => "write_back",
+            Proposal::Link(_) => ProposalKind::Link,
+            Proposal::Create(_) => ProposalKind::Create,
+            Proposal::Update(_) => ProposalKind::Update,
+            Proposal::Close(_) => ProposalKind::Close,
+            Proposal::Move(_) => ProposalKind::Move,
+            Proposal::WriteBack(_) => ProposalKind::WriteBack,
         }
+    }
+}
+
+/// The kinds of proposal. A link or a create decides a case's correspondence; the others are
+/// follow-ups of a linked case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProposalKind {
+    Link,
+    Create,
+    Update,
+    Close,
+    Move,
+    WriteBack,
+}
+
+impl ProposalKind {
+    pub const ALL: [ProposalKind; 6] = [
+        ProposalKind::Link,
+        ProposalKind::Create,
+        ProposalKind::Update,
+        ProposalKind::Close,
+        ProposalKind::Move,
+        ProposalKind::WriteBack,
+    ];
+
+    /// The name in the JSON contract and the store: `link`, `create`, `update`, `close`, `move`, `write_back`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalKind::Link => "link",
+            ProposalKind::Create => "create",
+            ProposalKind::Update => "update",
+            ProposalKind::Close => "close",
+            ProposalKind::Move => "move",
+            ProposalKind::WriteBack => "write_back",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProposalKind> {
+        ProposalKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A link or a create: decides what the case's FK-ORG unit is in SOR.
+    pub fn decides_correspondence(self) -> bool {
+        matches!(self, ProposalKind::Link | ProposalKind::Create)
+    }
+
+    /// Follows from a decided link (an update, a move, a closure or a write-back of a linked unit).
+    pub fn is_follow_up(self) -> bool {
+        !self.decides_correspondence()
+    }
+}
+
+impl std::fmt::Display for ProposalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,14 +1,17 @@
-//! The proposals that follow from the links: create (in-scope FK-ORG unit without counterpart under
-//! a linked parent), update (a linked pair differs; FK-ORG is the source), close (the FK-ORG side is
-//! closed), move (the linked parents disagree) and write back (FK-ORG lacks the SOR-ID).
+//! The proposals that follow from the links: create (an in-scope FK-ORG unit without counterpart,
+//! of a kind the municipality registers in SOR), update (a linked pair differs in a way that
+//! matters; FK-ORG is the source), close (the FK-ORG side is closed), move (the linked parents
+//! disagree). Writing the SOR-ID back follows from the link itself (the plan makes it), so it is
+//! no proposal of its own. Nothing is proposed for what the municipality does not maintain in SOR:
+//! institution owners (IE) and health institutions (SI) are never updated, moved or closed.
+
+use std::collections::HashMap;
 
 use super::features::{fk_is_closed, fk_phone, parse_fk_address};
-use super::normalise::{fold, words};
+use super::normalise::{fold, name_tokens, words};
 use super::structure::Run;
 use super::synonyms::Vocabulary;
-use super::{
-    Change, CloseProposal, CreateProposal, MatchOptions, MoveProposal, Proposal, UpdateProposal, WriteBackProposal,
-};
+use super::{Change, CloseProposal, CreateProposal, MatchOptions, MoveProposal, Proposal, UpdateProposal};
 use crate::domain::{normalise_phone, Address, FkTree, FkUnit, Phone, SorKind, SorTree, SorUnit};
 
 /// Every non-link proposal implied by the run's links.
@@ -17,21 +20,23 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
     let mut updates = Vec::new();
     let mut closes = Vec::new();
     let mut moves = Vec::new();
-    let mut write_backs = Vec::new();
     let mut has_id_link = vec![false; fk.len()];
     for l in &run.id_links {
         has_id_link[l.f] = true;
     }
+    let registered = Registered::learn(fk, opts, vocab, run);
     for &f in fk.tree.preorder() {
         let u = &fk.units[f];
         let fk_closed = fk_is_closed(u, opts.today);
         match run.link[f] {
             Some(s) => {
                 let su = &sor.units[s as usize];
-                let sor_closed = su.is_closed_on(opts.today);
-                if u.sor_id != Some(su.sor_id) {
-                    write_backs.push(Proposal::WriteBack(WriteBackProposal { fk_uuid: u.uuid, sor_id: su.sor_id }));
+                // IEs and SIs are maintained by their owners and Sundhedsdatastyrelsen, not by
+                // the municipality's SOR administrators.
+                if su.kind != SorKind::OrganizationalUnit {
+                    continue;
                 }
+                let sor_closed = su.is_closed_on(opts.today);
                 if fk_closed && !sor_closed {
                     closes.push(Proposal::Close(CloseProposal {
                         sor_id: su.sor_id,
@@ -43,18 +48,22 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
                 if fk_closed || sor_closed {
                     continue;
                 }
-                let changes = changes(u, su);
+                let changes = changes(u, su, vocab);
                 if !changes.is_empty() {
                     updates.push(Proposal::Update(UpdateProposal { fk_uuid: u.uuid, sor_id: su.sor_id, changes }));
                 }
                 if let Some(pf) = fk.tree.parent(f) {
                     if let Some(ps) = run.link[pf] {
+                        let ps = ps as usize;
                         let current = sor.tree.parent(s as usize);
-                        if current != Some(ps as usize) && !sor.units[ps as usize].is_closed_on(opts.today) {
+                        // SOR may keep a level FK-ORG does not have: a unit already somewhere
+                        // below its parent's counterpart stays where it is.
+                        let below = sor.tree.ancestors(s as usize).any(|a| a == ps);
+                        if !below && !sor.units[ps].is_closed_on(opts.today) {
                             moves.push(Proposal::Move(MoveProposal {
                                 sor_id: su.sor_id,
                                 fk_uuid: u.uuid,
-                                new_parent_sor_id: sor.units[ps as usize].sor_id,
+                                new_parent_sor_id: sor.units[ps].sor_id,
                                 old_parent_sor_id: current.map(|c| sor.units[c].sor_id),
                             }));
                         }
@@ -65,21 +74,16 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
                 if fk_closed || !run.in_scope[f] || has_id_link[f] {
                     continue;
                 }
-                let Some(pf) = fk.tree.parent(f) else { continue };
-                let Some(ps) = run.link[pf] else { continue };
-                let parent = &sor.units[ps as usize];
-                if parent.is_closed_on(opts.today) {
+                if !registered.wants(f) {
                     continue;
                 }
-                let health = vocab.is_health_like(&fold(&u.enhedsnavn), &[]) || run.profiles.fk[f].health;
-                if health || parent.kind == SorKind::OrganizationalUnit {
-                    creates.push(Proposal::Create(CreateProposal {
-                        fk_uuid: u.uuid,
-                        parent_sor_id: parent.sor_id,
-                        name: u.enhedsnavn.clone(),
-                        parent_fk_uuid: fk.units[pf].uuid,
-                    }));
-                }
+                let Some((pf, parent)) = placement(fk, sor, opts, run, &registered, f) else { continue };
+                creates.push(Proposal::Create(CreateProposal {
+                    fk_uuid: u.uuid,
+                    parent_sor_id: sor.units[parent].sor_id,
+                    name: u.enhedsnavn.trim().to_string(),
+                    parent_fk_uuid: fk.units[pf].uuid,
+                }));
             }
         }
     }
@@ -89,12 +93,164 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
     out.extend(updates);
     out.extend(closes);
     out.extend(moves);
-    out.extend(write_backs);
     out
 }
 
-fn same_text(a: &str, b: &str) -> bool {
-    a.split_whitespace().eq(b.split_whitespace())
+/// The kind of an FK-ORG unit as its name says: its unit-type word ("plejecenter", "afsnit",
+/// "gruppe", "koekken"), or its first word that is not a designator.
+pub fn unit_kind(name: &str, vocab: &Vocabulary) -> String {
+    let toks = name_tokens(name, vocab);
+    toks.iter()
+        .find(|t| vocab.is_health_like("", std::slice::from_ref(*t)))
+        .or_else(|| toks.iter().find(|t| !vocab.is_designator(t)))
+        .or(toks.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Which kinds of FK-ORG unit (and under which kind of parent) this municipality registers in
+/// SOR, learned from its links: the share of in-scope, open units of a kind that are linked,
+/// with a prior from whether the name is health-related. Decisions recorded earlier count too
+/// (a unit decided "new" as registered, one decided "not in SOR" as not).
+pub struct Registered {
+    kind: Vec<String>,
+    parent_kind: Vec<String>,
+    health: Vec<bool>,
+    by_pair: HashMap<(String, String), (u32, u32)>,
+    by_kind: HashMap<String, (u32, u32)>,
+}
+
+impl Registered {
+    /// Units of a kind seen fewer times than this under one kind of parent are judged by the kind alone.
+    const MIN_PAIR_EVIDENCE: u32 = 3;
+
+    pub fn learn(fk: &FkTree, opts: &MatchOptions, vocab: &Vocabulary, run: &Run) -> Registered {
+        let kind: Vec<String> = fk.units.iter().map(|u| unit_kind(&u.enhedsnavn, vocab)).collect();
+        let parent_kind: Vec<String> =
+            (0..fk.len()).map(|f| fk.tree.parent(f).map(|p| kind[p].clone()).unwrap_or_default()).collect();
+        let health: Vec<bool> = (0..fk.len())
+            .map(|f| run.profiles.fk[f].health || vocab.is_health_like(&fold(&fk.units[f].enhedsnavn), &[]))
+            .collect();
+        let mut by_pair: HashMap<(String, String), (u32, u32)> = HashMap::new();
+        let mut by_kind: HashMap<String, (u32, u32)> = HashMap::new();
+        for f in 0..fk.len() {
+            if !run.in_scope[f] || fk_is_closed(&fk.units[f], opts.today) {
+                continue;
+            }
+            let uuid = fk.units[f].uuid;
+            let registered = if opts.feedback.created.contains(&uuid) {
+                true
+            } else if opts.feedback.not_in_sor.contains(&uuid) {
+                false
+            } else {
+                run.link[f].is_some()
+            };
+            let r = u32::from(registered);
+            let e = by_pair.entry((parent_kind[f].clone(), kind[f].clone())).or_insert((0, 0));
+            e.0 += r;
+            e.1 += 1;
+            let e = by_kind.entry(kind[f].clone()).or_insert((0, 0));
+            e.0 += r;
+            e.1 += 1;
+        }
+        Registered { kind, parent_kind, health, by_pair, by_kind }
+    }
+
+    /// The share of units like `f` that the municipality registers in SOR (smoothed).
+    pub fn share(&self, f: usize) -> f64 {
+        let prior = if self.health[f] { 0.6 } else { 0.02 };
+        const WEIGHT: f64 = 2.0;
+        let pair = self.by_pair.get(&(self.parent_kind[f].clone(), self.kind[f].clone())).copied();
+        let (linked, total) = match pair {
+            Some((l, t)) if t >= Self::MIN_PAIR_EVIDENCE => (l, t),
+            _ => self.by_kind.get(&self.kind[f]).copied().unwrap_or((0, 0)),
+        };
+        (f64::from(linked) + prior * WEIGHT) / (f64::from(total) + WEIGHT)
+    }
+
+    /// True when the municipality would register a unit like `f` in SOR.
+    pub fn wants(&self, f: usize) -> bool {
+        self.share(f) >= 0.5
+    }
+}
+
+/// Where a new SOR unit for FK-ORG unit `f` goes: (the FK-ORG parent, the SOR parent). Under the
+/// counterpart of its FK-ORG parent; when the parent has none (an administrative level SOR does
+/// not have), where the counterparts of its siblings of the same kind sit; else under the
+/// counterpart of its nearest linked ancestor, if that is a health institution or unit. None when
+/// SOR has no place for it.
+fn placement(
+    fk: &FkTree,
+    sor: &SorTree,
+    opts: &MatchOptions,
+    run: &Run,
+    registered: &Registered,
+    f: usize,
+) -> Option<(usize, usize)> {
+    let pf = fk.tree.parent(f)?;
+    let open = |s: usize| !sor.units[s].is_closed_on(opts.today) && sor.units[s].kind != SorKind::InstitutionOwner;
+    if let Some(ps) = run.link[pf] {
+        let ps = ps as usize;
+        return open(ps).then_some((pf, ps));
+    }
+    let mut votes: HashMap<usize, u32> = HashMap::new();
+    for &sib in fk.tree.children(pf) {
+        if sib == f || registered.kind[sib] != registered.kind[f] {
+            continue;
+        }
+        if let Some(s) = run.link[sib] {
+            if let Some(p) = sor.tree.parent(s as usize).filter(|&p| open(p)) {
+                *votes.entry(p).or_insert(0) += 1;
+            }
+        }
+    }
+    if let Some((&p, _)) = votes.iter().max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p))) {
+        return Some((pf, p));
+    }
+    let ancestor = fk.tree.ancestors(f).find_map(|a| run.link[a])? as usize;
+    open(ancestor).then_some((pf, ancestor))
+}
+
+/// True when SOR's name says the same as FK-ORG's, or says it with context: compared after
+/// folding case, æ/ae, abbreviations and unit-type synonyms ("Plejehjemmet" = "Plejecenter"),
+/// dropping small words and the municipality's name, and allowing one typo in a long word. A SOR
+/// name that is FK-ORG's name plus its parent's or the municipality's name ("Kastanjelyst, Afsnit
+/// A" for "Afsnit A", "Faxe Kommunale Tandpleje" for "Den Kommunale Tandpleje") is kept: renaming
+/// it would strip the context SOR's readers need.
+pub fn same_name(fk_name: &str, sor_name: &str, vocab: &Vocabulary) -> bool {
+    if fk_name.split_whitespace().eq(sor_name.split_whitespace()) {
+        return true;
+    }
+    let fk_toks = name_tokens(fk_name, vocab);
+    let sor_toks = name_tokens(sor_name, vocab);
+    let close = |a: &str, b: &str| {
+        a == b
+            || (a.len() >= 5
+                && b.len() >= 5
+                && super::normalise::edit_distance(a.as_bytes(), b.as_bytes(), 1).is_some())
+    };
+    !fk_toks.is_empty() && fk_toks.iter().all(|t| sor_toks.iter().any(|s| close(t, s)))
+}
+
+/// A street name in one comparable form: folded, and the usual abbreviations of the last part
+/// written out the same way ("Stationsv." = "Stationsvej", "Hovedg." = "Hovedgade", "Al." = "Allé").
+pub fn street_key(street: &str) -> String {
+    const SUFFIXES: [(&str, &str); 7] = [
+        ("vej", "v"),
+        ("gade", "g"),
+        ("alle", "al"),
+        ("plads", "pl"),
+        ("straede", "str"),
+        ("boulevard", "boul"),
+        ("vaenge", "vg"),
+    ];
+    let folded = fold(street);
+    let mut out: Vec<String> = Vec::new();
+    for w in words(&folded) {
+        let short = SUFFIXES.iter().find_map(|(long, short)| w.strip_suffix(long).map(|stem| format!("{stem}{short}")));
+        out.push(short.unwrap_or_else(|| w.to_string()));
+    }
+    out.join(" ")
 }
 
 fn format_address(a: &Address) -> String {
@@ -114,8 +270,9 @@ fn format_address(a: &Address) -> String {
     format!("{s}, {} {}", a.postcode, a.district).trim().to_string()
 }
 
-fn same_address(a: &Address, b: &Address) -> bool {
-    let street = |x: &Address| words(&fold(&x.street)).collect::<Vec<_>>().join(" ");
+/// Same street (abbreviations written out), same number, and the same postcode where both have one.
+pub fn same_address(a: &Address, b: &Address) -> bool {
+    let street = |x: &Address| street_key(&x.street);
     let number = |x: &Address| {
         x.building
             .as_deref()
@@ -125,14 +282,16 @@ fn same_address(a: &Address, b: &Address) -> bool {
             .flat_map(char::to_lowercase)
             .collect::<String>()
     };
-    street(a) == street(b) && number(a) == number(b) && a.postcode.trim() == b.postcode.trim()
+    let postcode_agrees =
+        a.postcode.trim().is_empty() || b.postcode.trim().is_empty() || a.postcode.trim() == b.postcode.trim();
+    street(a) == street(b) && number(a) == number(b) && postcode_agrees
 }
 
-/// Fields where SOR differs from FK-ORG; FK-ORG's value is the one to set. A field FK-ORG leaves
-/// empty is not cleared in SOR.
-fn changes(u: &FkUnit, s: &SorUnit) -> Vec<Change> {
+/// Fields where SOR differs from FK-ORG in a way that matters; FK-ORG's value is the one to set.
+/// A field FK-ORG leaves empty is not cleared in SOR.
+fn changes(u: &FkUnit, s: &SorUnit, vocab: &Vocabulary) -> Vec<Change> {
     let mut out = Vec::new();
-    if !same_text(&u.enhedsnavn, &s.name) {
+    if !same_name(&u.enhedsnavn, &s.name, vocab) {
         out.push(Change { field: "name", from: Some(s.name.clone()), to: Some(u.enhedsnavn.trim().to_string()) });
     }
     if let Some(text) = u.postal_address.as_deref().filter(|t| !t.trim().is_empty()) {

@@ -70,8 +70,9 @@ pub fn preview_proposals(
     let mut sim = Sim::new(fk, sor, links, today);
     for (i, p) in proposals.iter().enumerate() {
         let number = i + 1;
-        let find =
-            |sor_id: SorId| sor.index_of(sor_id).ok_or(PreviewError::UnknownSorUnit { number, kind: p.kind(), sor_id });
+        let find = |sor_id: SorId| {
+            sor.index_of(sor_id).ok_or(PreviewError::UnknownSorUnit { number, kind: p.kind().as_str(), sor_id })
+        };
         match p {
             Proposal::Link(l) => match sor.index_of(l.sor_id) {
                 None => sim.warn(

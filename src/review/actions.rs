@@ -3,10 +3,10 @@
 //! instead of a proposed link, "no match"; and auto-approval of links in a configured confidence
 //! band (recorded as automatic, with the rule as the actor).
 
-use serde_json::json;
-
 use super::{require_role, Actor, ReviewError, Role};
 use crate::domain::{FkTree, FkUuid, KommuneKode, SorId, SorTree};
+use crate::matching::json::ProposalDto;
+use crate::matching::ProposalKind;
 use crate::store::{units_data_hash, NewProposal, ProposalKey, ProposalStatus, Register, Store, StoreError, Verdict};
 
 /// Link proposals whose confidence lies in `min..=max` may be approved by a rule.
@@ -48,22 +48,23 @@ pub async fn auto_approve(
     let rule = band.actor_name();
     let mut out = AutoApproval::default();
     for p in store.proposals(kommune, Some(ProposalStatus::Pending)).await? {
-        let Some(confidence) = p.confidence.filter(|_| p.key.kind == "link") else { continue };
+        let Some(confidence) = p.confidence.filter(|_| p.key.kind == ProposalKind::Link) else { continue };
         if !band.contains(confidence) {
             continue;
         }
-        let payload: serde_json::Value = serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
-        let flagged = payload.get("flags").and_then(|f| f.as_array()).is_some_and(|f| !f.is_empty());
-        if flagged {
+        if !p.payload.flags().is_empty() {
             out.left_for_review.push(p.id);
             continue;
         }
         let reason = format!("confidence {confidence:.3} within the auto-approval band {}..{}", band.min, band.max);
         match store.record_decision(kommune, p.id, Verdict::Approved, &rule, Some(&reason), true).await {
             Ok(_) => out.approved.push(p.id),
-            Err(StoreError::AlreadyLinked { .. } | StoreError::ProposalNotPending { .. }) => {
-                out.left_for_review.push(p.id)
-            }
+            Err(
+                StoreError::AlreadyLinked { .. }
+                | StoreError::ProposalNotPending { .. }
+                | StoreError::FkUnitTaken { .. }
+                | StoreError::CaseNotLinked { .. },
+            ) => out.left_for_review.push(p.id),
             Err(e) => return Err(e.into()),
         }
     }
@@ -83,7 +84,7 @@ pub enum ByHandError {
     #[error("SOR unit {0} is not in the latest SOR snapshot used for municipality {1}")]
     UnknownSorUnit(SorId, KommuneKode),
     #[error("proposal {id} is a {kind} proposal; this needs a link proposal")]
-    NotALink { id: i64, kind: String },
+    NotALink { id: i64, kind: ProposalKind },
     #[error("SOR unit {sor_id} is not one of proposal {id}'s alternatives ({alternatives})")]
     NotAnAlternative { id: i64, sor_id: SorId, alternatives: String },
     #[error(
@@ -120,7 +121,7 @@ async fn competing_links(
         .proposals(kommune, Some(ProposalStatus::Pending))
         .await?
         .into_iter()
-        .filter(|p| Some(p.id) != except && p.key.kind == "link")
+        .filter(|p| Some(p.id) != except && p.key.kind == ProposalKind::Link)
         .filter(|p| p.key.fk_uuid.as_deref() == Some(fk) || (sor.is_some() && p.key.sor_id.as_deref() == sor))
         .map(|p| p.id)
         .collect())
@@ -131,24 +132,23 @@ fn link_proposal(fk: &FkTree, sor: &SorTree, fk_uuid: FkUuid, sor_id: SorId, bas
     let sor_unit = sor.get(sor_id);
     NewProposal {
         key: ProposalKey {
-            kind: "link".into(),
+            kind: ProposalKind::Link,
             fk_uuid: Some(fk_uuid.to_string()),
             sor_id: Some(sor_id.to_string()),
             parent_sor_id: None,
         },
         confidence: None,
-        payload: json!({
-            "kind": "link",
-            "fk_uuid": fk_uuid.to_string(),
-            "sor_id": sor_id.to_string(),
-            "basis": basis,
-            "flags": [],
-            "explanation": [],
-            "alternatives": [],
-            "fk_name": fk_unit.map(|u| u.enhedsnavn.clone()),
-            "sor_name": sor_unit.map(|u| u.name.clone()),
-        })
-        .to_string(),
+        payload: ProposalDto::Link {
+            fk_uuid: fk_uuid.to_string(),
+            sor_id: sor_id.to_string(),
+            confidence: 1.0,
+            explanation: Vec::new(),
+            alternatives: Vec::new(),
+            basis: basis.to_string(),
+            flags: Vec::new(),
+            fk_name: fk_unit.map(|u| u.enhedsnavn.clone()).unwrap_or_default(),
+            sor_name: sor_unit.map(|u| u.name.clone()),
+        },
         data_hash: units_data_hash(fk_unit, sor_unit),
     }
 }
@@ -188,16 +188,10 @@ pub async fn choose_alternative(
 ) -> Result<i64, ByHandError> {
     let p = store.proposal(proposal_id).await?;
     require_role(store, actor, p.kommune, Role::SorAdmin, "choose another candidate").await?;
-    if p.key.kind != "link" {
+    let ProposalDto::Link { alternatives, .. } = &p.payload else {
         return Err(ByHandError::NotALink { id: proposal_id, kind: p.key.kind });
-    }
-    let payload: serde_json::Value =
-        serde_json::from_str(&p.payload).map_err(|e| ByHandError::Unreadable(e.to_string()))?;
-    let alternatives: Vec<String> = payload
-        .get("alternatives")
-        .and_then(|a| a.as_array())
-        .map(|a| a.iter().filter_map(|x| x.get("sor_id").and_then(|s| s.as_str()).map(str::to_string)).collect())
-        .unwrap_or_default();
+    };
+    let alternatives: Vec<String> = alternatives.iter().map(|a| a.sor_id.clone()).collect();
     if !alternatives.iter().any(|a| *a == sor_id.to_string()) {
         return Err(ByHandError::NotAnAlternative { id: proposal_id, sor_id, alternatives: alternatives.join(", ") });
     }
@@ -250,20 +244,18 @@ pub async fn create_new(
         .ok_or(ByHandError::ParentNotInSor(fk_uuid))?;
     let new = NewProposal {
         key: ProposalKey {
-            kind: "create".into(),
+            kind: ProposalKind::Create,
             fk_uuid: Some(fk_text.clone()),
             sor_id: None,
             parent_sor_id: Some(parent_sor.to_string()),
         },
         confidence: None,
-        payload: json!({
-            "kind": "create",
-            "fk_uuid": fk_text,
-            "parent_sor_id": parent_sor.to_string(),
-            "name": unit.enhedsnavn.trim(),
-            "parent_fk_uuid": parent_fk.to_string(),
-        })
-        .to_string(),
+        payload: ProposalDto::Create {
+            fk_uuid: fk_text.clone(),
+            parent_sor_id: parent_sor.to_string(),
+            name: unit.enhedsnavn.trim().to_string(),
+            parent_fk_uuid: parent_fk.to_string(),
+        },
         data_hash: units_data_hash(Some(unit), sor.get(parent_sor)),
     };
     let supersede = competing_links(store, p.kommune, &fk_text, None, Some(proposal_id)).await?;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::domain::KommuneKode;
+use crate::matching::ProposalKind;
 use crate::store::{ChangeRecord, ChangeState, ProposalStatus, Store, StoreError, StoredProposal};
 
 /// Where a proposal is: pending -> approved / rejected -> applied / failed, or superseded.
@@ -51,11 +52,16 @@ impl Lifecycle {
 
 /// How many changes applying a proposal of `kind` makes: a create is the SOR create and the
 /// write-back of its new SOR-ID; every other kind is one change.
-pub fn changes_per_proposal(kind: &str) -> usize {
-    if kind == "create" {
-        2
-    } else {
-        1
+pub fn changes_per_proposal(kind: ProposalKind) -> usize {
+    match kind {
+        // The new SOR unit, then its SOR-ID written back to FK-ORG.
+        ProposalKind::Create => 2,
+        // A link's one change is its write-back.
+        ProposalKind::Link
+        | ProposalKind::Update
+        | ProposalKind::Close
+        | ProposalKind::Move
+        | ProposalKind::WriteBack => 1,
     }
 }
 
@@ -81,7 +87,7 @@ pub fn lifecycle(p: &StoredProposal, changes: &[&ChangeRecord]) -> (Lifecycle, O
     let applied = changes.iter().filter(|c| c.state == ChangeState::Applied).count();
     if changes.is_empty() {
         (Lifecycle::Approved, None)
-    } else if applied >= changes_per_proposal(&p.key.kind) {
+    } else if applied >= changes_per_proposal(p.key.kind) {
         (Lifecycle::Applied, None)
     } else {
         (Lifecycle::Applying, None)

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::domain::{FkTree, FkUuid, KommuneKode, SorId, SorTree};
 use crate::matching::json::ProposalDto;
-use crate::matching::{Proposal, Proposals};
+use crate::matching::{Proposal, ProposalKind, Proposals};
 use crate::store::{
     units_data_hash, NewProposal, ProposalKey, ReviewState, RunPlan, Store, StoreError, StoredProposal, Verdict,
 };
@@ -146,13 +146,13 @@ pub fn new_proposal(p: &Proposal, fk: &FkTree, sor: &SorTree) -> NewProposal {
     let sor_unit = sor_id.or(parent).and_then(|s| sor.get(s));
     NewProposal {
         key: ProposalKey {
-            kind: p.kind().to_string(),
+            kind: p.kind(),
             fk_uuid: fk_uuid.map(|u| u.to_string()),
             sor_id: sor_id.map(|s| s.to_string()),
             parent_sor_id: parent.map(|s| s.to_string()),
         },
         confidence,
-        payload: serde_json::to_string(&ProposalDto::from(p)).unwrap_or_else(|_| "{}".to_string()),
+        payload: ProposalDto::from(p),
         data_hash: units_data_hash(fk_unit, sor_unit),
     }
 }
@@ -175,7 +175,7 @@ pub fn plan_run(state: &ReviewState, candidates: &[NewProposal]) -> (RunPlan, Ru
         if !seen.insert(&c.key) {
             continue;
         }
-        if c.key.kind == "link" {
+        if c.key.kind == ProposalKind::Link {
             let fk_linked = c.key.fk_uuid.as_deref().is_some_and(|f| linked_fk.contains(f));
             let sor_linked = c.key.sor_id.as_deref().is_some_and(|s| linked_sor.contains(s));
             if fk_linked || sor_linked {
@@ -313,13 +313,20 @@ mod tests {
     fn candidate(kind: &str, fk: &str, sor: &str, hash: &str) -> NewProposal {
         NewProposal {
             key: ProposalKey {
-                kind: kind.into(),
+                kind: ProposalKind::parse(kind).expect("kind"),
                 fk_uuid: Some(fk.into()),
                 sor_id: Some(sor.into()),
                 parent_sor_id: None,
             },
             confidence: None,
-            payload: "{}".into(),
+            payload: ProposalDto::from_key_and_json(
+                ProposalKind::parse(kind).expect("kind"),
+                Some(fk),
+                Some(sor),
+                None,
+                &serde_json::json!({}),
+            )
+            .expect("payload"),
             data_hash: hash.into(),
         }
     }

@@ -174,6 +174,12 @@ pub enum StoreError {
          link not applied yet); one FK-ORG unit gets one SOR unit: reject or supersede {other} first"
     )]
     FkUnitTaken { proposal_id: i64, fk_uuid: String, other: i64 },
+    #[error(
+        "proposal {proposal_id} follows from linking FK-ORG unit {fk_uuid} to SOR unit {sor_id}, but {}: \
+         decide the unit's link first",
+        match linked { Some(other) => format!("the unit is linked to SOR unit {other}"), None => "that link is not decided".to_string() }
+    )]
+    CaseNotLinked { proposal_id: i64, fk_uuid: String, sor_id: String, linked: Option<String> },
 }
 
 #[derive(Debug, Clone)]

@@ -2,6 +2,8 @@
 //! (what a run records, who may decide) live in [`crate::review`]; this is storage only.
 
 use crate::domain::{FkUnit, FkUuid, KommuneKode, SorId, SorUnit};
+use crate::matching::json::ProposalDto;
+use crate::matching::ProposalKind;
 
 use super::review_sql::{self, DecideOutcome, InsertDecision, InsertProposal, ProposalRow, ReviewRows};
 use super::{now, Pool, Store, StoreError};
@@ -57,7 +59,7 @@ impl Verdict {
 /// `parent_sor_id` is a create's parent or a move's new parent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProposalKey {
-    pub kind: String,
+    pub kind: ProposalKind,
     pub fk_uuid: Option<String>,
     pub sor_id: Option<String>,
     pub parent_sor_id: Option<String>,
@@ -70,7 +72,7 @@ pub struct NewProposal {
     /// Links only.
     pub confidence: Option<f64>,
     /// The proposal as the JSON contract shows it.
-    pub payload: String,
+    pub payload: ProposalDto,
     /// [`units_data_hash`] of the units it was made from.
     pub data_hash: String,
 }
@@ -82,7 +84,8 @@ pub struct StoredProposal {
     pub kommune: KommuneKode,
     pub key: ProposalKey,
     pub confidence: Option<f64>,
-    pub payload: String,
+    /// The proposal, parsed once at the store edge.
+    pub payload: ProposalDto,
     pub data_hash: String,
     pub fk_snapshot_id: i64,
     pub sor_snapshot_id: i64,
@@ -156,8 +159,25 @@ pub(super) fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
     KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
 }
 
-fn key_of(kind: &str, fk: &Option<String>, sor: &Option<String>, parent: &Option<String>) -> ProposalKey {
-    ProposalKey { kind: kind.to_string(), fk_uuid: fk.clone(), sor_id: sor.clone(), parent_sor_id: parent.clone() }
+fn key_of(
+    kind: &str,
+    fk: &Option<String>,
+    sor: &Option<String>,
+    parent: &Option<String>,
+) -> Result<ProposalKey, StoreError> {
+    let kind = ProposalKind::parse(kind)
+        .ok_or_else(|| StoreError::UnreadableValue(format!("unknown proposal kind {kind:?}")))?;
+    Ok(ProposalKey { kind, fk_uuid: fk.clone(), sor_id: sor.clone(), parent_sor_id: parent.clone() })
+}
+
+/// The stored payload text as its typed form: the one place proposals are parsed.
+fn payload_of(id: i64, text: &str) -> Result<ProposalDto, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::UnreadableValue(format!("proposal {id}: {e}")))
+}
+
+/// The typed payload as the text the store keeps.
+fn payload_text(p: &ProposalDto) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".to_string())
 }
 
 fn stored(row: ProposalRow) -> Result<StoredProposal, StoreError> {
@@ -166,9 +186,9 @@ fn stored(row: ProposalRow) -> Result<StoredProposal, StoreError> {
     Ok(StoredProposal {
         id: row.id,
         kommune: kommune_from(row.kommunekode)?,
-        key: key_of(&row.kind, &row.fk_uuid, &row.sor_id, &row.parent_sor_id),
+        key: key_of(&row.kind, &row.fk_uuid, &row.sor_id, &row.parent_sor_id)?,
         confidence: row.confidence,
-        payload: row.payload,
+        payload: payload_of(row.id, &row.payload)?,
         data_hash: row.data_hash,
         fk_snapshot_id: row.fk_snapshot_id,
         sor_snapshot_id: row.sor_snapshot_id,
@@ -184,6 +204,9 @@ fn decided(proposal_id: i64, outcome: DecideOutcome) -> Result<i64, StoreError> 
         DecideOutcome::NotPending(status) => Err(StoreError::ProposalNotPending { id: proposal_id, status }),
         DecideOutcome::LinkConflict(fk_uuid, sor_id) => Err(StoreError::AlreadyLinked { proposal_id, fk_uuid, sor_id }),
         DecideOutcome::FkUnitTaken(fk_uuid, other) => Err(StoreError::FkUnitTaken { proposal_id, fk_uuid, other }),
+        DecideOutcome::CaseNotLinked(fk_uuid, sor_id, linked) => {
+            Err(StoreError::CaseNotLinked { proposal_id, fk_uuid, sor_id, linked })
+        }
     }
 }
 
@@ -195,10 +218,12 @@ fn review_state(rows: &ReviewRows) -> ReviewState {
         decided: rows
             .decided
             .iter()
-            .map(|d| super::review::PastDecision {
-                key: key_of(&d.kind, &d.fk_uuid, &d.sor_id, &d.parent_sor_id),
-                data_hash: d.data_hash.clone(),
-                verdict: if d.decision == "approved" { Verdict::Approved } else { Verdict::Rejected },
+            .filter_map(|d| {
+                Some(super::review::PastDecision {
+                    key: key_of(&d.kind, &d.fk_uuid, &d.sor_id, &d.parent_sor_id).ok()?,
+                    data_hash: d.data_hash.clone(),
+                    verdict: if d.decision == "approved" { Verdict::Approved } else { Verdict::Rejected },
+                })
             })
             .collect(),
         links: rows.links.clone(),
@@ -227,15 +252,17 @@ impl Store {
         candidates: &[NewProposal],
         plan: impl FnOnce(&ReviewState) -> RunPlan,
     ) -> Result<Vec<i64>, StoreError> {
+        let texts: Vec<String> = candidates.iter().map(|c| payload_text(&c.payload)).collect();
         let rows: Vec<InsertProposal<'_>> = candidates
             .iter()
-            .map(|c| InsertProposal {
-                kind: &c.key.kind,
+            .zip(&texts)
+            .map(|(c, text)| InsertProposal {
+                kind: c.key.kind.as_str(),
                 fk_uuid: c.key.fk_uuid.as_deref(),
                 sor_id: c.key.sor_id.as_deref(),
                 parent_sor_id: c.key.parent_sor_id.as_deref(),
                 confidence: c.confidence,
-                payload: &c.payload,
+                payload: text,
                 data_hash: &c.data_hash,
             })
             .collect();
@@ -337,13 +364,14 @@ impl Store {
             action: first_action,
         });
         let first_id = first.as_ref().map(|f| f.proposal_id);
+        let text = payload_text(&new.payload);
         let row = InsertProposal {
-            kind: &new.key.kind,
+            kind: new.key.kind.as_str(),
             fk_uuid: new.key.fk_uuid.as_deref(),
             sor_id: new.key.sor_id.as_deref(),
             parent_sor_id: new.key.parent_sor_id.as_deref(),
             confidence: new.confidence,
-            payload: &new.payload,
+            payload: &text,
             data_hash: &new.data_hash,
         };
         let then = InsertDecision {

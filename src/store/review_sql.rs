@@ -18,6 +18,14 @@ const APPROVED_UNSENT: &str = "WHERE kommunekode = $1 AND status = 'approved' \
 const OTHER_APPROVED_FOR_FK: &str = "SELECT p.id FROM proposals p WHERE p.kommunekode = $1 AND p.fk_uuid = $2 \
      AND p.kind IN ('create', 'link') AND p.status = 'approved' AND p.id <> $3 \
      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.proposal_id = p.id AND c.state = 'applied') ORDER BY p.id LIMIT 1";
+/// The SOR unit an FK-ORG unit's case is decided as (its approved link), if any.
+const LINK_OF_FK: &str = "SELECT sor_id FROM links WHERE kommunekode = $1 AND fk_uuid = $2";
+/// The follow-ups of a link (same FK-ORG unit, same SOR unit) that nothing was sent for yet: a
+/// correspondence rejected or changed takes them with it.
+const SUPERSEDE_FOLLOW_UPS: &str = "UPDATE proposals SET status = 'superseded' WHERE kommunekode = $1 \
+     AND fk_uuid = $2 AND sor_id = $3 AND kind IN ('update', 'move', 'close', 'write_back') \
+     AND (status = 'pending' OR (status = 'approved' AND NOT EXISTS \
+     (SELECT 1 FROM changes c WHERE c.proposal_id = proposals.id)))";
 const DECIDE_PROPOSAL: &str = "UPDATE proposals SET status = $1 WHERE id = $2 AND status = 'pending'";
 const PAST_DECISIONS: &str = "SELECT p.kind, p.fk_uuid, p.sor_id, p.parent_sor_id, d.data_hash, d.decision \
      FROM decisions d JOIN proposals p ON p.id = d.proposal_id WHERE d.kommunekode = $1 ORDER BY d.id";
@@ -137,6 +145,9 @@ pub(crate) enum DecideOutcome {
     Recorded(i64),
     NoSuchProposal,
     NotPending(String),
+    /// A follow-up whose case is not decided as its link: (fk_uuid, sor_id, the SOR unit the
+    /// case is linked to, if any).
+    CaseNotLinked(String, String, Option<String>),
     /// An approved link already holds this FK-ORG unit or SOR unit: (fk_uuid, sor_id).
     LinkConflict(String, String),
     /// Another approved, unapplied create or link is for this FK-ORG unit: (fk_uuid, its id).
@@ -335,6 +346,28 @@ macro_rules! review_backend {
                         if let Some((other,)) = other {
                             return Ok(DecideOutcome::FkUnitTaken(fk.to_string(), other));
                         }
+                    }
+                }
+                let follow_up = matches!(p.kind.as_str(), "update" | "move" | "close" | "write_back");
+                if follow_up && d.decision == "approved" {
+                    let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) else {
+                        return Ok(DecideOutcome::NotPending(p.status));
+                    };
+                    let linked: Option<(String,)> =
+                        sqlx::query_as(super::LINK_OF_FK).bind(kommunekode).bind(fk).fetch_optional(&mut **tx).await?;
+                    let linked = linked.map(|(s,)| s);
+                    if linked.as_deref() != Some(sor) {
+                        return Ok(DecideOutcome::CaseNotLinked(fk.to_string(), sor.to_string(), linked));
+                    }
+                }
+                if p.kind == "link" && d.decision == "rejected" {
+                    if let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) {
+                        sqlx::query(super::SUPERSEDE_FOLLOW_UPS)
+                            .bind(kommunekode)
+                            .bind(fk)
+                            .bind(sor)
+                            .execute(&mut **tx)
+                            .await?;
                     }
                 }
                 if p.kind == "link" && d.decision == "approved" {

@@ -525,7 +525,7 @@ async fn work(
     with_pending.extend(
         pending
             .iter()
-            .filter(|p| p.key.kind == "link")
+            .filter(|p| p.key.kind == crate::matching::ProposalKind::Link)
             .filter_map(|p| p.key.fk_uuid.as_deref().and_then(|u| crate::domain::FkUuid::parse(u).ok())),
     );
     metrics.coverage_if_approved = coverage(&inputs.fk, &match_opts.scope, &with_pending).share();

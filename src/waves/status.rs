@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::{FkUuid, KommuneKode};
+use crate::matching::ProposalKind;
 use crate::store::{ProposalStatus, Register, Store, StoreError, WaveRunItem};
 
 use super::pipeline::coverage;
@@ -177,8 +178,8 @@ async fn one(
         if p.status == ProposalStatus::Superseded {
             continue;
         }
-        *by_kind.entry(p.key.kind.clone()).or_insert(0) += 1;
-        let is_link = p.key.kind == "link";
+        *by_kind.entry(p.key.kind.as_str().to_string()).or_insert(0) += 1;
+        let is_link = p.key.kind == ProposalKind::Link;
         match p.status {
             ProposalStatus::Pending => {
                 pending += 1;

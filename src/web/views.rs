@@ -477,7 +477,7 @@ pub async fn proposal(
     let sor = state.sor_tree(p.sor_snapshot_id).await?;
     let fk_unit = p.key.fk_uuid.as_deref().and_then(|u| FkUuid::parse(u).ok()).and_then(|u| fk.get(u));
     let sor_unit = p.key.sor_id.as_deref().and_then(|s| SorId::parse(s).ok()).and_then(|s| sor.get(s));
-    let dto: Option<ProposalDto> = serde_json::from_str(&p.payload).ok();
+    let dto: Option<ProposalDto> = Some(p.payload.clone());
     let (explanation, alternatives, changes) = match &dto {
         Some(ProposalDto::Link { explanation, alternatives, .. }) => (
             explanation
@@ -529,7 +529,7 @@ pub async fn proposal(
     Ok(ProposalView {
         id: p.id,
         kommune: kommune.to_string(),
-        kind: p.key.kind.clone(),
+        kind: p.key.kind.as_str().to_string(),
         status: p.status.as_str().to_string(),
         confidence: p.confidence,
         fk_uuid: p.key.fk_uuid.clone(),

@@ -15,6 +15,8 @@ use sorsync::apply::{
     StepStatus,
 };
 use sorsync::domain::{FkTree, FkUnit, FkUuid, KommuneKode, SorId, SorKind, SorTree, SorUnit};
+use sorsync::matching::json::ProposalDto;
+use sorsync::matching::ProposalKind;
 use sorsync::review::{
     auto_approve, choose_alternative, create_new, decide, grant, link_by_hand, no_match, proposals_with_lifecycle,
     Actor, ConfidenceBand, Decision, Lifecycle, ReviewError, Role,
@@ -153,13 +155,20 @@ async fn propose(
 ) -> i64 {
     let candidate = NewProposal {
         key: ProposalKey {
-            kind: kind.to_string(),
+            kind: ProposalKind::parse(kind).expect("kind"),
             fk_uuid: Some(fk_id(fk).to_string()),
             sor_id: sor.map(|s| s.to_string()),
             parent_sor_id: parent.map(|s| s.to_string()),
         },
         confidence: payload.get("confidence").and_then(|c| c.as_f64()),
-        payload: payload.to_string(),
+        payload: ProposalDto::from_key_and_json(
+            ProposalKind::parse(kind).expect("kind"),
+            Some(&fk_id(fk).to_string()),
+            sor.map(|s| s.to_string()).as_deref(),
+            parent.map(|s| s.to_string()).as_deref(),
+            &payload,
+        )
+        .expect("payload"),
         data_hash: format!("hash-{kind}-{fk}"),
     };
     let ids = store

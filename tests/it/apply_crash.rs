@@ -12,6 +12,8 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sorsync::apply::{build_plan, Plan};
 use sorsync::domain::{Cvr, FkTree, FkUnit, FkUuid, KommuneKode, SorId, SorKind, SorTree, SorUnit};
+use sorsync::matching::json::ProposalDto;
+use sorsync::matching::ProposalKind;
 use sorsync::review::{decide, grant, Actor, Decision, Role};
 use sorsync::standin::fkorg::{self, StandInOptions};
 use sorsync::standin::sor::{spawn, SorStandIn, SorStandInOptions};
@@ -95,13 +97,20 @@ async fn approved_plan(store: &Store) -> Plan {
     let mut add = |kind: &str, fk: u64, sor: Option<SorId>, parent: Option<SorId>, payload: serde_json::Value| {
         candidates.push(NewProposal {
             key: ProposalKey {
-                kind: kind.into(),
+                kind: ProposalKind::parse(kind).expect("kind"),
                 fk_uuid: Some(fk_id(fk).to_string()),
                 sor_id: sor.map(|s| s.to_string()),
                 parent_sor_id: parent.map(|s| s.to_string()),
             },
             confidence: None,
-            payload: payload.to_string(),
+            payload: ProposalDto::from_key_and_json(
+                ProposalKind::parse(kind).expect("kind"),
+                Some(&fk_id(fk).to_string()),
+                sor.map(|s| s.to_string()).as_deref(),
+                parent.map(|s| s.to_string()).as_deref(),
+                &payload,
+            )
+            .expect("payload"),
             data_hash: format!("{kind}-{fk}"),
         })
     };

@@ -118,7 +118,7 @@ fn linked_to(p: &Proposals, fk: u128) -> Option<SorId> {
 }
 
 fn kinds<'a>(p: &'a Proposals, kind: &str) -> Vec<&'a Proposal> {
-    p.proposals.iter().filter(|x| x.kind() == kind).collect()
+    p.proposals.iter().filter(|x| x.kind().as_str() == kind).collect()
 }
 
 #[test]

@@ -127,7 +127,7 @@ async fn pending(store: &Store) -> Vec<StoredProposal> {
 /// The pending link proposal between the Evigglad units, if any.
 async fn evigglad_link(store: &Store) -> Option<StoredProposal> {
     pending(store).await.into_iter().find(|p| {
-        p.key.kind == "link"
+        p.key.kind == sorsync::matching::ProposalKind::Link
             && p.key.fk_uuid.as_deref() == Some(fk_id(EVIGGLAD_FK).to_string().as_str())
             && p.key.sor_id.as_deref() == Some(sor_id(EVIGGLAD_SOR).to_string().as_str())
     })

@@ -224,7 +224,7 @@ async fn status_shows_coverage_after_approvals(db: &TestDb) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|p| p.key.kind == "link")
+        .filter(|p| p.key.kind == sorsync::matching::ProposalKind::Link)
         .collect();
     let half = links.len() / 2;
     for p in &links[..half] {

@@ -283,7 +283,7 @@ pub async fn pending_links(store: &Store, k: KommuneKode) -> Vec<i64> {
         .await
         .unwrap()
         .into_iter()
-        .filter(|p| p.key.kind == "link")
+        .filter(|p| p.key.kind == sorsync::matching::ProposalKind::Link)
         .map(|p| p.id)
         .collect()
 }
@@ -466,7 +466,7 @@ async fn bulk_approval_shows_how_many_and_which_before_approving_exactly_those(d
         .await
         .unwrap()
         .into_iter()
-        .filter(|p| p.key.kind == "link" && p.confidence.unwrap_or(0.0) >= 0.5)
+        .filter(|p| p.key.kind == sorsync::matching::ProposalKind::Link && p.confidence.unwrap_or(0.0) >= 0.5)
         .map(|p| p.id)
         .collect();
     assert!(!eligible.is_empty());
