@@ -14,6 +14,24 @@ pub struct Config {
     pub sor: SorConfig,
     pub review: ReviewConfig,
     pub apply: ApplyConfig,
+    /// `[policy]`: who decides what (see `matching::policy::SyncPolicy`); keys `link_auto_min`,
+    /// `name`, `address`, `phone`, `email`, `move`, `close`, `create`, `not_in_sor`. Keys left out
+    /// keep the careful defaults; the wave plan can override them per municipality.
+    pub policy: std::collections::BTreeMap<String, toml::Value>,
+}
+
+/// A policy table's entries as (key, value text), for [`crate::matching::policy::SyncPolicy::with`].
+pub fn policy_entries(table: &std::collections::BTreeMap<String, toml::Value>) -> Vec<(String, String)> {
+    table
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
 }
 
 /// `[review]`: auto-approval (off unless a lower bound is given).
@@ -235,6 +253,11 @@ impl Config {
         };
         config.apply_env(env)?;
         Ok(config)
+    }
+
+    /// The sync policy `[policy]` configures (the defaults with its keys applied).
+    pub fn sync_policy(&self) -> Result<crate::matching::policy::SyncPolicy, String> {
+        crate::matching::policy::SyncPolicy::default().with(&policy_entries(&self.policy)).map_err(|e| format!("[policy]: {e}"))
     }
 
     /// Parses the file. The error says where and what, but never quotes the file's text (it may

@@ -269,11 +269,9 @@ fn print_summary(rows: &[Row]) {
 
 /// Who runs the demo's wave: an operator of every bundled municipality.
 pub const DEMO_OPERATOR: &str = "olga";
-/// The demo's auto-approval band: links this confident are approved by the rule.
-const DEMO_AUTO_APPROVE: f64 = 0.99;
 
 /// Loads the wave plan, and runs its pilot wave as [`DEMO_OPERATOR`]: proposals for every pilot,
-/// auto-approval of the most confident links, and for live municipalities plan + apply to a SOR
+/// the sync policy's automatic decisions, and for live municipalities plan + apply to a SOR
 /// stand-in (with the SORUS client) and write-back to an FK-ORG stand-in (with the FK-ORG client),
 /// both on 127.0.0.1. Returns the lines to print.
 async fn run_pilot_wave(store: &Store, args: &DemoArgs, today: NaiveDate, config: &Config) -> anyhow::Result<String> {
@@ -286,8 +284,8 @@ async fn run_pilot_wave(store: &Store, args: &DemoArgs, today: NaiveDate, config
     }
     // One SOR and one FK-ORG stand-in per live municipality; the steps go to its own pair.
     let mut steps: BTreeMap<KommuneKode, Arc<dyn ApplySteps>> = BTreeMap::new();
-    let mut with_band = config.clone();
-    with_band.review.auto_approve_min_confidence = Some(DEMO_AUTO_APPROVE);
+    // The configured sync policy decides what needs no person (no extra auto-approval band).
+    let with_band = config.clone();
     let mut servers = Vec::new();
     for m in wave.municipalities.iter().filter(|m| m.status == Status::Live) {
         let dir = args.data.join(m.kommune.to_string());

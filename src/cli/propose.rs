@@ -55,11 +55,16 @@ pub struct ProposeArgs {
     /// Do not propose matched links below this confidence.
     #[arg(long, default_value_t = 0.5, value_name = "P")]
     pub min_confidence: f64,
+    /// With --kommune: who runs it (an operator or SOR administrator of the municipality); the
+    /// sync policy then decides what it may decide without a person, recorded as automatic.
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
 }
 
 pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let kommune = args.kommune.as_deref().map(KommuneKode::parse).transpose().context("--kommune")?;
     let mut opts = MatchOptions::new(args.today.unwrap_or_else(|| chrono::Local::now().date_naive()));
+    opts.policy = ctx.config.sync_policy().map_err(anyhow::Error::msg)?;
     let default_min_confidence = opts.min_confidence;
     opts.min_confidence = args.min_confidence;
     opts.scope =
@@ -79,7 +84,8 @@ pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 Format::Json => StoreRunFormat::Json,
                 Format::Csv => anyhow::bail!("--format csv works on files; with the store use text or json"),
             };
-            return super::propose_store::run_from_store(kommune, &opts, format, ctx);
+            let actor = args.as_user.clone().map(crate::review::Actor::new);
+            return super::propose_store::run_from_store(kommune, &opts, actor, format, ctx);
         }
         _ => anyhow::bail!(
             "give --fkorg FILE and --sor FILE, or only --kommune CODE to use the store's latest snapshots"
@@ -99,16 +105,14 @@ pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &ProposalsDto::from(&proposals))?;
+            serde_json::to_writer_pretty(&mut out, &ProposalsDto::new(&proposals, &opts.policy))?;
             writeln!(out)?;
         }
         Format::Csv => write_csv(&mut out, &proposals)?,
-        Format::Text => write_text(&mut out, &proposals, kommune)?,
+        Format::Text => write_text(&mut out, &proposals, kommune, &opts.policy)?,
     }
-    let needs_attention = proposals.proposals.iter().any(|p| match p {
-        Proposal::Link(l) => l.basis != LinkBasis::SorIdOnUnit || !l.flags.is_empty(),
-        _ => true,
-    });
+    let needs_attention = proposals.cases.iter().any(|c| !c.auto())
+        || proposals.proposals.iter().any(|p| opts.policy.rule(p).is_none());
     Ok(if needs_attention { ExitCode::from(EXIT_NEEDS_ATTENTION) } else { ExitCode::SUCCESS })
 }
 
@@ -116,7 +120,12 @@ fn parse_uuids(v: &[String], flag: &str) -> anyhow::Result<Vec<FkUuid>> {
     v.iter().map(|s| FkUuid::parse(s).with_context(|| format!("{flag} {s}"))).collect()
 }
 
-fn write_text(out: &mut impl Write, p: &Proposals, kommune: Option<KommuneKode>) -> anyhow::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    p: &Proposals,
+    kommune: Option<KommuneKode>,
+    policy: &crate::matching::policy::SyncPolicy,
+) -> anyhow::Result<()> {
     if let Some(k) = kommune {
         writeln!(out, "Municipality {k}")?;
     }
@@ -190,6 +199,14 @@ fn write_text(out: &mut impl Write, p: &Proposals, kommune: Option<KommuneKode>)
         count(ProposalKind::Move),
         count(ProposalKind::WriteBack),
         p.stats.candidate_pairs
+    )?;
+    let person = p.cases.iter().filter(|c| !c.auto()).count();
+    let follow_ups = p.proposals.iter().filter(|x| x.kind().is_follow_up() && policy.rule(x).is_none()).count();
+    writeln!(
+        out,
+        "{} cases: {} decided by the sync policy, {person} for a person; {follow_ups} follow-ups for a person",
+        p.cases.len(),
+        p.cases.len() - person,
     )?;
     Ok(())
 }

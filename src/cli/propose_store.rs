@@ -13,7 +13,8 @@ use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::KommuneKode;
 use crate::matching::MatchOptions;
 use crate::store::Store;
-use crate::waves::pipeline::{configured_scope, propose_for, StoreRun};
+use crate::review::{apply_policy, Actor};
+use crate::waves::pipeline::{configured_policy, configured_scope, propose_for, StoreRun};
 
 /// Output of a store-backed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,15 +47,31 @@ struct RunJson {
 pub fn run_from_store(
     kommune: KommuneKode,
     opts: &MatchOptions,
+    actor: Option<Actor>,
     format: StoreRunFormat,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new, .. } = block_on(async {
-        let store = open_store(ctx).await?;
-        let result = run(&store, kommune, opts).await;
-        store.close().await;
-        result
-    })?;
+    let (StoreRun { mut summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new, .. }, decided) =
+        block_on(async {
+            let store = open_store(ctx).await?;
+            let result = async {
+                let r = run(&store, kommune, opts).await?;
+                let decided = match &actor {
+                    Some(actor) => {
+                        let policy = configured_policy(&store, kommune, &opts.policy).await?;
+                        Some(apply_policy(&store, actor, kommune, &policy).await?)
+                    }
+                    None => None,
+                };
+                anyhow::Ok((r, decided))
+            }
+            .await;
+            store.close().await;
+            result
+        })?;
+    if let Some(d) = &decided {
+        summary.pending = summary.pending.saturating_sub(d.approved.len());
+    }
     let mut out = std::io::stdout().lock();
     match format {
         StoreRunFormat::Json => {
@@ -91,6 +108,17 @@ pub fn run_from_store(
                 summary.superseded,
                 summary.pending
             )?;
+            match &decided {
+                Some(d) => writeln!(
+                    out,
+                    "The sync policy decided {} of them without a person (recorded as automatic in the audit log).",
+                    d.approved.len()
+                )?,
+                None => writeln!(
+                    out,
+                    "Give --as USER (an operator or SOR administrator) to let the sync policy decide what needs no person."
+                )?,
+            }
             if summary.pending > 0 {
                 writeln!(out, "Review them with `sorsync proposals list --kommune {kommune}`.")?;
             }

@@ -148,25 +148,35 @@ impl EngineSteps {
 impl ApplySteps for EngineSteps {
     fn auto_approve<'a>(&'a self, ctx: StepContext<'a>) -> StepFuture<'a> {
         Box::pin(async move {
-            let Some(band) = self.config.review.auto_approve_band() else {
-                return StepOutcome::Done {
-                    detail: "auto-approval is off ([review] auto_approve_min_confidence)".into(),
-                    decided: 0,
-                    applied: 0,
-                };
+            let actor = match self.may_run(&ctx, "let the sync policy decide").await {
+                Ok(a) => a,
+                Err(e) => return StepOutcome::NeedsPerson(e),
             };
-            if let Err(e) = self.may_run(&ctx, "run auto-approval").await {
-                return StepOutcome::NeedsPerson(e);
-            }
+            let policy = match self.config.sync_policy().and_then(|base| ctx.municipality.sync_policy(&base)) {
+                Ok(p) => p,
+                Err(e) => return StepOutcome::Failed(format!("sync policy: {e}")),
+            };
+            let decided = match review::apply_policy(ctx.store, actor, ctx.kommune, &policy).await {
+                Ok(d) => d,
+                Err(e) => return StepOutcome::Failed(format!("sync policy: {e}")),
+            };
+            let policy_detail = format!(
+                "{} proposals decided by the sync policy, {} it would decide left for a person",
+                decided.approved.len(),
+                decided.left_for_review.len()
+            );
+            let Some(band) = self.config.review.auto_approve_band() else {
+                return StepOutcome::Done { detail: policy_detail, decided: decided.approved.len(), applied: 0 };
+            };
             match review::auto_approve(ctx.store, ctx.kommune, band).await {
                 Ok(a) => StepOutcome::Done {
                     detail: format!(
-                        "{} link proposals approved by the rule {}, {} in the band left for a person",
+                        "{policy_detail}; {} link proposals approved by the rule {}, {} in the band left for a person",
                         a.approved.len(),
                         band.actor_name(),
                         a.left_for_review.len()
                     ),
-                    decided: a.approved.len(),
+                    decided: decided.approved.len() + a.approved.len(),
                     applied: 0,
                 },
                 Err(e) => StepOutcome::Failed(format!("auto-approval: {e}")),

@@ -3,11 +3,47 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cases::{Case, CaseKey, Correspondence};
+use super::policy::SyncPolicy;
 use super::{LinkBasis, Proposal, ProposalKind, Proposals};
 
+/// `propose --format json`: the proposals (each with its case and whether the sync policy decides
+/// it without a person) and the cases with their proposed decisions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposalsDto {
-    pub proposals: Vec<ProposalDto>,
+    pub proposals: Vec<ProposalOutDto>,
+    #[serde(default)]
+    pub cases: Vec<CaseDto>,
+}
+
+/// One proposal of the contract: the proposal's own fields, plus `case` (the FK-ORG uuid, or the
+/// SOR-ID of a SOR-only case) and `auto` (the default policy decides it without a person; a
+/// follow-up the policy applies by itself once its case is decided is `true` even while its case
+/// waits for a person).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalOutDto {
+    #[serde(flatten)]
+    pub proposal: ProposalDto,
+    pub case: String,
+    pub auto: bool,
+}
+
+/// One case: `decision` is `link` (with `sor_id`, `confidence`), `new` (with `parent_sor_id`),
+/// `not_in_sor` (with `reason`) or `sor_only_keep`; `auto` says whether the policy takes that
+/// decision without a person, `rule` which rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDto {
+    pub case: String,
+    /// `fkorg` or `sor`.
+    pub side: String,
+    pub name: String,
+    pub decision: String,
+    pub sor_id: Option<String>,
+    pub parent_sor_id: Option<String>,
+    pub confidence: Option<f64>,
+    pub reason: Option<String>,
+    pub auto: bool,
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,8 +245,46 @@ impl From<&Proposal> for ProposalDto {
     }
 }
 
-impl From<&Proposals> for ProposalsDto {
-    fn from(p: &Proposals) -> Self {
-        ProposalsDto { proposals: p.proposals.iter().map(ProposalDto::from).collect() }
+impl ProposalsDto {
+    /// The contract of a run, with `auto` as `policy` decides.
+    pub fn new(p: &Proposals, policy: &SyncPolicy) -> Self {
+        ProposalsDto {
+            proposals: p
+                .proposals
+                .iter()
+                .map(|x| ProposalOutDto {
+                    proposal: ProposalDto::from(x),
+                    case: x.case().to_string(),
+                    auto: policy.rule(x).is_some(),
+                })
+                .collect(),
+            cases: p.cases.iter().map(CaseDto::from).collect(),
+        }
+    }
+}
+
+impl From<&Case> for CaseDto {
+    fn from(c: &Case) -> Self {
+        let (sor_id, parent_sor_id, confidence, reason) = match &c.correspondence {
+            Correspondence::Linked { sor_id, confidence } => (Some(sor_id.to_string()), None, Some(*confidence), None),
+            Correspondence::New { parent_sor_id } => (None, Some(parent_sor_id.to_string()), None, None),
+            Correspondence::NotInSor(r) => (None, None, None, Some(r.key().to_string())),
+            Correspondence::SorOnlyKeep => (None, None, None, None),
+        };
+        CaseDto {
+            case: c.key.to_string(),
+            side: match c.key {
+                CaseKey::Fk(_) => "fkorg".into(),
+                CaseKey::Sor(_) => "sor".into(),
+            },
+            name: c.name.clone(),
+            decision: c.correspondence.key().to_string(),
+            sor_id,
+            parent_sor_id,
+            confidence,
+            reason,
+            auto: c.auto(),
+            rule: c.rule.as_ref().map(|r| r.0.clone()),
+        }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod assign;
 pub mod blocking;
+pub mod cases;
 pub mod eval;
 pub mod features;
 pub mod json;
@@ -197,6 +198,19 @@ pub enum Proposal {
 }
 
 impl Proposal {
+    /// The case the proposal belongs to: its FK-ORG unit.
+    pub fn case(&self) -> cases::CaseKey {
+        let fk = match self {
+            Proposal::Link(l) => l.fk_uuid,
+            Proposal::Create(c) => c.fk_uuid,
+            Proposal::Update(u) => u.fk_uuid,
+            Proposal::Close(c) => c.fk_uuid,
+            Proposal::Move(m) => m.fk_uuid,
+            Proposal::WriteBack(w) => w.fk_uuid,
+        };
+        cases::CaseKey::Fk(fk)
+    }
+
     pub fn kind(&self) -> ProposalKind {
         match self {
             Proposal::Link(_) => ProposalKind::Link,
@@ -268,6 +282,8 @@ impl std::fmt::Display for ProposalKind {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Proposals {
     pub proposals: Vec<Proposal>,
+    /// One per in-scope FK-ORG unit and per SOR-only unit, with its proposed correspondence.
+    pub cases: Vec<cases::Case>,
     pub stats: RunStats,
 }
 
@@ -297,8 +313,10 @@ pub fn propose(fk: &FkTree, sor: &SorTree, opts: &MatchOptions) -> Proposals {
     let mut out = Vec::new();
     let links = run.link_proposals(fk, sor, opts);
     out.extend(links.into_iter().map(Proposal::Link));
-    out.extend(proposals::follow_up(fk, sor, opts, &vocab, &run));
-    Proposals { proposals: out, stats: run.stats.clone() }
+    let registered = proposals::Registered::learn(fk, opts, &vocab, &run);
+    out.extend(proposals::follow_up(fk, sor, opts, &vocab, &run, &registered));
+    let cases = cases::build(fk, sor, opts, &run, &registered, &out);
+    Proposals { proposals: out, cases, stats: run.stats.clone() }
 }
 
 /// Close proposals for SOR units whose approved FK-ORG counterpart has vanished from FK-ORG (gone

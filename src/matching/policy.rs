@@ -162,6 +162,16 @@ impl SyncPolicy {
         }
     }
 
+    /// The policy with `overrides` (key, value as written) applied in order; the first bad one
+    /// is the error.
+    pub fn with(&self, overrides: &[(String, String)]) -> Result<SyncPolicy, String> {
+        let mut p = self.clone();
+        for (k, v) in overrides {
+            p.set(k, v)?;
+        }
+        Ok(p)
+    }
+
     /// [`Self::rule_for`] a core proposal.
     pub fn rule(&self, p: &Proposal) -> Option<Rule> {
         match p {

@@ -15,7 +15,14 @@ use super::{Change, CloseProposal, CreateProposal, MatchOptions, MoveProposal, P
 use crate::domain::{normalise_phone, Address, FkTree, FkUnit, Phone, SorKind, SorTree, SorUnit};
 
 /// Every non-link proposal implied by the run's links.
-pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary, run: &Run) -> Vec<Proposal> {
+pub fn follow_up(
+    fk: &FkTree,
+    sor: &SorTree,
+    opts: &MatchOptions,
+    vocab: &Vocabulary,
+    run: &Run,
+    registered: &Registered,
+) -> Vec<Proposal> {
     let mut creates = Vec::new();
     let mut updates = Vec::new();
     let mut closes = Vec::new();
@@ -24,7 +31,6 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
     for l in &run.id_links {
         has_id_link[l.f] = true;
     }
-    let registered = Registered::learn(fk, opts, vocab, run);
     for &f in fk.tree.preorder() {
         let u = &fk.units[f];
         let fk_closed = fk_is_closed(u, opts.today);
@@ -77,7 +83,7 @@ pub fn follow_up(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabu
                 if !registered.wants(f) {
                     continue;
                 }
-                let Some((pf, parent)) = placement(fk, sor, opts, run, &registered, f) else { continue };
+                let Some((pf, parent)) = placement(fk, sor, opts, run, registered, f) else { continue };
                 creates.push(Proposal::Create(CreateProposal {
                     fk_uuid: u.uuid,
                     parent_sor_id: sor.units[parent].sor_id,
@@ -166,6 +172,11 @@ impl Registered {
             _ => self.by_kind.get(&self.kind[f]).copied().unwrap_or((0, 0)),
         };
         (f64::from(linked) + prior * WEIGHT) / (f64::from(total) + WEIGHT)
+    }
+
+    /// The kind of FK-ORG unit `f` (see [`unit_kind`]).
+    pub fn kind_of(&self, f: usize) -> &str {
+        &self.kind[f]
     }
 
     /// True when the municipality would register a unit like `f` in SOR.

@@ -6,6 +6,7 @@
 use super::{require_role, Actor, ReviewError, Role};
 use crate::domain::{FkTree, FkUuid, KommuneKode, SorId, SorTree};
 use crate::matching::json::ProposalDto;
+use crate::matching::policy::{Rule, SyncPolicy};
 use crate::matching::ProposalKind;
 use crate::store::{units_data_hash, NewProposal, ProposalKey, ProposalStatus, Register, Store, StoreError, Verdict};
 
@@ -287,4 +288,82 @@ pub async fn no_match(
     Ok(store
         .record_decision_as(p.kommune, proposal_id, Verdict::Rejected, &actor.user_name, reason, false, "no_match")
         .await?)
+}
+
+/// What [`apply_policy`] decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyDecisions {
+    /// Proposals approved by a rule of the policy, with the rule.
+    pub approved: Vec<(i64, String)>,
+    /// Proposals the policy would decide but could not (a competing link, a case decided otherwise).
+    pub left_for_review: Vec<i64>,
+}
+
+/// Decides `kommune`'s pending proposals that the sync policy decides without a person, each
+/// recorded as automatic with the rule as the actor and `run_by` in the reason: first the links
+/// (a case's correspondence), then the follow-ups of cases linked to their SOR unit (a follow-up
+/// whose case is undecided or decided otherwise is never approved). `run_by` must be an operator
+/// or SOR administrator of the municipality.
+#[tracing::instrument(skip_all, fields(kommune = %kommune, user = %run_by.user_name))]
+pub async fn apply_policy(
+    store: &Store,
+    run_by: &Actor,
+    kommune: KommuneKode,
+    policy: &SyncPolicy,
+) -> Result<PolicyDecisions, ReviewError> {
+    if !store.has_role(&run_by.user_name, kommune, Role::SorAdmin.as_str()).await? {
+        require_role(store, run_by, kommune, Role::Operator, "let the sync policy decide").await?;
+    }
+    let mut out = PolicyDecisions::default();
+    // Correspondences first, so that their follow-ups can follow in the same call.
+    for correspondence in [true, false] {
+        let linked: std::collections::HashMap<String, String> = store
+            .approved_link_ids(kommune)
+            .await?
+            .into_iter()
+            .map(|(f, s)| (f.to_string(), s.to_string()))
+            .collect();
+        for p in store.proposals(kommune, Some(ProposalStatus::Pending)).await? {
+            if p.key.kind.decides_correspondence() != correspondence {
+                continue;
+            }
+            let Some(rule) = policy_rule(policy, &p.payload) else { continue };
+            if p.key.kind.is_follow_up() {
+                let case_linked = match (&p.key.fk_uuid, &p.key.sor_id) {
+                    (Some(f), Some(s)) => linked.get(f) == Some(s),
+                    _ => false,
+                };
+                if !case_linked {
+                    continue;
+                }
+            }
+            let reason = format!("decided by the sync policy ({rule}); run by {}", run_by.user_name);
+            match store.record_decision(kommune, p.id, Verdict::Approved, &rule.0, Some(&reason), true).await {
+                Ok(_) => out.approved.push((p.id, rule.0)),
+                Err(
+                    StoreError::AlreadyLinked { .. }
+                    | StoreError::ProposalNotPending { .. }
+                    | StoreError::FkUnitTaken { .. }
+                    | StoreError::CaseNotLinked { .. },
+                ) => out.left_for_review.push(p.id),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    tracing::info!(approved = out.approved.len(), left = out.left_for_review.len(), "Sync policy applied.");
+    Ok(out)
+}
+
+/// The rule of `policy` that decides a stored proposal without a person, if any.
+pub fn policy_rule(policy: &SyncPolicy, p: &ProposalDto) -> Option<Rule> {
+    match p {
+        ProposalDto::Link { confidence, flags, basis, .. } => {
+            policy.rule_for(ProposalKind::Link, Some(*confidence), !flags.is_empty(), basis == "sor_id_on_unit", &[])
+        }
+        ProposalDto::Update { changes, .. } => {
+            let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+            policy.rule_for(ProposalKind::Update, None, false, false, &fields)
+        }
+        other => policy.rule_for(other.kind(), None, false, false, &[]),
+    }
 }

@@ -25,7 +25,8 @@ use crate::store::{
 };
 
 pub use actions::{
-    auto_approve, choose_alternative, create_new, link_by_hand, no_match, AutoApproval, ByHandError, ConfidenceBand,
+    apply_policy, auto_approve, choose_alternative, create_new, link_by_hand, no_match, policy_rule, AutoApproval,
+    ByHandError, ConfidenceBand, PolicyDecisions,
 };
 pub use lifecycle::{changes_per_proposal, lifecycle, proposals_with_lifecycle, Lifecycle, ProposalLife};
 

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::domain::{FkStatus, FkTree, FkUuid, KommuneKode, SorId, SorTree};
 use crate::matching::structure::scope_mask;
-use crate::matching::{close_vanished, propose, MatchOptions, Proposal, Proposals, Scope};
+use crate::matching::{close_vanished, propose, Feedback, MatchOptions, Proposal, ProposalKind, Proposals, Scope};
 use crate::review::{record_run, ReviewError, RunSummary, Snapshot};
-use crate::store::{Register, Store, StoreError, StoredProposal};
+use crate::store::{ProposalStatus, Register, Store, StoreError, StoredProposal};
 
 /// Why the propose step could not run.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,9 @@ pub async fn propose_for(store: &Store, kommune: KommuneKode, opts: &MatchOption
     let fk = store.load_fkorg(fk_id).await?;
     let sor = store.load_sor(sor_id).await?;
     let approved = store.approved_link_ids(kommune).await?;
-    let (fk, sor, proposals) = match_off_runtime(fk, sor, approved, opts.clone()).await?;
+    let mut opts = opts.clone();
+    opts.feedback = feedback(store, kommune).await?;
+    let (fk, sor, proposals) = match_off_runtime(fk, sor, approved, opts).await?;
     let summary =
         record_run(store, kommune, Snapshot { id: fk_id, tree: &fk }, Snapshot { id: sor_id, tree: &sor }, &proposals)
             .await?;
@@ -60,6 +62,28 @@ pub async fn propose_for(store: &Store, kommune: KommuneKode, opts: &MatchOption
         new.push(store.proposal(*id).await?);
     }
     Ok(StoreRun { summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new, by_kind: by_kind(&proposals) })
+}
+
+/// What people decided before for `kommune`, for the matcher to learn from: units decided "new"
+/// (an approved create) and units decided "not in SOR" (a rejected create).
+pub async fn feedback(store: &Store, kommune: KommuneKode) -> Result<Feedback, PipelineError> {
+    let mut out = Feedback::default();
+    for p in store.proposals(kommune, None).await? {
+        let (ProposalKind::Create, Some(fk)) = (p.key.kind, p.key.fk_uuid.as_deref()) else { continue };
+        let Ok(fk) = FkUuid::parse(fk) else { continue };
+        match p.status {
+            ProposalStatus::Approved => {
+                out.not_in_sor.remove(&fk);
+                out.created.insert(fk);
+            }
+            ProposalStatus::Rejected => {
+                out.created.remove(&fk);
+                out.not_in_sor.insert(fk);
+            }
+            ProposalStatus::Pending | ProposalStatus::Superseded => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The scope the stored wave plan configures for `kommune`, resolved against the municipality's
@@ -73,6 +97,22 @@ pub async fn configured_scope(store: &Store, kommune: KommuneKode) -> Result<Opt
     let Some((_, m)) = plan.municipality(kommune) else { return Ok(None) };
     let Some(fk) = store.latest_fkorg(kommune).await? else { return Ok(None) };
     Ok(Some(m.scope.resolve(&fk).scope))
+}
+
+/// The sync policy for `kommune`: `base` (the configured `[policy]`) with the overrides the
+/// stored wave plan gives the municipality, if any.
+pub async fn configured_policy(
+    store: &Store,
+    kommune: KommuneKode,
+    base: &crate::matching::policy::SyncPolicy,
+) -> Result<crate::matching::policy::SyncPolicy, PipelineError> {
+    let Some(stored) = store.wave_plan().await? else { return Ok(base.clone()) };
+    let plan: super::plan::WavePlan =
+        serde_json::from_str(&stored.plan_json).map_err(|e| PipelineError::BadPlan(e.to_string()))?;
+    match plan.municipality(kommune) {
+        Some((_, m)) => m.sync_policy(base).map_err(PipelineError::BadPlan),
+        None => Ok(base.clone()),
+    }
 }
 
 /// Matching is CPU work: it runs on a blocking thread so the runtime keeps serving others.

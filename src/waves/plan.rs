@@ -165,6 +165,20 @@ pub struct PlannedMunicipality {
     pub service_agreement_approved: Option<NaiveDate>,
     pub start: Option<NaiveDate>,
     pub go_live: Option<NaiveDate>,
+    /// `[wave.municipality.policy]`: this municipality's overrides of the configured sync policy,
+    /// as (key, value) in file order.
+    #[serde(default)]
+    pub policy: Vec<(String, String)>,
+}
+
+impl PlannedMunicipality {
+    /// The sync policy for this municipality: `base` (the configured one) with its overrides.
+    pub fn sync_policy(
+        &self,
+        base: &crate::matching::policy::SyncPolicy,
+    ) -> Result<crate::matching::policy::SyncPolicy, String> {
+        base.with(&self.policy)
+    }
 }
 
 /// One wave.
@@ -266,6 +280,8 @@ struct MunicipalityToml {
     scope: ScopeToml,
     #[serde(default)]
     sor: SorToml,
+    #[serde(default)]
+    policy: std::collections::BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -403,6 +419,8 @@ pub fn parse_plan(text: &str, file: &str) -> Result<WavePlan, PlanError> {
                 .iter()
                 .map(|s| sor_id(s, "sor.health_institutions"))
                 .collect::<Result<Vec<_>, _>>()?;
+            let policy = crate::config::policy_entries(&m.policy);
+            crate::matching::policy::SyncPolicy::default().with(&policy).map_err(|e| merr(format!("policy: {e}")))?;
             municipalities.push(PlannedMunicipality {
                 name,
                 kommune,
@@ -417,6 +435,7 @@ pub fn parse_plan(text: &str, file: &str) -> Result<WavePlan, PlanError> {
                 service_agreement_approved: date(&m.service_agreement_approved, "service_agreement_approved")?,
                 start: date(&m.start, "start")?,
                 go_live: date(&m.go_live, "go_live")?,
+                policy,
             });
         }
         waves.push(Wave { name: wname, start, end, municipalities });
