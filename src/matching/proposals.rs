@@ -122,6 +122,8 @@ pub struct Registered {
     kind: Vec<String>,
     parent_kind: Vec<String>,
     health: Vec<bool>,
+    /// Per unit: counted in the evidence, and whether as registered (a unit is no evidence about itself).
+    counted: Vec<Option<bool>>,
     by_pair: HashMap<(String, String), (u32, u32)>,
     by_kind: HashMap<String, (u32, u32)>,
 }
@@ -139,6 +141,7 @@ impl Registered {
             .collect();
         let mut by_pair: HashMap<(String, String), (u32, u32)> = HashMap::new();
         let mut by_kind: HashMap<String, (u32, u32)> = HashMap::new();
+        let mut counted = vec![None; fk.len()];
         for f in 0..fk.len() {
             if !run.in_scope[f] || fk_is_closed(&fk.units[f], opts.today) {
                 continue;
@@ -151,6 +154,7 @@ impl Registered {
             } else {
                 run.link[f].is_some()
             };
+            counted[f] = Some(registered);
             let r = u32::from(registered);
             let e = by_pair.entry((parent_kind[f].clone(), kind[f].clone())).or_insert((0, 0));
             e.0 += r;
@@ -159,17 +163,21 @@ impl Registered {
             e.0 += r;
             e.1 += 1;
         }
-        Registered { kind, parent_kind, health, by_pair, by_kind }
+        Registered { kind, parent_kind, health, counted, by_pair, by_kind }
     }
 
     /// The share of units like `f` that the municipality registers in SOR (smoothed).
     pub fn share(&self, f: usize) -> f64 {
         let prior = if self.health[f] { 0.6 } else { 0.02 };
         const WEIGHT: f64 = 2.0;
-        let pair = self.by_pair.get(&(self.parent_kind[f].clone(), self.kind[f].clone())).copied();
+        let without_self = |(l, t): (u32, u32)| match self.counted[f] {
+            Some(r) => (l.saturating_sub(u32::from(r)), t.saturating_sub(1)),
+            None => (l, t),
+        };
+        let pair = self.by_pair.get(&(self.parent_kind[f].clone(), self.kind[f].clone())).copied().map(without_self);
         let (linked, total) = match pair {
             Some((l, t)) if t >= Self::MIN_PAIR_EVIDENCE => (l, t),
-            _ => self.by_kind.get(&self.kind[f]).copied().unwrap_or((0, 0)),
+            _ => self.by_kind.get(&self.kind[f]).copied().map(without_self).unwrap_or((0, 0)),
         };
         (f64::from(linked) + prior * WEIGHT) / (f64::from(total) + WEIGHT)
     }

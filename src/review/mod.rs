@@ -158,6 +158,40 @@ pub fn new_proposal(p: &Proposal, fk: &FkTree, sor: &SorTree) -> NewProposal {
     }
 }
 
+/// The candidates without what was applied already: a follow-up that was written to SOR never
+/// returns, even while the SOR snapshot still shows the old value. An update keeps only the
+/// fields whose new value differs from what was applied; a move, closure or write-back with the
+/// same key as an applied one is left out. Pure.
+pub fn without_applied(candidates: Vec<NewProposal>, applied: &[StoredProposal]) -> Vec<NewProposal> {
+    let mut out = Vec::with_capacity(candidates.len());
+    for mut c in candidates {
+        if !c.key.kind.is_follow_up() {
+            out.push(c);
+            continue;
+        }
+        let same_key: Vec<&StoredProposal> = applied.iter().filter(|a| a.key == c.key).collect();
+        if same_key.is_empty() {
+            out.push(c);
+            continue;
+        }
+        if let ProposalDto::Update { changes, .. } = &mut c.payload {
+            changes.retain(|ch| {
+                !same_key.iter().any(|a| match &a.payload {
+                    ProposalDto::Update { changes: done, .. } => {
+                        done.iter().any(|d| d.field == ch.field && d.to == ch.to)
+                    }
+                    _ => false,
+                })
+            });
+            if !changes.is_empty() {
+                out.push(c);
+            }
+        }
+        // A move, closure or write-back with an applied twin: done already.
+    }
+    out
+}
+
 /// Decides what a run records, given the municipality's review state: pure, no IO.
 pub fn plan_run(state: &ReviewState, candidates: &[NewProposal]) -> (RunPlan, RunSummary) {
     let linked_fk: HashSet<&str> = state.links.iter().map(|(f, _)| f.as_str()).collect();
@@ -229,6 +263,13 @@ pub async fn record_run(
     proposals: &Proposals,
 ) -> Result<RunSummary, ReviewError> {
     let candidates: Vec<NewProposal> = proposals.proposals.iter().map(|p| new_proposal(p, fk.tree, sor.tree)).collect();
+    let applied: Vec<StoredProposal> = proposals_with_lifecycle(store, kommune)
+        .await?
+        .into_iter()
+        .filter(|l| l.state == Lifecycle::Applied)
+        .map(|l| l.proposal)
+        .collect();
+    let candidates = without_applied(candidates, &applied);
     let mut summary = RunSummary::default();
     let ids = store
         .record_proposals(kommune, fk.id, sor.id, &candidates, |state| {

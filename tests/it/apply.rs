@@ -190,6 +190,15 @@ async fn approved(
     parent: Option<SorId>,
     payload: serde_json::Value,
 ) -> i64 {
+    // A follow-up is approved only once its case is decided: link the unit first.
+    if ProposalKind::parse(kind).expect("kind").is_follow_up() {
+        let sor = sor.expect("a follow-up names its SOR unit");
+        let linked = store.approved_link_ids(kommune()).await.unwrap();
+        if !linked.iter().any(|(f, s)| *f == fk_id(fk) && *s == sor) {
+            let link = propose(w, store, "link", fk, Some(sor), None, link_payload(fk, sor, 0.99)).await;
+            decide(store, &w.anna, link, Decision::Approve, Some("same unit")).await.unwrap();
+        }
+    }
     let id = propose(w, store, kind, fk, sor, parent, payload).await;
     decide(store, &w.anna, id, Decision::Approve, Some("looks right")).await.unwrap();
     id
@@ -199,6 +208,12 @@ fn link_payload(fk: u128, sor: SorId, confidence: f64) -> serde_json::Value {
     json!({"kind": "link", "fk_uuid": fk_id(fk).to_string(), "sor_id": sor.to_string(), "confidence": confidence,
            "explanation": [], "alternatives": [{"sor_id": sor_id(11).to_string(), "confidence": 0.2}],
            "basis": "matched", "flags": [], "fk_name": format!("Enhed {fk}"), "sor_name": format!("Enhed {fk}")})
+}
+
+/// The id of the link proposal of FK-ORG unit `fk`.
+async fn link_id(store: &Store, fk: u128) -> i64 {
+    let all = store.proposals(kommune(), None).await.unwrap();
+    all.iter().find(|p| p.key.kind == ProposalKind::Link && p.key.fk_uuid == Some(fk_id(fk).to_string())).unwrap().id
 }
 
 async fn approve_link(w: &World, store: &Store, fk: u128, sor: SorId) -> i64 {
@@ -268,11 +283,13 @@ async fn a_plan_step_for_a_proposal_rejected_after_planning_is_refused(db: &Test
     let store = &db.store;
     let w = world(store).await;
     approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    approve_link(&w, store, 14, sor_id(14)).await;
     let pending = propose(&w, store, "close", 14, Some(sor_id(14)), None, json!({"name": "Enhed 14"})).await;
     let mut plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
     // The operator adds a step for the pending closure to the plan file; then anna rejects it.
     let p = store.proposal(pending).await.unwrap();
-    let extra = sorsync::apply::plan_steps(kommune(), &[p], None, &[], today()).unwrap();
+    let links = store.approved_link_ids(kommune()).await.unwrap();
+    let extra = sorsync::apply::plan_steps(kommune(), &[p], None, &links, today()).unwrap();
     plan.steps.extend(extra);
     decide(store, &w.anna, pending, Decision::Reject, Some("still in use")).await.unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());
@@ -302,7 +319,7 @@ async fn a_second_apply_while_the_lock_is_held_is_refused(db: &TestDb) {
     // Once the other apply ends, this one runs.
     store.unlock_apply(other).await.unwrap();
     let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
-    assert_eq!(report.count(StepStatus::Applied), 1, "{report:?}");
+    assert_eq!(report.count(StepStatus::Applied), 2, "the link's write-back and the update: {report:?}");
     // And it let go of the lock itself.
     let again = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap();
     assert!(again.is_ok(), "the lock was not released: {again:?}");
@@ -355,7 +372,8 @@ async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
     // The approved closure of unit 14 is edited to close unit 15 instead.
     let mut tampered = plan.clone();
-    tampered.steps[0].change = PlannedChange::Close { sor_id: sor_id(15), to_date: today() };
+    let at = plan.steps.iter().position(|s| s.proposal_id == close).unwrap();
+    tampered.steps[at].change = PlannedChange::Close { sor_id: sor_id(15), to_date: today() };
     let (sor, fk) = (fake_sor(), FakeFk::default());
     let err = apply_plan(store, &tampered, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
     let message = err.to_string();
@@ -363,12 +381,12 @@ async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
     assert_eq!(sor.calls(), 0, "nothing was sent");
     // A step with a made-up proposal id is refused too.
     let mut invented = plan.clone();
-    invented.steps[0].proposal_id = 999_999;
+    invented.steps[at].proposal_id = 999_999;
     let err = apply_plan(store, &invented, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
     assert!(err.to_string().contains("no such proposal"), "{err}");
-    // The plan as made applies.
+    // The plan as made applies: the closure and the write-back of the unit's link.
     let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
-    assert_eq!(report.count(StepStatus::Applied), 1, "{report:?}");
+    assert_eq!(report.count(StepStatus::Applied), 2, "{report:?}");
 }
 
 async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db: &TestDb) {
@@ -384,7 +402,8 @@ async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db
 
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
     let c = plan.counts();
-    assert_eq!((c.creates, c.updates, c.moves, c.closes, c.write_backs), (2, 1, 1, 1, 3), "{}", plan.summary());
+    // Write-backs: the link, both new units, and the links the update, move and closure follow from.
+    assert_eq!((c.creates, c.updates, c.moves, c.closes, c.write_backs), (2, 1, 1, 1, 6), "{}", plan.summary());
     let parent_pos = plan.steps.iter().position(|s| s.key == key_of(&plan, parent, "create")).unwrap();
     let child_pos = plan.steps.iter().position(|s| s.key == key_of(&plan, child, "create")).unwrap();
     assert!(parent_pos < child_pos, "the parent is created first");
@@ -741,6 +760,7 @@ async fn the_audit_log_shows_each_approval_and_write_with_before_and_after(db: &
     let store = &db.store;
     let w = world(store).await;
     let update = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
+    let link = link_id(store, 11).await;
     let rejected = propose(&w, store, "close", 15, Some(sor_id(15)), None, json!({"kind": "close"})).await;
     decide(store, &w.anna, rejected, Decision::Reject, Some("still open")).await.unwrap();
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
@@ -750,14 +770,20 @@ async fn the_audit_log_shows_each_approval_and_write_with_before_and_after(db: &
         log.iter().map(|e| (e.action.as_str(), e.actor.as_str(), e.proposal_id)).collect();
     assert_eq!(
         actions,
-        vec![("approve", "anna", Some(update)), ("reject", "anna", Some(rejected)), ("write", "olga", Some(update))]
+        vec![
+            ("approve", "anna", Some(link)),
+            ("approve", "anna", Some(update)),
+            ("reject", "anna", Some(rejected)),
+            ("write", "olga", Some(link)),
+            ("write", "olga", Some(update))
+        ]
     );
-    let write = &log[2];
+    let write = &log[4];
     let before: serde_json::Value = serde_json::from_str(write.before.as_deref().unwrap()).unwrap();
     let after: serde_json::Value = serde_json::from_str(write.after.as_deref().unwrap()).unwrap();
     assert_eq!(before["phone"], serde_json::Value::Null);
     assert_eq!(after["phone"], "+4512345678");
-    assert_eq!(log[1].detail.as_deref(), Some("still open"));
+    assert_eq!(log[2].detail.as_deref(), Some("still open"));
     assert!(!log[0].at.is_empty());
 }
 
@@ -837,7 +863,7 @@ async fn the_audit_log_refuses_changes_and_deletions(db: &TestDb) {
         assert!(refused, "{sql} was allowed");
     }
     let log = store.audit_log(kommune()).await.unwrap();
-    assert_eq!((log.len(), log[0].actor.as_str()), (1, "anna"));
+    assert_eq!((log.len(), log[0].actor.as_str()), (2, "anna"), "the link and the update, both approved by anna");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -896,7 +922,7 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
     let (code, out, err) =
         run_cli(&db, &["plan", "--kommune", "350", "--out", plan_arg, "--as", "olga", "--date", "2026-12-01"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("1 creates, 1 updates, 0 moves, 1 closes, 1 write-backs"), "{out}");
+    assert!(out.contains("1 creates, 1 updates, 0 moves, 1 closes, 3 write-backs"), "{out}");
     let plan = Plan::from_json(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
     assert_eq!(plan.effective_date, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
     // Organisation administrators may not plan.
@@ -925,13 +951,15 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
     let first = &json["entries"][0];
     assert_eq!(
         (first["action"].as_str(), first["actor"].as_str(), first["proposal_id"].as_i64()),
-        (Some("approve"), Some("anna"), Some(update))
+        (Some("approve"), Some("anna"), Some(link_id(store, 11).await)),
+        "the link the update follows from was approved first"
     );
+    assert_eq!(json["entries"][1]["proposal_id"].as_i64(), Some(update));
     let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "csv"]);
     assert!(out.starts_with('\u{feff}') && out.contains("approve"), "{out}");
     let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350"]);
-    assert!(out.contains("3 entries"), "{out}");
+    assert!(out.contains("5 entries"), "two links, an update, a create and a closure: {out}");
 
     let (_, out, _) = run_cli(&db, &["proposals", "list", "--kommune", "350", "--status", "approved"]);
-    assert!(out.contains("3 proposals"), "{out}");
+    assert!(out.contains("5 proposals"), "{out}");
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate};
 use sorsync::domain::{Address, FkStatus, FkTree, FkUnit, FkUuid, SorId, SorKind, SorTree, SorUnit};
 use sorsync::matching::json::{ProposalDto, ProposalsDto};
+use sorsync::matching::policy::SyncPolicy;
 use sorsync::matching::{
     close_vanished, propose, LinkBasis, LinkFlag, LinkProposal, MatchOptions, Proposal, Proposals, Scope,
 };
@@ -297,7 +298,8 @@ fn differences_on_linked_pairs_become_updates_from_fk_org() {
     let phone = update.changes.iter().find(|c| c.field == "phone").expect("a phone change");
     assert_eq!(phone.from.as_deref(), Some("46311010"));
     assert_eq!(phone.to.as_deref(), Some("46312020"));
-    assert!(update.changes.iter().any(|c| c.field == "name" && c.to.as_deref() == Some("Hjpl. Nord")));
+    // "Hjpl. Nord" is "Hjemmeplejen Nord" abbreviated: SOR keeps its written-out name.
+    assert!(!update.changes.iter().any(|c| c.field == "name"), "{update:?}");
 }
 
 #[test]
@@ -338,19 +340,13 @@ fn a_unit_whose_linked_parents_disagree_is_moved() {
 }
 
 #[test]
-fn matched_links_without_a_sor_id_in_fk_org_are_written_back() {
+fn the_write_back_follows_from_the_link_and_is_no_proposal_of_its_own() {
     let (mut fk, sor) = municipality();
     fk.units[2].sor_id = Some(sor_id(3));
     let p = run(fk, sor);
-    let write_backs: Vec<FkUuid> = kinds(&p, "write_back")
-        .into_iter()
-        .filter_map(|x| match x {
-            Proposal::WriteBack(w) => Some(w.fk_uuid),
-            _ => None,
-        })
-        .collect();
-    assert!(write_backs.contains(&fk_id(4)), "Solgården was matched, its SOR-ID goes back to FK-ORG");
-    assert!(!write_backs.contains(&fk_id(3)), "Evigglad already carries its SOR-ID");
+    assert!(kinds(&p, "write_back").is_empty(), "a link and a separate write-back would send the SOR-ID twice");
+    let linked: Vec<FkUuid> = p.links().map(|l| l.fk_uuid).collect();
+    assert!(linked.contains(&fk_id(4)), "Solgården is matched (its link writes its SOR-ID back when applied)");
 }
 
 #[test]
@@ -358,7 +354,7 @@ fn the_json_contract_names_kinds_and_fields_as_agreed() {
     let (mut fk, sor) = municipality();
     fk.unit(20, "Afsnit C", Some(3));
     let p = run(fk, sor);
-    let json = serde_json::to_value(ProposalsDto::from(&p)).expect("serialises");
+    let json = serde_json::to_value(ProposalsDto::new(&p, &SyncPolicy::default())).expect("serialises");
     let list = json["proposals"].as_array().expect("a list");
     let link = list.iter().find(|x| x["kind"] == "link").expect("a link");
     for field in ["fk_uuid", "sor_id", "confidence", "explanation", "alternatives"] {
@@ -367,9 +363,20 @@ fn the_json_contract_names_kinds_and_fields_as_agreed() {
     assert!(link["explanation"][0].get("feature").is_some() && link["explanation"][0].get("weight").is_some());
     let create = list.iter().find(|x| x["kind"] == "create").expect("a create");
     assert!(create.get("parent_sor_id").is_some());
-    assert!(list.iter().any(|x| x["kind"] == "write_back"));
+    // Every proposal names its case (the FK-ORG unit) and whether the default policy decides it.
+    for x in list {
+        assert_eq!(x["case"], x["fk_uuid"], "{x}");
+        assert!(x["auto"].is_boolean(), "{x}");
+    }
+    assert_eq!(create["auto"], false, "new units are decided by a person by default");
+    // One case per FK-ORG unit (the whole tree is in scope) and one per SOR-only unit.
+    let cases = json["cases"].as_array().expect("cases");
+    let fk_cases = cases.iter().filter(|c| c["side"] == "fkorg").count();
+    assert_eq!(fk_cases, 15, "14 units and the new Afsnit C: {cases:?}");
+    assert!(cases.iter().any(|c| c["decision"] == "new" && c["case"] == create["fk_uuid"]));
+    assert!(cases.iter().all(|c| c["decision"] != "sor_only_keep" || c["auto"] == true), "keeping a SOR-only unit needs no person");
     let back: ProposalsDto = serde_json::from_value(json.clone()).expect("reads back");
-    assert!(matches!(back.proposals[0], ProposalDto::Link { .. }));
+    assert!(matches!(back.proposals[0].proposal, ProposalDto::Link { .. }));
 }
 
 /// A SOR2 CSV export matching the Korsbaek FK-ORG fixture: the two units that carry a SOR-ID,

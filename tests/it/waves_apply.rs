@@ -89,7 +89,16 @@ retry_max_delay_ms = 100
     assert_eq!(shown, links.len(), "every approved link's SOR-ID shows in FK-ORG");
     // Non-live pilots are proposed for review but nothing is applied for them.
     assert!(store.changes(KommuneKode::parse("101").unwrap()).await.unwrap().is_empty());
-    assert_eq!(sor.stats().applied, 0, "nothing but links was approved, so SOR is unchanged");
+    // What the sync policy applies by itself: updates of the municipality's own contact data
+    // (address, phone, e-mail) of linked units, nothing else.
+    let policy_updates: Vec<_> = store.changes(faxe).await.unwrap().into_iter().filter(|c| c.op != "write_back").collect();
+    assert!(policy_updates.iter().all(|c| c.op == "update"), "{policy_updates:?}");
+    for c in &policy_updates {
+        let fields: serde_json::Value = serde_json::from_str(&c.change_json).unwrap();
+        let text = fields.to_string();
+        assert!(!text.contains("\"name\""), "a name is changed only by a person: {text}");
+    }
+    assert_eq!(sor.stats().applied, policy_updates.len() as u64);
 
     // A SOR administrator approves the pending updates; the next run applies them to SOR.
     let approve = run(
