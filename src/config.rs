@@ -257,7 +257,9 @@ impl Config {
 
     /// The sync policy `[policy]` configures (the defaults with its keys applied).
     pub fn sync_policy(&self) -> Result<crate::matching::policy::SyncPolicy, String> {
-        crate::matching::policy::SyncPolicy::default().with(&policy_entries(&self.policy)).map_err(|e| format!("[policy]: {e}"))
+        crate::matching::policy::SyncPolicy::default()
+            .with(&policy_entries(&self.policy))
+            .map_err(|e| format!("[policy]: {e}"))
     }
 
     /// Parses the file. The error says where and what, but never quotes the file's text (it may

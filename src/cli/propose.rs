@@ -111,8 +111,8 @@ pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         Format::Csv => write_csv(&mut out, &proposals)?,
         Format::Text => write_text(&mut out, &proposals, kommune, &opts.policy)?,
     }
-    let needs_attention = proposals.cases.iter().any(|c| !c.auto())
-        || proposals.proposals.iter().any(|p| opts.policy.rule(p).is_none());
+    let needs_attention =
+        proposals.cases.iter().any(|c| !c.auto()) || proposals.proposals.iter().any(|p| opts.policy.rule(p).is_none());
     Ok(if needs_attention { ExitCode::from(EXIT_NEEDS_ATTENTION) } else { ExitCode::SUCCESS })
 }
 

@@ -12,8 +12,8 @@ use super::import::open_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::KommuneKode;
 use crate::matching::MatchOptions;
-use crate::store::Store;
 use crate::review::{apply_policy, Actor};
+use crate::store::Store;
 use crate::waves::pipeline::{configured_policy, configured_scope, propose_for, StoreRun};
 
 /// Output of a store-backed run.

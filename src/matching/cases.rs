@@ -52,8 +52,13 @@ impl NotInSorReason {
 /// A case's proposed decision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Correspondence {
-    Linked { sor_id: SorId, confidence: f64 },
-    New { parent_sor_id: SorId },
+    Linked {
+        sor_id: SorId,
+        confidence: f64,
+    },
+    New {
+        parent_sor_id: SorId,
+    },
     NotInSor(NotInSorReason),
     /// A SOR unit nothing in FK-ORG corresponds to: kept as it is (closing it needs a person).
     SorOnlyKeep,

@@ -317,12 +317,8 @@ pub async fn apply_policy(
     let mut out = PolicyDecisions::default();
     // Correspondences first, so that their follow-ups can follow in the same call.
     for correspondence in [true, false] {
-        let linked: std::collections::HashMap<String, String> = store
-            .approved_link_ids(kommune)
-            .await?
-            .into_iter()
-            .map(|(f, s)| (f.to_string(), s.to_string()))
-            .collect();
+        let linked: std::collections::HashMap<String, String> =
+            store.approved_link_ids(kommune).await?.into_iter().map(|(f, s)| (f.to_string(), s.to_string())).collect();
         for p in store.proposals(kommune, Some(ProposalStatus::Pending)).await? {
             if p.key.kind.decides_correspondence() != correspondence {
                 continue;

@@ -202,12 +202,23 @@ pub fn plan_run(state: &ReviewState, candidates: &[NewProposal]) -> (RunPlan, Ru
         last_decision.insert(&d.key, (d.data_hash.as_str(), d.verdict));
     }
     let pending: HashMap<&ProposalKey, &StoredProposal> = state.pending.iter().map(|p| (&p.key, p)).collect();
+    // Links a person rejected from this very data: their follow-ups are not put up again either.
+    let rejected_links: HashSet<(Option<&str>, Option<&str>)> = candidates
+        .iter()
+        .filter(|c| c.key.kind == ProposalKind::Link)
+        .filter(|c| matches!(last_decision.get(&c.key), Some((h, Verdict::Rejected)) if *h == c.data_hash))
+        .map(|c| (c.key.fk_uuid.as_deref(), c.key.sor_id.as_deref()))
+        .collect();
     let mut kept: HashSet<i64> = HashSet::new();
     let mut seen: HashSet<&ProposalKey> = HashSet::new();
     let mut plan = RunPlan::default();
     let mut summary = RunSummary::default();
     for (i, c) in candidates.iter().enumerate() {
         if !seen.insert(&c.key) {
+            continue;
+        }
+        if c.key.kind.is_follow_up() && rejected_links.contains(&(c.key.fk_uuid.as_deref(), c.key.sor_id.as_deref())) {
+            summary.skipped_rejected += 1;
             continue;
         }
         if c.key.kind == ProposalKind::Link {

@@ -8,6 +8,7 @@ mod test_db;
 mod apply;
 mod apply_crash;
 mod browser;
+mod cases;
 mod cli;
 mod contacts;
 mod fkorg_api;

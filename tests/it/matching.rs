@@ -374,7 +374,10 @@ fn the_json_contract_names_kinds_and_fields_as_agreed() {
     let fk_cases = cases.iter().filter(|c| c["side"] == "fkorg").count();
     assert_eq!(fk_cases, 15, "14 units and the new Afsnit C: {cases:?}");
     assert!(cases.iter().any(|c| c["decision"] == "new" && c["case"] == create["fk_uuid"]));
-    assert!(cases.iter().all(|c| c["decision"] != "sor_only_keep" || c["auto"] == true), "keeping a SOR-only unit needs no person");
+    assert!(
+        cases.iter().all(|c| c["decision"] != "sor_only_keep" || c["auto"] == true),
+        "keeping a SOR-only unit needs no person"
+    );
     let back: ProposalsDto = serde_json::from_value(json.clone()).expect("reads back");
     assert!(matches!(back.proposals[0].proposal, ProposalDto::Link { .. }));
 }

@@ -91,7 +91,8 @@ retry_max_delay_ms = 100
     assert!(store.changes(KommuneKode::parse("101").unwrap()).await.unwrap().is_empty());
     // What the sync policy applies by itself: updates of the municipality's own contact data
     // (address, phone, e-mail) of linked units, nothing else.
-    let policy_updates: Vec<_> = store.changes(faxe).await.unwrap().into_iter().filter(|c| c.op != "write_back").collect();
+    let policy_updates: Vec<_> =
+        store.changes(faxe).await.unwrap().into_iter().filter(|c| c.op != "write_back").collect();
     assert!(policy_updates.iter().all(|c| c.op == "update"), "{policy_updates:?}");
     for c in &policy_updates {
         let fields: serde_json::Value = serde_json::from_str(&c.change_json).unwrap();
