@@ -14,6 +14,7 @@
 pub mod assign;
 pub mod blocking;
 pub mod cases;
+pub mod decisions;
 pub mod eval;
 pub mod features;
 pub mod json;

@@ -64,6 +64,13 @@ pub struct Run {
     pub stats: RunStats,
 }
 
+/// Whether an FK-ORG unit and a SOR unit may be the same unit given which of them is closed: both
+/// open, both closed, or closed in FK-ORG while SOR still has it open (the closure SOR must follow).
+/// An open FK-ORG unit is not matched to a closed SOR unit.
+fn may_pair(fk_closed: bool, sor_closed: bool) -> bool {
+    fk_closed || !sor_closed
+}
+
 /// Per FK-ORG unit: inside the configured scope?
 pub fn scope_mask(fk: &FkTree, scope: &Scope) -> Vec<bool> {
     let n = fk.len();
@@ -125,7 +132,7 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         &profiles,
         opts.max_candidates_per_unit,
         |f| in_scope[f] && !fixed_fk[f],
-        |f, s| fixed_rev[s].is_none() && profiles.fk[f].closed == profiles.sor[s].closed,
+        |f, s| fixed_rev[s].is_none() && may_pair(profiles.fk[f].closed, profiles.sor[s].closed),
     );
     let mut pairs: Vec<Pair> = Vec::new();
     let mut by_fk: Vec<Vec<u32>> = vec![Vec::new(); nf];
@@ -160,7 +167,7 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                 let Some(ps) = link[pf] else { continue };
                 let mut found: Vec<(Levels, f32, usize)> = Vec::new();
                 for &cs in sor.tree.children(ps as usize).iter().take(MAX_STRUCTURAL_CANDIDATES) {
-                    if fixed_rev[cs].is_some() || profiles.fk[f].closed != profiles.sor[cs].closed {
+                    if fixed_rev[cs].is_some() || !may_pair(profiles.fk[f].closed, profiles.sor[cs].closed) {
                         continue;
                     }
                     if by_fk[f].iter().any(|&i| pairs[i as usize].s as usize == cs) {
