@@ -118,6 +118,20 @@ max_closure_share = {share}
 retry_budget_secs = {budget}
 retry_first_delay_ms = {first}
 retry_max_delay_ms = {max_delay}
+
+[policy]
+# Who decides what, once a unit's correspondence (link or new) is decided: "auto" (the sync policy,
+# recorded in the audit log with its rule) or "person". Closures always need a person. A link is
+# decided without a person at link_auto_min or above (at most 1 wrong in 1,000 expected; not below 0.95).
+# The wave plan can override these per municipality ([wave.municipality.policy]).
+# link_auto_min = 0.999
+# name = "person"
+# address = "auto"
+# phone = "auto"
+# email = "auto"
+# move = "person"
+# create = "person"
+# not_in_sor = "auto"
 "#,
             max = review.auto_approve_max_confidence,
             closures = apply.max_closures,

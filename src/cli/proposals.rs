@@ -161,6 +161,8 @@ pub(super) struct ProposalJson {
     /// Why applying failed (status "failed").
     failure: Option<String>,
     kind: String,
+    /// The case: the FK-ORG uuid, or the SOR-ID of a SOR-only unit.
+    case: String,
     fk_uuid: Option<String>,
     sor_id: Option<String>,
     parent_sor_id: Option<String>,
@@ -188,6 +190,7 @@ impl From<&ProposalLife> for ProposalJson {
             status: l.state.as_str(),
             failure: l.failure.clone(),
             kind: p.key.kind.as_str().to_string(),
+            case: case_of(p),
             fk_uuid: p.key.fk_uuid.clone(),
             sor_id: p.key.sor_id.clone(),
             parent_sor_id: p.key.parent_sor_id.clone(),
@@ -214,6 +217,11 @@ fn life_line(l: &ProposalLife) -> String {
         Some(f) => format!("{}  FAILED: {f}", line.trim_end()),
         None => line,
     }
+}
+
+/// The case a stored proposal belongs to: its FK-ORG unit, or its SOR unit when it names none.
+fn case_of(p: &StoredProposal) -> String {
+    p.key.fk_uuid.clone().filter(|f| !f.is_empty()).or_else(|| p.key.sor_id.clone()).unwrap_or_default()
 }
 
 /// `#12  pending  link 0.934  FK-ORG 3f2c... -> SOR 123456789012345  "Name" -> "Name"`.
@@ -306,10 +314,26 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
+            // One case per FK-ORG unit (or SOR-only unit): its correspondence, then what follows.
+            let mut cases: Vec<(String, Vec<&ProposalLife>)> = Vec::new();
             for p in &shown {
-                println!("{}", life_line(p));
+                let key = case_of(&p.proposal);
+                match cases.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, list)) => list.push(p),
+                    None => cases.push((key, vec![p])),
+                }
             }
-            println!("{} proposals", shown.len());
+            for (key, list) in &cases {
+                let name = list.iter().find_map(|l| l.proposal.payload.fk_name().map(str::to_string));
+                match name {
+                    Some(n) => println!("case {n:?} ({key})"),
+                    None => println!("case {key}"),
+                }
+                for p in list {
+                    println!("  {}", life_line(p));
+                }
+            }
+            println!("{} proposals in {} cases", shown.len(), cases.len());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -303,3 +303,29 @@ async fn the_policy_decides_links_and_contact_data_but_never_closes(db: &TestDb)
     // A person closes the home.
     decide(store, &anna, close.id, Decision::Approve, None).await.unwrap();
 }
+
+#[test]
+fn a_municipality_can_override_the_sync_policy_in_the_wave_plan_but_never_let_closures_go_unseen() {
+    let plan = |policy: &str| {
+        format!(
+            "[[wave]]\nname = \"pilots\"\n\n[[wave.municipality]]\nname = \"Faxe\"\nkommunekode = \"320\"\n\
+             cvr = \"29188505\"\n{policy}\n"
+        )
+    };
+    let parsed =
+        sorsync::waves::plan::parse_plan(&plan("policy.name = \"auto\"\npolicy.link_auto_min = 0.9995"), "w.toml")
+            .unwrap();
+    let (_, faxe) = parsed.municipality(KommuneKode::parse("320").unwrap()).unwrap();
+    let policy = faxe.sync_policy(&SyncPolicy::default()).unwrap();
+    assert_eq!(policy.name, sorsync::matching::policy::Who::Auto);
+    assert_eq!(policy.link_auto_min, 0.9995);
+    assert_eq!(policy.phone, SyncPolicy::default().phone, "keys left out keep the configured value");
+    for bad in ["policy.close = \"auto\"", "policy.link_auto_min = 0.5", "policy.adress = \"auto\""] {
+        let err = sorsync::waves::plan::parse_plan(&plan(bad), "w.toml").unwrap_err();
+        assert!(err.to_string().contains("policy"), "{bad}: {err}");
+        assert!(
+            err.to_string().contains("Faxe") || err.to_string().contains("320"),
+            "the error names the municipality: {err}"
+        );
+    }
+}
