@@ -63,6 +63,8 @@ pub struct Feedback {
     pub created: std::collections::HashSet<FkUuid>,
     /// FK-ORG units decided "not in SOR" (the municipality does not register units like them).
     pub not_in_sor: std::collections::HashSet<FkUuid>,
+    /// Pairs a person said are not the same unit: never matched again (so the runner-up can be).
+    pub rejected: std::collections::HashSet<(FkUuid, SorId)>,
 }
 
 impl MatchOptions {

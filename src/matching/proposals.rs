@@ -84,10 +84,11 @@ pub fn follow_up(
                     continue;
                 }
                 let Some((pf, parent)) = placement(fk, sor, opts, run, registered, f) else { continue };
+                let name = named_like_siblings(fk, sor, run, f).unwrap_or_else(|| u.enhedsnavn.trim().to_string());
                 creates.push(Proposal::Create(CreateProposal {
                     fk_uuid: u.uuid,
                     parent_sor_id: sor.units[parent].sor_id,
-                    name: u.enhedsnavn.trim().to_string(),
+                    name,
                     parent_fk_uuid: fk.units[pf].uuid,
                 }));
             }
@@ -191,6 +192,28 @@ impl Registered {
     pub fn wants(&self, f: usize) -> bool {
         self.share(f) >= 0.5
     }
+}
+
+/// The name a new SOR unit for FK-ORG unit `f` gets when the municipality names such units in SOR
+/// with context: if most of `f`'s linked siblings are called "<context><their FK-ORG name>" in SOR
+/// with the same context ("Kastanjelyst, " before "Afsnit A"), `f` is named the same way.
+fn named_like_siblings(fk: &FkTree, sor: &SorTree, run: &Run, f: usize) -> Option<String> {
+    let pf = fk.tree.parent(f)?;
+    let name = fk.units[f].enhedsnavn.trim();
+    let mut prefixes: HashMap<String, usize> = HashMap::new();
+    let mut linked = 0usize;
+    for &g in fk.tree.children(pf) {
+        let Some(s) = run.link[g].filter(|_| g != f) else { continue };
+        linked += 1;
+        let (fk_name, sor_name) = (fk.units[g].enhedsnavn.trim(), sor.units[s as usize].name.trim());
+        let Some(cut) = sor_name.len().checked_sub(fk_name.len()).filter(|&c| c > 0) else { continue };
+        if !sor_name.is_char_boundary(cut) || sor_name[cut..].to_lowercase() != fk_name.to_lowercase() {
+            continue;
+        }
+        *prefixes.entry(sor_name[..cut].to_string()).or_insert(0) += 1;
+    }
+    let (prefix, n) = prefixes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    (2 * n > linked).then(|| format!("{prefix}{name}"))
 }
 
 /// Where a new SOR unit for FK-ORG unit `f` goes: (the FK-ORG parent, the SOR parent). Under the

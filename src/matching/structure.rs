@@ -132,7 +132,11 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         &profiles,
         opts.max_candidates_per_unit,
         |f| in_scope[f] && !fixed_fk[f],
-        |f, s| fixed_rev[s].is_none() && may_pair(profiles.fk[f].closed, profiles.sor[s].closed),
+        |f, s| {
+            fixed_rev[s].is_none()
+                && may_pair(profiles.fk[f].closed, profiles.sor[s].closed)
+                && !opts.feedback.rejected.contains(&(fk.units[f].uuid, sor.units[s].sor_id))
+        },
     );
     let mut pairs: Vec<Pair> = Vec::new();
     let mut by_fk: Vec<Vec<u32>> = vec![Vec::new(); nf];
@@ -167,7 +171,10 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                 let Some(ps) = link[pf] else { continue };
                 let mut found: Vec<(Levels, f32, usize)> = Vec::new();
                 for &cs in sor.tree.children(ps as usize).iter().take(MAX_STRUCTURAL_CANDIDATES) {
-                    if fixed_rev[cs].is_some() || !may_pair(profiles.fk[f].closed, profiles.sor[cs].closed) {
+                    if fixed_rev[cs].is_some()
+                        || !may_pair(profiles.fk[f].closed, profiles.sor[cs].closed)
+                        || opts.feedback.rejected.contains(&(fk.units[f].uuid, sor.units[cs].sor_id))
+                    {
                         continue;
                     }
                     if by_fk[f].iter().any(|&i| pairs[i as usize].s as usize == cs) {

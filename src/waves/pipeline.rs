@@ -52,7 +52,7 @@ pub async fn propose_for(store: &Store, kommune: KommuneKode, opts: &MatchOption
     let sor = store.load_sor(sor_id).await?;
     let approved = store.approved_link_ids(kommune).await?;
     let mut opts = opts.clone();
-    opts.feedback = feedback(store, kommune).await?;
+    opts.feedback = feedback(store, kommune, &fk, &sor).await?;
     let (fk, sor, proposals) = match_off_runtime(fk, sor, approved, opts).await?;
     let summary =
         record_run(store, kommune, Snapshot { id: fk_id, tree: &fk }, Snapshot { id: sor_id, tree: &sor }, &proposals)
@@ -65,10 +65,27 @@ pub async fn propose_for(store: &Store, kommune: KommuneKode, opts: &MatchOption
 }
 
 /// What people decided before for `kommune`, for the matcher to learn from: units decided "new"
-/// (an approved create) and units decided "not in SOR" (a rejected create).
-pub async fn feedback(store: &Store, kommune: KommuneKode) -> Result<Feedback, PipelineError> {
+/// (an approved create), units decided "not in SOR" (a rejected create), and pairs that are not
+/// the same unit (a rejected link).
+/// A rejected pair counts only while both units' data is what it was decided on (like the review
+/// rule that brings a rejected pair back when one side changed).
+pub async fn feedback(
+    store: &Store,
+    kommune: KommuneKode,
+    fk: &FkTree,
+    sor: &SorTree,
+) -> Result<Feedback, PipelineError> {
     let mut out = Feedback::default();
     for p in store.proposals(kommune, None).await? {
+        if let (ProposalKind::Link, ProposalStatus::Rejected, Some(f), Some(s)) =
+            (p.key.kind, p.status, p.key.fk_uuid.as_deref(), p.key.sor_id.as_deref())
+        {
+            if let (Ok(f), Ok(s)) = (FkUuid::parse(f), SorId::parse(s)) {
+                if crate::store::units_data_hash(fk.get(f), sor.get(s)) == p.data_hash {
+                    out.rejected.insert((f, s));
+                }
+            }
+        }
         let (ProposalKind::Create, Some(fk)) = (p.key.kind, p.key.fk_uuid.as_deref()) else { continue };
         let Ok(fk) = FkUuid::parse(fk) else { continue };
         match p.status {

@@ -224,7 +224,7 @@ fn each_unit_is_in_at_most_one_link() {
 }
 
 #[test]
-fn closed_units_are_not_linked_to_open_ones() {
+fn a_unit_closed_in_fk_org_is_linked_to_its_open_sor_unit_so_sor_follows_but_not_the_reverse() {
     let (mut fk, mut sor) = municipality();
     fk.unit(20, "Plejecenter Lærkehøj", Some(2)).status = FkStatus::Inaktiv;
     sor.oe(20, "Plejecenter Lærkehøj", 2);
@@ -233,8 +233,18 @@ fn closed_units_are_not_linked_to_open_ones() {
     fk.unit(22, "Bostedet Kastanjen", Some(2));
     sor.oe(22, "Bostedet Kastanjen", 2).to_date = NaiveDate::from_ymd_opt(2024, 6, 30);
     let p = run(fk, sor);
-    assert_eq!(linked_to(&p, 20), None);
-    assert_eq!(linked_to(&p, 21), None);
+    // Closed in FK-ORG, open in SOR: the same unit, and SOR must close it too.
+    assert_eq!(linked_to(&p, 20), Some(sor_id(20)));
+    assert_eq!(linked_to(&p, 21), Some(sor_id(21)));
+    let closes: Vec<SorId> = kinds(&p, "close")
+        .into_iter()
+        .filter_map(|x| match x {
+            Proposal::Close(c) => Some(c.sor_id),
+            _ => None,
+        })
+        .collect();
+    assert!(closes.contains(&sor_id(20)) && closes.contains(&sor_id(21)), "{closes:?}");
+    // Open in FK-ORG, closed in SOR: an old unit, not this one.
     assert_eq!(linked_to(&p, 22), None);
 }
 
@@ -461,4 +471,29 @@ fn an_approved_link_whose_fkorg_unit_vanished_proposes_closing_its_sor_unit() {
         Proposal::Close(c) => assert_eq!((c.fk_uuid, c.sor_id, c.name.as_str()), (fk_id(99), sor_id(30), "Afsnit A")),
         other => panic!("expected a close, got {other:?}"),
     }
+}
+
+#[test]
+fn a_new_unit_is_named_the_way_the_municipality_names_its_siblings_in_sor() {
+    let (mut fk, mut sor) = municipality();
+    fk.unit(20, "Plejecenter Kastanjelyst", Some(2)).postal_address = Some("Kastanjevej 2, 4000 Testby".into());
+    fk.unit(21, "Afsnit A", Some(20));
+    fk.unit(22, "Afsnit B", Some(20));
+    fk.unit(23, "Afsnit C", Some(20));
+    sor.oe(20, "Kastanjelyst Plejecenter", 2).own.postal = Some(address("Kastanjevej", "2", "4000"));
+    sor.oe(21, "Kastanjelyst, Afsnit A", 20);
+    sor.oe(22, "Kastanjelyst, Afsnit B", 20);
+    let p = run(fk, sor);
+    assert_eq!(linked_to(&p, 21), Some(sor_id(21)));
+    let create = kinds(&p, "create")
+        .into_iter()
+        .find_map(|x| match x {
+            Proposal::Create(c) if c.fk_uuid == fk_id(23) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("Afsnit C is new");
+    assert_eq!(create.name, "Kastanjelyst, Afsnit C");
+    assert_eq!(create.parent_sor_id, sor_id(20));
+    // The siblings' SOR names carry the context: no rename to the bare FK-ORG name.
+    assert!(kinds(&p, "update").iter().all(|x| !matches!(x, Proposal::Update(u) if u.sor_id == sor_id(21))));
 }
