@@ -14,7 +14,7 @@ use super::import::open_store;
 use super::{block_on, Context};
 use crate::domain::{FkUuid, KommuneKode, SorId};
 use crate::review::{
-    choose_alternative, create_new, decide, link_by_hand, no_match, proposals_with_lifecycle, Actor, Decision,
+    choose_alternative, create_new, decide_case, link_by_hand, no_match, proposals_with_lifecycle, Actor, Decision,
     Lifecycle, ProposalLife,
 };
 use crate::store::{ProposalStatus, StoredProposal};
@@ -396,6 +396,8 @@ fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Re
     block_on(async {
         let store = open_store(ctx).await?;
         let result = async {
+            let base = ctx.config.sync_policy().map_err(anyhow::Error::msg)?;
+            let policy = crate::waves::pipeline::configured_policy(&store, args.kommune, &base).await?;
             let ids = if args.all {
                 let pending = store.proposals(args.kommune, Some(ProposalStatus::Pending)).await?;
                 let chosen: Vec<&StoredProposal> = pending
@@ -431,10 +433,14 @@ fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Re
                 if p.kommune != args.kommune {
                     anyhow::bail!("proposal {id} belongs to municipality {}, not {}", p.kommune, args.kommune);
                 }
-                decide(&store, &actor, *id, decision, args.reason.as_deref())
+                let (_, followed) = decide_case(&store, &actor, *id, decision, args.reason.as_deref(), &policy)
                     .await
                     .with_context(|| format!("deciding on proposal {id}"))?;
                 println!("{verb} #{id} as {}", actor.user_name);
+                if !followed.is_empty() {
+                    let list: Vec<String> = followed.iter().map(|f| format!("#{f}")).collect();
+                    println!("  and by the sync policy what follows from it: {}", list.join(", "));
+                }
             }
             Ok(())
         }

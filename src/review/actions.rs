@@ -363,3 +363,37 @@ pub fn policy_rule(policy: &SyncPolicy, p: &ProposalDto) -> Option<Rule> {
         other => policy.rule_for(other.kind(), None, false, false, &[]),
     }
 }
+
+/// [`super::decide`], and when it approves a link, the policy's automatic decisions on that case's
+/// pending follow-ups at once (the address, phone and e-mail that follow from the link by the
+/// default policy), recorded as automatic with the rule and "after <user> linked the unit". A
+/// person deciding a case thus decides its consequences that need no person too. Returns the
+/// decision's id and the follow-ups the policy approved.
+pub async fn decide_case(
+    store: &Store,
+    actor: &Actor,
+    proposal_id: i64,
+    decision: super::Decision,
+    reason: Option<&str>,
+    policy: &SyncPolicy,
+) -> Result<(i64, Vec<i64>), ReviewError> {
+    let id = super::decide(store, actor, proposal_id, decision, reason).await?;
+    let p = store.proposal(proposal_id).await?;
+    let mut followed = Vec::new();
+    if decision != super::Decision::Approve || p.key.kind != ProposalKind::Link {
+        return Ok((id, followed));
+    }
+    for f in store.proposals(p.kommune, Some(ProposalStatus::Pending)).await? {
+        if !f.key.kind.is_follow_up() || f.key.fk_uuid != p.key.fk_uuid || f.key.sor_id != p.key.sor_id {
+            continue;
+        }
+        let Some(rule) = policy_rule(policy, &f.payload) else { continue };
+        let why = format!("decided by the sync policy ({rule}) after {} linked the unit", actor.user_name);
+        match store.record_decision(p.kommune, f.id, Verdict::Approved, &rule.0, Some(&why), true).await {
+            Ok(_) => followed.push(f.id),
+            Err(StoreError::ProposalNotPending { .. } | StoreError::CaseNotLinked { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((id, followed))
+}

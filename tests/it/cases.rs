@@ -13,7 +13,8 @@ use sorsync::matching::json::ProposalDto;
 use sorsync::matching::policy::SyncPolicy;
 use sorsync::matching::{propose, MatchOptions, ProposalKind};
 use sorsync::review::{
-    apply_policy, create_new, decide, grant, record_run, Actor, Decision, ReviewError, Role, RunSummary, Snapshot,
+    apply_policy, create_new, decide, decide_case, grant, record_run, Actor, Decision, ReviewError, Role, RunSummary,
+    Snapshot,
 };
 use sorsync::store::{ChangeEnd, NewAuditEntry, NewChange, ProposalStatus, Store, StoreError, StoredProposal};
 
@@ -26,6 +27,7 @@ on_sqlite_and_postgres!(
     an_applied_follow_up_never_returns,
     equal_values_after_normalising_make_no_update_and_institutions_are_left_alone,
     the_policy_decides_links_and_contact_data_but_never_closes,
+    a_person_linking_a_unit_decides_what_follows_automatically_too,
 );
 
 fn today() -> NaiveDate {
@@ -328,4 +330,22 @@ fn a_municipality_can_override_the_sync_policy_in_the_wave_plan_but_never_let_cl
             "the error names the municipality: {err}"
         );
     }
+}
+
+async fn a_person_linking_a_unit_decides_what_follows_automatically_too(db: &TestDb) {
+    let store = &db.store;
+    let (anna, _) = people(store).await;
+    run(store).await;
+    let link = find(store, ProposalKind::Link, SOLGAARDEN).await;
+    let update = find(store, ProposalKind::Update, SOLGAARDEN).await;
+    let (_, followed) =
+        decide_case(store, &anna, link.id, Decision::Approve, None, &SyncPolicy::default()).await.unwrap();
+    assert_eq!(followed, vec![update.id], "the phone follows from the link by the default policy");
+    assert_eq!(store.proposal(update.id).await.unwrap().status, ProposalStatus::Approved);
+    let log = store.audit_log(kommune()).await.unwrap();
+    let entry = log.iter().find(|e| e.proposal_id == Some(update.id)).unwrap();
+    assert!(
+        entry.automatic && entry.detail.as_deref().unwrap_or("").contains("after anna linked the unit"),
+        "{entry:?}"
+    );
 }
