@@ -373,10 +373,12 @@ pub fn plan_steps(
         .filter(|p| p.key.kind == ProposalKind::Link)
         .chain(proposals.iter().filter(|p| p.key.kind != ProposalKind::Link));
     for p in ordered {
-        if let Some((f, s)) = follow_up_units(p) {
-            if !is_linked(f, s) {
-                continue;
-            }
+        match follow_up_units(p) {
+            // A SOR-only unit's closure: only while nothing in FK-ORG is linked to it.
+            Some(("", s)) if links.iter().any(|(_, l)| l.to_string() == s) => continue,
+            Some(("", _)) => {}
+            Some((f, s)) if !is_linked(f, s) => continue,
+            _ => {}
         }
         match &p.payload {
             ProposalDto::Link { fk_uuid, sor_id, fk_name, .. } => {

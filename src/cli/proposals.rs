@@ -14,8 +14,8 @@ use super::import::open_store;
 use super::{block_on, Context};
 use crate::domain::{FkUuid, KommuneKode, SorId};
 use crate::review::{
-    choose_alternative, create_new, decide_case, link_by_hand, no_match, proposals_with_lifecycle, Actor, Decision,
-    Lifecycle, ProposalLife,
+    choose_alternative, close_sor_only, create_new, decide_case, link_by_hand, no_match, proposals_with_lifecycle,
+    Actor, Decision, Lifecycle, ProposalLife,
 };
 use crate::store::{ProposalStatus, StoredProposal};
 
@@ -37,6 +37,21 @@ pub enum ProposalsCommand {
     CreateNew(OneArgs),
     /// A proposal's units do not match (SOR administrator).
     NoMatch(OneArgs),
+    /// Close a SOR-only unit (an organisational unit nothing in FK-ORG is linked to) in SOR (SOR administrator).
+    CloseSorOnly(CloseSorOnlyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CloseSorOnlyArgs {
+    #[arg(long, value_name = "CODE", value_parser = KommuneKode::parse)]
+    pub kommune: KommuneKode,
+    /// The SOR unit's SOR-ID.
+    #[arg(long, value_name = "SORID", value_parser = SorId::parse)]
+    pub sor: SorId,
+    #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
+    pub as_user: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -261,6 +276,13 @@ pub fn run(command: ProposalsCommand, ctx: &Context) -> anyhow::Result<ExitCode>
         ProposalsCommand::NoMatch(a) => by_hand(ctx, a.as_user, |store, actor| async move {
             no_match(&store, &actor, a.id, a.reason.as_deref()).await?;
             Ok(format!("recorded no match for #{} as {}", a.id, actor.user_name))
+        }),
+        ProposalsCommand::CloseSorOnly(a) => by_hand(ctx, a.as_user, |store, actor| async move {
+            let id = close_sor_only(&store, &actor, a.kommune, a.sor, a.reason.as_deref()).await?;
+            Ok(format!(
+                "approved closing SOR-only unit {} as {} (proposal #{id}); `sorsync plan` takes it",
+                a.sor, actor.user_name
+            ))
         }),
     }
 }

@@ -94,6 +94,11 @@ pub enum ByHandError {
     ParentNotInSor(FkUuid),
     #[error("the store holds a proposal sorsync cannot read: {0}")]
     Unreadable(String),
+    #[error(
+        "SOR unit {0} is an institution owner or health institution: those are maintained by their owners and \
+         Sundhedsdatastyrelsen, not closed from here"
+    )]
+    NotOurs(SorId),
 }
 
 impl From<StoreError> for ByHandError {
@@ -396,4 +401,44 @@ pub async fn decide_case(
         }
     }
     Ok((id, followed))
+}
+
+/// Decides that SOR-only unit `sor_id` (an open organisational unit nothing in FK-ORG is linked
+/// to) is to be closed in SOR: an approved closure recorded as `close_sor_only`, planned like any
+/// closure (and held by the closure limit). Never automatic. Returns the new proposal's id.
+pub async fn close_sor_only(
+    store: &Store,
+    actor: &Actor,
+    kommune: KommuneKode,
+    sor_id: SorId,
+    reason: Option<&str>,
+) -> Result<i64, ByHandError> {
+    require_role(store, actor, kommune, Role::SorAdmin, "close a SOR-only unit").await?;
+    let ((fk_snap, _), (sor_snap, sor)) = latest(store, kommune).await?;
+    let unit = sor.get(sor_id).ok_or(ByHandError::UnknownSorUnit(sor_id, kommune))?;
+    if unit.kind != crate::domain::SorKind::OrganizationalUnit {
+        return Err(ByHandError::NotOurs(sor_id));
+    }
+    if let Some((fk, _)) = store.approved_link_ids(kommune).await?.into_iter().find(|(_, s)| *s == sor_id) {
+        return Err(ByHandError::Review(ReviewError::Store(StoreError::AlreadyLinked {
+            proposal_id: 0,
+            fk_uuid: fk.to_string(),
+            sor_id: sor_id.to_string(),
+        })));
+    }
+    let new = NewProposal {
+        key: ProposalKey {
+            kind: ProposalKind::Close,
+            fk_uuid: None,
+            sor_id: Some(sor_id.to_string()),
+            parent_sor_id: None,
+        },
+        confidence: None,
+        payload: ProposalDto::Close { sor_id: sor_id.to_string(), fk_uuid: String::new(), name: unit.name.clone() },
+        data_hash: units_data_hash(None, Some(unit)),
+    };
+    let id = store
+        .record_by_hand(kommune, None, &[], &new, (fk_snap, sor_snap), &actor.user_name, reason, "close_sor_only")
+        .await?;
+    Ok(id)
 }

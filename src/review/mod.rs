@@ -25,8 +25,8 @@ use crate::store::{
 };
 
 pub use actions::{
-    apply_policy, auto_approve, choose_alternative, create_new, decide_case, link_by_hand, no_match, policy_rule,
-    AutoApproval, ByHandError, ConfidenceBand, PolicyDecisions,
+    apply_policy, auto_approve, choose_alternative, close_sor_only, create_new, decide_case, link_by_hand, no_match,
+    policy_rule, AutoApproval, ByHandError, ConfidenceBand, PolicyDecisions,
 };
 pub use lifecycle::{changes_per_proposal, lifecycle, proposals_with_lifecycle, Lifecycle, ProposalLife};
 

@@ -20,6 +20,8 @@ const OTHER_APPROVED_FOR_FK: &str = "SELECT p.id FROM proposals p WHERE p.kommun
      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.proposal_id = p.id AND c.state = 'applied') ORDER BY p.id LIMIT 1";
 /// The SOR unit an FK-ORG unit's case is decided as (its approved link), if any.
 const LINK_OF_FK: &str = "SELECT sor_id FROM links WHERE kommunekode = $1 AND fk_uuid = $2";
+/// The FK-ORG unit a SOR unit is linked to, if any.
+const LINK_OF_SOR: &str = "SELECT fk_uuid FROM links WHERE kommunekode = $1 AND sor_id = $2";
 /// The follow-ups of a link (same FK-ORG unit, same SOR unit) that nothing was sent for yet: a
 /// correspondence rejected or changed takes them with it.
 const SUPERSEDE_FOLLOW_UPS: &str = "UPDATE proposals SET status = 'superseded' WHERE kommunekode = $1 \
@@ -349,7 +351,19 @@ macro_rules! review_backend {
                     }
                 }
                 let follow_up = matches!(p.kind.as_str(), "update" | "move" | "close" | "write_back");
-                if follow_up && d.decision == "approved" {
+                let sor_only_close = p.kind == "close" && p.fk_uuid.as_deref().is_none_or(str::is_empty);
+                if sor_only_close && d.decision == "approved" {
+                    // A SOR-only unit: closed only while nothing in FK-ORG is linked to it.
+                    let Some(sor) = p.sor_id.as_deref() else { return Ok(DecideOutcome::NotPending(p.status)) };
+                    let linked: Option<(String,)> = sqlx::query_as(super::LINK_OF_SOR)
+                        .bind(kommunekode)
+                        .bind(sor)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    if let Some((fk,)) = linked {
+                        return Ok(DecideOutcome::LinkConflict(fk, sor.to_string()));
+                    }
+                } else if follow_up && d.decision == "approved" {
                     let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) else {
                         return Ok(DecideOutcome::NotPending(p.status));
                     };

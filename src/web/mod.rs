@@ -239,7 +239,7 @@ impl From<crate::review::ByHandError> for WebError {
             B::Review(r) => r.into(),
             B::NoSnapshots(_) | B::UnknownFkUnit(..) | B::UnknownSorUnit(..) => WebError::NotFound(e.to_string()),
             B::NotALink { .. } | B::NotAnAlternative { .. } => WebError::BadRequest(e.to_string()),
-            B::ParentNotInSor(_) => WebError::Conflict(e.to_string()),
+            B::ParentNotInSor(_) | B::NotOurs(_) => WebError::Conflict(e.to_string()),
             B::Unreadable(m) => WebError::Internal(m),
         }
     }
