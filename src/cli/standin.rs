@@ -24,7 +24,7 @@ pub enum StandInCommand {
     Fkorg(StandInFkorgArgs),
     /// SOR's update service (SORUS, SOAP): create, update, move, close, lookup by idempotency key.
     ///
-    /// Serves POST /sorus (SOAP 1.1), GET /sor.xml (the current state as SOR XML 1.0.0),
+    /// Serves POST /sor-opdatering/v3/SOROpdateringService (SORUS v3's path; SOAP 1.1), GET /sor.xml (the current state as SOR XML 1.0.0),
     /// GET /stats (counters as JSON) and GET /health. Prints "listening on http://127.0.0.1:PORT"
     /// when ready; stop it with Ctrl-C.
     Sor(StandInSorArgs),
@@ -56,6 +56,11 @@ pub struct StandInSorArgs {
     /// Seed for the fault injection, so a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Keep the applied changes in FILE (created if missing; one JSON line per change). On start
+    /// they are applied again on top of --data, so a restarted stand-in answers known keys and
+    /// never hands out a SOR-ID twice.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -112,13 +117,16 @@ fn run_sor(args: StandInSorArgs) -> anyhow::Result<ExitCode> {
         latency: Duration::from_millis(args.latency_ms),
         hang: Duration::from_millis(args.hang_ms),
         seed: args.seed,
+        state: args.state.clone(),
         ..sor::SorStandInOptions::default()
     };
     opts.check().map_err(anyhow::Error::msg)?;
     let tree = read_sor_file(&args.data)?;
     let units = tree.len();
     super::block_on(async move {
-        let server = sor::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+        let server = sor::spawn(tree, opts)
+            .await
+            .with_context(|| format!("starting the SOR stand-in on 127.0.0.1:{}", args.port))?;
         let addr = server.addr();
         let banner = format!(
             "listening on http://{addr}\n  SORUS:   {}  ({units} units)\n  state:   http://{addr}{}\n",

@@ -4,8 +4,11 @@
 //!
 //! The client secret and the access token are never logged nor put in error messages.
 //!
-//! One write: [`FkOrgClient::write_sor_id`] records a unit's SOR-ID as an address with the SOR
-//! role (the apply engine's [`FkWriteBack`]).
+//! Writes go through the SOAP service "Organisation 6" (the GraphQL API is read-only; envelopes
+//! in [`super::fkorg_soap`]): [`FkOrgClient::write_sor_id`] records a unit's SOR-ID as an address
+//! with the SOR role (`adresse importer`, `organisationenhed laes`, then `ret` with every relation
+//! the unit had plus the new one), and [`FkOrgClient::end_sor_id`] ends that relation. Both read
+//! the unit live first: a unit that shows another SOR-ID is never overwritten.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
 use super::fkorg_json::{FkPages, PageInfo};
+use super::fkorg_soap::{self as soap, Operation, Service, SoapError, UnitRegistration};
 use super::ReadError;
 use crate::apply::port::{FkWriteBack, WriteError};
 use crate::config::FkOrgConfig;
@@ -49,13 +53,6 @@ const USERS_QUERY: &str = "query sorsyncBrugere($cvr: CVR!, $first: Int, $after:
   }
 }";
 
-/// (unconfirmed) The write that attaches an address with a role to a unit. The real FK-ORG write
-/// API is not in our specs; the local stand-in implements exactly this mutation.
-pub const SOR_ID_WRITE_MUTATION: &str =
-    "mutation sorsyncTilknytAdresse($enhed: UUID!, $rolle: UUID!, $tekst: String!) {
-  tilknytAdresse(enhed: $enhed, rolle: $rolle, adresseTekst: $tekst) { uuid adresseTekst }
-}";
-
 /// Why fetching from FK-ORG failed, in the terms of the person running sorsync.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -84,6 +81,16 @@ pub enum ClientError {
     PagingStuck { cursor: String },
     #[error("FK-ORG's data does not pass the checks: {0}")]
     Data(#[from] ReadError),
+    #[error("FK-ORG has no organisation unit {0}")]
+    UnknownUnit(FkUuid),
+    #[error(
+        "FK-ORG unit {unit} already shows SOR-ID {shown}, not {wanted}: not overwritten; correct FK-ORG or the link first"
+    )]
+    OtherSorId { unit: FkUuid, shown: String, wanted: SorId },
+    #[error("FK-ORG {service} {operation}: {problem}")]
+    Soap { service: &'static str, operation: &'static str, problem: SoapError },
+    #[error("FK-ORG {service} {operation} answered StatusKode {status}: {message}")]
+    Status { service: &'static str, operation: &'static str, status: i64, message: String },
 }
 
 /// Exponential backoff between retries: `base * 2^attempt`, capped at `max`, plus up to half
@@ -120,6 +127,8 @@ pub struct FkOrgClient {
     http: reqwest::Client,
     endpoint: Url,
     token_url: Url,
+    /// Where the Organisation 6 services live: `<soap_base>adresse/6/`, `<soap_base>organisationenhed/6/`.
+    soap_base: Url,
     client_id: String,
     client_secret: String,
     page_size: u32,
@@ -135,6 +144,7 @@ impl fmt::Debug for FkOrgClient {
         f.debug_struct("FkOrgClient")
             .field("endpoint", &self.endpoint.as_str())
             .field("token_url", &self.token_url.as_str())
+            .field("soap_base", &self.soap_base.as_str())
             .field("client_id", &self.client_id)
             .field("client_secret", &"<hidden>")
             .field("page_size", &self.page_size)
@@ -157,6 +167,18 @@ impl FkOrgClient {
             .map_err(|e| ClientError::Config(format!("fkorg.endpoint {:?} is not a URL: {e}", cfg.endpoint)))?;
         let token_url = Url::parse(&cfg.token_url)
             .map_err(|e| ClientError::Config(format!("fkorg.token_url {:?} is not a URL: {e}", cfg.token_url)))?;
+        let soap_base = match &cfg.soap_url {
+            Some(url) => {
+                Url::parse(url).map_err(|e| ClientError::Config(format!("fkorg.soap_url {url:?} is not a URL: {e}")))?
+            }
+            // The services live on the same host: `/organisation/<service>/6/` next to `/organisation/organisationhent/1`.
+            None => endpoint
+                .join("../")
+                .map_err(|e| ClientError::Config(format!("cannot derive the SOAP address from fkorg.endpoint: {e}")))?,
+        };
+        if !soap_base.path().ends_with('/') {
+            return Err(ClientError::Config(format!("fkorg.soap_url {soap_base} must end with '/'")));
+        }
         if !(1..=500).contains(&cfg.page_size) {
             return Err(ClientError::Config(format!("fkorg.page_size {} must be between 1 and 500", cfg.page_size)));
         }
@@ -178,6 +200,7 @@ impl FkOrgClient {
             http,
             endpoint,
             token_url,
+            soap_base,
             client_id: cfg.client_id.clone(),
             client_secret: cfg.client_secret.clone(),
             page_size: cfg.page_size,
@@ -241,25 +264,175 @@ impl FkOrgClient {
         Ok(tree)
     }
 
-    /// Records `sor_id` on FK-ORG unit `fk_uuid` as an address with the SOR role, replacing the
-    /// unit's SOR-ID address if it has one (writing the same SOR-ID twice leaves one address).
+    /// The SOR-IDs FK-ORG shows on unit `fk_uuid` now (its SOR-role addresses in effect), read
+    /// live through `organisationenhed laes` and `adresse laes`.
+    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid))]
+    pub async fn shown_sor_ids(&self, fk_uuid: FkUuid) -> Result<Vec<String>, ClientError> {
+        let unit = self.read_unit(fk_uuid).await?;
+        Ok(self.sor_addresses(&unit).await?.into_iter().map(|(_, text)| text).collect())
+    }
+
+    /// Records `sor_id` on FK-ORG unit `fk_uuid` as an address with the SOR role. Sends nothing
+    /// when the unit shows this SOR-ID already; refuses ([`ClientError::OtherSorId`]) when it
+    /// shows another. Every other relation of the unit stays as it was.
     #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid, sor_id = %sor_id))]
-    pub async fn write_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<(), ClientError> {
-        let variables = serde_json::json!({
-            "enhed": fk_uuid.to_string(),
-            "rolle": roles::UNIT_SOR_ID,
-            "tekst": sor_id.to_string(),
-        });
-        let response = self.graphql(SOR_ID_WRITE_MUTATION, variables).await?;
-        let written = response.pointer("/data/tilknytAdresse/adresseTekst").and_then(Value::as_str);
-        if written != Some(sor_id.to_string().as_str()) {
-            return Err(ClientError::BadResponse(format!(
-                "the write of SOR-ID {sor_id} to unit {fk_uuid} answered {:?}",
-                response.get("data")
-            )));
+    pub async fn write_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<WriteBack, ClientError> {
+        let unit = self.read_unit(fk_uuid).await?;
+        let wanted = sor_id.to_string();
+        let shown = self.sor_addresses(&unit).await?;
+        if shown.iter().any(|(_, text)| *text == wanted) {
+            tracing::info!("FK-ORG shows this SOR-ID already; nothing sent.");
+            return Ok(WriteBack::AlreadyShown);
         }
+        if let Some((_, other)) = shown.into_iter().next() {
+            return Err(ClientError::OtherSorId { unit: fk_uuid, shown: other, wanted: sor_id });
+        }
+        let now = chrono::Utc::now();
+        let actor = unit.organisation().cloned();
+        let address_uuid = sor_address_uuid(fk_uuid, sor_id);
+        let address = soap::AddressProperty {
+            uuid: &address_uuid,
+            text: &wanted,
+            brugervendt_noegle: Some("SOR-ID"),
+            virkning: soap::Virkning::from_now(now, actor.clone()),
+        };
+        // The address object's UUID follows from unit and SOR-ID, so a write cut short is
+        // finished by the next one: the object exists (49) and gets its text again with `ret`.
+        let (status, message) =
+            self.soap(Service::Adresse, Operation::Importer, &soap::address_import_input(&address, now)).await?;
+        match status {
+            soap::status::OK => {}
+            soap::status::EXISTS => {
+                let (status, message) =
+                    self.soap(Service::Adresse, Operation::Ret, &soap::address_ret_input(&address)).await?;
+                check_status(Service::Adresse, Operation::Ret, status, message)?;
+            }
+            _ => check_status(Service::Adresse, Operation::Importer, status, message)?,
+        }
+        let mut relations = unit.relations.clone();
+        relations.push(soap::Relation {
+            kind: "Adresser".to_string(),
+            virkning: Some(soap::Virkning::from_now(now, actor)),
+            reference: Some(soap::Id::uuid(&address_uuid)),
+            role: Some(soap::Classified { id: soap::Id::uuid(roles::UNIT_SOR_ID), label: Some("SOR".to_string()) }),
+            class: Some(soap::Classified { id: soap::Id::uuid(soap::UNIT_ADDRESS_TYPE), label: None }),
+            index: Some(uuid::Uuid::new_v4().to_string()),
+        });
+        self.ret_unit(fk_uuid, &relations).await?;
         tracing::info!("SOR-ID written to FK-ORG.");
-        Ok(())
+        Ok(WriteBack::Written)
+    }
+
+    /// Ends (TilTidspunkt = now) the relation of unit `fk_uuid` to its address showing `sor_id`,
+    /// keeping every other relation. Sends nothing when the unit does not show it.
+    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid, sor_id = %sor_id))]
+    pub async fn end_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<WriteBack, ClientError> {
+        let unit = self.read_unit(fk_uuid).await?;
+        let wanted = sor_id.to_string();
+        let ending: Vec<String> =
+            self.sor_addresses(&unit).await?.into_iter().filter(|(_, text)| *text == wanted).map(|(r, _)| r).collect();
+        if ending.is_empty() {
+            return Ok(WriteBack::AlreadyShown);
+        }
+        let now = chrono::Utc::now();
+        let mut relations = unit.relations.clone();
+        for r in relations.iter_mut().filter(|r| {
+            r.kind == "Adresser"
+                && r.is_current(now)
+                && r.role_uuid().as_deref() == Some(roles::UNIT_SOR_ID)
+                && r.reference_uuid().is_some_and(|u| ending.contains(&u))
+        }) {
+            let v = r.virkning.get_or_insert_with(soap::Virkning::default);
+            v.to = Some(soap::Tidspunkt::at(now));
+        }
+        self.ret_unit(fk_uuid, &relations).await?;
+        tracing::info!("SOR-ID relation ended in FK-ORG.");
+        Ok(WriteBack::Written)
+    }
+
+    /// The unit as `organisationenhed laes` shows it now.
+    pub async fn read_unit(&self, fk_uuid: FkUuid) -> Result<UnitRegistration, ClientError> {
+        let (service, op) = (Service::OrganisationEnhed, Operation::Laes);
+        let output = self.soap_output(service, op, &soap::laes_input(service, &fk_uuid.to_string())).await?;
+        let (status, message) = soap::standard_retur(&output).map_err(|e| soap_error(service, op, e))?;
+        if status == soap::status::NOT_FOUND {
+            return Err(ClientError::UnknownUnit(fk_uuid));
+        }
+        check_status(service, op, status, message)?;
+        soap::unit_of_laes_output(&output, chrono::Utc::now()).map_err(|e| soap_error(service, op, e))
+    }
+
+    /// The unit's SOR-role addresses in effect now: (address uuid, text).
+    async fn sor_addresses(&self, unit: &UnitRegistration) -> Result<Vec<(String, String)>, ClientError> {
+        let (service, op) = (Service::Adresse, Operation::Laes);
+        let now = chrono::Utc::now();
+        let mut found = Vec::new();
+        for r in unit.current_addresses(roles::UNIT_SOR_ID, now) {
+            let Some(uuid) = r.reference_uuid() else { continue };
+            let output = self.soap_output(service, op, &soap::laes_input(service, &uuid)).await?;
+            let (status, message) = soap::standard_retur(&output).map_err(|e| soap_error(service, op, e))?;
+            check_status(service, op, status, message)?;
+            let address = soap::address_of_laes_output(&output, now).map_err(|e| soap_error(service, op, e))?;
+            if let Some(text) = address.text {
+                found.push((uuid, text.trim().to_string()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// `organisationenhed ret` with the unit's whole relation list.
+    async fn ret_unit(&self, fk_uuid: FkUuid, relations: &[soap::Relation]) -> Result<(), ClientError> {
+        let (service, op) = (Service::OrganisationEnhed, Operation::Ret);
+        let payload = soap::unit_ret_input(&fk_uuid.to_string(), relations).map_err(|e| soap_error(service, op, e))?;
+        let (status, message) = self.soap(service, op, &payload).await?;
+        if status == soap::status::NOT_FOUND {
+            return Err(ClientError::UnknownUnit(fk_uuid));
+        }
+        check_status(service, op, status, message)
+    }
+
+    /// One SOAP call; returns the StandardRetur of its output.
+    async fn soap(
+        &self,
+        service: Service,
+        operation: Operation,
+        payload: &str,
+    ) -> Result<(i64, Option<String>), ClientError> {
+        let output = self.soap_output(service, operation, payload).await?;
+        soap::standard_retur(&output).map_err(|e| soap_error(service, operation, e))
+    }
+
+    /// One SOAP call (retried on timeouts and 5xx like every request); returns the output element.
+    async fn soap_output(
+        &self,
+        service: Service,
+        operation: Operation,
+        payload: &str,
+    ) -> Result<crate::sorus::envelope::Node, ClientError> {
+        let url = self
+            .soap_base
+            .join(&format!("{}/6/", service.name()))
+            .map_err(|e| ClientError::Config(format!("cannot form the {} address: {e}", service.name())))?;
+        let envelope = soap::envelope(&uuid::Uuid::new_v4().to_string(), payload);
+        let content_type =
+            format!("application/soap+xml; charset=utf-8; action=\"{}\"", soap::soap_action(service, operation));
+        let answer = self
+            .send_with_retries(&url, || {
+                self.http
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(envelope.clone())
+            })
+            .await?;
+        let message = soap::parse_message(&answer.body).map_err(|e| match e {
+            SoapError::Xml(_) | SoapError::NotSoap(_) if !answer.status.is_success() => {
+                ClientError::Rejected { status: answer.status.as_u16(), detail: body_detail(&answer.body) }
+            }
+            e => soap_error(service, operation, e),
+        })?;
+        soap::expect_element(&message.payload, service, operation.output_element())
+            .map_err(|e| soap_error(service, operation, e))?;
+        Ok(message.payload)
     }
 
     /// Sends one GraphQL request with a valid token and the transaction headers; a 401 gets one
@@ -375,11 +548,53 @@ impl FkOrgClient {
     }
 }
 
+/// What a write to FK-ORG did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteBack {
+    Written,
+    /// FK-ORG already showed it so (or, for an end, did not show it): nothing was sent.
+    AlreadyShown,
+}
+
+/// The UUID of the address object that holds `sor_id` for `unit`: the same for every attempt.
+fn sor_address_uuid(unit: FkUuid, sor_id: SorId) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("sorsync:sor-address:{unit}:{sor_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+fn soap_error(service: Service, operation: Operation, problem: SoapError) -> ClientError {
+    ClientError::Soap { service: service.name(), operation: operation.name(), problem }
+}
+
+fn check_status(
+    service: Service,
+    operation: Operation,
+    status: i64,
+    message: Option<String>,
+) -> Result<(), ClientError> {
+    if status == soap::status::OK {
+        return Ok(());
+    }
+    Err(ClientError::Status {
+        service: service.name(),
+        operation: operation.name(),
+        status,
+        message: message.unwrap_or_else(|| "(no FejlbeskedTekst)".to_string()),
+    })
+}
+
 impl ClientError {
     /// Classes the error for the apply engine: what may go away by itself is temporary.
     pub fn to_write_error(&self) -> WriteError {
         let message = self.to_string();
         match self {
+            ClientError::Soap { problem, .. } if problem.is_temporary() => WriteError::Temporary(message),
+            ClientError::Status { status, .. } if *status >= soap::status::SERVER_ERROR => {
+                WriteError::Temporary(message)
+            }
             // The write is idempotent, so an unreadable answer is safe to retry.
             ClientError::Unavailable { .. } | ClientError::BadResponse(_) => WriteError::Temporary(message),
             ClientError::Rejected { status, .. } if matches!(status, 408 | 429) || *status >= 500 => {
@@ -391,8 +606,12 @@ impl ClientError {
 }
 
 impl FkWriteBack for FkOrgClient {
+    async fn shown_sor_ids(&self, fk_uuid: &FkUuid) -> Result<Vec<String>, WriteError> {
+        FkOrgClient::shown_sor_ids(self, *fk_uuid).await.map_err(|e| e.to_write_error())
+    }
+
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
-        FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map_err(|e| e.to_write_error())
+        FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map(|_| ()).map_err(|e| e.to_write_error())
     }
 }
 

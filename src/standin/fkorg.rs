@@ -4,9 +4,11 @@
 //! Faults (latency, a share of 503 answers, a share of requests that hang until the client times
 //! out) can be injected, deterministically from a seed.
 //!
-//! One write: the `tilknytAdresse` mutation (name unconfirmed, see
-//! [`crate::sources::fkorg_client::SOR_ID_WRITE_MUTATION`]) attaches an address with a role to a
-//! unit, replacing the unit's address with that role; later reads show it.
+//! Writes come, as on FK-ORG, through the SOAP service "Organisation 6" at the published paths
+//! (`/organisation/adresse/6/`, `/organisation/organisationenhed/6/`: `importer`, `laes`, `ret`;
+//! envelopes in [`crate::sources::fkorg_soap`]). The GraphQL schema has no mutation, like the
+//! real one. Units keep their relations as Organisation 6 shows them (addresses, KLE tasks,
+//! parent, organisation); what `ret` writes shows up in later GraphQL reads.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::{
-    ComplexObject, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar, ScalarType, Schema,
-    SimpleObject, Value as GqlValue,
+    ComplexObject, EmptyMutation, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar,
+    ScalarType, Schema, SimpleObject, Value as GqlValue,
 };
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -31,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::fkorg::roles;
 use crate::domain::{FkStatus, FkTree, FkUuid};
+use crate::sources::fkorg_soap::{self as soap, Operation, Service};
 
 /// Where the GraphQL API is served, as on the real FK-ORG.
 pub const GRAPHQL_PATH: &str = "/organisation/organisationhent/1";
@@ -60,6 +63,8 @@ pub struct StandInStats {
     pub tokens_issued: AtomicU64,
     /// Token requests refused (wrong credentials or grant type).
     pub token_refusals: AtomicU64,
+    /// Every Organisation 6 SOAP request, as received (tests validate them against the schemas).
+    pub soap_requests: Mutex<Vec<String>>,
 }
 
 impl StandInStats {
@@ -89,6 +94,8 @@ pub struct StandInOptions {
     pub token_ttl: Duration,
     /// Counters; clone the `Arc` before spawning to read them.
     pub stats: Arc<StandInStats>,
+    /// KLE task numbers per unit, served as the units' `Opgaver` relations.
+    pub tasks: HashMap<FkUuid, Vec<String>>,
 }
 
 impl Default for StandInOptions {
@@ -103,6 +110,7 @@ impl Default for StandInOptions {
             credentials: None,
             token_ttl: Duration::from_secs(3600),
             stats: Arc::new(StandInStats::default()),
+            tasks: HashMap::new(),
         }
     }
 }
@@ -123,22 +131,29 @@ pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(Socke
 
 /// The stand-in's routes, for serving on a listener of the caller's choice.
 pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
-    let data = Arc::new(Data::new(tree));
-    let schema = Schema::build(QueryRoot { data: data.clone() }, MutationRoot { data }, EmptySubscription).finish();
+    let data = Arc::new(Data::new(tree, &opts.tasks));
+    let schema = Schema::build(QueryRoot { data: data.clone() }, EmptyMutation, EmptySubscription).finish();
     let app = Arc::new(App {
         schema,
+        data,
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
         tokens: Mutex::new(HashMap::new()),
         transaction_ids: Mutex::new(std::collections::HashSet::new()),
         opts,
     });
-    Router::new().route(GRAPHQL_PATH, post(graphql)).route(TOKEN_PATH, post(token)).with_state(app)
+    Router::new()
+        .route(GRAPHQL_PATH, post(graphql))
+        .route(TOKEN_PATH, post(token))
+        .route(Service::Adresse.path(), post(soap_adresse))
+        .route(Service::OrganisationEnhed.path(), post(soap_enhed))
+        .with_state(app)
 }
 
-type FkSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+type FkSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
 struct App {
     schema: FkSchema,
+    data: Arc<Data>,
     opts: StandInOptions,
     rng: Mutex<ChaCha8Rng>,
     tokens: Mutex<HashMap<String, Instant>>,
@@ -285,6 +300,36 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, St
         .into_response()
 }
 
+async fn soap_adresse(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    organisation6(&app, Service::Adresse, &body).await
+}
+
+async fn soap_enhed(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    organisation6(&app, Service::OrganisationEnhed, &body).await
+}
+
+/// One Organisation 6 call: a SOAP 1.2 answer with the operation's Output, or a Fault for a
+/// message that is not one (Sender) .
+async fn organisation6(app: &App, service: Service, body: &[u8]) -> Response {
+    app.opts.stats.soap_requests.lock().unwrap_or_else(|p| p.into_inner()).push(String::from_utf8_lossy(body).into());
+    if !app.opts.latency.is_zero() {
+        tokio::time::sleep(app.opts.latency).await;
+    }
+    let soap_response = |status: StatusCode, xml: String| {
+        (status, [(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")], xml).into_response()
+    };
+    let sender_fault = |reason: String| soap_response(StatusCode::BAD_REQUEST, soap::fault("Sender", &reason));
+    let (op, request, transaction) = match soap::parse_request(service, body, chrono::Utc::now()) {
+        Ok(parsed) => parsed,
+        Err(e) => return sender_fault(e.to_string()),
+    };
+    let Some(transaction) = transaction.filter(|t| !t.is_empty()) else {
+        return sender_fault("missing RequestHeader/TransactionUUID".into());
+    };
+    let payload = app.data.organisation6(service, op, request);
+    soap_response(StatusCode::OK, soap::envelope(&transaction, &payload))
+}
+
 // ---- the data served ----
 
 /// A unit or user address as served: built once from the domain tree.
@@ -306,16 +351,88 @@ struct KlassifikationRelation {
 }
 
 /// The classification type of unit addresses (from the schema's example) and of user addresses.
-const UNIT_ADDRESS_TYPE: &str = "9b33c0a0-a566-4ec0-8200-325cb1e5bb9a";
+const UNIT_ADDRESS_TYPE: &str = soap::UNIT_ADDRESS_TYPE;
 const USER_ADDRESS_TYPE: &str = "e6d8a3ab-0c3a-4ba0-8e29-0b6a3e7a1c11";
 
 struct Data {
     tree: FkTree,
     /// Units in pre-order, so the root comes first.
     order: Vec<usize>,
-    /// Written by the `tilknytAdresse` mutation.
-    unit_addresses: std::sync::RwLock<Vec<Vec<Adresse>>>,
+    /// What Organisation 6 holds and writes: read by GraphQL too.
+    registry: std::sync::RwLock<Registry>,
     user_addresses: Vec<Vec<Adresse>>,
+}
+
+/// An address object: its text and user-facing key.
+#[derive(Debug, Clone)]
+struct AddressObject {
+    text: String,
+    brugervendt_noegle: Option<String>,
+}
+
+/// The writable part of FK-ORG: every unit's relations (indexed like `tree.units`) and the
+/// address objects they point at.
+struct Registry {
+    relations: Vec<Vec<soap::Relation>>,
+    addresses: HashMap<String, AddressObject>,
+}
+
+impl Registry {
+    /// The unit's addresses in effect now, as GraphQL shows them.
+    fn unit_addresses(&self, i: usize) -> Vec<Adresse> {
+        let now = chrono::Utc::now();
+        let Some(relations) = self.relations.get(i) else { return Vec::new() };
+        relations
+            .iter()
+            .filter(|r| r.kind == "Adresser" && r.is_current(now))
+            .filter_map(|r| {
+                let uuid = r.reference_uuid()?;
+                let object = self.addresses.get(&uuid)?;
+                let role = r.role_uuid()?;
+                Some(Adresse {
+                    uuid: UuidScalar(uuid),
+                    adresse_tekst: object.text.clone(),
+                    brugervendt_noegle: object.brugervendt_noegle.clone(),
+                    adresse_rolle_titel: UNIT_ROLES.iter().find(|(r, _)| *r == role).map(|(_, t)| t.to_string()),
+                    klassifikation: KlassifikationRelation {
+                        kind: UuidScalar(r.class.as_ref().and_then(|c| c.id.as_uuid()).unwrap_or_default()),
+                        rolle: UuidScalar(role),
+                        indeks: r.index.clone().unwrap_or_default(),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// A relation as the stand-in seeds it: in effect from the open start.
+fn seeded_relation(kind: &str, reference: &str, dynamic: Option<(&str, Option<&str>, &str, &str)>) -> soap::Relation {
+    let class =
+        |id: &str, label: Option<&str>| soap::Classified { id: soap::Id::uuid(id), label: label.map(str::to_string) };
+    soap::Relation {
+        kind: kind.to_string(),
+        virkning: Some(soap::Virkning {
+            from: Some(soap::Tidspunkt::Open),
+            to: Some(soap::Tidspunkt::Open),
+            ..soap::Virkning::default()
+        }),
+        reference: Some(soap::Id::uuid(reference)),
+        role: dynamic.map(|(role, label, _, _)| class(role, label)),
+        class: dynamic.map(|(_, _, kind, _)| class(kind, None)),
+        index: dynamic.map(|(_, _, _, index)| index.to_string()),
+    }
+}
+
+/// The class UUIDs of a KLE task relation (stand-in values: KLE numbers are the data).
+fn kle_class(number: &str) -> String {
+    derived_uuid(&["kle", number]).0
+}
+const KLE_ROLE_LABEL: &str = "Udfoerende";
+fn kle_role() -> String {
+    derived_uuid(&["kle-rolle", KLE_ROLE_LABEL]).0
+}
+fn kle_type() -> String {
+    derived_uuid(&["kle-type"]).0
 }
 
 /// A stable UUID derived from `parts`, for objects the domain does not keep an id for
@@ -351,13 +468,16 @@ fn addresses(owner: FkUuid, kind: &str, list: &[(&str, &str, Option<String>)]) -
 }
 
 impl Data {
-    fn new(tree: FkTree) -> Self {
+    fn new(tree: FkTree, tasks: &HashMap<FkUuid, Vec<String>>) -> Self {
         let order = tree.tree.preorder().to_vec();
-        let unit_addresses = tree
+        let organisation = tree.cvr.map(|c| derived_uuid(&["organisation", &c.to_string()]).0);
+        let mut address_objects = HashMap::new();
+        let relations = tree
             .units
             .iter()
-            .map(|u| {
-                addresses(
+            .enumerate()
+            .map(|(i, u)| {
+                let list = addresses(
                     u.uuid,
                     UNIT_ADDRESS_TYPE,
                     &[
@@ -370,7 +490,34 @@ impl Data {
                         (roles::UNIT_LANDLINE, "Fastnet", u.landline.clone()),
                         (roles::UNIT_LOS_ID, "LOS ID", u.los_id.clone()),
                     ],
-                )
+                );
+                let mut relations = Vec::new();
+                for a in list {
+                    let r = seeded_relation(
+                        "Adresser",
+                        &a.uuid.0,
+                        Some((&a.klassifikation.rolle.0, None, &a.klassifikation.kind.0, &a.klassifikation.indeks)),
+                    );
+                    address_objects
+                        .insert(a.uuid.0.clone(), AddressObject { text: a.adresse_tekst, brugervendt_noegle: None });
+                    relations.push(r);
+                }
+                for (k, number) in tasks.get(&u.uuid).into_iter().flatten().enumerate() {
+                    let index = (k + 1).to_string();
+                    let (class, role, kind) = (kle_class(number), kle_role(), kle_type());
+                    relations.push(seeded_relation(
+                        "Opgaver",
+                        &class,
+                        Some((&role, Some(KLE_ROLE_LABEL), &kind, &index)),
+                    ));
+                }
+                if let Some(p) = tree.tree.parent(i) {
+                    relations.push(seeded_relation("Overordnet", &tree.units[p].uuid.to_string(), None));
+                }
+                if let Some(org) = &organisation {
+                    relations.push(seeded_relation("Tilhoerer", org, None));
+                }
+                relations
             })
             .collect();
         let user_addresses = tree
@@ -388,7 +535,96 @@ impl Data {
                 )
             })
             .collect();
-        Data { tree, order, unit_addresses: std::sync::RwLock::new(unit_addresses), user_addresses }
+        let registry = Registry { relations, addresses: address_objects };
+        Data { tree, order, registry: std::sync::RwLock::new(registry), user_addresses }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answers one Organisation 6 request: the Output payload.
+    fn organisation6(&self, service: Service, op: Operation, request: soap::Request) -> String {
+        use soap::status::{BAD_REQUEST, EXISTS, NOT_FOUND, OK, SERVER_ERROR};
+        let basic = |status: i64, message: Option<&str>| soap::basic_output(service, op, status, message);
+        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        match request {
+            soap::Request::Laes { uuid } if service == Service::Adresse => match reg.addresses.get(&uuid) {
+                Some(a) => soap::address_laes_output(&soap::AddressProperty {
+                    uuid: &uuid,
+                    text: &a.text,
+                    brugervendt_noegle: a.brugervendt_noegle.as_deref(),
+                    virkning: soap::Virkning {
+                        from: Some(soap::Tidspunkt::Open),
+                        to: Some(soap::Tidspunkt::Open),
+                        ..soap::Virkning::default()
+                    },
+                }),
+                None => basic(NOT_FOUND, Some("Adressen findes ikke")),
+            },
+            soap::Request::Laes { uuid } => {
+                let Some(i) = FkUuid::parse(&uuid).ok().and_then(|u| self.tree.index_of(u)) else {
+                    return basic(NOT_FOUND, Some("Organisationsenheden findes ikke"));
+                };
+                let u = &self.tree.units[i];
+                let unit = soap::UnitRegistration {
+                    uuid,
+                    name: Some(u.enhedsnavn.clone()),
+                    brugervendt_noegle: u.brugervendt_noegle.clone(),
+                    status: Some(match u.status {
+                        FkStatus::Aktiv => "Aktiv".to_string(),
+                        FkStatus::Inaktiv => "Inaktiv".to_string(),
+                    }),
+                    relations: reg.relations[i].clone(),
+                };
+                soap::unit_laes_output(&unit).unwrap_or_else(|e| basic(SERVER_ERROR, Some(&e.to_string())))
+            }
+            soap::Request::AddressImport { uuid, text, brugervendt_noegle } => {
+                if reg.addresses.contains_key(&uuid) {
+                    return basic(EXISTS, Some("Objektet findes allerede"));
+                }
+                if text.trim().is_empty() {
+                    return basic(BAD_REQUEST, Some("AdresseTekst er tom"));
+                }
+                reg.addresses.insert(uuid, AddressObject { text: text.trim().to_string(), brugervendt_noegle });
+                basic(OK, None)
+            }
+            soap::Request::AddressRet { uuid, text } => match reg.addresses.get_mut(&uuid) {
+                Some(a) => {
+                    a.text = text.trim().to_string();
+                    basic(OK, None)
+                }
+                None => basic(NOT_FOUND, Some("Adressen findes ikke")),
+            },
+            soap::Request::UnitRet { uuid, relations, other_lists } => {
+                let Some(i) = FkUuid::parse(&uuid).ok().and_then(|u| self.tree.index_of(u)) else {
+                    return basic(NOT_FOUND, Some("Organisationsenheden findes ikke"));
+                };
+                if !other_lists.is_empty() {
+                    let message = format!("stand-in: ret changes only RelationListe, not {}", other_lists.join(", "));
+                    return basic(BAD_REQUEST, Some(&message));
+                }
+                let Some(relations) = relations else { return basic(OK, None) };
+                for r in relations.iter().filter(|r| r.kind == "Adresser") {
+                    let Some(address) = r.reference_uuid().and_then(|a| reg.addresses.get(&a)) else {
+                        return basic(BAD_REQUEST, Some("an Adresser relation refers to no address object"));
+                    };
+                    if r.role_uuid().as_deref() == Some(roles::UNIT_SOR_ID) {
+                        if let Err(e) = crate::domain::SorId::parse(&address.text) {
+                            return basic(BAD_REQUEST, Some(&format!("SOR address: {e}")));
+                        }
+                    }
+                }
+                // Each kind of relation present in the request replaces the unit's relations of
+                // that kind; kinds not sent stay as they were.
+                let sent: std::collections::HashSet<&str> = relations.iter().map(|r| r.kind.as_str()).collect();
+                let mut kept: Vec<soap::Relation> =
+                    reg.relations[i].iter().filter(|r| !sent.contains(r.kind.as_str())).cloned().collect();
+                kept.extend(relations.iter().cloned());
+                reg.relations[i] = kept;
+                basic(OK, None)
+            }
+        }
     }
 }
 
@@ -574,8 +810,7 @@ impl OrganisationEnhed {
         organisation(&self.data, &self.cvr)
     }
     async fn adresser(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
-        let all = self.data.unit_addresses.read().unwrap_or_else(|p| p.into_inner());
-        filter_addresses(all.get(self.i).map(Vec::as_slice).unwrap_or_default(), rolle)
+        filter_addresses(&self.data.read().unit_addresses(self.i), rolle)
     }
 }
 
@@ -818,61 +1053,6 @@ const UNIT_ROLES: [(&str, &str); 8] = [
     (roles::UNIT_LANDLINE, "Fastnet"),
     (roles::UNIT_LOS_ID, "LOS ID"),
 ];
-
-struct MutationRoot {
-    data: Arc<Data>,
-}
-
-#[Object]
-impl MutationRoot {
-    /// Attaches an address with role `rolle` to unit `enhed`, replacing the unit's address with
-    /// that role if it has one: writing the same text twice leaves one address. (The real FK-ORG
-    /// write API is not in our specs: the name and shape are unconfirmed.)
-    #[graphql(name = "tilknytAdresse")]
-    async fn tilknyt_adresse(
-        &self,
-        enhed: UuidScalar,
-        rolle: UuidScalar,
-        adresse_tekst: String,
-    ) -> async_graphql::Result<Adresse> {
-        let unit = FkUuid::parse(&enhed.0).map_err(|e| e.to_string())?;
-        let i = self.data.tree.index_of(unit).ok_or_else(|| format!("no organisation unit with uuid {}", enhed.0))?;
-        let role = rolle.0.to_ascii_lowercase();
-        let title = UNIT_ROLES
-            .iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| format!("rolle {role} is not an address role of organisation units"))?;
-        let text = adresse_tekst.trim().to_string();
-        if text.is_empty() {
-            return Err("adresseTekst is empty".into());
-        }
-        if role == roles::UNIT_SOR_ID {
-            crate::domain::SorId::parse(&text).map_err(|e| e.to_string())?;
-        }
-        let mut all = self.data.unit_addresses.write().unwrap_or_else(|p| p.into_inner());
-        let list = all.get_mut(i).ok_or("the unit has no address list")?;
-        let existing = list.iter().position(|a| a.klassifikation.rolle.0 == role);
-        let indeks =
-            existing.map(|k| list[k].klassifikation.indeks.clone()).unwrap_or_else(|| (list.len() + 1).to_string());
-        let address = Adresse {
-            uuid: derived_uuid(&[&unit.to_string(), &role]),
-            adresse_tekst: text,
-            brugervendt_noegle: None,
-            adresse_rolle_titel: Some(title.to_string()),
-            klassifikation: KlassifikationRelation {
-                kind: UuidScalar(UNIT_ADDRESS_TYPE.to_string()),
-                rolle: UuidScalar(role),
-                indeks,
-            },
-        };
-        match existing {
-            Some(k) => list[k] = address.clone(),
-            None => list.push(address.clone()),
-        }
-        Ok(address)
-    }
-}
 
 #[cfg(test)]
 mod tests {
