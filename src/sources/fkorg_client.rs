@@ -53,6 +53,27 @@ const USERS_QUERY: &str = "query sorsyncBrugere($cvr: CVR!, $first: Int, $after:
   }
 }";
 
+/// The units of a municipality that FK-ORG itself filters for a system: by KLE tasks and/or by
+/// the IT systems units are assigned to in FK-ORG's administration module.
+const SCOPE_QUERY: &str = "query sorsyncScope($cvr: CVR!, $opgaver: KleFilter, $itSystemer: [UUID!], $first: Int, $after: Cursor) {
+  organisationEnhedListe(cvr: $cvr, status: AKTIV, opgaver: $opgaver, itSystemer: $itSystemer, first: $first, after: $after) {
+    edges { node { uuid } }
+    pageInfo { hasNextPage endCursor }
+  }
+}";
+
+/// The part of a municipality's tree FK-ORG gives a system (`organisationEnhedListe`'s
+/// `itSystemer` and `opgaver`). Empty lists do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeFilter {
+    /// Units assigned to one of these IT systems.
+    pub it_systems: Vec<uuid::Uuid>,
+    /// Units with one of these KLE numbers (e.g. "29.09.00") ...
+    pub kle_numbers: Vec<String>,
+    /// ... in this task role (e.g. "Udførende"), when given.
+    pub kle_role: Option<uuid::Uuid>,
+}
+
 /// Why fetching from FK-ORG failed, in the terms of the person running sorsync.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -262,6 +283,45 @@ impl FkOrgClient {
         let tree = pages.finish(&source)?;
         tracing::info!(units = tree.len(), users = tree.users.len(), pages = page_no, "FK-ORG tree fetched.");
         Ok(tree)
+    }
+
+    /// The active units FK-ORG gives for `filter` (the municipality's health-relevant part, as
+    /// chosen in FK-ORG), page by page.
+    #[tracing::instrument(skip_all, fields(cvr = %cvr))]
+    pub async fn units_in_scope(&self, cvr: Cvr, filter: &ScopeFilter) -> Result<Vec<FkUuid>, ClientError> {
+        let opgaver = (!filter.kle_numbers.is_empty()).then(
+            || serde_json::json!({ "kleNummer": filter.kle_numbers, "rolle": filter.kle_role.map(|r| r.to_string()) }),
+        );
+        let it_systems = (!filter.it_systems.is_empty())
+            .then(|| filter.it_systems.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let mut units = Vec::new();
+        let mut after: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let variables = serde_json::json!({ "cvr": cvr.to_string(), "opgaver": opgaver,
+                "itSystemer": it_systems, "first": self.page_size, "after": after });
+            let response = self.graphql(SCOPE_QUERY, variables).await?;
+            let Some(list) = response.pointer("/data/organisationEnhedListe").filter(|v| !v.is_null()) else {
+                return Err(ClientError::UnknownCvr(cvr));
+            };
+            for edge in list.get("edges").and_then(Value::as_array).into_iter().flatten() {
+                let text = edge.pointer("/node/uuid").and_then(Value::as_str).unwrap_or_default();
+                let uuid = FkUuid::parse(text)
+                    .map_err(|e| ClientError::BadResponse(format!("a unit's uuid {text:?} in the scope: {e}")))?;
+                units.push(uuid);
+            }
+            let info = PageInfo {
+                has_next_page: list.pointer("/pageInfo/hasNextPage").and_then(Value::as_bool).unwrap_or(false),
+                end_cursor: list.pointer("/pageInfo/endCursor").and_then(Value::as_str).map(str::to_string),
+            };
+            match next_cursor(info, after.as_deref())? {
+                Some(next) if !seen.insert(next.clone()) => return Err(ClientError::PagingStuck { cursor: next }),
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        tracing::info!(units = units.len(), "FK-ORG scope fetched.");
+        Ok(units)
     }
 
     /// The SOR-IDs FK-ORG shows on unit `fk_uuid` now (its SOR-role addresses in effect), read

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::{
-    ComplexObject, EmptyMutation, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar,
-    ScalarType, Schema, SimpleObject, Value as GqlValue,
+    ComplexObject, EmptyMutation, EmptySubscription, Enum, InputObject, InputValueError, InputValueResult, Object,
+    Scalar, ScalarType, Schema, SimpleObject, Value as GqlValue,
 };
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -96,6 +96,9 @@ pub struct StandInOptions {
     pub stats: Arc<StandInStats>,
     /// KLE task numbers per unit, served as the units' `Opgaver` relations.
     pub tasks: HashMap<FkUuid, Vec<String>>,
+    /// IT systems (UUIDs) each unit is assigned to in FK-ORG's administration module, served as
+    /// the units' `TilknyttedeItSystemer` relations.
+    pub it_systems: HashMap<FkUuid, Vec<uuid::Uuid>>,
 }
 
 impl Default for StandInOptions {
@@ -111,6 +114,7 @@ impl Default for StandInOptions {
             token_ttl: Duration::from_secs(3600),
             stats: Arc::new(StandInStats::default()),
             tasks: HashMap::new(),
+            it_systems: HashMap::new(),
         }
     }
 }
@@ -131,7 +135,7 @@ pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(Socke
 
 /// The stand-in's routes, for serving on a listener of the caller's choice.
 pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
-    let data = Arc::new(Data::new(tree, &opts.tasks));
+    let data = Arc::new(Data::new(tree, &opts.tasks, &opts.it_systems));
     let schema = Schema::build(QueryRoot { data: data.clone() }, EmptyMutation, EmptySubscription).finish();
     let app = Arc::new(App {
         schema,
@@ -468,7 +472,7 @@ fn addresses(owner: FkUuid, kind: &str, list: &[(&str, &str, Option<String>)]) -
 }
 
 impl Data {
-    fn new(tree: FkTree, tasks: &HashMap<FkUuid, Vec<String>>) -> Self {
+    fn new(tree: FkTree, tasks: &HashMap<FkUuid, Vec<String>>, it_systems: &HashMap<FkUuid, Vec<uuid::Uuid>>) -> Self {
         let order = tree.tree.preorder().to_vec();
         let organisation = tree.cvr.map(|c| derived_uuid(&["organisation", &c.to_string()]).0);
         let mut address_objects = HashMap::new();
@@ -510,6 +514,9 @@ impl Data {
                         &class,
                         Some((&role, Some(KLE_ROLE_LABEL), &kind, &index)),
                     ));
+                }
+                for system in it_systems.get(&u.uuid).into_iter().flatten() {
+                    relations.push(seeded_relation("TilknyttedeItSystemer", &system.to_string(), None));
                 }
                 if let Some(p) = tree.tree.parent(i) {
                     relations.push(seeded_relation("Overordnet", &tree.units[p].uuid.to_string(), None));
@@ -664,6 +671,17 @@ string_scalar!(DateTimeScalar, "DateTime", |s| matches!(
     Some(Some(_))
 ));
 string_scalar!(CursorScalar, "Cursor", |_| true);
+string_scalar!(KleScalar, "KLE", |s| {
+    let parts: Vec<&str> = s.split('.').collect();
+    (1..=3).contains(&parts.len()) && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+});
+
+/// `KleFilter` of the schema: units with one of these KLE numbers (in this role, when given).
+#[derive(InputObject)]
+struct KleFilter {
+    rolle: Option<UuidScalar>,
+    kle_nummer: Vec<KleScalar>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(name = "TilstandStatus")]
@@ -984,21 +1002,46 @@ impl QueryRoot {
 #[Object]
 impl QueryRoot {
     /// The units of one organisation with the given status, root first, in Relay pages.
+    /// `opgaver` keeps the units with a current KLE task among `kleNummer` (in role `rolle` when
+    /// given); `itSystemer` the units assigned to one of those IT systems; both together, the
+    /// units that pass both.
+    #[allow(clippy::too_many_arguments)] // the arguments are the schema's
     async fn organisation_enhed_liste(
         &self,
         cvr: CvrScalar,
         status: TilstandStatus,
+        opgaver: Option<KleFilter>,
+        it_systemer: Option<Vec<UuidScalar>>,
         first: Option<i32>,
         after: Option<CursorScalar>,
     ) -> async_graphql::Result<Option<OrganisationEnhedConnection>> {
         self.check_cvr(&cvr)?;
         let d = &self.data;
+        let now = chrono::Utc::now();
+        let registry = d.read();
+        let has = |i: usize, kind: &str, references: &[String], role: Option<&str>| {
+            registry.relations[i].iter().any(|r| {
+                r.kind == kind
+                    && r.is_current(now)
+                    && r.reference_uuid().is_some_and(|u| references.contains(&u))
+                    && role.is_none_or(|role| r.role_uuid().as_deref() == Some(role))
+            })
+        };
+        let tasks: Option<(Vec<String>, Option<String>)> = opgaver.map(|f| {
+            let classes = f.kle_nummer.iter().map(|k| kle_class(&k.0)).collect();
+            (classes, f.rolle.map(|r| r.0.to_ascii_lowercase()))
+        });
+        let systems: Option<Vec<String>> =
+            it_systemer.map(|v| v.into_iter().map(|u| u.0.to_ascii_lowercase()).collect());
         let matching: Vec<usize> = d
             .order
             .iter()
             .copied()
             .filter(|&i| TilstandStatus::from_domain(d.tree.units[i].status) == status)
+            .filter(|&i| tasks.as_ref().is_none_or(|(classes, role)| has(i, "Opgaver", classes, role.as_deref())))
+            .filter(|&i| systems.as_ref().is_none_or(|s| has(i, "TilknyttedeItSystemer", s, None)))
             .collect();
+        drop(registry);
         let range = page_window("enhed", matching.len(), first, after.as_ref())?;
         let edges = range
             .clone()

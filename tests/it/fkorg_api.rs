@@ -532,3 +532,33 @@ async fn a_soap_message_that_is_not_one_gets_a_sender_fault() {
     assert!(text.contains("soap:Sender"), "{text}");
     server.abort();
 }
+
+#[tokio::test]
+async fn fk_org_gives_the_scope_chosen_there_by_kle_task_and_by_it_system() {
+    use sorsync::sources::fkorg_client::ScopeFilter;
+
+    let tree = korsbaek();
+    let ids: Vec<sorsync::domain::FkUuid> = tree.units.iter().map(|u| u.uuid).collect();
+    let system = uuid::Uuid::from_u128(0x5c09e);
+    let mut opts = options();
+    opts.tasks.insert(ids[1], vec!["29.09.00".into()]);
+    opts.tasks.insert(ids[2], vec!["29.09.00".into(), "27.24.00".into()]);
+    opts.tasks.insert(ids[3], vec!["02.00.00".into()]);
+    opts.it_systems.insert(ids[2], vec![system]);
+    opts.it_systems.insert(ids[4], vec![system]);
+    let (addr, server) = spawn(tree, opts).await.unwrap();
+    let c = client(&config(addr, 1));
+    let sorted = |mut v: Vec<sorsync::domain::FkUuid>| {
+        v.sort();
+        v
+    };
+    let by_kle = ScopeFilter { kle_numbers: vec!["29.09.00".into()], ..ScopeFilter::default() };
+    assert_eq!(sorted(c.units_in_scope(cvr(), &by_kle).await.unwrap()), sorted(vec![ids[1], ids[2]]));
+    let by_system = ScopeFilter { it_systems: vec![system], ..ScopeFilter::default() };
+    assert_eq!(sorted(c.units_in_scope(cvr(), &by_system).await.unwrap()), sorted(vec![ids[2], ids[4]]));
+    let both = ScopeFilter { it_systems: vec![system], ..by_kle };
+    assert_eq!(c.units_in_scope(cvr(), &both).await.unwrap(), vec![ids[2]], "both filters apply");
+    let everything = c.units_in_scope(cvr(), &ScopeFilter::default()).await.unwrap();
+    assert_eq!(everything.len(), korsbaek().len(), "no filter: every active unit");
+    server.abort();
+}
