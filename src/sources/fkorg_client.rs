@@ -74,6 +74,10 @@ pub struct ScopeFilter {
     pub kle_role: Option<uuid::Uuid>,
 }
 
+/// The entity id of FK-ORG's organisation service: the token request's `client_id` and the
+/// `entityid` in its scope when the client authenticates with a certificate.
+pub const ORGANISATION_SERVICE: &str = "http://stoettesystemerne.dk/service/organisation/3";
+
 /// Why fetching from FK-ORG failed, in the terms of the person running sorsync.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -152,12 +156,15 @@ pub struct FkOrgClient {
     soap_base: Url,
     client_id: String,
     client_secret: String,
+    /// The token is requested with the client certificate (KOMBIT's way), not with the secret.
+    certificate_auth: bool,
     page_size: u32,
     max_retries: u32,
     backoff: Backoff,
     /// For each request, from sending to the last byte of the answer.
     timeout: Duration,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// One token per municipality (the scope names its CVR).
+    token: tokio::sync::Mutex<Option<(Cvr, CachedToken)>>,
 }
 
 impl fmt::Debug for FkOrgClient {
@@ -206,17 +213,49 @@ impl FkOrgClient {
         if cfg.timeout_secs == 0 {
             return Err(ClientError::Config("fkorg.timeout_secs must be at least 1".into()));
         }
-        if cfg.client_id.trim().is_empty() || cfg.client_secret.is_empty() {
+        let read = |key: &str, path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| ClientError::Config(format!("fkorg.{key} {}: {e}", path.display())))
+        };
+        let timeout = Duration::from_secs(cfg.timeout_secs);
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")));
+        let certificate_auth = match (&cfg.client_certificate, &cfg.client_key) {
+            (Some(cert), Some(key)) => {
+                let mut pem = read("client_certificate", cert)?;
+                pem.push(b'\n');
+                pem.extend(read("client_key", key)?);
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                    ClientError::Config(format!(
+                        "fkorg.client_certificate {} with fkorg.client_key {} is not a PEM certificate and key: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?;
+                http = http.identity(identity);
+                true
+            }
+            (None, None) => false,
+            _ => {
+                return Err(ClientError::Config(
+                    "fkorg.client_certificate and fkorg.client_key go together: set both or neither".into(),
+                ))
+            }
+        };
+        if let Some(ca) = &cfg.ca_certificate {
+            let root = reqwest::Certificate::from_pem(&read("ca_certificate", ca)?).map_err(|e| {
+                ClientError::Config(format!("fkorg.ca_certificate {} is not a PEM certificate: {e}", ca.display()))
+            })?;
+            http = http.add_root_certificate(root);
+        }
+        if !certificate_auth && (cfg.client_id.trim().is_empty() || cfg.client_secret.is_empty()) {
             return Err(ClientError::Config(
-                "fkorg.client_id and fkorg.client_secret (or SORSYNC_FKORG_CLIENT_SECRET) must be set".into(),
+                "set fkorg.client_certificate and fkorg.client_key (KOMBIT's token service), or fkorg.client_id and \
+                 fkorg.client_secret (SORSYNC_FKORG_CLIENT_SECRET) for a stand-in without TLS"
+                    .into(),
             ));
         }
-        let timeout = Duration::from_secs(cfg.timeout_secs);
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
+        let http = http.build().map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
         Ok(FkOrgClient {
             http,
             endpoint,
@@ -224,6 +263,7 @@ impl FkOrgClient {
             soap_base,
             client_id: cfg.client_id.clone(),
             client_secret: cfg.client_secret.clone(),
+            certificate_auth,
             page_size: cfg.page_size,
             max_retries: cfg.max_retries,
             backoff: Backoff::default(),
@@ -257,7 +297,7 @@ impl FkOrgClient {
             let mut seen = std::collections::HashSet::new();
             loop {
                 let variables = serde_json::json!({ "cvr": cvr.to_string(), "first": self.page_size, "after": after });
-                let response = self.graphql(list.query(), variables).await?;
+                let response = self.graphql(cvr, list.query(), variables).await?;
                 if response.pointer(&format!("/data/{}", list.field())).is_none_or(Value::is_null) {
                     return Err(ClientError::UnknownCvr(cvr));
                 }
@@ -300,7 +340,7 @@ impl FkOrgClient {
         loop {
             let variables = serde_json::json!({ "cvr": cvr.to_string(), "opgaver": opgaver,
                 "itSystemer": it_systems, "first": self.page_size, "after": after });
-            let response = self.graphql(SCOPE_QUERY, variables).await?;
+            let response = self.graphql(cvr, SCOPE_QUERY, variables).await?;
             let Some(list) = response.pointer("/data/organisationEnhedListe").filter(|v| !v.is_null()) else {
                 return Err(ClientError::UnknownCvr(cvr));
             };
@@ -497,11 +537,11 @@ impl FkOrgClient {
 
     /// Sends one GraphQL request with a valid token and the transaction headers; a 401 gets one
     /// more try with a fresh token.
-    async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ClientError> {
+    async fn graphql(&self, cvr: Cvr, query: &str, variables: Value) -> Result<Value, ClientError> {
         let body = serde_json::json!({ "query": query, "variables": variables });
         let mut fresh_token_tried = false;
         loop {
-            let token = self.access_token().await?;
+            let token = self.access_token(cvr).await?;
             let answer = self
                 .send_with_retries(&self.endpoint, || {
                     self.http
@@ -533,17 +573,24 @@ impl FkOrgClient {
         }
     }
 
-    /// A cached access token, or a new one from the token endpoint.
-    async fn access_token(&self) -> Result<String, ClientError> {
+    /// A cached access token for `cvr`, or a new one from the token endpoint: with the client
+    /// certificate, `client_id` and `scope` as KOMBIT's token service asks (no secret); else with
+    /// client id and secret (stand-ins without TLS).
+    async fn access_token(&self, cvr: Cvr) -> Result<String, ClientError> {
         let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| Instant::now() < t.good_until) {
+        if let Some((_, t)) = cached.as_ref().filter(|(c, t)| *c == cvr && Instant::now() < t.good_until) {
             return Ok(t.access_token.clone());
         }
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
-        ];
+        let scope = format!("entityid:{ORGANISATION_SERVICE},anvenderkontekst:{cvr}");
+        let form: Vec<(&str, &str)> = if self.certificate_auth {
+            vec![("grant_type", "client_credentials"), ("client_id", ORGANISATION_SERVICE), ("scope", &scope)]
+        } else {
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.as_str()),
+            ]
+        };
         let answer =
             self.send_with_retries(&self.token_url, || self.http.post(self.token_url.clone()).form(&form)).await?;
         if !answer.status.is_success() {
@@ -570,8 +617,10 @@ impl FkOrgClient {
         // A token is kept at most a day, whatever the server says (and a huge value cannot overflow).
         let lifetime = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300).min(86_400));
         let margin = (lifetime / 10).min(Duration::from_secs(30));
-        *cached =
-            Some(CachedToken { access_token: access_token.clone(), good_until: Instant::now() + lifetime - margin });
+        *cached = Some((
+            cvr,
+            CachedToken { access_token: access_token.clone(), good_until: Instant::now() + lifetime - margin },
+        ));
         tracing::debug!(expires_in_secs = lifetime.as_secs(), "Got an FK-ORG access token.");
         Ok(access_token)
     }

@@ -26,19 +26,21 @@ use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
+use super::tls::ClientCertificate;
 use crate::domain::fkorg::roles;
 use crate::domain::{FkStatus, FkTree, FkUuid};
+use crate::sources::fkorg_client::ORGANISATION_SERVICE;
 use crate::sources::fkorg_soap::{self as soap, Operation, Service};
 
 /// Where the GraphQL API is served, as on the real FK-ORG.
 pub const GRAPHQL_PATH: &str = "/organisation/organisationhent/1";
-/// The OAuth2 client-credentials token endpoint.
-pub const TOKEN_PATH: &str = "/oauth/token";
+/// The token endpoint, at KOMBIT's path.
+pub const TOKEN_PATH: &str = "/runtime/api/rest/oauth/v1/issue";
 /// The most units or users one page may ask for (`first`).
 pub const MAX_PAGE_SIZE: i32 = 500;
 
@@ -65,6 +67,8 @@ pub struct StandInStats {
     pub token_refusals: AtomicU64,
     /// Every Organisation 6 SOAP request, as received (tests validate them against the schemas).
     pub soap_requests: Mutex<Vec<String>>,
+    /// The `scope` of every token issued to a client certificate.
+    pub token_scopes: Mutex<Vec<String>>,
 }
 
 impl StandInStats {
@@ -96,6 +100,10 @@ pub struct StandInOptions {
     pub stats: Arc<StandInStats>,
     /// KLE task numbers per unit, served as the units' `Opgaver` relations.
     pub tasks: HashMap<FkUuid, Vec<String>>,
+    /// Serve HTTPS with this configuration (see [`super::tls`]); then the token endpoint issues
+    /// tokens only to a client certificate from the stand-in's CA, as KOMBIT's does. `None`:
+    /// plain HTTP on loopback with client id and secret (`credentials`), for quick tests.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// IT systems (UUIDs) each unit is assigned to in FK-ORG's administration module, served as
     /// the units' `TilknyttedeItSystemer` relations.
     pub it_systems: HashMap<FkUuid, Vec<uuid::Uuid>>,
@@ -115,6 +123,7 @@ impl Default for StandInOptions {
             stats: Arc::new(StandInStats::default()),
             tasks: HashMap::new(),
             it_systems: HashMap::new(),
+            tls: None,
         }
     }
 }
@@ -124,10 +133,16 @@ impl Default for StandInOptions {
 pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, opts.port)).await?;
     let addr = listener.local_addr()?;
+    let tls = opts.tls.clone();
     let app = router(tree, opts);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "FK-ORG stand-in stopped");
+        match tls {
+            Some(config) => super::tls::serve_tls(listener, app, config).await,
+            None => {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "FK-ORG stand-in stopped");
+                }
+            }
         }
     });
     Ok((addr, handle))
@@ -271,7 +286,11 @@ async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     Json(app.schema.execute(request).await).into_response()
 }
 
-async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+async fn token(
+    State(app): State<Arc<App>>,
+    certificate: Option<Extension<ClientCertificate>>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
     let stats = &app.opts.stats;
     let oauth_error = |status: StatusCode, error: &str, description: &str| {
         stats.token_refusals.fetch_add(1, Ordering::Relaxed);
@@ -283,12 +302,44 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, St
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported");
     }
-    let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
-    };
-    if let Some(expected) = &app.opts.credentials {
-        if *id != expected.client_id || *secret != expected.client_secret {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+    let shown = certificate.is_some_and(|Extension(ClientCertificate(shown))| shown);
+    if app.opts.tls.is_some() {
+        // KOMBIT's way: the client certificate is the credential; client_id names the service
+        // and the scope names it and the municipality the token is for.
+        if !shown {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "a client certificate issued by the stand-in's CA is required (TLS client authentication)",
+            );
+        }
+        if form.get("client_id").map(String::as_str) != Some(ORGANISATION_SERVICE) {
+            let message = format!("client_id must be {ORGANISATION_SERVICE}");
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
+        }
+        let scope = form.get("scope").map(String::as_str).unwrap_or_default();
+        let parts: Vec<&str> = scope.split(',').map(str::trim).collect();
+        let entity = parts.iter().find_map(|p| p.strip_prefix("entityid:"));
+        let cvr = parts.iter().find_map(|p| p.strip_prefix("anvenderkontekst:"));
+        let cvr = match (entity, cvr.map(crate::domain::Cvr::parse)) {
+            (Some(ORGANISATION_SERVICE), Some(Ok(cvr))) => cvr,
+            _ => {
+                let message = format!("scope must be entityid:{ORGANISATION_SERVICE},anvenderkontekst:<CVR>");
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &message);
+            }
+        };
+        if app.data.tree.cvr.is_some_and(|own| own != cvr) {
+            return oauth_error(StatusCode::FORBIDDEN, "invalid_scope", &format!("no service agreement for CVR {cvr}"));
+        }
+        stats.token_scopes.lock().unwrap_or_else(|p| p.into_inner()).push(scope.to_string());
+    } else {
+        let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
+        };
+        if let Some(expected) = &app.opts.credentials {
+            if *id != expected.client_id || *secret != expected.client_secret {
+                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+            }
         }
     }
     let token = format!("standin-{}", uuid::Uuid::new_v4().simple());

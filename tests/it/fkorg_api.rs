@@ -34,6 +34,9 @@ fn config(addr: SocketAddr, page_size: u32) -> FkOrgConfig {
         endpoint: format!("http://{addr}{GRAPHQL_PATH}"),
         token_url: format!("http://{addr}{TOKEN_PATH}"),
         soap_url: None,
+        client_certificate: None,
+        client_key: None,
+        ca_certificate: None,
         client_id: "sorsync".into(),
         client_secret: SECRET.into(),
         page_size,
@@ -561,4 +564,101 @@ async fn fk_org_gives_the_scope_chosen_there_by_kle_task_and_by_it_system() {
     let everything = c.units_in_scope(cvr(), &ScopeFilter::default()).await.unwrap();
     assert_eq!(everything.len(), korsbaek().len(), "no filter: every active unit");
     server.abort();
+}
+
+/// A stand-in on HTTPS with certificates generated into a temp dir, and a client configuration
+/// that uses the client certificate (no secret).
+async fn https_stand_in(
+    tree: FkTree,
+) -> (SocketAddr, tokio::task::JoinHandle<()>, FkOrgConfig, std::sync::Arc<StandInStats>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = sorsync::standin::tls::StandInCerts::load_or_create(dir.path()).unwrap();
+    let opts = StandInOptions { tls: Some(certs.server_config().unwrap()), ..StandInOptions::default() };
+    let stats = opts.stats.clone();
+    let (addr, server) = spawn(tree, opts).await.unwrap();
+    let cfg = FkOrgConfig {
+        endpoint: format!("https://{addr}{GRAPHQL_PATH}"),
+        token_url: format!("https://{addr}{TOKEN_PATH}"),
+        client_certificate: Some(certs.client_certificate()),
+        client_key: Some(certs.client_key()),
+        ca_certificate: Some(certs.ca_certificate()),
+        client_secret: String::new(),
+        ..config(addr, 500)
+    };
+    (addr, server, cfg, stats, dir)
+}
+
+#[tokio::test]
+async fn over_https_the_token_is_issued_to_the_client_certificate_for_the_municipalitys_cvr() {
+    let (_addr, server, cfg, stats, _dir) = https_stand_in(korsbaek()).await;
+    let c = client(&cfg);
+    let fetched = c.fetch_tree(cvr()).await.unwrap();
+    assert_same_tree(&fetched, &korsbaek());
+    let scopes = stats.token_scopes.lock().unwrap().clone();
+    assert_eq!(
+        scopes,
+        vec!["entityid:http://stoettesystemerne.dk/service/organisation/3,anvenderkontekst:11111111".to_string()]
+    );
+    // The SOAP write-back goes over the same HTTPS host.
+    let unit = fetched.units.iter().find(|u| u.sor_id.is_none()).unwrap().uuid;
+    c.write_sor_id(unit, sorsync::domain::SorId::from_running_number(4711)).await.unwrap();
+    assert!(c.fetch_tree(cvr()).await.unwrap().get(unit).unwrap().sor_id.is_some());
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_token_endpoint_refuses_a_client_without_a_certificate() {
+    let (addr, server, cfg, stats, dir) = https_stand_in(korsbaek()).await;
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(cfg.ca_certificate.unwrap()).unwrap()).unwrap();
+    let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+    let resp = http
+        .post(format!("https://{addr}{TOKEN_PATH}"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "http://stoettesystemerne.dk/service/organisation/3"),
+            ("scope", "entityid:http://stoettesystemerne.dk/service/organisation/3,anvenderkontekst:11111111"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("client certificate"), "{body}");
+    assert_eq!(count(&stats.tokens_issued), 0);
+    // The client without certificate and key is told what to configure.
+    let no_cert = FkOrgConfig { client_certificate: None, client_key: None, ..config(addr, 500) };
+    let no_cert = FkOrgConfig { endpoint: format!("https://{addr}{GRAPHQL_PATH}"), ..no_cert };
+    assert!(FkOrgClient::new(&FkOrgConfig { client_secret: String::new(), ..no_cert }).is_err());
+    drop(dir);
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_stand_in_command_with_certs_writes_them_and_serves_https_to_the_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = stand_in_process(&[
+        "stand-in".into(),
+        "fkorg".into(),
+        "--port".into(),
+        "0".into(),
+        "--certs".into(),
+        dir.path().into(),
+        "--data".into(),
+        fixture("fkorg/korsbaek.json").into(),
+    ])
+    .await;
+    for file in ["ca.pem", "client.pem", "client-key.pem"] {
+        assert!(dir.path().join(file).is_file(), "{file} written to the certs dir");
+    }
+    let addr = process.addr;
+    let cfg = FkOrgConfig {
+        endpoint: format!("https://{addr}{GRAPHQL_PATH}"),
+        token_url: format!("https://{addr}{TOKEN_PATH}"),
+        client_certificate: Some(dir.path().join("client.pem")),
+        client_key: Some(dir.path().join("client-key.pem")),
+        ca_certificate: Some(dir.path().join("ca.pem")),
+        client_secret: String::new(),
+        ..config(addr, 500)
+    };
+    assert_same_tree(&client(&cfg).fetch_tree(cvr()).await.unwrap(), &korsbaek());
 }
