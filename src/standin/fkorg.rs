@@ -722,6 +722,7 @@ string_scalar!(DateTimeScalar, "DateTime", |s| matches!(
     Some(Some(_))
 ));
 string_scalar!(CursorScalar, "Cursor", |_| true);
+string_scalar!(CprScalar, "CPR", |s| s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit()));
 string_scalar!(KleScalar, "KLE", |s| {
     let parts: Vec<&str> = s.split('.').collect();
     (1..=3).contains(&parts.len()) && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
@@ -1048,10 +1049,77 @@ impl QueryRoot {
             _ => Ok(()),
         }
     }
+
+    /// The CVR nodes report in `tilhoerer` when asked by uuid.
+    fn own_cvr(&self) -> CvrScalar {
+        CvrScalar(self.data.tree.cvr.map(|c| c.to_string()).unwrap_or_else(|| "11111111".to_string()))
+    }
+}
+
+/// The stand-in pages forward only (`first`/`after`), as sorsync reads.
+fn forward_only(last: Option<i32>, before: Option<&CursorScalar>) -> async_graphql::Result<()> {
+    if last.is_some() || before.is_some() {
+        return Err("the stand-in pages forward only: use first and after, not last and before".into());
+    }
+    Ok(())
+}
+
+#[derive(InputObject)]
+struct AdresseRolleFilter {
+    rolle: UuidScalar,
+    tekst: String,
+}
+
+#[derive(InputObject)]
+struct PersonFilter {
+    navn: Option<String>,
+    cpr: Option<CprScalar>,
+}
+
+/// `BrugerFilter` of the schema.
+#[derive(InputObject)]
+struct BrugerFilter {
+    brugernavn: Option<String>,
+    adresse_rolle_filter: Option<AdresseRolleFilter>,
+    bruger_type_uuid: Option<UuidScalar>,
+    person_filter: Option<PersonFilter>,
 }
 
 #[Object]
 impl QueryRoot {
+    /// The organisation with this CVR (none for another CVR).
+    async fn organisation(&self, cvr: CvrScalar) -> Option<Organisation> {
+        self.check_cvr(&cvr).ok()?;
+        Some(organisation(&self.data, &cvr))
+    }
+
+    /// Units by uuid (null for an unknown one).
+    async fn organisation_enhed(&self, uuid: Vec<UuidScalar>) -> Option<Vec<Option<OrganisationEnhed>>> {
+        let cvr = self.own_cvr();
+        Some(
+            uuid.iter()
+                .map(|u| {
+                    let i = FkUuid::parse(&u.0).ok().and_then(|u| self.data.tree.index_of(u))?;
+                    Some(OrganisationEnhed { data: self.data.clone(), i, cvr: cvr.clone() })
+                })
+                .collect(),
+        )
+    }
+
+    /// Users by uuid (null for an unknown one).
+    async fn bruger(&self, uuid: Vec<UuidScalar>) -> Option<Vec<Option<Bruger>>> {
+        let cvr = self.own_cvr();
+        Some(
+            uuid.iter()
+                .map(|u| {
+                    let id = FkUuid::parse(&u.0).ok()?;
+                    let i = self.data.tree.users.iter().position(|x| x.uuid == id)?;
+                    Some(Bruger { data: self.data.clone(), i, cvr: cvr.clone() })
+                })
+                .collect(),
+        )
+    }
+
     /// The units of one organisation with the given status, root first, in Relay pages.
     /// `opgaver` keeps the units with a current KLE task among `kleNummer` (in role `rolle` when
     /// given); `itSystemer` the units assigned to one of those IT systems; both together, the
@@ -1064,9 +1132,12 @@ impl QueryRoot {
         opgaver: Option<KleFilter>,
         it_systemer: Option<Vec<UuidScalar>>,
         first: Option<i32>,
+        last: Option<i32>,
         after: Option<CursorScalar>,
+        before: Option<CursorScalar>,
     ) -> async_graphql::Result<Option<OrganisationEnhedConnection>> {
         self.check_cvr(&cvr)?;
+        forward_only(last, before.as_ref())?;
         let d = &self.data;
         let now = chrono::Utc::now();
         let registry = d.read();
@@ -1110,17 +1181,47 @@ impl QueryRoot {
     }
 
     /// The users of one organisation with the given status, in Relay pages.
+    #[allow(clippy::too_many_arguments)] // the arguments are the schema's
     async fn bruger_liste(
         &self,
         cvr: CvrScalar,
         status: TilstandStatus,
+        bruger_filter: Option<BrugerFilter>,
         first: Option<i32>,
+        last: Option<i32>,
         after: Option<CursorScalar>,
+        before: Option<CursorScalar>,
     ) -> async_graphql::Result<Option<BrugerConnection>> {
         self.check_cvr(&cvr)?;
+        forward_only(last, before.as_ref())?;
         let d = &self.data;
+        let filter = bruger_filter.unwrap_or(BrugerFilter {
+            brugernavn: None,
+            adresse_rolle_filter: None,
+            bruger_type_uuid: None,
+            person_filter: None,
+        });
+        if filter.bruger_type_uuid.is_some() || filter.person_filter.as_ref().is_some_and(|p| p.cpr.is_some()) {
+            return Err(
+                "the stand-in filters users by brugernavn, adresseRolleFilter and personFilter.navn only".into()
+            );
+        }
+        let keeps = |i: usize| {
+            let u = &d.tree.users[i];
+            filter.brugernavn.as_ref().is_none_or(|n| u.brugernavn == *n)
+                && filter
+                    .person_filter
+                    .as_ref()
+                    .and_then(|p| p.navn.as_ref())
+                    .is_none_or(|n| u.person_name.as_ref() == Some(n))
+                && filter.adresse_rolle_filter.as_ref().is_none_or(|f| {
+                    let role = f.rolle.0.to_ascii_lowercase();
+                    d.user_addresses[i].iter().any(|a| a.klassifikation.rolle.0 == role && a.adresse_tekst == f.tekst)
+                })
+        };
         let matching: Vec<usize> = (0..d.tree.users.len())
             .filter(|&i| TilstandStatus::from_domain(d.tree.users[i].status) == status)
+            .filter(|&i| keeps(i))
             .collect();
         let range = page_window("bruger", matching.len(), first, after.as_ref())?;
         let edges = range

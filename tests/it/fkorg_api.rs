@@ -662,3 +662,83 @@ async fn the_stand_in_command_with_certs_writes_them_and_serves_https_to_the_cli
     };
     assert_same_tree(&client(&cfg).fetch_tree(cvr()).await.unwrap(), &korsbaek());
 }
+
+/// `name(arg: Type, ...): Type` for each field of the published schema's `type Query`.
+fn published_query_fields() -> std::collections::BTreeSet<String> {
+    let specs = crate::support::root().join("../shared/specs/fkorg-graphql/schemaOrganisationV1.gql");
+    let specs = if specs.exists() {
+        specs
+    } else {
+        std::path::PathBuf::from("/work/shared/specs/fkorg-graphql/schemaOrganisationV1.gql")
+    };
+    let text = std::fs::read_to_string(specs).unwrap();
+    let start = text.find("type Query {").expect("the schema has a Query type") + "type Query {".len();
+    let body = &text[start..start + text[start..].find('}').unwrap()];
+    let body: String = body.lines().map(|l| l.split('#').next().unwrap_or_default()).collect::<Vec<_>>().join(" ");
+    let mut fields = std::collections::BTreeSet::new();
+    let mut rest = body.as_str();
+    while let Some(colon_or_paren) = rest.find(['(', ':']) {
+        let name = rest[..colon_or_paren].trim().to_string();
+        let mut args = Vec::new();
+        let mut after = &rest[colon_or_paren..];
+        if after.starts_with('(') {
+            let close = after.find(')').unwrap();
+            args = after[1..close].split(',').map(|a| a.split_whitespace().collect::<String>()).collect();
+            after = &after[close + 1..];
+        }
+        let after = after.trim_start().strip_prefix(':').unwrap().trim_start();
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        args.sort();
+        fields.insert(format!("{name}({}):{}", args.join(","), &after[..end]));
+        rest = &after[end..];
+    }
+    fields
+}
+
+fn sdl_type(t: &serde_json::Value) -> String {
+    match t["kind"].as_str() {
+        Some("NON_NULL") => format!("{}!", sdl_type(&t["ofType"])),
+        Some("LIST") => format!("[{}]", sdl_type(&t["ofType"])),
+        _ => t["name"].as_str().unwrap().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn the_stand_ins_graphql_query_type_is_the_published_one_and_has_no_mutation() {
+    let (addr, server) = spawn(korsbaek(), options()).await.unwrap();
+    let t = token(addr).await;
+    let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name } } }";
+    let query = format!(
+        "{{ __schema {{ mutationType {{ name }} queryType {{ fields {{ name args {{ name type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}"
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+        .bearer_auth(t)
+        .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
+        .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["data"]["__schema"]["mutationType"], serde_json::Value::Null, "{v}");
+    let served: std::collections::BTreeSet<String> = v["data"]["__schema"]["queryType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut args: Vec<String> = f["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| format!("{}:{}", a["name"].as_str().unwrap(), sdl_type(&a["type"])))
+                .collect();
+            args.sort();
+            format!("{}({}):{}", f["name"].as_str().unwrap(), args.join(","), sdl_type(&f["type"]))
+        })
+        .collect();
+    let published = published_query_fields();
+    assert_eq!(published.len(), 5, "{published:?}");
+    assert_eq!(served, published);
+    server.abort();
+}
