@@ -415,6 +415,8 @@ struct Data {
     order: Vec<usize>,
     /// What Organisation 6 holds and writes: read by GraphQL too.
     registry: std::sync::RwLock<Registry>,
+    /// KLE numbers by the UUID of their class (the `Opgaver` relations' references).
+    kle_numbers: HashMap<String, String>,
     user_addresses: Vec<Vec<Adresse>>,
 }
 
@@ -594,7 +596,8 @@ impl Data {
             })
             .collect();
         let registry = Registry { relations, addresses: address_objects };
-        Data { tree, order, registry: std::sync::RwLock::new(registry), user_addresses }
+        let kle_numbers = tasks.values().flatten().map(|n| (kle_class(n), n.clone())).collect();
+        Data { tree, order, registry: std::sync::RwLock::new(registry), kle_numbers, user_addresses }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
@@ -882,6 +885,56 @@ impl OrganisationEnhed {
     async fn adresser(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
         filter_addresses(&self.data.read().unit_addresses(self.i), rolle)
     }
+    /// The unit's KLE tasks in effect now.
+    async fn opgaver(&self) -> Vec<Opgave> {
+        let now = chrono::Utc::now();
+        let registry = self.data.read();
+        registry.relations[self.i]
+            .iter()
+            .filter(|r| r.kind == "Opgaver" && r.is_current(now))
+            .filter_map(|r| {
+                let uuid = r.reference_uuid()?;
+                Some(Opgave {
+                    kle_emne_nummer: self.data.kle_numbers.get(&uuid).map(|n| KleScalar(n.clone())),
+                    kle_emne_titel: None,
+                    opgave_rolle_titel: r.role.as_ref().and_then(|c| c.label.clone()),
+                    klassifikation: Some(KlassifikationRelation {
+                        kind: UuidScalar(r.class.as_ref().and_then(|c| c.id.as_uuid()).unwrap_or_default()),
+                        rolle: UuidScalar(r.role_uuid().unwrap_or_default()),
+                        indeks: r.index.clone().unwrap_or_default(),
+                    }),
+                    uuid: UuidScalar(uuid),
+                })
+            })
+            .collect()
+    }
+    /// The IT systems the unit is assigned to in FK-ORG's administration module.
+    async fn it_systemer(&self) -> Vec<ItSystem> {
+        let now = chrono::Utc::now();
+        let registry = self.data.read();
+        registry.relations[self.i]
+            .iter()
+            .filter(|r| r.kind == "TilknyttedeItSystemer" && r.is_current(now))
+            .filter_map(|r| Some(ItSystem { uuid: UuidScalar(r.reference_uuid()?), it_system_navn: None }))
+            .collect()
+    }
+}
+
+/// A KLE task of a unit.
+#[derive(SimpleObject)]
+struct Opgave {
+    uuid: UuidScalar,
+    kle_emne_nummer: Option<KleScalar>,
+    kle_emne_titel: Option<String>,
+    opgave_rolle_titel: Option<String>,
+    klassifikation: Option<KlassifikationRelation>,
+}
+
+/// An IT system as registered in FK-ORG's administration module.
+#[derive(SimpleObject)]
+struct ItSystem {
+    uuid: UuidScalar,
+    it_system_navn: Option<String>,
 }
 
 impl OrganisationEnhed {

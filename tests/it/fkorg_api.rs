@@ -563,6 +563,27 @@ async fn fk_org_gives_the_scope_chosen_there_by_kle_task_and_by_it_system() {
     assert_eq!(c.units_in_scope(cvr(), &both).await.unwrap(), vec![ids[2]], "both filters apply");
     let everything = c.units_in_scope(cvr(), &ScopeFilter::default()).await.unwrap();
     assert_eq!(everything.len(), korsbaek().len(), "no filter: every active unit");
+
+    // The unit shows its tasks and IT systems as the schema's Opgave and ItSystem.
+    let query = format!(
+        "{{ organisationEnhed(uuid: [\"{}\"]) {{ opgaver {{ kleEmneNummer opgaveRolleTitel }} itSystemer {{ uuid }} }} }}",
+        ids[2]
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+        .bearer_auth(token(addr).await)
+        .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
+        .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let unit = &v["data"]["organisationEnhed"][0];
+    let numbers: Vec<&str> =
+        unit["opgaver"].as_array().unwrap().iter().map(|o| o["kleEmneNummer"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["29.09.00", "27.24.00"], "{v}");
+    assert_eq!(unit["itSystemer"][0]["uuid"], system.to_string());
     server.abort();
 }
 
