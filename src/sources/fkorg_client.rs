@@ -701,6 +701,11 @@ impl ClientError {
         let message = self.to_string();
         match self {
             ClientError::Soap { problem, .. } if problem.is_temporary() => WriteError::Temporary(message),
+            // An unreadable answer: every step of a write-back can be sent again safely (the
+            // address object's UUID is fixed, `ret` sends the whole relation list).
+            ClientError::Soap { problem: SoapError::Xml(_) | SoapError::NotSoap(_), .. } => {
+                WriteError::Temporary(message)
+            }
             ClientError::Status { status, .. } if *status >= soap::status::SERVER_ERROR => {
                 WriteError::Temporary(message)
             }
@@ -835,6 +840,25 @@ mod tests {
         assert_eq!(next_cursor(info, Some("c0")).unwrap().as_deref(), Some("c1"));
         let last = PageInfo { has_next_page: false, end_cursor: Some("c9".into()) };
         assert_eq!(next_cursor(last, Some("c8")).unwrap(), None);
+    }
+
+    #[test]
+    fn soap_answers_are_classed_for_the_engine() {
+        let soap = |problem| ClientError::Soap { service: "organisationenhed", operation: "ret", problem };
+        let receiver = SoapError::Fault { code: "Receiver".into(), reason: "nede".into() };
+        assert!(soap(receiver).to_write_error().is_temporary());
+        assert!(soap(SoapError::Xml("truncated".into())).to_write_error().is_temporary());
+        let sender = SoapError::Fault { code: "Sender".into(), reason: "forkert".into() };
+        assert!(!soap(sender).to_write_error().is_temporary());
+        assert!(!soap(SoapError::UnknownRelation("Noget".into())).to_write_error().is_temporary());
+        let status =
+            |status| ClientError::Status { service: "adresse", operation: "importer", status, message: "x".into() };
+        assert!(status(52).to_write_error().is_temporary());
+        assert!(!status(40).to_write_error().is_temporary());
+        let other = SorId::from_running_number(1);
+        let unit = FkUuid::parse("0b0e5a2e-6d38-4c1b-9c39-8e3f1a6f1a01").unwrap();
+        let held = ClientError::OtherSorId { unit, shown: "x".into(), wanted: other };
+        assert!(!held.to_write_error().is_temporary(), "never retried into an overwrite");
     }
 
     #[test]
