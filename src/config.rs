@@ -157,7 +157,11 @@ pub struct SorConfig {
 
 impl Default for SorConfig {
     fn default() -> Self {
-        SorConfig { url: "http://127.0.0.1:8702/sorus".to_string(), timeout_secs: 30, connect_timeout_secs: 10 }
+        SorConfig {
+            url: "http://127.0.0.1:8702/sor-opdatering/v3/SOROpdateringService".to_string(),
+            timeout_secs: 30,
+            connect_timeout_secs: 10,
+        }
     }
 }
 
@@ -175,6 +179,17 @@ pub struct FkOrgConfig {
     pub endpoint: String,
     /// OAuth2 client-credentials token endpoint.
     pub token_url: String,
+    /// Where FK-ORG's SOAP services "Organisation 6" live (`<soap_url>adresse/6/`,
+    /// `<soap_url>organisationenhed/6/`), used to write SOR-IDs back. None (the default): the
+    /// `/organisation/` folder of `endpoint`'s host, as on FK-ORG itself.
+    pub soap_url: Option<String>,
+    /// The system's certificate (PEM) for TLS client authentication at KOMBIT's token service;
+    /// with `client_key`, the token is requested with it and no client secret.
+    pub client_certificate: Option<PathBuf>,
+    /// The certificate's private key (PEM). Never logged.
+    pub client_key: Option<PathBuf>,
+    /// An extra CA to trust (PEM), e.g. the stand-ins' `ca.pem` from `--certs DIR`.
+    pub ca_certificate: Option<PathBuf>,
     pub client_id: String,
     /// Better set through `SORSYNC_FKORG_CLIENT_SECRET` than in the file. Never logged.
     pub client_secret: String,
@@ -196,6 +211,10 @@ impl Default for FkOrgConfig {
         FkOrgConfig {
             endpoint: "http://127.0.0.1:8701/organisation/organisationhent/1".to_string(),
             token_url: "http://127.0.0.1:8701/oauth/token".to_string(),
+            soap_url: None,
+            client_certificate: None,
+            client_key: None,
+            ca_certificate: None,
             client_id: "sorsync".to_string(),
             client_secret: "stand-in-secret".to_string(),
             page_size: 500,
@@ -210,6 +229,10 @@ impl std::fmt::Debug for FkOrgConfig {
         f.debug_struct("FkOrgConfig")
             .field("endpoint", &self.endpoint)
             .field("token_url", &self.token_url)
+            .field("soap_url", &self.soap_url)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
+            .field("ca_certificate", &self.ca_certificate)
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
             .field("page_size", &self.page_size)
@@ -241,6 +264,7 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "SORSYNC_DATABASE_URL",
     "SORSYNC_FKORG_ENDPOINT",
     "SORSYNC_FKORG_TOKEN_URL",
+    "SORSYNC_FKORG_SOAP_URL",
     "SORSYNC_FKORG_CLIENT_ID",
     "SORSYNC_FKORG_CLIENT_SECRET",
     "SORSYNC_FKORG_PAGE_SIZE",
@@ -298,6 +322,9 @@ impl Config {
         if let Some(v) = env("SORSYNC_FKORG_TOKEN_URL") {
             self.fkorg.token_url = v;
         }
+        if let Some(v) = env("SORSYNC_FKORG_SOAP_URL") {
+            self.fkorg.soap_url = Some(v);
+        }
         if let Some(v) = env("SORSYNC_FKORG_CLIENT_ID") {
             self.fkorg.client_id = v;
         }
@@ -341,6 +368,15 @@ database_url = "{db}"
 endpoint = "{endpoint}"
 # OAuth2 client-credentials token endpoint. env: SORSYNC_FKORG_TOKEN_URL
 token_url = "{token_url}"
+# FK-ORG's SOAP services "Organisation 6" (SOR-ID write-back): <soap_url>adresse/6/ and
+# <soap_url>organisationenhed/6/. Default: the /organisation/ folder of the endpoint's host.
+# env: SORSYNC_FKORG_SOAP_URL
+# soap_url = "https://organisation.stoettesystemerne.dk/organisation/"
+# KOMBIT's token service issues tokens to the system's certificate (TLS client authentication):
+# with both set, no client secret is sent. ca_certificate: an extra CA to trust (the stand-ins').
+# client_certificate = "/etc/sorsync/foces.pem"
+# client_key = "/etc/sorsync/foces-key.pem"
+# ca_certificate = "certs/ca.pem"
 # env: SORSYNC_FKORG_CLIENT_ID
 client_id = "{client_id}"
 # env: SORSYNC_FKORG_CLIENT_SECRET (never logged)

@@ -35,7 +35,9 @@ use super::retry::{retry_with_backoff, RetryPolicy};
 use super::verify::{refused_step, StepRefused};
 use crate::domain::{KommuneKode, SorId};
 use crate::review::{Actor, ReviewError};
-use crate::store::{ApplyLock, ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError};
+use crate::store::{
+    ApplyLock, ChangeEnd, ChangeFinished, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError,
+};
 
 /// The default limit on closures per plan: at most `max_closures` or `max_share` of the
 /// municipality's SOR units (rounded down), whichever is SMALLER. The smaller of the two because
@@ -449,17 +451,35 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                         }
                     },
                 };
-                // FK-ORG showing another SOR-ID already: a person must sort that out, not an overwrite.
-                let shown = step.before.get("sor_id").and_then(|v| v.as_str());
-                if let Some(other) = shown.filter(|s| *s != sor_id.to_string()) {
+                // FK-ORG showing another SOR-ID already: a person must sort that out, not an
+                // overwrite. Read live, not from the planning snapshot: a SOR-ID set in FK-ORG
+                // since then counts. Held back without recording, so the next run reads again.
+                let change_json =
+                    serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }).to_string();
+                let fk = self.fk;
+                let (shown, read_attempts) = counted(&self.opts.retry, |_| fk.shown_sor_ids(fk_uuid)).await;
+                let shown = match shown {
+                    Ok(shown) => shown,
+                    Err(WriteError::Temporary(reason)) => {
+                        return Ok(report(step, StepStatus::Unfinished, Some(sor_id), Some(reason), read_attempts))
+                    }
+                    Err(e) => {
+                        // Permanent (e.g. no such unit): recorded and quarantined like a failed write.
+                        if !in_flight {
+                            if let Begun::Settled(done) = self.begin(step, &change_json, Some(sor_id), resend).await? {
+                                return Ok(*done);
+                            }
+                        }
+                        return self.finish(step, Err(e), read_attempts, Some(sor_id), "write").await;
+                    }
+                };
+                if let Some(other) = shown.iter().find(|s| **s != sor_id.to_string()) {
                     let detail = format!(
                         "FK-ORG unit {fk_uuid} already shows SOR-ID {other}, not {sor_id}: not overwritten; correct \
                          FK-ORG or the link first"
                     );
-                    return Ok(report(step, StepStatus::HeldBack, Some(sor_id), Some(detail), 0));
+                    return Ok(report(step, StepStatus::HeldBack, Some(sor_id), Some(detail), read_attempts));
                 }
-                let change_json =
-                    serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": sor_id.to_string() }).to_string();
                 if !in_flight {
                     if let Begun::Settled(done) = self.begin(step, &change_json, Some(sor_id), resend).await? {
                         return Ok(*done);
@@ -467,8 +487,8 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 }
                 // Writing the same SOR-ID twice leaves one address, so a write-back left 'sending'
                 // is simply sent again.
-                let fk = self.fk;
                 let (result, attempts) = counted(&self.opts.retry, |_| fk.write_sor_id(fk_uuid, &sor_id)).await;
+                let attempts = attempts + read_attempts;
                 self.finish(step, result.map(|()| ChangeOutcome::Done), attempts, Some(sor_id), "write").await
             }
             change => {
@@ -605,8 +625,26 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                         link.as_ref().map(|(f, s)| (f.as_str(), s.as_str())),
                     )
                     .await?;
-                if !finished {
-                    return Ok(settled_elsewhere(step, attempts));
+                match finished {
+                    ChangeFinished::Finished => {}
+                    ChangeFinished::SettledElsewhere => return Ok(settled_elsewhere(step, attempts)),
+                    ChangeFinished::LinkTaken { fk_uuid: holder_fk, sor_id: holder_sor } => {
+                        // SOR handed out a SOR-ID that is linked already (e.g. SOR forgot what it
+                        // had created): never a silent drop, never a second unit with one SOR-ID.
+                        self.created.remove(&step.key);
+                        let (fk, sor) = link.unwrap_or_default();
+                        let clash = if holder_sor == sor {
+                            format!("SOR-ID {sor} is already linked to FK-ORG unit {holder_fk}")
+                        } else {
+                            format!("FK-ORG unit {holder_fk} is already linked to SOR-ID {holder_sor}")
+                        };
+                        let reason = format!(
+                            "SOR answered create {} for FK-ORG unit {fk} with SOR-ID {sor}, but {clash}: not linked \
+                             and not written back; find out in SOR what unit {sor} is before applying again",
+                            step.key
+                        );
+                        return self.quarantine(step, reason, attempts).await;
+                    }
                 }
                 let status = if action == "write_found" { StepStatus::FoundApplied } else { StepStatus::Applied };
                 Ok(report(step, status, sor_id, None, attempts))
@@ -642,7 +680,7 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 None,
             )
             .await?;
-        if !finished {
+        if finished != ChangeFinished::Finished {
             return Ok(settled_elsewhere(step, attempts));
         }
         tracing::warn!(key = %step.key, %reason, "Change quarantined.");

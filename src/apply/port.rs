@@ -108,8 +108,13 @@ pub trait SorWriter {
 }
 
 /// Writes a SOR-ID back to an FK-ORG unit as an address with the SOR role. Writing the same SOR-ID
-/// twice must leave one address.
+/// twice must leave one address; a unit that shows another SOR-ID must never be overwritten.
 #[allow(async_fn_in_trait)]
 pub trait FkWriteBack {
+    /// The SOR-IDs FK-ORG shows on the unit NOW (read live, not from a snapshot): the engine holds
+    /// a write-back back when another one is shown.
+    async fn shown_sor_ids(&self, fk_uuid: &FkUuid) -> Result<Vec<String>, WriteError>;
+    /// Records the SOR-ID; sends nothing when the unit shows it already, and fails (permanent)
+    /// rather than overwrite when the unit shows another.
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError>;
 }

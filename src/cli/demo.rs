@@ -24,7 +24,8 @@ use crate::domain::{FkTree, KommuneKode};
 use crate::matching::{self, eval::Score, MatchOptions};
 use crate::review::{grant, record_run, Actor, Role, Snapshot};
 use crate::sources::{fkorg_client::FkOrgClient, read_fkorg_file, read_sor_file};
-use crate::standin::fkorg::{spawn, Credentials, StandInOptions};
+use crate::standin::fkorg::{spawn, StandInOptions};
+use crate::standin::tls::StandInCerts;
 use crate::store::Store;
 use crate::waves::plan::{load_plan, Status};
 use crate::waves::runner::{run_wave, store_plan, DataSource, NoProgress, RunOptions, Runner};
@@ -86,16 +87,20 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     let store = Store::open(&url).await.with_context(|| format!("opening the store {url}"))?;
     println!("Store: {url}");
+    // The FK-ORG stand-ins speak HTTPS with a certificate-bound token, as KOMBIT's services do.
+    let certs_dir = args.db.with_extension("certs");
+    let certs = StandInCerts::load_or_create(&certs_dir)
+        .with_context(|| format!("the stand-in certificates in {}", certs_dir.display()))?;
     let mut rows = Vec::new();
     for (kommune, dir) in dirs {
-        let row = run_municipality(&store, kommune, &dir, today, &ctx.config.fkorg)
+        let row = run_municipality(&store, kommune, &dir, today, &ctx.config.fkorg, &certs)
             .await
             .with_context(|| format!("municipality {kommune} ({})", dir.display()))?;
         rows.push(row);
     }
     print_summary(&rows);
     println!();
-    let wave = run_pilot_wave(&store, &args, today, &ctx.config).await.context("running the pilot wave")?;
+    let wave = run_pilot_wave(&store, &args, today, &ctx.config, &certs).await.context("running the pilot wave")?;
     let kommuner: Vec<KommuneKode> = rows.iter().map(|r| r.kommune).collect();
     let accounts = crate::web::demo_accounts(&store, &kommuner).await.context("creating the demo accounts")?;
     println!();
@@ -153,26 +158,35 @@ fn municipality_dirs(data: &Path) -> anyhow::Result<Vec<(KommuneKode, PathBuf)>>
     Ok(out)
 }
 
+/// The FK-ORG client configuration for a stand-in on HTTPS at `addr`: the token to the client
+/// certificate, the SOAP write-back on the same host.
+fn https_fkorg(base: &FkOrgConfig, certs: &StandInCerts, addr: std::net::SocketAddr) -> FkOrgConfig {
+    FkOrgConfig {
+        endpoint: format!("https://{addr}{}", crate::standin::fkorg::GRAPHQL_PATH),
+        token_url: format!("https://{addr}{}", crate::standin::fkorg::TOKEN_PATH),
+        soap_url: None,
+        client_certificate: Some(certs.client_certificate()),
+        client_key: Some(certs.client_key()),
+        ca_certificate: Some(certs.ca_certificate()),
+        ..base.clone()
+    }
+}
+
 async fn run_municipality(
     store: &Store,
     kommune: KommuneKode,
     dir: &Path,
     today: NaiveDate,
     fkorg_config: &FkOrgConfig,
+    certs: &StandInCerts,
 ) -> anyhow::Result<Row> {
     // FK-ORG: serve the file from a stand-in on loopback and fetch it back with the real client.
     let served = read_fkorg_file(&dir.join("fkorg.json"))?;
     let Some(cvr) = served.cvr else { bail!("{}: the FK-ORG data carries no CVR", dir.display()) };
-    let credentials =
-        Credentials { client_id: fkorg_config.client_id.clone(), client_secret: fkorg_config.client_secret.clone() };
-    let opts = StandInOptions { credentials: Some(credentials), ..StandInOptions::default() };
+    let opts = StandInOptions { tls: Some(certs.server_config()?), ..StandInOptions::default() };
     let stats = opts.stats.clone();
     let (addr, server) = spawn(served, opts).await.context("starting the stand-in FK-ORG server")?;
-    let config = FkOrgConfig {
-        endpoint: format!("http://{addr}{}", crate::standin::fkorg::GRAPHQL_PATH),
-        token_url: format!("http://{addr}{}", crate::standin::fkorg::TOKEN_PATH),
-        ..fkorg_config.clone()
-    };
+    let config = https_fkorg(fkorg_config, certs, addr);
     let fetched: anyhow::Result<FkTree> = async { Ok(FkOrgClient::new(&config)?.fetch_tree(cvr).await?) }.await;
     server.abort();
     let fk = fetched.context("fetching from the stand-in FK-ORG server")?;
@@ -274,7 +288,13 @@ pub const DEMO_OPERATOR: &str = "olga";
 /// the sync policy's automatic decisions, and for live municipalities plan + apply to a SOR
 /// stand-in (with the SORUS client) and write-back to an FK-ORG stand-in (with the FK-ORG client),
 /// both on 127.0.0.1. Returns the lines to print.
-async fn run_pilot_wave(store: &Store, args: &DemoArgs, today: NaiveDate, config: &Config) -> anyhow::Result<String> {
+async fn run_pilot_wave(
+    store: &Store,
+    args: &DemoArgs,
+    today: NaiveDate,
+    config: &Config,
+    certs: &StandInCerts,
+) -> anyhow::Result<String> {
     let plan = load_plan(&args.waves)?;
     store_plan(store, &plan, &args.waves.display().to_string()).await?;
     let wave =
@@ -295,20 +315,13 @@ async fn run_pilot_wave(store: &Store, args: &DemoArgs, today: NaiveDate, config
         )
         .await
         .context("starting the stand-in SOR server")?;
-        let fk_opts = StandInOptions {
-            credentials: Some(Credentials {
-                client_id: config.fkorg.client_id.clone(),
-                client_secret: config.fkorg.client_secret.clone(),
-            }),
-            ..StandInOptions::default()
-        };
+        let fk_opts = StandInOptions { tls: Some(certs.server_config()?), ..StandInOptions::default() };
         let (fk_addr, fk_server) = spawn(read_fkorg_file(&dir.join("fkorg.json"))?, fk_opts)
             .await
             .context("starting the stand-in FK-ORG server")?;
         let mut c = with_band.clone();
         c.sor.url = sor.service_url();
-        c.fkorg.endpoint = format!("http://{fk_addr}{}", crate::standin::fkorg::GRAPHQL_PATH);
-        c.fkorg.token_url = format!("http://{fk_addr}{}", crate::standin::fkorg::TOKEN_PATH);
+        c.fkorg = https_fkorg(&c.fkorg, certs, fk_addr);
         steps.insert(m.kommune, super::waves::apply_steps(&c, Some(Actor::new(DEMO_OPERATOR))));
         servers.push((m.kommune, sor, fk_server));
     }

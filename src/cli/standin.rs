@@ -16,15 +16,18 @@ use crate::standin::sor;
 
 #[derive(Debug, Subcommand)]
 pub enum StandInCommand {
-    /// FK-ORG's GraphQL read API (organisationEnhedListe, brugerListe) with an OAuth2 token endpoint.
+    /// FK-ORG's GraphQL read API (organisationEnhedListe, brugerListe), its token endpoint and
+    /// the Organisation 6 SOAP services that write (adresse, organisationenhed).
     ///
     /// Serves POST /organisation/organisationhent/1 (needs a Bearer token and the headers
-    /// x-TransaktionsId and x-TransaktionsTid) and POST /oauth/token (client credentials).
+    /// x-TransaktionsId and x-TransaktionsTid), POST /runtime/api/rest/oauth/v1/issue (tokens:
+    /// to a client certificate with --certs, else client id and secret), and POST
+    /// /organisation/adresse/6/ and /organisation/organisationenhed/6/ (importer, laes, ret).
     /// Prints "listening on http://127.0.0.1:PORT" when ready; stop it with Ctrl-C.
     Fkorg(StandInFkorgArgs),
     /// SOR's update service (SORUS, SOAP): create, update, move, close, lookup by idempotency key.
     ///
-    /// Serves POST /sorus (SOAP 1.1), GET /sor.xml (the current state as SOR XML 1.0.0),
+    /// Serves POST /sor-opdatering/v3/SOROpdateringService (SORUS v3's path; SOAP 1.1), GET /sor.xml (the current state as SOR XML 1.0.0),
     /// GET /stats (counters as JSON) and GET /health. Prints "listening on http://127.0.0.1:PORT"
     /// when ready; stop it with Ctrl-C.
     Sor(StandInSorArgs),
@@ -56,6 +59,11 @@ pub struct StandInSorArgs {
     /// Seed for the fault injection, so a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Keep the applied changes in FILE (created if missing; one JSON line per change). On start
+    /// they are applied again on top of --data, so a restarted stand-in answers known keys and
+    /// never hands out a SOR-ID twice.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +102,12 @@ pub struct StandInFkorgArgs {
     /// Seconds an issued token stays valid.
     #[arg(long, default_value_t = 3600)]
     pub token_ttl_secs: u64,
+    /// Serve HTTPS with the certificates in DIR (generated on first use: ca.pem, client.pem,
+    /// client-key.pem, server.pem, ...); the token endpoint then issues tokens only to a client
+    /// certificate from that CA, with client_id and scope as KOMBIT's does (no secret). Point
+    /// fkorg.client_certificate, fkorg.client_key and fkorg.ca_certificate at the files.
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
 }
 
 pub fn run(cmd: StandInCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -112,13 +126,16 @@ fn run_sor(args: StandInSorArgs) -> anyhow::Result<ExitCode> {
         latency: Duration::from_millis(args.latency_ms),
         hang: Duration::from_millis(args.hang_ms),
         seed: args.seed,
+        state: args.state.clone(),
         ..sor::SorStandInOptions::default()
     };
     opts.check().map_err(anyhow::Error::msg)?;
     let tree = read_sor_file(&args.data)?;
     let units = tree.len();
     super::block_on(async move {
-        let server = sor::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+        let server = sor::spawn(tree, opts)
+            .await
+            .with_context(|| format!("starting the SOR stand-in on 127.0.0.1:{}", args.port))?;
         let addr = server.addr();
         let banner = format!(
             "listening on http://{addr}\n  SORUS:   {}  ({units} units)\n  state:   http://{addr}{}\n",
@@ -150,7 +167,17 @@ fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         client_id: args.client_id.unwrap_or_else(|| ctx.config.fkorg.client_id.clone()),
         client_secret: args.client_secret.unwrap_or_else(|| ctx.config.fkorg.client_secret.clone()),
     });
+    let tls = match &args.certs {
+        Some(dir) => {
+            let certs = crate::standin::tls::StandInCerts::load_or_create(dir)
+                .with_context(|| format!("the stand-in certificates in {}", dir.display()))?;
+            Some(certs.server_config()?)
+        }
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let opts = StandInOptions {
+        tls,
         port: args.port,
         latency: Duration::from_millis(args.latency_ms),
         fail_rate: args.fail_rate,
@@ -167,7 +194,7 @@ fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             fkorg::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
         let cvr = cvr.map(|c| c.to_string()).unwrap_or_else(|| "any".to_string());
         let banner = format!(
-            "listening on http://{addr}\n  GraphQL: http://{addr}{}  (CVR {cvr}: {units} units, {users} users)\n  token:   http://{addr}{}\n",
+            "listening on {scheme}://{addr}\n  GraphQL: {scheme}://{addr}{}  (CVR {cvr}: {units} units, {users} users)\n  token:   {scheme}://{addr}{}\n  SOAP:    {scheme}://{addr}/organisation/{{adresse,organisationenhed}}/6/\n",
             fkorg::GRAPHQL_PATH,
             fkorg::TOKEN_PATH
         );

@@ -1,8 +1,11 @@
 //! The SOAP 1.1 envelopes of the SOR update service (SORUS): building and parsing requests,
 //! answers and faults, in this one module so that it can be aligned with the official WSDL.
 //!
-//! The real WSDL is not public here. Every name we guessed is in the [`unconfirmed`] block; the
-//! SOAP 1.1, WS-Security, SAML 2.0 and DGWS 1.0 names around them are public standards.
+//! The real WSDL is not public here. Published for SORUS v3: the endpoint path
+//! ([`SORUS_V3_PATH`]), the namespace ([`SORUS_NS`]), the operation `MoveSorEntity`, and (v2
+//! change notes) that requests and answers are wrapped in an extra object. Every other name we
+//! guessed is in the [`unconfirmed`] block; the SOAP 1.1, WS-Security, SAML 2.0 and DGWS 1.0 names
+//! around them are public standards.
 //!
 //! An envelope carries, in its Header, a DGWS/SOSI ID card (a `saml:Assertion` inside
 //! `wsse:Security`, supplied whole by a [`TokenProvider`](super::TokenProvider)) and a `medcom:Header`
@@ -35,15 +38,24 @@ pub const MEDCOM_NS: &str = "http://www.medcom.dk/dgws/2006/04/dgws-1.0.xsd";
 /// SOSI namespace of ID-card attributes (public DGWS specification).
 pub const SOSI_NS: &str = "http://www.sosi.dk/sosi/2006/04/sosi-1.0.xsd";
 
+/// SORUS v3's namespace (published).
+pub const SORUS_NS: &str = "http://sundhedsdatastyrelsen.dk/SOROpdateringService/2019/10/08/";
+/// SORUS v3's endpoint path on the national service platform (published; v4 lives at `/sor-opdatering/v4/`).
+pub const SORUS_V3_PATH: &str = "/sor-opdatering/v3/SOROpdateringService";
+
 /// Every SORUS name that is a guess, in one place. Align these with the official WSDL when it is
 /// available; nothing else in sorsync spells them.
 pub mod unconfirmed {
     use super::Operation;
 
-    /// (unconfirmed) The namespace of SORUS request and answer elements.
-    pub const SORUS_NS: &str = "urn:sorsync:unconfirmed:sor-update-service:1";
+    /// (unconfirmed) The wrapper objects (published: requests and answers are wrapped; their names
+    /// are not): a request `X` holds `X` + [`REQUEST_WRAPPER_SUFFIX`], its answer `XResponse`
+    /// holds `X` + [`RESPONSE_WRAPPER_SUFFIX`].
+    pub const REQUEST_WRAPPER_SUFFIX: &str = "Request";
+    pub const RESPONSE_WRAPPER_SUFFIX: &str = "Result";
 
-    /// (unconfirmed) Per operation: request element, answer element, SOAPAction header value.
+    /// Per operation: request element, answer element, SOAPAction header value. Only
+    /// `MoveSorEntity` is published (v2 change notes); the rest (unconfirmed).
     pub const OPERATIONS: [(Operation, &str, &str, &str); 5] = [
         (Operation::Create, "CreateSorEntity", "CreateSorEntityResponse", "CreateSorEntity"),
         (Operation::Update, "UpdateSorEntity", "UpdateSorEntityResponse", "UpdateSorEntity"),
@@ -111,6 +123,14 @@ impl Operation {
     /// The value of the `SOAPAction` HTTP header (quoted when sent).
     pub fn soap_action(self) -> &'static str {
         self.names().2
+    }
+    /// The extra object a request is wrapped in (inside the request element).
+    pub fn request_wrapper(self) -> String {
+        format!("{}{REQUEST_WRAPPER_SUFFIX}", self.request_element())
+    }
+    /// The extra object an answer is wrapped in (inside the answer element).
+    pub fn response_wrapper(self) -> String {
+        format!("{}{RESPONSE_WRAPPER_SUFFIX}", self.request_element())
     }
     pub fn of_change(change: &SorChange) -> Self {
         match change {
@@ -306,10 +326,27 @@ fn check_fields(fields: &[FieldValue]) -> Result<(), EnvelopeError> {
     fields.iter().try_for_each(|f| field_element(&f.field).map(|_| ()))
 }
 
+/// Writes `<sorus:X><sorus:XRequest>content</sorus:XRequest></sorus:X>` (the wrapped request).
+fn write_wrapped_request(w: &mut W, op: Operation, content: impl Fn(&mut W) -> io::Result<()>) -> io::Result<()> {
+    let el = format!("sorus:{}", op.request_element());
+    let wrapper = format!("sorus:{}", op.request_wrapper());
+    w.create_element(el.as_str())
+        .write_inner_content(|w| w.create_element(wrapper.as_str()).write_inner_content(&content).map(|_| ()))?;
+    Ok(())
+}
+
+/// Writes `<sorus:XResponse><sorus:XResult>content</sorus:XResult></sorus:XResponse>`.
+fn write_wrapped_response(w: &mut W, op: Operation, content: impl Fn(&mut W) -> io::Result<()>) -> io::Result<()> {
+    let el = format!("sorus:{}", op.response_element());
+    let wrapper = format!("sorus:{}", op.response_wrapper());
+    w.create_element(el.as_str())
+        .write_inner_content(|w| w.create_element(wrapper.as_str()).write_inner_content(&content).map(|_| ()))?;
+    Ok(())
+}
+
 fn write_change(w: &mut W, change: &SorChange) -> io::Result<()> {
-    let el = format!("sorus:{}", Operation::of_change(change).request_element());
     let p = |n: &str| format!("sorus:{n}");
-    w.create_element(el.as_str()).write_inner_content(|w| match change {
+    write_wrapped_request(w, Operation::of_change(change), |w| match change {
         SorChange::Create { parent, name, fk_uuid, fields, from_date } => {
             leaf(w, &p(PARENT_SOR_IDENTIFIER), &parent.to_string())?;
             leaf(w, &p(field_element("name").unwrap_or("EntityName")), name)?;
@@ -372,10 +409,7 @@ pub fn build_request(
         match body {
             RequestBody::Change(c) => write_change(w, c),
             RequestBody::Lookup => {
-                let el = format!("sorus:{}", Operation::Lookup.request_element());
-                w.create_element(el.as_str())
-                    .write_inner_content(|w| leaf(w, &format!("sorus:{REQUEST_ID}"), &key.0))?;
-                Ok(())
+                write_wrapped_request(w, Operation::Lookup, |w| leaf(w, &format!("sorus:{REQUEST_ID}"), &key.0))
             }
         }
     };
@@ -384,33 +418,24 @@ pub fn build_request(
 
 /// The answer to an applied change: the SOR-ID for a create, an empty answer element otherwise.
 pub fn build_applied_response(operation: Operation, outcome: &ChangeOutcome) -> Result<String, EnvelopeError> {
-    let el = format!("sorus:{}", operation.response_element());
     envelope(None, &|w: &mut W| {
-        match outcome {
-            ChangeOutcome::Created { sor_id } => {
-                w.create_element(el.as_str())
-                    .write_inner_content(|w| leaf(w, &format!("sorus:{SOR_IDENTIFIER}"), &sor_id.to_string()))?;
-            }
-            ChangeOutcome::Done => {
-                w.create_element(el.as_str()).write_empty()?;
-            }
-        }
-        Ok(())
+        write_wrapped_response(w, operation, |w| match outcome {
+            ChangeOutcome::Created { sor_id } => leaf(w, &format!("sorus:{SOR_IDENTIFIER}"), &sor_id.to_string()),
+            ChangeOutcome::Done => Ok(()),
+        })
     })
 }
 
 /// The answer to a lookup: `Applied` true with the outcome, or false.
 pub fn build_lookup_response(found: Option<&ChangeOutcome>) -> Result<String, EnvelopeError> {
-    let el = format!("sorus:{}", Operation::Lookup.response_element());
     envelope(None, &|w: &mut W| {
-        w.create_element(el.as_str()).write_inner_content(|w| {
+        write_wrapped_response(w, Operation::Lookup, |w| {
             leaf(w, &format!("sorus:{APPLIED}"), if found.is_some() { "true" } else { "false" })?;
             if let Some(ChangeOutcome::Created { sor_id }) = found {
                 leaf(w, &format!("sorus:{SOR_IDENTIFIER}"), &sor_id.to_string())?;
             }
             Ok(())
-        })?;
-        Ok(())
+        })
     })
 }
 
@@ -432,26 +457,27 @@ pub fn build_fault(fault: &Fault) -> Result<String, EnvelopeError> {
 const MAX_DEPTH: usize = 64;
 
 /// A parsed element: namespace, local name, attributes (local name, value), children, text.
+/// Shared with the FK-ORG SOAP envelopes ([`crate::sources::fkorg_soap`]), which parse the same way.
 #[derive(Debug, Default)]
-struct Node {
-    ns: Option<String>,
-    name: String,
-    attrs: Vec<(String, String)>,
-    children: Vec<Node>,
-    text: String,
+pub(crate) struct Node {
+    pub(crate) ns: Option<String>,
+    pub(crate) name: String,
+    pub(crate) attrs: Vec<(String, String)>,
+    pub(crate) children: Vec<Node>,
+    pub(crate) text: String,
 }
 
 impl Node {
-    fn child(&self, name: &str) -> Option<&Node> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Node> {
         self.children.iter().find(|c| c.name == name)
     }
-    fn required(&self, name: &str) -> Result<&Node, EnvelopeError> {
+    pub(crate) fn required(&self, name: &str) -> Result<&Node, EnvelopeError> {
         self.child(name).ok_or_else(|| EnvelopeError::Missing(format!("{name} in {}", self.name)))
     }
     fn is_nil(&self) -> bool {
         self.attrs.iter().any(|(k, v)| k == "nil" && matches!(v.trim(), "true" | "1"))
     }
-    fn value(&self) -> &str {
+    pub(crate) fn value(&self) -> &str {
         self.text.trim()
     }
 }
@@ -479,7 +505,7 @@ fn start_node(
 }
 
 /// Reads a whole document into a tree of [`Node`]s.
-fn parse_document(bytes: &[u8]) -> Result<Node, EnvelopeError> {
+pub(crate) fn parse_document(bytes: &[u8]) -> Result<Node, EnvelopeError> {
     let body = std::str::from_utf8(bytes)
         .map_err(|e| EnvelopeError::Xml(format!("not UTF-8 (first bad byte at offset {})", e.valid_up_to())))?;
     let body = body.strip_prefix('\u{feff}').unwrap_or(body);
@@ -626,6 +652,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, EnvelopeError> {
         .ok_or_else(|| EnvelopeError::Missing("medcom:Header/medcom:Linking/medcom:MessageID".into()))?;
     let operation =
         Operation::from_request_element(&op.name).ok_or_else(|| EnvelopeError::UnknownOperation(op.name.clone()))?;
+    let op = op.required(&operation.request_wrapper())?;
     let body = match operation {
         Operation::Create => {
             let name_el = field_element("name").unwrap_or("EntityName");
@@ -681,6 +708,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, EnvelopeError> {
     }
     let operation = Operation::from_response_element(&first.name)
         .ok_or_else(|| EnvelopeError::UnknownOperation(first.name.clone()))?;
+    let first = first.required(&operation.response_wrapper())?;
     let created = || -> Result<Option<SorId>, EnvelopeError> {
         first.child(SOR_IDENTIFIER).map(|_| sor_id(first, SOR_IDENTIFIER)).transpose()
     };

@@ -4,8 +4,11 @@
 //!
 //! The client secret and the access token are never logged nor put in error messages.
 //!
-//! One write: [`FkOrgClient::write_sor_id`] records a unit's SOR-ID as an address with the SOR
-//! role (the apply engine's [`FkWriteBack`]).
+//! Writes go through the SOAP service "Organisation 6" (the GraphQL API is read-only; envelopes
+//! in [`super::fkorg_soap`]): [`FkOrgClient::write_sor_id`] records a unit's SOR-ID as an address
+//! with the SOR role (`adresse importer`, `organisationenhed laes`, then `ret` with every relation
+//! the unit had plus the new one), and [`FkOrgClient::end_sor_id`] ends that relation. Both read
+//! the unit live first: a unit that shows another SOR-ID is never overwritten.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
 use super::fkorg_json::{FkPages, PageInfo};
+use super::fkorg_soap::{self as soap, Operation, Service, SoapError, UnitRegistration};
 use super::ReadError;
 use crate::apply::port::{FkWriteBack, WriteError};
 use crate::config::FkOrgConfig;
@@ -49,12 +53,30 @@ const USERS_QUERY: &str = "query sorsyncBrugere($cvr: CVR!, $first: Int, $after:
   }
 }";
 
-/// (unconfirmed) The write that attaches an address with a role to a unit. The real FK-ORG write
-/// API is not in our specs; the local stand-in implements exactly this mutation.
-pub const SOR_ID_WRITE_MUTATION: &str =
-    "mutation sorsyncTilknytAdresse($enhed: UUID!, $rolle: UUID!, $tekst: String!) {
-  tilknytAdresse(enhed: $enhed, rolle: $rolle, adresseTekst: $tekst) { uuid adresseTekst }
+/// The units of a municipality that FK-ORG itself filters for a system: by KLE tasks and/or by
+/// the IT systems units are assigned to in FK-ORG's administration module.
+const SCOPE_QUERY: &str = "query sorsyncScope($cvr: CVR!, $opgaver: KleFilter, $itSystemer: [UUID!], $first: Int, $after: Cursor) {
+  organisationEnhedListe(cvr: $cvr, status: AKTIV, opgaver: $opgaver, itSystemer: $itSystemer, first: $first, after: $after) {
+    edges { node { uuid } }
+    pageInfo { hasNextPage endCursor }
+  }
 }";
+
+/// The part of a municipality's tree FK-ORG gives a system (`organisationEnhedListe`'s
+/// `itSystemer` and `opgaver`). Empty lists do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeFilter {
+    /// Units assigned to one of these IT systems.
+    pub it_systems: Vec<uuid::Uuid>,
+    /// Units with one of these KLE numbers (e.g. "29.09.00") ...
+    pub kle_numbers: Vec<String>,
+    /// ... in this task role (e.g. "Udførende"), when given.
+    pub kle_role: Option<uuid::Uuid>,
+}
+
+/// The entity id of FK-ORG's organisation service: the token request's `client_id` and the
+/// `entityid` in its scope when the client authenticates with a certificate.
+pub const ORGANISATION_SERVICE: &str = "http://stoettesystemerne.dk/service/organisation/3";
 
 /// Why fetching from FK-ORG failed, in the terms of the person running sorsync.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +106,16 @@ pub enum ClientError {
     PagingStuck { cursor: String },
     #[error("FK-ORG's data does not pass the checks: {0}")]
     Data(#[from] ReadError),
+    #[error("FK-ORG has no organisation unit {0}")]
+    UnknownUnit(FkUuid),
+    #[error(
+        "FK-ORG unit {unit} already shows SOR-ID {shown}, not {wanted}: not overwritten; correct FK-ORG or the link first"
+    )]
+    OtherSorId { unit: FkUuid, shown: String, wanted: SorId },
+    #[error("FK-ORG {service} {operation}: {problem}")]
+    Soap { service: &'static str, operation: &'static str, problem: SoapError },
+    #[error("FK-ORG {service} {operation} answered StatusKode {status}: {message}")]
+    Status { service: &'static str, operation: &'static str, status: i64, message: String },
 }
 
 /// Exponential backoff between retries: `base * 2^attempt`, capped at `max`, plus up to half
@@ -120,14 +152,19 @@ pub struct FkOrgClient {
     http: reqwest::Client,
     endpoint: Url,
     token_url: Url,
+    /// Where the Organisation 6 services live: `<soap_base>adresse/6/`, `<soap_base>organisationenhed/6/`.
+    soap_base: Url,
     client_id: String,
     client_secret: String,
+    /// The token is requested with the client certificate (KOMBIT's way), not with the secret.
+    certificate_auth: bool,
     page_size: u32,
     max_retries: u32,
     backoff: Backoff,
     /// For each request, from sending to the last byte of the answer.
     timeout: Duration,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// One token per municipality (the scope names its CVR).
+    token: tokio::sync::Mutex<Option<(Cvr, CachedToken)>>,
 }
 
 impl fmt::Debug for FkOrgClient {
@@ -135,6 +172,7 @@ impl fmt::Debug for FkOrgClient {
         f.debug_struct("FkOrgClient")
             .field("endpoint", &self.endpoint.as_str())
             .field("token_url", &self.token_url.as_str())
+            .field("soap_base", &self.soap_base.as_str())
             .field("client_id", &self.client_id)
             .field("client_secret", &"<hidden>")
             .field("page_size", &self.page_size)
@@ -157,29 +195,75 @@ impl FkOrgClient {
             .map_err(|e| ClientError::Config(format!("fkorg.endpoint {:?} is not a URL: {e}", cfg.endpoint)))?;
         let token_url = Url::parse(&cfg.token_url)
             .map_err(|e| ClientError::Config(format!("fkorg.token_url {:?} is not a URL: {e}", cfg.token_url)))?;
+        let soap_base = match &cfg.soap_url {
+            Some(url) => {
+                Url::parse(url).map_err(|e| ClientError::Config(format!("fkorg.soap_url {url:?} is not a URL: {e}")))?
+            }
+            // The services live on the same host: `/organisation/<service>/6/` next to `/organisation/organisationhent/1`.
+            None => endpoint
+                .join("../")
+                .map_err(|e| ClientError::Config(format!("cannot derive the SOAP address from fkorg.endpoint: {e}")))?,
+        };
+        if !soap_base.path().ends_with('/') {
+            return Err(ClientError::Config(format!("fkorg.soap_url {soap_base} must end with '/'")));
+        }
         if !(1..=500).contains(&cfg.page_size) {
             return Err(ClientError::Config(format!("fkorg.page_size {} must be between 1 and 500", cfg.page_size)));
         }
         if cfg.timeout_secs == 0 {
             return Err(ClientError::Config("fkorg.timeout_secs must be at least 1".into()));
         }
-        if cfg.client_id.trim().is_empty() || cfg.client_secret.is_empty() {
+        let read = |key: &str, path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| ClientError::Config(format!("fkorg.{key} {}: {e}", path.display())))
+        };
+        let timeout = Duration::from_secs(cfg.timeout_secs);
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")));
+        let certificate_auth = match (&cfg.client_certificate, &cfg.client_key) {
+            (Some(cert), Some(key)) => {
+                let mut pem = read("client_certificate", cert)?;
+                pem.push(b'\n');
+                pem.extend(read("client_key", key)?);
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                    ClientError::Config(format!(
+                        "fkorg.client_certificate {} with fkorg.client_key {} is not a PEM certificate and key: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?;
+                http = http.identity(identity);
+                true
+            }
+            (None, None) => false,
+            _ => {
+                return Err(ClientError::Config(
+                    "fkorg.client_certificate and fkorg.client_key go together: set both or neither".into(),
+                ))
+            }
+        };
+        if let Some(ca) = &cfg.ca_certificate {
+            let root = reqwest::Certificate::from_pem(&read("ca_certificate", ca)?).map_err(|e| {
+                ClientError::Config(format!("fkorg.ca_certificate {} is not a PEM certificate: {e}", ca.display()))
+            })?;
+            http = http.add_root_certificate(root);
+        }
+        if !certificate_auth && (cfg.client_id.trim().is_empty() || cfg.client_secret.is_empty()) {
             return Err(ClientError::Config(
-                "fkorg.client_id and fkorg.client_secret (or SORSYNC_FKORG_CLIENT_SECRET) must be set".into(),
+                "set fkorg.client_certificate and fkorg.client_key (KOMBIT's token service), or fkorg.client_id and \
+                 fkorg.client_secret (SORSYNC_FKORG_CLIENT_SECRET) for a stand-in without TLS"
+                    .into(),
             ));
         }
-        let timeout = Duration::from_secs(cfg.timeout_secs);
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
+        let http = http.build().map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
         Ok(FkOrgClient {
             http,
             endpoint,
             token_url,
+            soap_base,
             client_id: cfg.client_id.clone(),
             client_secret: cfg.client_secret.clone(),
+            certificate_auth,
             page_size: cfg.page_size,
             max_retries: cfg.max_retries,
             backoff: Backoff::default(),
@@ -213,7 +297,7 @@ impl FkOrgClient {
             let mut seen = std::collections::HashSet::new();
             loop {
                 let variables = serde_json::json!({ "cvr": cvr.to_string(), "first": self.page_size, "after": after });
-                let response = self.graphql(list.query(), variables).await?;
+                let response = self.graphql(cvr, list.query(), variables).await?;
                 if response.pointer(&format!("/data/{}", list.field())).is_none_or(Value::is_null) {
                     return Err(ClientError::UnknownCvr(cvr));
                 }
@@ -241,34 +325,223 @@ impl FkOrgClient {
         Ok(tree)
     }
 
-    /// Records `sor_id` on FK-ORG unit `fk_uuid` as an address with the SOR role, replacing the
-    /// unit's SOR-ID address if it has one (writing the same SOR-ID twice leaves one address).
-    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid, sor_id = %sor_id))]
-    pub async fn write_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<(), ClientError> {
-        let variables = serde_json::json!({
-            "enhed": fk_uuid.to_string(),
-            "rolle": roles::UNIT_SOR_ID,
-            "tekst": sor_id.to_string(),
-        });
-        let response = self.graphql(SOR_ID_WRITE_MUTATION, variables).await?;
-        let written = response.pointer("/data/tilknytAdresse/adresseTekst").and_then(Value::as_str);
-        if written != Some(sor_id.to_string().as_str()) {
-            return Err(ClientError::BadResponse(format!(
-                "the write of SOR-ID {sor_id} to unit {fk_uuid} answered {:?}",
-                response.get("data")
-            )));
+    /// The active units FK-ORG gives for `filter` (the municipality's health-relevant part, as
+    /// chosen in FK-ORG), page by page.
+    #[tracing::instrument(skip_all, fields(cvr = %cvr))]
+    pub async fn units_in_scope(&self, cvr: Cvr, filter: &ScopeFilter) -> Result<Vec<FkUuid>, ClientError> {
+        let opgaver = (!filter.kle_numbers.is_empty()).then(
+            || serde_json::json!({ "kleNummer": filter.kle_numbers, "rolle": filter.kle_role.map(|r| r.to_string()) }),
+        );
+        let it_systems = (!filter.it_systems.is_empty())
+            .then(|| filter.it_systems.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let mut units = Vec::new();
+        let mut after: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let variables = serde_json::json!({ "cvr": cvr.to_string(), "opgaver": opgaver,
+                "itSystemer": it_systems, "first": self.page_size, "after": after });
+            let response = self.graphql(cvr, SCOPE_QUERY, variables).await?;
+            let Some(list) = response.pointer("/data/organisationEnhedListe").filter(|v| !v.is_null()) else {
+                return Err(ClientError::UnknownCvr(cvr));
+            };
+            for edge in list.get("edges").and_then(Value::as_array).into_iter().flatten() {
+                let text = edge.pointer("/node/uuid").and_then(Value::as_str).unwrap_or_default();
+                let uuid = FkUuid::parse(text)
+                    .map_err(|e| ClientError::BadResponse(format!("a unit's uuid {text:?} in the scope: {e}")))?;
+                units.push(uuid);
+            }
+            let info = PageInfo {
+                has_next_page: list.pointer("/pageInfo/hasNextPage").and_then(Value::as_bool).unwrap_or(false),
+                end_cursor: list.pointer("/pageInfo/endCursor").and_then(Value::as_str).map(str::to_string),
+            };
+            match next_cursor(info, after.as_deref())? {
+                Some(next) if !seen.insert(next.clone()) => return Err(ClientError::PagingStuck { cursor: next }),
+                Some(next) => after = Some(next),
+                None => break,
+            }
         }
+        tracing::info!(units = units.len(), "FK-ORG scope fetched.");
+        Ok(units)
+    }
+
+    /// The SOR-IDs FK-ORG shows on unit `fk_uuid` now (its SOR-role addresses in effect), read
+    /// live through `organisationenhed laes` and `adresse laes`.
+    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid))]
+    pub async fn shown_sor_ids(&self, fk_uuid: FkUuid) -> Result<Vec<String>, ClientError> {
+        let unit = self.read_unit(fk_uuid).await?;
+        Ok(self.sor_addresses(&unit).await?.into_iter().map(|(_, text)| text).collect())
+    }
+
+    /// Records `sor_id` on FK-ORG unit `fk_uuid` as an address with the SOR role. Sends nothing
+    /// when the unit shows this SOR-ID already; refuses ([`ClientError::OtherSorId`]) when it
+    /// shows another. Every other relation of the unit stays as it was.
+    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid, sor_id = %sor_id))]
+    pub async fn write_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<WriteBack, ClientError> {
+        let unit = self.read_unit(fk_uuid).await?;
+        let wanted = sor_id.to_string();
+        let shown = self.sor_addresses(&unit).await?;
+        if shown.iter().any(|(_, text)| *text == wanted) {
+            tracing::info!("FK-ORG shows this SOR-ID already; nothing sent.");
+            return Ok(WriteBack::AlreadyShown);
+        }
+        if let Some((_, other)) = shown.into_iter().next() {
+            return Err(ClientError::OtherSorId { unit: fk_uuid, shown: other, wanted: sor_id });
+        }
+        let now = chrono::Utc::now();
+        let actor = unit.organisation().cloned();
+        let address_uuid = sor_address_uuid(fk_uuid, sor_id);
+        let address = soap::AddressProperty {
+            uuid: &address_uuid,
+            text: &wanted,
+            brugervendt_noegle: Some("SOR-ID"),
+            virkning: soap::Virkning::from_now(now, actor.clone()),
+        };
+        // The address object's UUID follows from unit and SOR-ID, so a write cut short is
+        // finished by the next one: the object exists (49) and gets its text again with `ret`.
+        let (status, message) =
+            self.soap(Service::Adresse, Operation::Importer, &soap::address_import_input(&address, now)).await?;
+        match status {
+            soap::status::OK => {}
+            soap::status::EXISTS => {
+                let (status, message) =
+                    self.soap(Service::Adresse, Operation::Ret, &soap::address_ret_input(&address)).await?;
+                check_status(Service::Adresse, Operation::Ret, status, message)?;
+            }
+            _ => check_status(Service::Adresse, Operation::Importer, status, message)?,
+        }
+        let mut relations = unit.relations.clone();
+        relations.push(soap::Relation {
+            kind: "Adresser".to_string(),
+            virkning: Some(soap::Virkning::from_now(now, actor)),
+            reference: Some(soap::Id::uuid(&address_uuid)),
+            role: Some(soap::Classified { id: soap::Id::uuid(roles::UNIT_SOR_ID), label: Some("SOR".to_string()) }),
+            class: Some(soap::Classified { id: soap::Id::uuid(soap::UNIT_ADDRESS_TYPE), label: None }),
+            index: Some(uuid::Uuid::new_v4().to_string()),
+        });
+        self.ret_unit(fk_uuid, &relations).await?;
         tracing::info!("SOR-ID written to FK-ORG.");
-        Ok(())
+        Ok(WriteBack::Written)
+    }
+
+    /// Ends (TilTidspunkt = now) the relation of unit `fk_uuid` to its address showing `sor_id`,
+    /// keeping every other relation. Sends nothing when the unit does not show it.
+    #[tracing::instrument(skip_all, fields(fk_uuid = %fk_uuid, sor_id = %sor_id))]
+    pub async fn end_sor_id(&self, fk_uuid: FkUuid, sor_id: SorId) -> Result<WriteBack, ClientError> {
+        let unit = self.read_unit(fk_uuid).await?;
+        let wanted = sor_id.to_string();
+        let ending: Vec<String> =
+            self.sor_addresses(&unit).await?.into_iter().filter(|(_, text)| *text == wanted).map(|(r, _)| r).collect();
+        if ending.is_empty() {
+            return Ok(WriteBack::AlreadyShown);
+        }
+        let now = chrono::Utc::now();
+        let mut relations = unit.relations.clone();
+        for r in relations.iter_mut().filter(|r| {
+            r.kind == "Adresser"
+                && r.is_current(now)
+                && r.role_uuid().as_deref() == Some(roles::UNIT_SOR_ID)
+                && r.reference_uuid().is_some_and(|u| ending.contains(&u))
+        }) {
+            let v = r.virkning.get_or_insert_with(soap::Virkning::default);
+            v.to = Some(soap::Tidspunkt::at(now));
+        }
+        self.ret_unit(fk_uuid, &relations).await?;
+        tracing::info!("SOR-ID relation ended in FK-ORG.");
+        Ok(WriteBack::Written)
+    }
+
+    /// The unit as `organisationenhed laes` shows it now.
+    pub async fn read_unit(&self, fk_uuid: FkUuid) -> Result<UnitRegistration, ClientError> {
+        let (service, op) = (Service::OrganisationEnhed, Operation::Laes);
+        let output = self.soap_output(service, op, &soap::laes_input(service, &fk_uuid.to_string())).await?;
+        let (status, message) = soap::standard_retur(&output).map_err(|e| soap_error(service, op, e))?;
+        if status == soap::status::NOT_FOUND {
+            return Err(ClientError::UnknownUnit(fk_uuid));
+        }
+        check_status(service, op, status, message)?;
+        soap::unit_of_laes_output(&output, chrono::Utc::now()).map_err(|e| soap_error(service, op, e))
+    }
+
+    /// The unit's SOR-role addresses in effect now: (address uuid, text).
+    async fn sor_addresses(&self, unit: &UnitRegistration) -> Result<Vec<(String, String)>, ClientError> {
+        let (service, op) = (Service::Adresse, Operation::Laes);
+        let now = chrono::Utc::now();
+        let mut found = Vec::new();
+        for r in unit.current_addresses(roles::UNIT_SOR_ID, now) {
+            let Some(uuid) = r.reference_uuid() else { continue };
+            let output = self.soap_output(service, op, &soap::laes_input(service, &uuid)).await?;
+            let (status, message) = soap::standard_retur(&output).map_err(|e| soap_error(service, op, e))?;
+            check_status(service, op, status, message)?;
+            let address = soap::address_of_laes_output(&output, now).map_err(|e| soap_error(service, op, e))?;
+            if let Some(text) = address.text {
+                found.push((uuid, text.trim().to_string()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// `organisationenhed ret` with the unit's whole relation list.
+    async fn ret_unit(&self, fk_uuid: FkUuid, relations: &[soap::Relation]) -> Result<(), ClientError> {
+        let (service, op) = (Service::OrganisationEnhed, Operation::Ret);
+        let payload = soap::unit_ret_input(&fk_uuid.to_string(), relations).map_err(|e| soap_error(service, op, e))?;
+        let (status, message) = self.soap(service, op, &payload).await?;
+        if status == soap::status::NOT_FOUND {
+            return Err(ClientError::UnknownUnit(fk_uuid));
+        }
+        check_status(service, op, status, message)
+    }
+
+    /// One SOAP call; returns the StandardRetur of its output.
+    async fn soap(
+        &self,
+        service: Service,
+        operation: Operation,
+        payload: &str,
+    ) -> Result<(i64, Option<String>), ClientError> {
+        let output = self.soap_output(service, operation, payload).await?;
+        soap::standard_retur(&output).map_err(|e| soap_error(service, operation, e))
+    }
+
+    /// One SOAP call (retried on timeouts and 5xx like every request); returns the output element.
+    async fn soap_output(
+        &self,
+        service: Service,
+        operation: Operation,
+        payload: &str,
+    ) -> Result<crate::sorus::envelope::Node, ClientError> {
+        let url = self
+            .soap_base
+            .join(&format!("{}/6/", service.name()))
+            .map_err(|e| ClientError::Config(format!("cannot form the {} address: {e}", service.name())))?;
+        let envelope = soap::envelope(&uuid::Uuid::new_v4().to_string(), payload);
+        let content_type =
+            format!("application/soap+xml; charset=utf-8; action=\"{}\"", soap::soap_action(service, operation));
+        let answer = self
+            .send_with_retries(&url, || {
+                self.http
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(envelope.clone())
+            })
+            .await?;
+        let message = soap::parse_message(&answer.body).map_err(|e| match e {
+            SoapError::Xml(_) | SoapError::NotSoap(_) if !answer.status.is_success() => {
+                ClientError::Rejected { status: answer.status.as_u16(), detail: body_detail(&answer.body) }
+            }
+            e => soap_error(service, operation, e),
+        })?;
+        soap::expect_element(&message.payload, service, operation.output_element())
+            .map_err(|e| soap_error(service, operation, e))?;
+        Ok(message.payload)
     }
 
     /// Sends one GraphQL request with a valid token and the transaction headers; a 401 gets one
     /// more try with a fresh token.
-    async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ClientError> {
+    async fn graphql(&self, cvr: Cvr, query: &str, variables: Value) -> Result<Value, ClientError> {
         let body = serde_json::json!({ "query": query, "variables": variables });
         let mut fresh_token_tried = false;
         loop {
-            let token = self.access_token().await?;
+            let token = self.access_token(cvr).await?;
             let answer = self
                 .send_with_retries(&self.endpoint, || {
                     self.http
@@ -300,17 +573,24 @@ impl FkOrgClient {
         }
     }
 
-    /// A cached access token, or a new one from the token endpoint.
-    async fn access_token(&self) -> Result<String, ClientError> {
+    /// A cached access token for `cvr`, or a new one from the token endpoint: with the client
+    /// certificate, `client_id` and `scope` as KOMBIT's token service asks (no secret); else with
+    /// client id and secret (stand-ins without TLS).
+    async fn access_token(&self, cvr: Cvr) -> Result<String, ClientError> {
         let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| Instant::now() < t.good_until) {
+        if let Some((_, t)) = cached.as_ref().filter(|(c, t)| *c == cvr && Instant::now() < t.good_until) {
             return Ok(t.access_token.clone());
         }
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
-        ];
+        let scope = format!("entityid:{ORGANISATION_SERVICE},anvenderkontekst:{cvr}");
+        let form: Vec<(&str, &str)> = if self.certificate_auth {
+            vec![("grant_type", "client_credentials"), ("client_id", ORGANISATION_SERVICE), ("scope", &scope)]
+        } else {
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.as_str()),
+            ]
+        };
         let answer =
             self.send_with_retries(&self.token_url, || self.http.post(self.token_url.clone()).form(&form)).await?;
         if !answer.status.is_success() {
@@ -337,8 +617,10 @@ impl FkOrgClient {
         // A token is kept at most a day, whatever the server says (and a huge value cannot overflow).
         let lifetime = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300).min(86_400));
         let margin = (lifetime / 10).min(Duration::from_secs(30));
-        *cached =
-            Some(CachedToken { access_token: access_token.clone(), good_until: Instant::now() + lifetime - margin });
+        *cached = Some((
+            cvr,
+            CachedToken { access_token: access_token.clone(), good_until: Instant::now() + lifetime - margin },
+        ));
         tracing::debug!(expires_in_secs = lifetime.as_secs(), "Got an FK-ORG access token.");
         Ok(access_token)
     }
@@ -375,11 +657,58 @@ impl FkOrgClient {
     }
 }
 
+/// What a write to FK-ORG did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteBack {
+    Written,
+    /// FK-ORG already showed it so (or, for an end, did not show it): nothing was sent.
+    AlreadyShown,
+}
+
+/// The UUID of the address object that holds `sor_id` for `unit`: the same for every attempt.
+fn sor_address_uuid(unit: FkUuid, sor_id: SorId) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("sorsync:sor-address:{unit}:{sor_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+fn soap_error(service: Service, operation: Operation, problem: SoapError) -> ClientError {
+    ClientError::Soap { service: service.name(), operation: operation.name(), problem }
+}
+
+fn check_status(
+    service: Service,
+    operation: Operation,
+    status: i64,
+    message: Option<String>,
+) -> Result<(), ClientError> {
+    if status == soap::status::OK {
+        return Ok(());
+    }
+    Err(ClientError::Status {
+        service: service.name(),
+        operation: operation.name(),
+        status,
+        message: message.unwrap_or_else(|| "(no FejlbeskedTekst)".to_string()),
+    })
+}
+
 impl ClientError {
     /// Classes the error for the apply engine: what may go away by itself is temporary.
     pub fn to_write_error(&self) -> WriteError {
         let message = self.to_string();
         match self {
+            ClientError::Soap { problem, .. } if problem.is_temporary() => WriteError::Temporary(message),
+            // An unreadable answer: every step of a write-back can be sent again safely (the
+            // address object's UUID is fixed, `ret` sends the whole relation list).
+            ClientError::Soap { problem: SoapError::Xml(_) | SoapError::NotSoap(_), .. } => {
+                WriteError::Temporary(message)
+            }
+            ClientError::Status { status, .. } if *status >= soap::status::SERVER_ERROR => {
+                WriteError::Temporary(message)
+            }
             // The write is idempotent, so an unreadable answer is safe to retry.
             ClientError::Unavailable { .. } | ClientError::BadResponse(_) => WriteError::Temporary(message),
             ClientError::Rejected { status, .. } if matches!(status, 408 | 429) || *status >= 500 => {
@@ -391,8 +720,12 @@ impl ClientError {
 }
 
 impl FkWriteBack for FkOrgClient {
+    async fn shown_sor_ids(&self, fk_uuid: &FkUuid) -> Result<Vec<String>, WriteError> {
+        FkOrgClient::shown_sor_ids(self, *fk_uuid).await.map_err(|e| e.to_write_error())
+    }
+
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
-        FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map_err(|e| e.to_write_error())
+        FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map(|_| ()).map_err(|e| e.to_write_error())
     }
 }
 
@@ -507,6 +840,25 @@ mod tests {
         assert_eq!(next_cursor(info, Some("c0")).unwrap().as_deref(), Some("c1"));
         let last = PageInfo { has_next_page: false, end_cursor: Some("c9".into()) };
         assert_eq!(next_cursor(last, Some("c8")).unwrap(), None);
+    }
+
+    #[test]
+    fn soap_answers_are_classed_for_the_engine() {
+        let soap = |problem| ClientError::Soap { service: "organisationenhed", operation: "ret", problem };
+        let receiver = SoapError::Fault { code: "Receiver".into(), reason: "nede".into() };
+        assert!(soap(receiver).to_write_error().is_temporary());
+        assert!(soap(SoapError::Xml("truncated".into())).to_write_error().is_temporary());
+        let sender = SoapError::Fault { code: "Sender".into(), reason: "forkert".into() };
+        assert!(!soap(sender).to_write_error().is_temporary());
+        assert!(!soap(SoapError::UnknownRelation("Noget".into())).to_write_error().is_temporary());
+        let status =
+            |status| ClientError::Status { service: "adresse", operation: "importer", status, message: "x".into() };
+        assert!(status(52).to_write_error().is_temporary());
+        assert!(!status(40).to_write_error().is_temporary());
+        let other = SorId::from_running_number(1);
+        let unit = FkUuid::parse("0b0e5a2e-6d38-4c1b-9c39-8e3f1a6f1a01").unwrap();
+        let held = ClientError::OtherSorId { unit, shown: "x".into(), wanted: other };
+        assert!(!held.to_write_error().is_temporary(), "never retried into an overwrite");
     }
 
     #[test]

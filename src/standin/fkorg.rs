@@ -4,9 +4,11 @@
 //! Faults (latency, a share of 503 answers, a share of requests that hang until the client times
 //! out) can be injected, deterministically from a seed.
 //!
-//! One write: the `tilknytAdresse` mutation (name unconfirmed, see
-//! [`crate::sources::fkorg_client::SOR_ID_WRITE_MUTATION`]) attaches an address with a role to a
-//! unit, replacing the unit's address with that role; later reads show it.
+//! Writes come, as on FK-ORG, through the SOAP service "Organisation 6" at the published paths
+//! (`/organisation/adresse/6/`, `/organisation/organisationenhed/6/`: `importer`, `laes`, `ret`;
+//! envelopes in [`crate::sources::fkorg_soap`]). The GraphQL schema has no mutation, like the
+//! real one. Units keep their relations as Organisation 6 shows them (addresses, KLE tasks,
+//! parent, organisation); what `ret` writes shows up in later GraphQL reads.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::{
-    ComplexObject, EmptySubscription, Enum, InputValueError, InputValueResult, Object, Scalar, ScalarType, Schema,
-    SimpleObject, Value as GqlValue,
+    ComplexObject, EmptyMutation, EmptySubscription, Enum, InputObject, InputValueError, InputValueResult, Object,
+    Scalar, ScalarType, Schema, SimpleObject, Value as GqlValue,
 };
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -24,18 +26,21 @@ use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
+use super::tls::ClientCertificate;
 use crate::domain::fkorg::roles;
 use crate::domain::{FkStatus, FkTree, FkUuid};
+use crate::sources::fkorg_client::ORGANISATION_SERVICE;
+use crate::sources::fkorg_soap::{self as soap, Operation, Service};
 
 /// Where the GraphQL API is served, as on the real FK-ORG.
 pub const GRAPHQL_PATH: &str = "/organisation/organisationhent/1";
-/// The OAuth2 client-credentials token endpoint.
-pub const TOKEN_PATH: &str = "/oauth/token";
+/// The token endpoint, at KOMBIT's path.
+pub const TOKEN_PATH: &str = "/runtime/api/rest/oauth/v1/issue";
 /// The most units or users one page may ask for (`first`).
 pub const MAX_PAGE_SIZE: i32 = 500;
 
@@ -60,6 +65,10 @@ pub struct StandInStats {
     pub tokens_issued: AtomicU64,
     /// Token requests refused (wrong credentials or grant type).
     pub token_refusals: AtomicU64,
+    /// Every Organisation 6 SOAP request, as received (tests validate them against the schemas).
+    pub soap_requests: Mutex<Vec<String>>,
+    /// The `scope` of every token issued to a client certificate.
+    pub token_scopes: Mutex<Vec<String>>,
 }
 
 impl StandInStats {
@@ -89,6 +98,15 @@ pub struct StandInOptions {
     pub token_ttl: Duration,
     /// Counters; clone the `Arc` before spawning to read them.
     pub stats: Arc<StandInStats>,
+    /// KLE task numbers per unit, served as the units' `Opgaver` relations.
+    pub tasks: HashMap<FkUuid, Vec<String>>,
+    /// Serve HTTPS with this configuration (see [`super::tls`]); then the token endpoint issues
+    /// tokens only to a client certificate from the stand-in's CA, as KOMBIT's does. `None`:
+    /// plain HTTP on loopback with client id and secret (`credentials`), for quick tests.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// IT systems (UUIDs) each unit is assigned to in FK-ORG's administration module, served as
+    /// the units' `TilknyttedeItSystemer` relations.
+    pub it_systems: HashMap<FkUuid, Vec<uuid::Uuid>>,
 }
 
 impl Default for StandInOptions {
@@ -103,6 +121,9 @@ impl Default for StandInOptions {
             credentials: None,
             token_ttl: Duration::from_secs(3600),
             stats: Arc::new(StandInStats::default()),
+            tasks: HashMap::new(),
+            it_systems: HashMap::new(),
+            tls: None,
         }
     }
 }
@@ -112,10 +133,16 @@ impl Default for StandInOptions {
 pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, opts.port)).await?;
     let addr = listener.local_addr()?;
+    let tls = opts.tls.clone();
     let app = router(tree, opts);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "FK-ORG stand-in stopped");
+        match tls {
+            Some(config) => super::tls::serve_tls(listener, app, config).await,
+            None => {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "FK-ORG stand-in stopped");
+                }
+            }
         }
     });
     Ok((addr, handle))
@@ -123,22 +150,29 @@ pub async fn spawn(tree: FkTree, opts: StandInOptions) -> std::io::Result<(Socke
 
 /// The stand-in's routes, for serving on a listener of the caller's choice.
 pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
-    let data = Arc::new(Data::new(tree));
-    let schema = Schema::build(QueryRoot { data: data.clone() }, MutationRoot { data }, EmptySubscription).finish();
+    let data = Arc::new(Data::new(tree, &opts.tasks, &opts.it_systems));
+    let schema = Schema::build(QueryRoot { data: data.clone() }, EmptyMutation, EmptySubscription).finish();
     let app = Arc::new(App {
         schema,
+        data,
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
         tokens: Mutex::new(HashMap::new()),
         transaction_ids: Mutex::new(std::collections::HashSet::new()),
         opts,
     });
-    Router::new().route(GRAPHQL_PATH, post(graphql)).route(TOKEN_PATH, post(token)).with_state(app)
+    Router::new()
+        .route(GRAPHQL_PATH, post(graphql))
+        .route(TOKEN_PATH, post(token))
+        .route(Service::Adresse.path(), post(soap_adresse))
+        .route(Service::OrganisationEnhed.path(), post(soap_enhed))
+        .with_state(app)
 }
 
-type FkSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+type FkSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
 struct App {
     schema: FkSchema,
+    data: Arc<Data>,
     opts: StandInOptions,
     rng: Mutex<ChaCha8Rng>,
     tokens: Mutex<HashMap<String, Instant>>,
@@ -252,7 +286,11 @@ async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     Json(app.schema.execute(request).await).into_response()
 }
 
-async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+async fn token(
+    State(app): State<Arc<App>>,
+    certificate: Option<Extension<ClientCertificate>>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
     let stats = &app.opts.stats;
     let oauth_error = |status: StatusCode, error: &str, description: &str| {
         stats.token_refusals.fetch_add(1, Ordering::Relaxed);
@@ -264,12 +302,44 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, St
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported");
     }
-    let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
-    };
-    if let Some(expected) = &app.opts.credentials {
-        if *id != expected.client_id || *secret != expected.client_secret {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+    let shown = certificate.is_some_and(|Extension(ClientCertificate(shown))| shown);
+    if app.opts.tls.is_some() {
+        // KOMBIT's way: the client certificate is the credential; client_id names the service
+        // and the scope names it and the municipality the token is for.
+        if !shown {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "a client certificate issued by the stand-in's CA is required (TLS client authentication)",
+            );
+        }
+        if form.get("client_id").map(String::as_str) != Some(ORGANISATION_SERVICE) {
+            let message = format!("client_id must be {ORGANISATION_SERVICE}");
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
+        }
+        let scope = form.get("scope").map(String::as_str).unwrap_or_default();
+        let parts: Vec<&str> = scope.split(',').map(str::trim).collect();
+        let entity = parts.iter().find_map(|p| p.strip_prefix("entityid:"));
+        let cvr = parts.iter().find_map(|p| p.strip_prefix("anvenderkontekst:"));
+        let cvr = match (entity, cvr.map(crate::domain::Cvr::parse)) {
+            (Some(ORGANISATION_SERVICE), Some(Ok(cvr))) => cvr,
+            _ => {
+                let message = format!("scope must be entityid:{ORGANISATION_SERVICE},anvenderkontekst:<CVR>");
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &message);
+            }
+        };
+        if app.data.tree.cvr.is_some_and(|own| own != cvr) {
+            return oauth_error(StatusCode::FORBIDDEN, "invalid_scope", &format!("no service agreement for CVR {cvr}"));
+        }
+        stats.token_scopes.lock().unwrap_or_else(|p| p.into_inner()).push(scope.to_string());
+    } else {
+        let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
+        };
+        if let Some(expected) = &app.opts.credentials {
+            if *id != expected.client_id || *secret != expected.client_secret {
+                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+            }
         }
     }
     let token = format!("standin-{}", uuid::Uuid::new_v4().simple());
@@ -283,6 +353,36 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<HashMap<String, St
     stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
     Json(serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl.as_secs() }))
         .into_response()
+}
+
+async fn soap_adresse(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    organisation6(&app, Service::Adresse, &body).await
+}
+
+async fn soap_enhed(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    organisation6(&app, Service::OrganisationEnhed, &body).await
+}
+
+/// One Organisation 6 call: a SOAP 1.2 answer with the operation's Output, or a Fault for a
+/// message that is not one (Sender) .
+async fn organisation6(app: &App, service: Service, body: &[u8]) -> Response {
+    app.opts.stats.soap_requests.lock().unwrap_or_else(|p| p.into_inner()).push(String::from_utf8_lossy(body).into());
+    if !app.opts.latency.is_zero() {
+        tokio::time::sleep(app.opts.latency).await;
+    }
+    let soap_response = |status: StatusCode, xml: String| {
+        (status, [(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")], xml).into_response()
+    };
+    let sender_fault = |reason: String| soap_response(StatusCode::BAD_REQUEST, soap::fault("Sender", &reason));
+    let (op, request, transaction) = match soap::parse_request(service, body, chrono::Utc::now()) {
+        Ok(parsed) => parsed,
+        Err(e) => return sender_fault(e.to_string()),
+    };
+    let Some(transaction) = transaction.filter(|t| !t.is_empty()) else {
+        return sender_fault("missing RequestHeader/TransactionUUID".into());
+    };
+    let payload = app.data.organisation6(service, op, request);
+    soap_response(StatusCode::OK, soap::envelope(&transaction, &payload))
 }
 
 // ---- the data served ----
@@ -306,16 +406,90 @@ struct KlassifikationRelation {
 }
 
 /// The classification type of unit addresses (from the schema's example) and of user addresses.
-const UNIT_ADDRESS_TYPE: &str = "9b33c0a0-a566-4ec0-8200-325cb1e5bb9a";
+const UNIT_ADDRESS_TYPE: &str = soap::UNIT_ADDRESS_TYPE;
 const USER_ADDRESS_TYPE: &str = "e6d8a3ab-0c3a-4ba0-8e29-0b6a3e7a1c11";
 
 struct Data {
     tree: FkTree,
     /// Units in pre-order, so the root comes first.
     order: Vec<usize>,
-    /// Written by the `tilknytAdresse` mutation.
-    unit_addresses: std::sync::RwLock<Vec<Vec<Adresse>>>,
+    /// What Organisation 6 holds and writes: read by GraphQL too.
+    registry: std::sync::RwLock<Registry>,
+    /// KLE numbers by the UUID of their class (the `Opgaver` relations' references).
+    kle_numbers: HashMap<String, String>,
     user_addresses: Vec<Vec<Adresse>>,
+}
+
+/// An address object: its text and user-facing key.
+#[derive(Debug, Clone)]
+struct AddressObject {
+    text: String,
+    brugervendt_noegle: Option<String>,
+}
+
+/// The writable part of FK-ORG: every unit's relations (indexed like `tree.units`) and the
+/// address objects they point at.
+struct Registry {
+    relations: Vec<Vec<soap::Relation>>,
+    addresses: HashMap<String, AddressObject>,
+}
+
+impl Registry {
+    /// The unit's addresses in effect now, as GraphQL shows them.
+    fn unit_addresses(&self, i: usize) -> Vec<Adresse> {
+        let now = chrono::Utc::now();
+        let Some(relations) = self.relations.get(i) else { return Vec::new() };
+        relations
+            .iter()
+            .filter(|r| r.kind == "Adresser" && r.is_current(now))
+            .filter_map(|r| {
+                let uuid = r.reference_uuid()?;
+                let object = self.addresses.get(&uuid)?;
+                let role = r.role_uuid()?;
+                Some(Adresse {
+                    uuid: UuidScalar(uuid),
+                    adresse_tekst: object.text.clone(),
+                    brugervendt_noegle: object.brugervendt_noegle.clone(),
+                    adresse_rolle_titel: UNIT_ROLES.iter().find(|(r, _)| *r == role).map(|(_, t)| t.to_string()),
+                    klassifikation: KlassifikationRelation {
+                        kind: UuidScalar(r.class.as_ref().and_then(|c| c.id.as_uuid()).unwrap_or_default()),
+                        rolle: UuidScalar(role),
+                        indeks: r.index.clone().unwrap_or_default(),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// A relation as the stand-in seeds it: in effect from the open start.
+fn seeded_relation(kind: &str, reference: &str, dynamic: Option<(&str, Option<&str>, &str, &str)>) -> soap::Relation {
+    let class =
+        |id: &str, label: Option<&str>| soap::Classified { id: soap::Id::uuid(id), label: label.map(str::to_string) };
+    soap::Relation {
+        kind: kind.to_string(),
+        virkning: Some(soap::Virkning {
+            from: Some(soap::Tidspunkt::Open),
+            to: Some(soap::Tidspunkt::Open),
+            ..soap::Virkning::default()
+        }),
+        reference: Some(soap::Id::uuid(reference)),
+        role: dynamic.map(|(role, label, _, _)| class(role, label)),
+        class: dynamic.map(|(_, _, kind, _)| class(kind, None)),
+        index: dynamic.map(|(_, _, _, index)| index.to_string()),
+    }
+}
+
+/// The class UUIDs of a KLE task relation (stand-in values: KLE numbers are the data).
+fn kle_class(number: &str) -> String {
+    derived_uuid(&["kle", number]).0
+}
+const KLE_ROLE_LABEL: &str = "Udfoerende";
+fn kle_role() -> String {
+    derived_uuid(&["kle-rolle", KLE_ROLE_LABEL]).0
+}
+fn kle_type() -> String {
+    derived_uuid(&["kle-type"]).0
 }
 
 /// A stable UUID derived from `parts`, for objects the domain does not keep an id for
@@ -351,13 +525,16 @@ fn addresses(owner: FkUuid, kind: &str, list: &[(&str, &str, Option<String>)]) -
 }
 
 impl Data {
-    fn new(tree: FkTree) -> Self {
+    fn new(tree: FkTree, tasks: &HashMap<FkUuid, Vec<String>>, it_systems: &HashMap<FkUuid, Vec<uuid::Uuid>>) -> Self {
         let order = tree.tree.preorder().to_vec();
-        let unit_addresses = tree
+        let organisation = tree.cvr.map(|c| derived_uuid(&["organisation", &c.to_string()]).0);
+        let mut address_objects = HashMap::new();
+        let relations = tree
             .units
             .iter()
-            .map(|u| {
-                addresses(
+            .enumerate()
+            .map(|(i, u)| {
+                let list = addresses(
                     u.uuid,
                     UNIT_ADDRESS_TYPE,
                     &[
@@ -370,7 +547,37 @@ impl Data {
                         (roles::UNIT_LANDLINE, "Fastnet", u.landline.clone()),
                         (roles::UNIT_LOS_ID, "LOS ID", u.los_id.clone()),
                     ],
-                )
+                );
+                let mut relations = Vec::new();
+                for a in list {
+                    let r = seeded_relation(
+                        "Adresser",
+                        &a.uuid.0,
+                        Some((&a.klassifikation.rolle.0, None, &a.klassifikation.kind.0, &a.klassifikation.indeks)),
+                    );
+                    address_objects
+                        .insert(a.uuid.0.clone(), AddressObject { text: a.adresse_tekst, brugervendt_noegle: None });
+                    relations.push(r);
+                }
+                for (k, number) in tasks.get(&u.uuid).into_iter().flatten().enumerate() {
+                    let index = (k + 1).to_string();
+                    let (class, role, kind) = (kle_class(number), kle_role(), kle_type());
+                    relations.push(seeded_relation(
+                        "Opgaver",
+                        &class,
+                        Some((&role, Some(KLE_ROLE_LABEL), &kind, &index)),
+                    ));
+                }
+                for system in it_systems.get(&u.uuid).into_iter().flatten() {
+                    relations.push(seeded_relation("TilknyttedeItSystemer", &system.to_string(), None));
+                }
+                if let Some(p) = tree.tree.parent(i) {
+                    relations.push(seeded_relation("Overordnet", &tree.units[p].uuid.to_string(), None));
+                }
+                if let Some(org) = &organisation {
+                    relations.push(seeded_relation("Tilhoerer", org, None));
+                }
+                relations
             })
             .collect();
         let user_addresses = tree
@@ -388,7 +595,97 @@ impl Data {
                 )
             })
             .collect();
-        Data { tree, order, unit_addresses: std::sync::RwLock::new(unit_addresses), user_addresses }
+        let registry = Registry { relations, addresses: address_objects };
+        let kle_numbers = tasks.values().flatten().map(|n| (kle_class(n), n.clone())).collect();
+        Data { tree, order, registry: std::sync::RwLock::new(registry), kle_numbers, user_addresses }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answers one Organisation 6 request: the Output payload.
+    fn organisation6(&self, service: Service, op: Operation, request: soap::Request) -> String {
+        use soap::status::{BAD_REQUEST, EXISTS, NOT_FOUND, OK, SERVER_ERROR};
+        let basic = |status: i64, message: Option<&str>| soap::basic_output(service, op, status, message);
+        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        match request {
+            soap::Request::Laes { uuid } if service == Service::Adresse => match reg.addresses.get(&uuid) {
+                Some(a) => soap::address_laes_output(&soap::AddressProperty {
+                    uuid: &uuid,
+                    text: &a.text,
+                    brugervendt_noegle: a.brugervendt_noegle.as_deref(),
+                    virkning: soap::Virkning {
+                        from: Some(soap::Tidspunkt::Open),
+                        to: Some(soap::Tidspunkt::Open),
+                        ..soap::Virkning::default()
+                    },
+                }),
+                None => basic(NOT_FOUND, Some("Adressen findes ikke")),
+            },
+            soap::Request::Laes { uuid } => {
+                let Some(i) = FkUuid::parse(&uuid).ok().and_then(|u| self.tree.index_of(u)) else {
+                    return basic(NOT_FOUND, Some("Organisationsenheden findes ikke"));
+                };
+                let u = &self.tree.units[i];
+                let unit = soap::UnitRegistration {
+                    uuid,
+                    name: Some(u.enhedsnavn.clone()),
+                    brugervendt_noegle: u.brugervendt_noegle.clone(),
+                    status: Some(match u.status {
+                        FkStatus::Aktiv => "Aktiv".to_string(),
+                        FkStatus::Inaktiv => "Inaktiv".to_string(),
+                    }),
+                    relations: reg.relations[i].clone(),
+                };
+                soap::unit_laes_output(&unit).unwrap_or_else(|e| basic(SERVER_ERROR, Some(&e.to_string())))
+            }
+            soap::Request::AddressImport { uuid, text, brugervendt_noegle } => {
+                if reg.addresses.contains_key(&uuid) {
+                    return basic(EXISTS, Some("Objektet findes allerede"));
+                }
+                if text.trim().is_empty() {
+                    return basic(BAD_REQUEST, Some("AdresseTekst er tom"));
+                }
+                reg.addresses.insert(uuid, AddressObject { text: text.trim().to_string(), brugervendt_noegle });
+                basic(OK, None)
+            }
+            soap::Request::AddressRet { uuid, text } => match reg.addresses.get_mut(&uuid) {
+                Some(a) => {
+                    a.text = text.trim().to_string();
+                    basic(OK, None)
+                }
+                None => basic(NOT_FOUND, Some("Adressen findes ikke")),
+            },
+            soap::Request::UnitRet { uuid, relations, other_lists } => {
+                let Some(i) = FkUuid::parse(&uuid).ok().and_then(|u| self.tree.index_of(u)) else {
+                    return basic(NOT_FOUND, Some("Organisationsenheden findes ikke"));
+                };
+                if !other_lists.is_empty() {
+                    let message = format!("stand-in: ret changes only RelationListe, not {}", other_lists.join(", "));
+                    return basic(BAD_REQUEST, Some(&message));
+                }
+                let Some(relations) = relations else { return basic(OK, None) };
+                for r in relations.iter().filter(|r| r.kind == "Adresser") {
+                    let Some(address) = r.reference_uuid().and_then(|a| reg.addresses.get(&a)) else {
+                        return basic(BAD_REQUEST, Some("an Adresser relation refers to no address object"));
+                    };
+                    if r.role_uuid().as_deref() == Some(roles::UNIT_SOR_ID) {
+                        if let Err(e) = crate::domain::SorId::parse(&address.text) {
+                            return basic(BAD_REQUEST, Some(&format!("SOR address: {e}")));
+                        }
+                    }
+                }
+                // Each kind of relation present in the request replaces the unit's relations of
+                // that kind; kinds not sent stay as they were.
+                let sent: std::collections::HashSet<&str> = relations.iter().map(|r| r.kind.as_str()).collect();
+                let mut kept: Vec<soap::Relation> =
+                    reg.relations[i].iter().filter(|r| !sent.contains(r.kind.as_str())).cloned().collect();
+                kept.extend(relations.iter().cloned());
+                reg.relations[i] = kept;
+                basic(OK, None)
+            }
+        }
     }
 }
 
@@ -428,6 +725,18 @@ string_scalar!(DateTimeScalar, "DateTime", |s| matches!(
     Some(Some(_))
 ));
 string_scalar!(CursorScalar, "Cursor", |_| true);
+string_scalar!(CprScalar, "CPR", |s| s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit()));
+string_scalar!(KleScalar, "KLE", |s| {
+    let parts: Vec<&str> = s.split('.').collect();
+    (1..=3).contains(&parts.len()) && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+});
+
+/// `KleFilter` of the schema: units with one of these KLE numbers (in this role, when given).
+#[derive(InputObject)]
+struct KleFilter {
+    rolle: Option<UuidScalar>,
+    kle_nummer: Vec<KleScalar>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(name = "TilstandStatus")]
@@ -574,9 +883,58 @@ impl OrganisationEnhed {
         organisation(&self.data, &self.cvr)
     }
     async fn adresser(&self, rolle: Option<Vec<UuidScalar>>) -> Vec<Adresse> {
-        let all = self.data.unit_addresses.read().unwrap_or_else(|p| p.into_inner());
-        filter_addresses(all.get(self.i).map(Vec::as_slice).unwrap_or_default(), rolle)
+        filter_addresses(&self.data.read().unit_addresses(self.i), rolle)
     }
+    /// The unit's KLE tasks in effect now.
+    async fn opgaver(&self) -> Vec<Opgave> {
+        let now = chrono::Utc::now();
+        let registry = self.data.read();
+        registry.relations[self.i]
+            .iter()
+            .filter(|r| r.kind == "Opgaver" && r.is_current(now))
+            .filter_map(|r| {
+                let uuid = r.reference_uuid()?;
+                Some(Opgave {
+                    kle_emne_nummer: self.data.kle_numbers.get(&uuid).map(|n| KleScalar(n.clone())),
+                    kle_emne_titel: None,
+                    opgave_rolle_titel: r.role.as_ref().and_then(|c| c.label.clone()),
+                    klassifikation: Some(KlassifikationRelation {
+                        kind: UuidScalar(r.class.as_ref().and_then(|c| c.id.as_uuid()).unwrap_or_default()),
+                        rolle: UuidScalar(r.role_uuid().unwrap_or_default()),
+                        indeks: r.index.clone().unwrap_or_default(),
+                    }),
+                    uuid: UuidScalar(uuid),
+                })
+            })
+            .collect()
+    }
+    /// The IT systems the unit is assigned to in FK-ORG's administration module.
+    async fn it_systemer(&self) -> Vec<ItSystem> {
+        let now = chrono::Utc::now();
+        let registry = self.data.read();
+        registry.relations[self.i]
+            .iter()
+            .filter(|r| r.kind == "TilknyttedeItSystemer" && r.is_current(now))
+            .filter_map(|r| Some(ItSystem { uuid: UuidScalar(r.reference_uuid()?), it_system_navn: None }))
+            .collect()
+    }
+}
+
+/// A KLE task of a unit.
+#[derive(SimpleObject)]
+struct Opgave {
+    uuid: UuidScalar,
+    kle_emne_nummer: Option<KleScalar>,
+    kle_emne_titel: Option<String>,
+    opgave_rolle_titel: Option<String>,
+    klassifikation: Option<KlassifikationRelation>,
+}
+
+/// An IT system as registered in FK-ORG's administration module.
+#[derive(SimpleObject)]
+struct ItSystem {
+    uuid: UuidScalar,
+    it_system_navn: Option<String>,
 }
 
 impl OrganisationEnhed {
@@ -744,26 +1102,121 @@ impl QueryRoot {
             _ => Ok(()),
         }
     }
+
+    /// The CVR nodes report in `tilhoerer` when asked by uuid.
+    fn own_cvr(&self) -> CvrScalar {
+        CvrScalar(self.data.tree.cvr.map(|c| c.to_string()).unwrap_or_else(|| "11111111".to_string()))
+    }
+}
+
+/// The stand-in pages forward only (`first`/`after`), as sorsync reads.
+fn forward_only(last: Option<i32>, before: Option<&CursorScalar>) -> async_graphql::Result<()> {
+    if last.is_some() || before.is_some() {
+        return Err("the stand-in pages forward only: use first and after, not last and before".into());
+    }
+    Ok(())
+}
+
+#[derive(InputObject)]
+struct AdresseRolleFilter {
+    rolle: UuidScalar,
+    tekst: String,
+}
+
+#[derive(InputObject)]
+struct PersonFilter {
+    navn: Option<String>,
+    cpr: Option<CprScalar>,
+}
+
+/// `BrugerFilter` of the schema.
+#[derive(InputObject)]
+struct BrugerFilter {
+    brugernavn: Option<String>,
+    adresse_rolle_filter: Option<AdresseRolleFilter>,
+    bruger_type_uuid: Option<UuidScalar>,
+    person_filter: Option<PersonFilter>,
 }
 
 #[Object]
 impl QueryRoot {
+    /// The organisation with this CVR (none for another CVR).
+    async fn organisation(&self, cvr: CvrScalar) -> Option<Organisation> {
+        self.check_cvr(&cvr).ok()?;
+        Some(organisation(&self.data, &cvr))
+    }
+
+    /// Units by uuid (null for an unknown one).
+    async fn organisation_enhed(&self, uuid: Vec<UuidScalar>) -> Option<Vec<Option<OrganisationEnhed>>> {
+        let cvr = self.own_cvr();
+        Some(
+            uuid.iter()
+                .map(|u| {
+                    let i = FkUuid::parse(&u.0).ok().and_then(|u| self.data.tree.index_of(u))?;
+                    Some(OrganisationEnhed { data: self.data.clone(), i, cvr: cvr.clone() })
+                })
+                .collect(),
+        )
+    }
+
+    /// Users by uuid (null for an unknown one).
+    async fn bruger(&self, uuid: Vec<UuidScalar>) -> Option<Vec<Option<Bruger>>> {
+        let cvr = self.own_cvr();
+        Some(
+            uuid.iter()
+                .map(|u| {
+                    let id = FkUuid::parse(&u.0).ok()?;
+                    let i = self.data.tree.users.iter().position(|x| x.uuid == id)?;
+                    Some(Bruger { data: self.data.clone(), i, cvr: cvr.clone() })
+                })
+                .collect(),
+        )
+    }
+
     /// The units of one organisation with the given status, root first, in Relay pages.
+    /// `opgaver` keeps the units with a current KLE task among `kleNummer` (in role `rolle` when
+    /// given); `itSystemer` the units assigned to one of those IT systems; both together, the
+    /// units that pass both.
+    #[allow(clippy::too_many_arguments)] // the arguments are the schema's
     async fn organisation_enhed_liste(
         &self,
         cvr: CvrScalar,
         status: TilstandStatus,
+        opgaver: Option<KleFilter>,
+        it_systemer: Option<Vec<UuidScalar>>,
         first: Option<i32>,
+        last: Option<i32>,
         after: Option<CursorScalar>,
+        before: Option<CursorScalar>,
     ) -> async_graphql::Result<Option<OrganisationEnhedConnection>> {
         self.check_cvr(&cvr)?;
+        forward_only(last, before.as_ref())?;
         let d = &self.data;
+        let now = chrono::Utc::now();
+        let registry = d.read();
+        let has = |i: usize, kind: &str, references: &[String], role: Option<&str>| {
+            registry.relations[i].iter().any(|r| {
+                r.kind == kind
+                    && r.is_current(now)
+                    && r.reference_uuid().is_some_and(|u| references.contains(&u))
+                    && role.is_none_or(|role| r.role_uuid().as_deref() == Some(role))
+            })
+        };
+        let tasks: Option<(Vec<String>, Option<String>)> = opgaver.map(|f| {
+            let classes = f.kle_nummer.iter().map(|k| kle_class(&k.0)).collect();
+            (classes, f.rolle.map(|r| r.0.to_ascii_lowercase()))
+        });
+        let systems: Option<Vec<String>> =
+            it_systemer.map(|v| v.into_iter().map(|u| u.0.to_ascii_lowercase()).collect());
         let matching: Vec<usize> = d
             .order
             .iter()
             .copied()
             .filter(|&i| TilstandStatus::from_domain(d.tree.units[i].status) == status)
+            .filter(|&i| tasks.as_ref().is_none_or(|(classes, role)| has(i, "Opgaver", classes, role.as_deref())))
+            .filter(|&i| systems.as_ref().is_none_or(|s| has(i, "TilknyttedeItSystemer", s, None)))
             .collect();
+        drop(registry);
         let range = page_window("enhed", matching.len(), first, after.as_ref())?;
         let edges = range
             .clone()
@@ -781,17 +1234,47 @@ impl QueryRoot {
     }
 
     /// The users of one organisation with the given status, in Relay pages.
+    #[allow(clippy::too_many_arguments)] // the arguments are the schema's
     async fn bruger_liste(
         &self,
         cvr: CvrScalar,
         status: TilstandStatus,
+        bruger_filter: Option<BrugerFilter>,
         first: Option<i32>,
+        last: Option<i32>,
         after: Option<CursorScalar>,
+        before: Option<CursorScalar>,
     ) -> async_graphql::Result<Option<BrugerConnection>> {
         self.check_cvr(&cvr)?;
+        forward_only(last, before.as_ref())?;
         let d = &self.data;
+        let filter = bruger_filter.unwrap_or(BrugerFilter {
+            brugernavn: None,
+            adresse_rolle_filter: None,
+            bruger_type_uuid: None,
+            person_filter: None,
+        });
+        if filter.bruger_type_uuid.is_some() || filter.person_filter.as_ref().is_some_and(|p| p.cpr.is_some()) {
+            return Err(
+                "the stand-in filters users by brugernavn, adresseRolleFilter and personFilter.navn only".into()
+            );
+        }
+        let keeps = |i: usize| {
+            let u = &d.tree.users[i];
+            filter.brugernavn.as_ref().is_none_or(|n| u.brugernavn == *n)
+                && filter
+                    .person_filter
+                    .as_ref()
+                    .and_then(|p| p.navn.as_ref())
+                    .is_none_or(|n| u.person_name.as_ref() == Some(n))
+                && filter.adresse_rolle_filter.as_ref().is_none_or(|f| {
+                    let role = f.rolle.0.to_ascii_lowercase();
+                    d.user_addresses[i].iter().any(|a| a.klassifikation.rolle.0 == role && a.adresse_tekst == f.tekst)
+                })
+        };
         let matching: Vec<usize> = (0..d.tree.users.len())
             .filter(|&i| TilstandStatus::from_domain(d.tree.users[i].status) == status)
+            .filter(|&i| keeps(i))
             .collect();
         let range = page_window("bruger", matching.len(), first, after.as_ref())?;
         let edges = range
@@ -818,61 +1301,6 @@ const UNIT_ROLES: [(&str, &str); 8] = [
     (roles::UNIT_LANDLINE, "Fastnet"),
     (roles::UNIT_LOS_ID, "LOS ID"),
 ];
-
-struct MutationRoot {
-    data: Arc<Data>,
-}
-
-#[Object]
-impl MutationRoot {
-    /// Attaches an address with role `rolle` to unit `enhed`, replacing the unit's address with
-    /// that role if it has one: writing the same text twice leaves one address. (The real FK-ORG
-    /// write API is not in our specs: the name and shape are unconfirmed.)
-    #[graphql(name = "tilknytAdresse")]
-    async fn tilknyt_adresse(
-        &self,
-        enhed: UuidScalar,
-        rolle: UuidScalar,
-        adresse_tekst: String,
-    ) -> async_graphql::Result<Adresse> {
-        let unit = FkUuid::parse(&enhed.0).map_err(|e| e.to_string())?;
-        let i = self.data.tree.index_of(unit).ok_or_else(|| format!("no organisation unit with uuid {}", enhed.0))?;
-        let role = rolle.0.to_ascii_lowercase();
-        let title = UNIT_ROLES
-            .iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| format!("rolle {role} is not an address role of organisation units"))?;
-        let text = adresse_tekst.trim().to_string();
-        if text.is_empty() {
-            return Err("adresseTekst is empty".into());
-        }
-        if role == roles::UNIT_SOR_ID {
-            crate::domain::SorId::parse(&text).map_err(|e| e.to_string())?;
-        }
-        let mut all = self.data.unit_addresses.write().unwrap_or_else(|p| p.into_inner());
-        let list = all.get_mut(i).ok_or("the unit has no address list")?;
-        let existing = list.iter().position(|a| a.klassifikation.rolle.0 == role);
-        let indeks =
-            existing.map(|k| list[k].klassifikation.indeks.clone()).unwrap_or_else(|| (list.len() + 1).to_string());
-        let address = Adresse {
-            uuid: derived_uuid(&[&unit.to_string(), &role]),
-            adresse_tekst: text,
-            brugervendt_noegle: None,
-            adresse_rolle_titel: Some(title.to_string()),
-            klassifikation: KlassifikationRelation {
-                kind: UuidScalar(UNIT_ADDRESS_TYPE.to_string()),
-                rolle: UuidScalar(role),
-                indeks,
-            },
-        };
-        match existing {
-            Some(k) => list[k] = address.clone(),
-            None => list.push(address.clone()),
-        }
-        Ok(address)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -3,3 +3,4 @@
 
 pub mod fkorg;
 pub mod sor;
+pub mod tls;

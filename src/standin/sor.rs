@@ -31,8 +31,8 @@ use crate::apply::port::{ChangeOutcome, FieldValue, IdempotencyKey, SorChange};
 use crate::domain::{FkUuid, SorId, SorKind, SorTree, SorUnit, TreeError};
 use crate::sorus::envelope::{self, Fault, Operation, Request, RequestBody};
 
-/// Where the SOAP service is served.
-pub const SERVICE_PATH: &str = "/sorus";
+/// Where the SOAP service is served: SORUS v3's published path.
+pub const SERVICE_PATH: &str = crate::sorus::envelope::SORUS_V3_PATH;
 /// The current state as SOR XML 1.0.0.
 pub const SOR_XML_PATH: &str = "/sor.xml";
 /// Counters as JSON.
@@ -60,6 +60,10 @@ pub struct SorStandInOptions {
     pub region: u32,
     /// The day changes are stamped with (UpdatedAt) and closures are judged on; `None` = today (UTC).
     pub today: Option<NaiveDate>,
+    /// A file that keeps every applied change (one JSON line each, written before the answer):
+    /// on start the changes in it are applied again on top of the initial data, so a restarted
+    /// stand-in knows its keys and never hands out a SOR-ID twice. `None`: memory only.
+    pub state: Option<std::path::PathBuf>,
 }
 
 impl Default for SorStandInOptions {
@@ -74,6 +78,7 @@ impl Default for SorStandInOptions {
             seed: 0,
             region: 1084,
             today: None,
+            state: None,
         }
     }
 }
@@ -163,6 +168,33 @@ struct Register {
     applied: HashMap<IdempotencyKey, Applied>,
     /// Units created through the service, in order, with the FK-ORG unit each was made for.
     created: Vec<(FkUuid, SorId)>,
+    /// Where applied changes are recorded (`SorStandInOptions::state`).
+    journal: Option<Journal>,
+}
+
+/// One line of the state file: an applied change with its key, outcome and day.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct JournalEntry {
+    key: IdempotencyKey,
+    change: SorChange,
+    outcome: ChangeOutcome,
+    today: NaiveDate,
+}
+
+/// The state file, open for appending.
+struct Journal {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl Journal {
+    fn append(&mut self, entry: &JournalEntry) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.sync_data()
+    }
 }
 
 /// Above this, a running number with namespace, partition and check digit would not fit in a `u64`.
@@ -177,7 +209,50 @@ impl Register {
     fn new(units: Vec<SorUnit>) -> Self {
         let index = units.iter().enumerate().map(|(i, u)| (u.sor_id, i)).collect();
         let next_running = units.iter().map(|u| running_number(u.sor_id)).max().unwrap_or(0) + 1;
-        Register { units, index, next_running, applied: HashMap::new(), created: Vec::new() }
+        Register { units, index, next_running, applied: HashMap::new(), created: Vec::new(), journal: None }
+    }
+
+    /// Applies the changes recorded in the state file `path` (if it exists) again, each with the
+    /// SOR-ID it was given then, and records every later change there.
+    fn restore(&mut self, path: &std::path::Path) -> std::io::Result<()> {
+        let bad = |line: usize, problem: String| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("state file {}, line {line}: {problem}", path.display()),
+            )
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(std::io::Error::new(e.kind(), format!("state file {}: {e}", path.display()))),
+        };
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let entry: JournalEntry =
+                serde_json::from_str(line).map_err(|e| bad(n + 1, format!("not a recorded change ({e})")))?;
+            let next_running = self.next_running;
+            if let ChangeOutcome::Created { sor_id } = entry.outcome {
+                if self.index.contains_key(&sor_id) {
+                    return Err(bad(n + 1, format!("SOR-ID {sor_id} is in the data already")));
+                }
+                // The unused id that `new_sor_id` hands out next is the one recorded.
+                self.next_running = running_number(sor_id);
+            }
+            let outcome = self
+                .apply(&entry.change, entry.today)
+                .map_err(|f| bad(n + 1, format!("cannot be applied again: {}", f.message)))?;
+            if outcome != entry.outcome {
+                return Err(bad(n + 1, format!("applied again it gives {outcome:?}, not {:?}", entry.outcome)));
+            }
+            self.next_running = self.next_running.max(next_running);
+            self.applied.insert(entry.key, Applied { change: entry.change, outcome });
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("state file {}: {e}", path.display())))?;
+        self.journal = Some(Journal { path: path.to_path_buf(), file });
+        Ok(())
     }
 
     fn unit(&self, id: SorId) -> Result<&SorUnit, Fault> {
@@ -307,6 +382,16 @@ impl Register {
             Ok(outcome) => {
                 bump(&counters.applied);
                 self.applied.insert(key.clone(), Applied { change: change.clone(), outcome: outcome.clone() });
+                if let Some(journal) = &mut self.journal {
+                    // Applied in memory either way (a lookup by key finds it); the answer says
+                    // the state file could not keep it.
+                    let entry =
+                        JournalEntry { key: key.clone(), change: change.clone(), outcome: outcome.clone(), today };
+                    if let Err(e) = journal.append(&entry) {
+                        tracing::error!(error = %e, path = %journal.path.display(), "Cannot record the change.");
+                        return Err(Fault::busy(format!("the stand-in cannot record its state: {e}")));
+                    }
+                }
                 Ok(outcome)
             }
             Err(f) => {
@@ -460,8 +545,12 @@ pub async fn spawn(tree: SorTree, opts: SorStandInOptions) -> std::io::Result<So
     opts.check().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, opts.port)).await?;
     let addr = listener.local_addr()?;
+    let mut register = Register::new(tree.units);
+    if let Some(path) = &opts.state {
+        register.restore(path)?;
+    }
     let shared = Arc::new(Shared {
-        register: Mutex::new(Register::new(tree.units)),
+        register: Mutex::new(register),
         counters: Counters::default(),
         request_seen: tokio::sync::Notify::new(),
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),

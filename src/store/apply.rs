@@ -3,7 +3,7 @@
 
 use crate::domain::KommuneKode;
 
-use super::apply_sql::{self, AuditRow, ChangeRow, FinishChange, InsertAudit, InsertChange, InsertLink};
+use super::apply_sql::{self, AuditRow, ChangeRow, Finish, FinishChange, InsertAudit, InsertChange, InsertLink};
 use super::review::{code, kommune_from};
 use super::{now, Pool, Store, StoreError};
 
@@ -78,6 +78,18 @@ pub struct NewChange<'a> {
 pub enum ChangeEnd<'a> {
     Applied { outcome_json: &'a str, sor_id: Option<&'a str> },
     Failed { reason: &'a str },
+}
+
+/// What finishing a change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeFinished {
+    /// Recorded, with its audit entry (and link).
+    Finished,
+    /// Not 'sending' any more (settled by someone else meanwhile): nothing written.
+    SettledElsewhere,
+    /// The link to record clashes with an existing link (this FK-ORG unit's or this SOR-ID's):
+    /// nothing written.
+    LinkTaken { fk_uuid: String, sor_id: String },
 }
 
 /// An entry to append to the audit log.
@@ -210,9 +222,9 @@ impl Store {
     }
 
     /// Records how a change ended with its audit entry and, when `link` is given as
-    /// (fk_uuid, sor_id), the new link (unless either unit is linked already); all or nothing.
-    /// Only a change in 'sending' is finished: false (nothing written) when it was settled by
-    /// someone else meanwhile.
+    /// (fk_uuid, sor_id), the new link; all or nothing. Only a change in 'sending' is finished;
+    /// nothing is written when it was settled by someone else meanwhile, or when either unit is
+    /// linked to another already (the link that is in the way is returned, never dropped silently).
     #[tracing::instrument(skip_all, fields(key))]
     pub async fn finish_change(
         &self,
@@ -222,7 +234,7 @@ impl Store {
         attempts: u32,
         audit: &NewAuditEntry,
         link: Option<(&str, &str)>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<ChangeFinished, StoreError> {
         let at = now();
         let (state, outcome_json, sor_id, reason) = match end {
             ChangeEnd::Applied { outcome_json, sor_id } => ("applied", Some(outcome_json), sor_id, None),
@@ -232,7 +244,11 @@ impl Store {
             FinishChange { key, state, outcome_json, sor_id, reason, attempts: i64::from(attempts), finished_at: &at };
         let a = insert_audit(kommune, &at, audit);
         let l = link.map(|(fk_uuid, sor_id)| InsertLink { fk_uuid, sor_id, by: &audit.actor, at: &at });
-        Ok(on_db!(self, finish_change(&f, &a, l.as_ref()))?)
+        Ok(match on_db!(self, finish_change(&f, &a, l.as_ref()))? {
+            Finish::Finished => ChangeFinished::Finished,
+            Finish::NotSending => ChangeFinished::SettledElsewhere,
+            Finish::LinkTaken { fk_uuid, sor_id } => ChangeFinished::LinkTaken { fk_uuid, sor_id },
+        })
     }
 
     /// One change by its key.

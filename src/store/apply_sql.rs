@@ -18,6 +18,9 @@ const AUDIT_COLUMNS: &str = "SELECT id, kommunekode, at, actor, automatic, actio
      before_json, after_json, detail FROM audit_log";
 const INSERT_LINK_IF_FREE: &str = "INSERT INTO links (kommunekode, fk_uuid, sor_id, approved_by, approved_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+/// The links in the way of a new one: the FK-ORG unit's, or the SOR unit's.
+const LINKS_IN_THE_WAY: &str =
+    "SELECT fk_uuid, sor_id FROM links WHERE kommunekode = $1 AND (fk_uuid = $2 OR sor_id = $3) ORDER BY fk_uuid";
 
 fn change_by_key_sql() -> String {
     format!("{CHANGE_COLUMNS} WHERE idempotency_key = $1")
@@ -86,6 +89,19 @@ pub(crate) struct InsertLink<'a> {
     pub at: &'a str,
 }
 
+/// How finishing a change went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Finish {
+    Finished,
+    /// The change was not 'sending' any more: nothing written.
+    NotSending,
+    /// The link to record clashes with this existing one (fk_uuid, sor_id): nothing written.
+    LinkTaken {
+        fk_uuid: String,
+        sor_id: String,
+    },
+}
+
 /// An audit-log entry to append.
 #[derive(Debug, Clone)]
 pub(crate) struct InsertAudit<'a> {
@@ -122,7 +138,7 @@ macro_rules! apply_backend {
         pub(crate) mod $module {
             use sqlx::Row as _;
 
-            use super::{AuditRow, ChangeRow, FinishChange, InsertAudit, InsertChange, InsertLink};
+            use super::{AuditRow, ChangeRow, Finish, FinishChange, InsertAudit, InsertChange, InsertLink};
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
@@ -220,14 +236,15 @@ macro_rules! apply_backend {
             }
 
             /// Marks the change applied or failed, appends its audit entry and (for a create) records
-            /// the new link; all or nothing. False (and nothing written) when the change is no
-            /// longer 'sending': someone else settled it.
+            /// the new link; all or nothing. Nothing is written when the change is no longer
+            /// 'sending' (someone else settled it) or when the link clashes with an existing one
+            /// (never a silent drop: the caller reports it).
             pub(crate) async fn finish_change(
                 pool: &Pool,
                 f: &FinishChange<'_>,
                 audit: &InsertAudit<'_>,
                 link: Option<&InsertLink<'_>>,
-            ) -> Result<bool, sqlx::Error> {
+            ) -> Result<Finish, sqlx::Error> {
                 let mut tx = pool.begin().await?;
                 let updated = sqlx::query(super::FINISH_CHANGE)
                     .bind(f.key)
@@ -242,21 +259,37 @@ macro_rules! apply_backend {
                     .rows_affected();
                 if updated != 1 {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(Finish::NotSending);
                 }
                 insert_audit(&mut *tx, audit).await?;
                 if let Some(l) = link {
-                    sqlx::query(super::INSERT_LINK_IF_FREE)
+                    let inserted = sqlx::query(super::INSERT_LINK_IF_FREE)
                         .bind(audit.kommunekode)
                         .bind(l.fk_uuid)
                         .bind(l.sor_id)
                         .bind(l.by)
                         .bind(l.at)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
+                    if inserted == 0 {
+                        let in_the_way: Vec<(String, String)> = sqlx::query_as(super::LINKS_IN_THE_WAY)
+                            .bind(audit.kommunekode)
+                            .bind(l.fk_uuid)
+                            .bind(l.sor_id)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        let clash = in_the_way
+                            .into_iter()
+                            .find(|(fk, sor)| (fk.as_str(), sor.as_str()) != (l.fk_uuid, l.sor_id));
+                        if let Some((fk_uuid, sor_id)) = clash {
+                            tx.rollback().await?;
+                            return Ok(Finish::LinkTaken { fk_uuid, sor_id });
+                        }
+                    }
                 }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Finish::Finished)
             }
 
             pub(crate) async fn change(pool: &Pool, key: &str) -> Result<Option<ChangeRow>, sqlx::Error> {

@@ -30,7 +30,7 @@ use crate::domain::{Cvr, FkTree, KommuneKode, SorTree};
 use rows::{Cell, TableRows, FKORG_MEMBERSHIPS, FKORG_UNITS, FKORG_USERS, SOR_UNITS};
 use sql::{NewSnapshot, SnapshotRow};
 
-pub use apply::{AuditEntry, ChangeEnd, ChangeRecord, ChangeState, NewAuditEntry, NewChange};
+pub use apply::{AuditEntry, ChangeEnd, ChangeFinished, ChangeRecord, ChangeState, NewAuditEntry, NewChange};
 pub use apply_lock::ApplyLock;
 pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,

@@ -22,7 +22,8 @@ use sorsync::review::{
     Actor, ConfidenceBand, Decision, Lifecycle, ReviewError, Role,
 };
 use sorsync::store::{
-    ChangeEnd, ChangeState, NewAuditEntry, NewChange, NewProposal, ProposalKey, ProposalStatus, RunPlan, Store,
+    ChangeEnd, ChangeFinished, ChangeState, NewAuditEntry, NewChange, NewProposal, ProposalKey, ProposalStatus,
+    RunPlan, Store,
 };
 
 use crate::test_db::TestDb;
@@ -50,7 +51,10 @@ on_sqlite_and_postgres!(
     making_a_new_plan_does_not_let_held_closures_through_unnamed,
     a_create_answered_without_a_sor_id_is_looked_up_not_quarantined,
     a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten,
+    a_sor_id_set_in_fk_org_after_the_snapshot_is_held_back_and_written_once_it_is_gone,
     a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_is_finished,
+    a_sor_id_handed_out_again_after_a_sor_restart_is_a_fault_naming_both_units_not_a_dropped_link,
+    a_sor_stand_in_restarted_with_its_state_file_hands_out_new_sor_ids_and_knows_its_keys,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -589,12 +593,14 @@ async fn a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten
     store.import_fkorg(kommune(), "fk2.json", &tree).await.unwrap();
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());
+    fk.show(fk_id(10), sor_id(30));
+    fk.show(fk_id(11), sor_id(11));
     let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
     assert_eq!(report.exit_code(), 2, "{report:?}");
     let held: Vec<&str> = report.with_status(StepStatus::HeldBack).filter_map(|s| s.detail.as_deref()).collect();
     assert_eq!(held.len(), 1, "{held:?}");
     assert!(held[0].contains(&sor_id(30).to_string()), "{}", held[0]);
-    assert!(!fk.sor_ids().contains_key(&fk_id(10)), "unit 10 was not overwritten");
+    assert_eq!(fk.sor_ids()[&fk_id(10)], [sor_id(30)].into(), "unit 10 was not overwritten");
     // The audit's "before" shows what FK-ORG had.
     let log = store.audit_log(kommune()).await.unwrap();
     let write = log
@@ -602,6 +608,27 @@ async fn a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten
         .find(|e| e.action == "write" && e.before.as_deref().is_some_and(|b| b.contains(&fk_id(11).to_string())))
         .unwrap();
     assert!(write.before.as_deref().unwrap().contains(&sor_id(11).to_string()), "{:?}", write.before);
+}
+
+async fn a_sor_id_set_in_fk_org_after_the_snapshot_is_held_back_and_written_once_it_is_gone(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    approve_link(&w, store, 10, sor_id(10)).await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let write_back = plan.steps.iter().find(|s| s.change.op() == "write_back").expect("a write-back step").key.clone();
+    // The snapshot shows no SOR-ID on unit 10; someone sets one in FK-ORG after it was taken.
+    let (sor, fk) = (fake_sor(), FakeFk::default());
+    fk.show(fk_id(10), sor_id(30));
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(status_of(&report, &write_back), StepStatus::HeldBack, "{report:?}");
+    assert_eq!(fk.sor_ids()[&fk_id(10)], [sor_id(30)].into(), "what FK-ORG shows now was not overwritten");
+    assert!(store.change(&write_back.0).await.unwrap().is_none(), "held back, not recorded: the next run reads again");
+
+    // Once FK-ORG no longer shows it, the same plan writes the SOR-ID.
+    let fk = FakeFk::default();
+    let report = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
+    assert_eq!(status_of(&report, &write_back), StepStatus::Applied, "{report:?}");
+    assert_eq!(fk.sor_ids()[&fk_id(10)], [sor_id(10)].into());
 }
 
 async fn a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_is_finished(db: &TestDb) {
@@ -626,13 +653,13 @@ async fn a_key_recorded_by_someone_else_is_in_flight_and_only_a_sending_change_i
     assert_eq!((second.state, second.actor.as_str()), (ChangeState::Sending, "olga"));
     let audit = NewAuditEntry { actor: "olga".into(), action: "write".into(), ..NewAuditEntry::default() };
     let end = || ChangeEnd::Applied { outcome_json: "{}", sor_id: None };
-    assert!(store.finish_change(kommune(), "k-1", end(), 1, &audit, None).await.unwrap());
+    assert_eq!(store.finish_change(kommune(), "k-1", end(), 1, &audit, None).await.unwrap(), ChangeFinished::Finished);
     // Finishing it again (a second process) changes nothing and writes no audit entry.
     let before = store.audit_log(kommune()).await.unwrap().len();
-    assert!(!store
-        .finish_change(kommune(), "k-1", ChangeEnd::Failed { reason: "late" }, 1, &audit, None)
-        .await
-        .unwrap());
+    assert_eq!(
+        store.finish_change(kommune(), "k-1", ChangeEnd::Failed { reason: "late" }, 1, &audit, None).await.unwrap(),
+        ChangeFinished::SettledElsewhere
+    );
     assert_eq!(store.change("k-1").await.unwrap().unwrap().state, ChangeState::Applied);
     assert_eq!(store.audit_log(kommune()).await.unwrap().len(), before);
 }
@@ -962,4 +989,88 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
 
     let (_, out, _) = run_cli(&db, &["proposals", "list", "--kommune", "350", "--status", "approved"]);
     assert!(out.contains("5 proposals"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SOR handing out a SOR-ID twice (the stand-in restarted without its state)
+
+fn sor_options(state: Option<std::path::PathBuf>) -> sorsync::standin::sor::SorStandInOptions {
+    sorsync::standin::sor::SorStandInOptions { today: Some(today()), state, ..Default::default() }
+}
+
+fn sorus(server: &sorsync::standin::sor::SorStandIn) -> sorsync::sorus::SorusClient {
+    let cfg = sorsync::config::SorConfig { url: server.service_url(), timeout_secs: 10, connect_timeout_secs: 5 };
+    let card =
+        sorsync::sorus::SelfDeclaredIdCard::new("sorsync-test", sorsync::domain::Cvr::parse("11111111").unwrap());
+    sorsync::sorus::SorusClient::new(&cfg, card).unwrap()
+}
+
+/// Applies a create of FK-ORG unit `fk` under SI 2 with a stand-in started from `state`;
+/// returns the report, the create's key and the stand-in.
+async fn create_through_stand_in(
+    w: &World,
+    store: &Store,
+    fk: u128,
+    state: Option<std::path::PathBuf>,
+    fk_org: &FakeFk,
+) -> (ApplyReport, IdempotencyKey, sorsync::standin::sor::SorStandIn) {
+    let proposal = approve_create(w, store, fk, 2, sor_id(2)).await;
+    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let server = sorsync::standin::sor::spawn(sor_tree(None), sor_options(state)).await.unwrap();
+    let report = apply_plan(store, &plan, &sorus(&server), fk_org, &w.olga, &opts()).await.unwrap();
+    (report, key_of(&plan, proposal, "create"), server)
+}
+
+async fn a_sor_id_handed_out_again_after_a_sor_restart_is_a_fault_naming_both_units_not_a_dropped_link(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let fk = FakeFk::default();
+    let (report, _, server) = create_through_stand_in(&w, store, 100, None, &fk).await;
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    let handed_out = server.created()[0].1;
+    server.shutdown().await;
+
+    // SOR restarts from its initial data and hands the same SOR-ID out again for the next create.
+    let (report, key, server) = create_through_stand_in(&w, store, 101, None, &fk).await;
+    assert_eq!(server.created()[0].1, handed_out, "the restarted stand-in repeats the SOR-ID");
+    let step = report.steps.iter().find(|s| s.key == key).unwrap();
+    assert_eq!(step.status, StepStatus::Quarantined, "{report:?}");
+    let detail = step.detail.as_deref().unwrap();
+    for named in [fk_id(100).to_string(), fk_id(101).to_string(), handed_out.to_string()] {
+        assert!(detail.contains(&named), "the fault names {named}: {detail}");
+    }
+    assert_eq!(report.exit_code(), 2);
+    let change = store.change(&key.0).await.unwrap().unwrap();
+    assert_eq!((change.state, change.reason.as_deref()), (ChangeState::Failed, Some(detail)));
+    let links = store.approved_link_ids(kommune()).await.unwrap();
+    assert!(links.contains(&(fk_id(100), handed_out)), "the first unit keeps its link: {links:?}");
+    assert!(links.iter().all(|(f, _)| *f != fk_id(101)), "no link for the second unit: {links:?}");
+    let written = fk.sor_ids();
+    assert_eq!(written.get(&fk_id(100)), Some(&[handed_out].into()));
+    assert!(!written.contains_key(&fk_id(101)), "the SOR-ID was not written onto a second FK-ORG unit");
+    server.shutdown().await;
+}
+
+async fn a_sor_stand_in_restarted_with_its_state_file_hands_out_new_sor_ids_and_knows_its_keys(db: &TestDb) {
+    let store = &db.store;
+    let w = world(store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sor-state.jsonl");
+    let fk = FakeFk::default();
+    let (report, first_key, server) = create_through_stand_in(&w, store, 100, Some(state.clone()), &fk).await;
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    let first = server.created()[0].1;
+    server.shutdown().await;
+
+    let (report, _, server) = create_through_stand_in(&w, store, 101, Some(state.clone()), &fk).await;
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    let second = server.created().last().unwrap().1;
+    assert_ne!(second, first, "a new SOR-ID after the restart");
+    let links = store.approved_link_ids(kommune()).await.unwrap();
+    assert!(links.contains(&(fk_id(100), first)) && links.contains(&(fk_id(101), second)), "{links:?}");
+    // The restarted stand-in still answers the first create's key with its SOR-ID.
+    use sorsync::apply::port::{ChangeOutcome, SorWriter};
+    let found = sorus(&server).lookup(&first_key).await.unwrap();
+    assert_eq!(found, Some(ChangeOutcome::Created { sor_id: first }));
+    server.shutdown().await;
 }

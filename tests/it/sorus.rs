@@ -341,3 +341,43 @@ async fn a_test_can_wait_until_the_stand_in_has_seen_n_requests() {
     assert_eq!(stats["requests"], 10);
     assert_eq!(stats["applied"], 10);
 }
+
+#[tokio::test]
+async fn the_stand_in_command_with_a_state_file_keeps_keys_and_sor_ids_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sor-state.jsonl");
+    let args: Vec<std::ffi::OsString> = vec![
+        "stand-in".into(),
+        "sor".into(),
+        "--port".into(),
+        "0".into(),
+        "--data".into(),
+        fixture("bundled/999/sor.xml").into(),
+        "--state".into(),
+        state.clone().into(),
+    ];
+    let client_at = |addr: std::net::SocketAddr| {
+        let url = format!("http://{addr}{}", sorsync::standin::sor::SERVICE_PATH);
+        let cfg = SorConfig { url, timeout_secs: 10, connect_timeout_secs: 5 };
+        SorusClient::new(&cfg, SelfDeclaredIdCard::new("sorsync-test", Cvr::parse("11111111").unwrap())).unwrap()
+    };
+    let first_run = stand_in_process(&args).await;
+    let created = client_at(first_run.addr).apply(&key("create-1"), &create(SI, "Sundhedsplejen", 1)).await.unwrap();
+    let ChangeOutcome::Created { sor_id: first } = created else { panic!("{created:?}") };
+    drop(first_run);
+
+    let second_run = stand_in_process(&args).await;
+    let c = client_at(second_run.addr);
+    assert_eq!(c.lookup(&key("create-1")).await.unwrap(), Some(created), "the restarted stand-in knows the key");
+    let again = c.apply(&key("create-2"), &create(SI, "Tandplejen", 2)).await.unwrap();
+    let ChangeOutcome::Created { sor_id: second } = again else { panic!("{again:?}") };
+    assert_ne!(second, first, "no SOR-ID handed out twice");
+    drop(second_run);
+
+    // A damaged state file stops the start with the file and line named.
+    std::fs::write(&state, "{\"key\": \"k\"}\n").unwrap();
+    let out = sorsync().args(&args).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sor-state.jsonl, line 1"), "{stderr}");
+}

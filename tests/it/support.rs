@@ -23,7 +23,7 @@ pub fn sorsync() -> Command {
 /// A `sorsync stand-in ...` process, killed when the test ends (also when it fails).
 pub struct StandInProcess {
     child: std::process::Child,
-    /// The address it printed on its first line (`listening on http://ADDR`).
+    /// The address it printed on its first line (`listening on http://ADDR` or `https://ADDR`).
     pub addr: std::net::SocketAddr,
 }
 
@@ -51,6 +51,7 @@ pub async fn stand_in_process(args: &[std::ffi::OsString]) -> StandInProcess {
     process.addr = first_line
         .trim()
         .strip_prefix("listening on http://")
+        .or_else(|| first_line.trim().strip_prefix("listening on https://"))
         .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
         .parse()
         .unwrap();

@@ -682,7 +682,7 @@ status = "pilot"
 [[wave.municipality]]
 name = "Andenby"
 kommunekode = "360"
-cvr = "29185107"
+cvr = "29189420"
 status = "pilot"
 "#;
     let plan = sorsync::waves::plan::parse_plan(plan, "plan.toml").unwrap();

@@ -199,9 +199,19 @@ impl FakeFk {
     pub fn sor_ids(&self) -> BTreeMap<FkUuid, BTreeSet<SorId>> {
         self.addresses.lock().unwrap().clone()
     }
+
+    /// FK-ORG shows `sor_id` on `unit` (set there by someone else).
+    pub fn show(&self, unit: FkUuid, sor_id: SorId) {
+        self.addresses.lock().unwrap().entry(unit).or_default().insert(sor_id);
+    }
 }
 
 impl FkWriteBack for FakeFk {
+    async fn shown_sor_ids(&self, fk_uuid: &FkUuid) -> Result<Vec<String>, WriteError> {
+        let addresses = self.addresses.lock().unwrap();
+        Ok(addresses.get(fk_uuid).into_iter().flatten().map(ToString::to_string).collect())
+    }
+
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
         *self.calls.lock().unwrap() += 1;
         let fault = self.faults.lock().unwrap().get_mut(fk_uuid).and_then(VecDeque::pop_front);
@@ -210,7 +220,13 @@ impl FkWriteBack for FakeFk {
             Some(Fault::Permanent(reason)) => return Err(WriteError::Permanent(reason)),
             Some(Fault::AppliedButLost) | Some(Fault::AppliedWithoutId) | None => {}
         }
-        self.addresses.lock().unwrap().entry(*fk_uuid).or_default().insert(*sor_id);
+        let mut addresses = self.addresses.lock().unwrap();
+        let shown = addresses.entry(*fk_uuid).or_default();
+        if shown.iter().any(|s| s != sor_id) {
+            return Err(WriteError::Permanent(format!("unit {fk_uuid} shows another SOR-ID")));
+        }
+        shown.insert(*sor_id);
+        drop(addresses);
         if fault == Some(Fault::AppliedButLost) {
             return Err(WriteError::Temporary("connection dropped".into()));
         }
