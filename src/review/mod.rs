@@ -14,6 +14,7 @@
 
 mod actions;
 mod lifecycle;
+mod undo;
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,6 +29,7 @@ pub use actions::{
     auto_approve, choose_alternative, create_new, link_by_hand, no_match, AutoApproval, ByHandError, ConfidenceBand,
 };
 pub use lifecycle::{changes_per_proposal, lifecycle, proposals_with_lifecycle, Lifecycle, ProposalLife};
+pub use undo::{undo_last, UndoOutcome};
 
 /// What a user may do for a municipality (issue 6): SOR administrators decide (approve, reject,
 /// link by hand, choose an alternative, create new, no match); operators run plans and applies;
