@@ -14,6 +14,7 @@
 
 mod actions;
 mod lifecycle;
+mod undo;
 
 use std::collections::{HashMap, HashSet};
 
@@ -29,6 +30,7 @@ pub use actions::{
     policy_rule, AutoApproval, ByHandError, ConfidenceBand, PolicyDecisions,
 };
 pub use lifecycle::{changes_per_proposal, lifecycle, proposals_with_lifecycle, Lifecycle, ProposalLife};
+pub use undo::{undo_last, UndoOutcome};
 
 /// What a user may do for a municipality (issue 6): SOR administrators decide (approve, reject,
 /// link by hand, choose an alternative, create new, no match); operators run plans and applies;

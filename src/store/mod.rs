@@ -36,6 +36,7 @@ pub use review::{
     units_data_hash, ApprovedLink, NewProposal, PastDecision, ProposalKey, ProposalStatus, ReviewState, RoleGrant,
     RunPlan, StoredProposal, Verdict,
 };
+pub use review_sql::{UndoRecord, UndoneDecision};
 pub use waves::{JobClaim, JobState, StoredWavePlan, WaveJob, WaveMunicipality, WaveRunItem};
 pub use web::{PendingRow, QueueFilter, QueueRow, QueueVersion, RunInfo, StatusCount};
 
@@ -50,6 +51,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000004, "waves", include_str!("../../migrations/sqlite/20261122000004_waves.sql")),
     (20261122000005, "web", include_str!("../../migrations/sqlite/20261122000005_web.sql")),
     (20261122000006, "apply_lock", include_str!("../../migrations/sqlite/20261122000006_apply_lock.sql")),
+    (20261203000010, "decision_undo", include_str!("../../migrations/sqlite/20261203000010_decision_undo.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -59,6 +61,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000004, "waves", include_str!("../../migrations/postgres/20261122000004_waves.sql")),
     (20261122000005, "web", include_str!("../../migrations/postgres/20261122000005_web.sql")),
     (20261122000006, "apply_lock", include_str!("../../migrations/postgres/20261122000006_apply_lock.sql")),
+    (20261203000010, "decision_undo", include_str!("../../migrations/postgres/20261203000010_decision_undo.sql")),
 ];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the

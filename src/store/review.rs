@@ -5,7 +5,7 @@ use crate::domain::{FkUnit, FkUuid, KommuneKode, SorId, SorUnit};
 use crate::matching::json::ProposalDto;
 use crate::matching::ProposalKind;
 
-use super::review_sql::{self, DecideOutcome, InsertDecision, InsertProposal, ProposalRow, ReviewRows};
+use super::review_sql::{self, DecideOutcome, InsertDecision, InsertProposal, ProposalRow, ReviewRows, UndoRecord};
 use super::{now, Pool, Store, StoreError};
 
 /// Where a proposal is in its life.
@@ -387,6 +387,13 @@ impl Store {
             on_db!(self, decide_by_hand(code(kommune), first, supersede, &row, snapshots.0, snapshots.1, then))?;
         decided(if id == 0 { first_id.unwrap_or(0) } else { id }, outcome)?;
         Ok(id)
+    }
+
+    /// Undoes `actor`'s last decision in `kommune` that still stands (see
+    /// `review_sql::undo_last`), all or nothing, with its `undo` audit entry. Does NOT check roles:
+    /// call [`crate::review::undo_last`], which does.
+    pub async fn undo_decision(&self, kommune: KommuneKode, actor: &str) -> Result<UndoRecord, StoreError> {
+        Ok(on_db!(self, undo_last(code(kommune), actor, &now()))?)
     }
 
     /// The municipality's approved links.

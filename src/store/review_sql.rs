@@ -29,8 +29,36 @@ const SUPERSEDE_FOLLOW_UPS: &str = "UPDATE proposals SET status = 'superseded' W
      AND (status = 'pending' OR (status = 'approved' AND NOT EXISTS \
      (SELECT 1 FROM changes c WHERE c.proposal_id = proposals.id)))";
 const DECIDE_PROPOSAL: &str = "UPDATE proposals SET status = $1 WHERE id = $2 AND status = 'pending'";
+/// Decisions that still stand (an undone one is as if it was never taken).
 const PAST_DECISIONS: &str = "SELECT p.kind, p.fk_uuid, p.sor_id, p.parent_sor_id, d.data_hash, d.decision \
-     FROM decisions d JOIN proposals p ON p.id = d.proposal_id WHERE d.kommunekode = $1 ORDER BY d.id";
+     FROM decisions d JOIN proposals p ON p.id = d.proposal_id WHERE d.kommunekode = $1 \
+     AND d.undone_at IS NULL ORDER BY d.id";
+/// A person's last decision in a municipality that still stands (automatic ones are a rule's).
+const LAST_DECISION_OF_ACTOR: &str = "SELECT id, proposal_id, decision, decided_at FROM decisions \
+     WHERE kommunekode = $1 AND actor = $2 AND NOT automatic AND undone_at IS NULL ORDER BY id DESC LIMIT 1";
+/// Changes recorded (sending, applied or failed) for a proposal.
+const CHANGES_OF_PROPOSAL: &str = "SELECT COUNT(*) FROM changes WHERE proposal_id = $1";
+/// Changes recorded for the approved follow-ups of a link (same FK-ORG unit, same SOR unit).
+const CHANGES_OF_FOLLOW_UPS: &str = "SELECT COUNT(*) FROM changes c JOIN proposals p ON p.id = c.proposal_id \
+     WHERE p.kommunekode = $1 AND p.fk_uuid = $2 AND p.sor_id = $3 \
+     AND p.kind IN ('update', 'move', 'close', 'write_back') AND p.status = 'approved'";
+/// The approved follow-ups of a link that nothing was sent for yet.
+const APPROVED_UNSENT_FOLLOW_UPS: &str = "SELECT id FROM proposals WHERE kommunekode = $1 AND fk_uuid = $2 \
+     AND sor_id = $3 AND kind IN ('update', 'move', 'close', 'write_back') AND status = 'approved' \
+     AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.proposal_id = proposals.id) ORDER BY id";
+/// The follow-ups a link's rejection superseded: made in the same run as the link, never decided,
+/// and not proposed again since (no other proposal with the same key stands).
+const FOLLOW_UPS_SUPERSEDED_WITH_LINK: &str = "SELECT p.id FROM proposals p WHERE p.kommunekode = $1 \
+     AND p.fk_uuid = $2 AND p.sor_id = $3 AND p.kind IN ('update', 'move', 'close', 'write_back') \
+     AND p.status = 'superseded' AND p.fk_snapshot_id = $4 AND p.sor_snapshot_id = $5 \
+     AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.proposal_id = p.id) \
+     AND NOT EXISTS (SELECT 1 FROM proposals q WHERE q.kommunekode = p.kommunekode AND q.kind = p.kind \
+     AND q.fk_uuid = p.fk_uuid AND q.sor_id = p.sor_id AND q.status <> 'superseded') ORDER BY p.id";
+const BACK_TO_PENDING: &str = "UPDATE proposals SET status = 'pending' WHERE id = $1";
+const DELETE_LINK: &str = "DELETE FROM links WHERE kommunekode = $1 AND fk_uuid = $2 AND sor_id = $3";
+const MARK_UNDONE: &str = "UPDATE decisions SET undone_at = $1 WHERE id = $2";
+const MARK_UNDONE_OF_PROPOSAL: &str =
+    "UPDATE decisions SET undone_at = $1 WHERE proposal_id = $2 AND undone_at IS NULL";
 const INSERT_DECISION: &str = "INSERT INTO decisions (proposal_id, kommunekode, kind, fk_uuid, sor_id, decision, \
      data_hash, actor, reason, automatic, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 const LINKS: &str =
@@ -156,6 +184,46 @@ pub(crate) enum DecideOutcome {
     FkUnitTaken(String, i64),
 }
 
+/// A decision undone by [`review_backend!`]'s `undo_last`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoneDecision {
+    pub decision_id: i64,
+    pub proposal_id: i64,
+    pub kind: String,
+    /// "approved" or "rejected": what was undone.
+    pub decision: String,
+    pub fk_uuid: Option<String>,
+    pub sor_id: Option<String>,
+    /// An approved link's row removed from `links`.
+    pub link_removed: bool,
+    /// Follow-ups of the link back to pending (approved and unsent, or superseded by the rejection).
+    pub restored: Vec<i64>,
+}
+
+/// What undoing a person's last decision ran into. Only `Undone` changed anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UndoRecord {
+    Undone(UndoneDecision),
+    /// The person has no decision in the municipality that still stands.
+    NothingToUndo,
+    /// Something was sent to SOR or FK-ORG for the proposal (or for its link's follow-ups).
+    Sent {
+        decision_id: i64,
+        proposal_id: i64,
+    },
+    /// The proposal is no longer as the decision left it (a later run replaced it).
+    Changed {
+        decision_id: i64,
+        proposal_id: i64,
+        status: String,
+    },
+    /// The decision recorded a proposal made by hand (another candidate, create new, link by hand).
+    ByHand {
+        decision_id: i64,
+        proposal_id: i64,
+    },
+}
+
 /// The state a run is planned against.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReviewRows {
@@ -171,7 +239,10 @@ macro_rules! review_backend {
         pub(crate) mod $module {
             use sqlx::Row as _;
 
-            use super::{DecideOutcome, InsertDecision, InsertProposal, PastDecisionRow, ProposalRow, ReviewRows};
+            use super::{
+                DecideOutcome, InsertDecision, InsertProposal, PastDecisionRow, ProposalRow, ReviewRows, UndoRecord,
+                UndoneDecision,
+            };
             use crate::store::apply_sql::InsertAudit;
 
             type Db = $db;
@@ -499,6 +570,122 @@ macro_rules! review_backend {
                     tx.commit().await?;
                 }
                 Ok((id, outcome))
+            }
+
+            /// Undoes `actor`'s last decision in the municipality that still stands, all or
+            /// nothing: the proposal back to pending, an approved link's row removed and its
+            /// approved, unsent follow-ups back to pending (a rejected link's follow-ups from the
+            /// same run likewise), the decisions marked undone, an `undo` entry in the audit log.
+            /// Refuses (changing nothing) when anything was sent for it or a run replaced it.
+            pub(crate) async fn undo_last(
+                pool: &Pool,
+                kommunekode: i64,
+                actor: &str,
+                at: &str,
+            ) -> Result<UndoRecord, sqlx::Error> {
+                let mut tx = begin(pool, kommunekode).await?;
+                let last: Option<(i64, i64, String, String)> = sqlx::query_as(super::LAST_DECISION_OF_ACTOR)
+                    .bind(kommunekode)
+                    .bind(actor)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((decision_id, proposal_id, decision, decided_at)) = last else {
+                    return Ok(UndoRecord::NothingToUndo);
+                };
+                let Some(p) = sqlx::query(&super::proposal_by_id_sql())
+                    .bind(proposal_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .as_ref()
+                    .map(proposal_row)
+                    .transpose()?
+                else {
+                    return Ok(UndoRecord::Changed { decision_id, proposal_id, status: "missing".into() });
+                };
+                if p.created_at == decided_at {
+                    return Ok(UndoRecord::ByHand { decision_id, proposal_id });
+                }
+                if p.status != decision {
+                    return Ok(UndoRecord::Changed { decision_id, proposal_id, status: p.status });
+                }
+                let (sent,): (i64,) =
+                    sqlx::query_as(super::CHANGES_OF_PROPOSAL).bind(proposal_id).fetch_one(&mut *tx).await?;
+                let link = match (p.kind.as_str(), p.fk_uuid.as_deref(), p.sor_id.as_deref()) {
+                    ("link", Some(f), Some(s)) => Some((f, s)),
+                    _ => None,
+                };
+                let mut follow_ups_sent: i64 = 0;
+                if let (Some((f, s)), "approved") = (link, decision.as_str()) {
+                    (follow_ups_sent,) = sqlx::query_as(super::CHANGES_OF_FOLLOW_UPS)
+                        .bind(kommunekode)
+                        .bind(f)
+                        .bind(s)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                }
+                if sent > 0 || follow_ups_sent > 0 {
+                    return Ok(UndoRecord::Sent { decision_id, proposal_id });
+                }
+                let mut restored: Vec<i64> = Vec::new();
+                let mut link_removed = false;
+                if let Some((f, s)) = link {
+                    let query = if decision == "approved" {
+                        sqlx::query_as(super::APPROVED_UNSENT_FOLLOW_UPS).bind(kommunekode).bind(f).bind(s)
+                    } else {
+                        sqlx::query_as(super::FOLLOW_UPS_SUPERSEDED_WITH_LINK)
+                            .bind(kommunekode)
+                            .bind(f)
+                            .bind(s)
+                            .bind(p.fk_snapshot_id)
+                            .bind(p.sor_snapshot_id)
+                    };
+                    let rows: Vec<(i64,)> = query.fetch_all(&mut *tx).await?;
+                    restored = rows.into_iter().map(|(id,)| id).collect();
+                    if decision == "approved" {
+                        let done =
+                            sqlx::query(super::DELETE_LINK).bind(kommunekode).bind(f).bind(s).execute(&mut *tx).await?;
+                        link_removed = done.rows_affected() == 1;
+                    }
+                }
+                for id in std::iter::once(proposal_id).chain(restored.iter().copied()) {
+                    sqlx::query(super::BACK_TO_PENDING).bind(id).execute(&mut *tx).await?;
+                }
+                sqlx::query(super::MARK_UNDONE).bind(at).bind(decision_id).execute(&mut *tx).await?;
+                for id in &restored {
+                    sqlx::query(super::MARK_UNDONE_OF_PROPOSAL).bind(at).bind(id).execute(&mut *tx).await?;
+                }
+                let before = serde_json::json!({ "status": decision, "decision_id": decision_id }).to_string();
+                let after = serde_json::json!({
+                    "status": "pending",
+                    "link_removed": link_removed,
+                    "follow_ups_back_to_pending": restored,
+                })
+                .to_string();
+                let detail = format!("undid decision {decision_id} ({decision}) on {} proposal {proposal_id}", p.kind);
+                let audit = InsertAudit {
+                    kommunekode,
+                    at,
+                    actor,
+                    automatic: false,
+                    action: "undo",
+                    proposal_id: Some(proposal_id),
+                    key: None,
+                    before_json: Some(&before),
+                    after_json: Some(&after),
+                    detail: Some(&detail),
+                };
+                crate::store::apply_sql::$module::insert_audit(&mut *tx, &audit).await?;
+                tx.commit().await?;
+                Ok(UndoRecord::Undone(UndoneDecision {
+                    decision_id,
+                    proposal_id,
+                    kind: p.kind,
+                    decision,
+                    fk_uuid: p.fk_uuid,
+                    sor_id: p.sor_id,
+                    link_removed,
+                    restored,
+                }))
             }
 
             pub(crate) async fn links(

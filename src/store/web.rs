@@ -30,7 +30,7 @@ pub struct QueueRow {
     pub payload: String,
 }
 
-/// A pending proposal in queue order, without its payload (for the web app's queue cache).
+/// A pending proposal in queue order, with its payload parsed (for the web app's queue cache).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingRow {
     pub id: i64,
@@ -40,6 +40,7 @@ pub struct PendingRow {
     pub confidence: Option<f64>,
     pub fk_snapshot_id: i64,
     pub sor_snapshot_id: i64,
+    pub payload: crate::matching::json::ProposalDto,
 }
 
 /// Changes whenever the municipality's queue or progress changes: (largest pending proposal id,
@@ -90,8 +91,8 @@ const AUTH: &str = "SELECT s.user_name, s.csrf_token, g.kommunekode, g.role FROM
 const QUEUE_VERSION: &str = "SELECT (SELECT MAX(id) FROM proposals WHERE kommunekode = $1 AND status = 'pending'), \
      (SELECT COUNT(*) FROM proposals WHERE kommunekode = $1 AND status = 'pending'), \
      (SELECT MAX(id) FROM decisions WHERE kommunekode = $1)";
-const PENDING_IN_ORDER: &str = "SELECT id, kind, fk_uuid, sor_id, confidence, fk_snapshot_id, sor_snapshot_id \
-     FROM proposals WHERE kommunekode = $1 AND status = 'pending'";
+const PENDING_IN_ORDER: &str = "SELECT id, kind, fk_uuid, sor_id, confidence, fk_snapshot_id, sor_snapshot_id, \
+     payload FROM proposals WHERE kommunekode = $1 AND status = 'pending'";
 const LINK_COUNT: &str = "SELECT COUNT(*) FROM links WHERE kommunekode = $1";
 
 /// The WHERE clause of the queue for `filter`, with the binds after `$1` (the municipality).
@@ -276,14 +277,21 @@ macro_rules! web_backend {
                 let rows = sqlx::query(&sql).bind(kommunekode).fetch_all(pool).await?;
                 rows.iter()
                     .map(|r| {
+                        let id: i64 = r.try_get(0)?;
+                        let payload: String = r.try_get(7)?;
+                        let payload = serde_json::from_str(&payload).map_err(|e| sqlx::Error::ColumnDecode {
+                            index: format!("payload of proposal {id}"),
+                            source: Box::new(e),
+                        })?;
                         Ok(super::PendingRow {
-                            id: r.try_get(0)?,
+                            id,
                             kind: r.try_get(1)?,
                             fk_uuid: r.try_get(2)?,
                             sor_id: r.try_get(3)?,
                             confidence: r.try_get(4)?,
                             fk_snapshot_id: r.try_get(5)?,
                             sor_snapshot_id: r.try_get(6)?,
+                            payload,
                         })
                     })
                     .collect()
@@ -425,7 +433,7 @@ impl Store {
     }
 
     /// Every pending proposal of the municipality in queue order (impact, then the least certain
-    /// first), without payloads.
+    /// first), with its payload.
     pub async fn pending_in_queue_order(&self, kommune: KommuneKode) -> Result<Vec<PendingRow>, StoreError> {
         Ok(on_db!(self, pending_in_order(code(kommune)))?)
     }

@@ -253,3 +253,40 @@ pub async fn wave_report(
 ) -> ApiResult<views::WavesView> {
     Ok(Json(views::waves(&state, &signed, Some(parse_kommune(&k)?)).await?))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct CaseRequest {
+    /// `approve`, `reject` ("not in SOR" for an undecided case), `new` or `alternative` (with `sor_id`).
+    pub action: String,
+    pub sor_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Decides the case of pending proposal `id` with one key (see `cases::decide_case`).
+pub async fn decide_case(
+    State(state): State<AppState>,
+    ApiSigned(signed): ApiSigned,
+    headers: HeaderMap,
+    Path((k, id)): Path<(String, i64)>,
+    Json(req): Json<CaseRequest>,
+) -> ApiResult<super::cases::CaseDecided> {
+    signed.check_csrf_header(&headers)?;
+    let kommune = parse_kommune(&k)?;
+    let action = super::cases::CaseAction::parse(&req.action, req.sor_id.as_deref())?;
+    Ok(Json(super::cases::decide_case(&state, &signed, kommune, id, action, req.reason.as_deref()).await?))
+}
+
+/// Undoes the caller's last decision in the municipality; 409 with the reason when it cannot be undone.
+pub async fn undo(
+    State(state): State<AppState>,
+    ApiSigned(signed): ApiSigned,
+    headers: HeaderMap,
+    Path(k): Path<String>,
+) -> ApiResult<super::cases::UndoView> {
+    signed.check_csrf_header(&headers)?;
+    let v = super::cases::undo(&state, &signed, parse_kommune(&k)?).await?;
+    if !v.undone {
+        return Err(WebError::Conflict(v.message).into());
+    }
+    Ok(Json(v))
+}

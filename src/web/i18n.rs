@@ -25,6 +25,14 @@ impl Lang {
         }
     }
 
+    /// The text for a key known only at run time (from view data), if the catalogue has it.
+    pub fn text(self, key: &str) -> Option<&'static str> {
+        CATALOGUE.iter().find(|(k, _, _)| *k == key).map(|(_, da, en)| match self {
+            Lang::Da => *da,
+            Lang::En => *en,
+        })
+    }
+
     /// The text for `key`; the key itself when the catalogue lacks it (a unit test checks that
     /// every key the pages use is there).
     pub fn t(self, key: &'static str) -> &'static str {
@@ -86,8 +94,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("open", "Åbn", "Open"),
     (
         "keyboard_help",
-        "Tastatur: j/k flyt, a godkend, r afvis, o åbn.",
-        "Keyboard: j/k move, a approve, r reject, o open.",
+        "Tastatur: j/k flyt, a godkend, r afvis / ikke i SOR, n opret ny, 1–3 vælg kandidat, u fortryd sidste, o åbn.",
+        "Keyboard: j/k move, a approve, r reject / not in SOR, n create new, 1–3 pick a runner-up, u undo the last, o open.",
     ),
     ("bulk_approve", "Godkend alle koblinger med sikkerhed mindst", "Approve all links with confidence at least"),
     ("bulk_confirm_title", "Bekræft godkendelse", "Confirm approval"),
@@ -154,6 +162,60 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("pick_this", "Vælg denne", "Pick this one"),
     ("create_new", "Opret ny i SOR", "Create new in SOR"),
     ("no_match", "Intet match", "No match"),
+    ("case", "Sag", "Case"),
+    ("in_fkorg", "I FK-ORG", "In FK-ORG"),
+    ("in_sor", "I SOR", "In SOR"),
+    ("proposed", "Forslag", "Proposed"),
+    ("linked_to", "Koblet til", "Linked to"),
+    ("is_linked_to", "Afgjort: koblet til", "Decided: linked to"),
+    ("new_under", "Ny i SOR under", "New in SOR under"),
+    ("follow_ups", "Det følger", "What follows"),
+    ("not_in_sor", "Ikke i SOR", "Not in SOR"),
+    ("new_key", "Opret ny", "Create new"),
+    ("undo_last", "Fortryd sidste beslutning", "Undo the last decision"),
+    ("undone", "Fortrudt: forslaget venter igen.", "Undone: the proposal waits again."),
+    ("nothing_to_undo", "Der er ingen beslutning at fortryde.", "There is no decision to undo."),
+    ("undo_sent", "Kan ikke fortrydes: ændringen er allerede sendt.", "Cannot be undone: the change was sent already."),
+    ("undo_replaced", "Kan ikke fortrydes: en senere kørsel har erstattet forslaget.", "Cannot be undone: a later run replaced the proposal."),
+    ("undo_by_hand", "Kan ikke fortrydes her: afgør sagen igen.", "Cannot be undone here: decide the case again."),
+    ("decided_case", "Afgjort", "Decided"),
+    ("queue_empty", "Ingen sager venter.", "No cases wait."),
+    ("parent", "Overordnet enhed", "Parent unit"),
+    ("field_parent", "Placering", "Place"),
+    ("field_closed", "Nedlægges", "Closes"),
+    ("field_sor_id", "SOR-ID i FK-ORG", "SOR-ID in FK-ORG"),
+    ("why_link", "Hvorfor vi tror, det er samme enhed", "Why we think it is the same unit"),
+    ("adds_up_to", "I alt: sikkerhed", "Total: confidence"),
+    ("points", "procentpoint", "percentage points"),
+    ("strong_for", "stærkt for", "strong evidence for"),
+    ("some_for", "taler for", "some evidence for"),
+    ("some_against", "taler imod", "some evidence against"),
+    ("strong_against", "stærkt imod", "strong evidence against"),
+    ("same_kind_of_unit", "er samme slags enhed", "are the same kind of unit"),
+    ("and", "og", "and"),
+    ("why_sor_id_recorded", "SOR-ID'et står allerede på FK-ORG-enheden", "the SOR-ID is recorded on the FK-ORG unit"),
+    ("why_same_name_unique", "samme navn, og ingen anden enhed hedder sådan", "same name, and no other unit is called so"),
+    ("why_same_name_shared", "samme navn (som andre enheder også har)", "same name (other units share it)"),
+    ("why_nearly_same_name", "næsten samme navn", "nearly the same name"),
+    ("why_similar_name", "lignende navn", "similar name"),
+    ("why_partly_similar_name", "delvist ens navn", "partly similar name"),
+    ("why_different_name", "forskelligt navn", "different name"),
+    ("why_same_address", "samme adresse", "same address"),
+    ("why_same_street", "samme vej og postnummer", "same street and postcode"),
+    ("why_same_postcode", "samme postnummer", "same postcode"),
+    ("why_different_address", "forskellig adresse", "different address"),
+    ("why_same_phone", "samme telefonnummer", "same phone number"),
+    ("why_different_phone", "forskelligt telefonnummer", "different phone number"),
+    ("why_same_email", "samme e-mail", "same email"),
+    ("why_different_email", "forskellig e-mail", "different email"),
+    ("why_same_ean", "samme EAN-nummer", "same EAN number"),
+    ("why_different_ean", "forskelligt EAN-nummer", "different EAN number"),
+    ("why_parents_linked", "de overordnede enheder er allerede koblet", "parents already linked"),
+    ("why_parents_linked_elsewhere", "de overordnede enheder er koblet til andre", "parents linked to other units"),
+    ("why_parents_not_linked", "de overordnede enheder er ikke koblet endnu", "parents not linked yet"),
+    ("why_most_children_linked", "de fleste underenheder er koblet til hinanden", "most sub-units already linked to each other"),
+    ("why_some_children_linked", "nogle underenheder er koblet til hinanden", "some sub-units linked to each other"),
+    ("why_children_linked_elsewhere", "underenhederne er koblet til andre", "sub-units linked to other units"),
 ];
 
 #[cfg(test)]

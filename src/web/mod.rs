@@ -12,6 +12,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod cases;
+pub mod explain;
 pub mod i18n;
 pub mod openapi;
 pub mod pages;
@@ -268,6 +270,8 @@ pub fn router(state: AppState) -> Router {
         .route("/k/{kommune}/proposals/{id}", get(pages::proposal))
         .route("/k/{kommune}/proposals/{id}/decide", post(pages::decide))
         .route("/k/{kommune}/proposals/{id}/act", post(pages::act))
+        .route("/k/{kommune}/cases/{id}/decide", post(pages::decide_case))
+        .route("/k/{kommune}/undo", post(pages::undo))
         .route("/k/{kommune}/bulk", get(pages::bulk_confirm).post(pages::bulk_approve))
         .route("/k/{kommune}/audit", get(pages::audit))
         .route("/k/{kommune}/wave", get(pages::wave_report))
@@ -286,6 +290,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/k/{kommune}/proposals/{id}", get(api::proposal))
         .route("/api/k/{kommune}/proposals/{id}/decide", post(api::decide))
         .route("/api/k/{kommune}/proposals/{id}/act", post(api::act))
+        .route("/api/k/{kommune}/cases/{id}/decide", post(api::decide_case))
+        .route("/api/k/{kommune}/undo", post(api::undo))
         .route("/api/k/{kommune}/bulk", get(api::bulk_candidates).post(api::bulk_approve))
         .route("/api/k/{kommune}/audit", get(api::audit))
         .route("/api/k/{kommune}/wave", get(api::wave_report))

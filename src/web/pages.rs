@@ -9,6 +9,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
 use super::auth::{self, ClientAddr, Signed, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS};
+use super::cases as views_cases;
 use super::i18n::Lang;
 use super::views::{self, parse_kommune, Act, AuditQuery, BulkQuery, QueueQuery, WhatIfQuery};
 use super::{AppState, WebError};
@@ -236,6 +237,93 @@ fn confidence_text(c: Option<f64>) -> String {
     c.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into())
 }
 
+fn field_text(l: Lang, field: &str) -> &'static str {
+    match field {
+        "name" => l.t("name"),
+        "address" => l.t("address"),
+        "phone" => l.t("phone"),
+        "email" => l.t("email"),
+        "parent" => l.t("field_parent"),
+        "closed" => l.t("field_closed"),
+        "sor_id" => l.t("field_sor_id"),
+        _ => l.t("ean"),
+    }
+}
+
+/// What the case is (or is proposed to be) and what follows from it.
+fn case_summary(l: Lang, it: &views_cases::CaseItem) -> Markup {
+    html! {
+        @if let Some(c) = &it.correspondence {
+            div.correspondence {
+                @match c.kind.as_str() {
+                    "create" => { (l.t("new_under")) " " strong { (c.parent_name.clone().or(c.parent_sor_id.clone()).unwrap_or_default()) } }
+                    "linked" => { (l.t("is_linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } }
+                    _ => { (l.t("linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } " (" (l.t("confidence")) " " (confidence_text(c.confidence)) ")" }
+                }
+            }
+        }
+        @if !it.alternatives.is_empty() {
+            div.alternatives { small { (l.t("alternatives")) ": "
+                @for (n, a) in it.alternatives.iter().enumerate() {
+                    @if n > 0 { ", " }
+                    (n + 1) " " (a.name.clone().unwrap_or_else(|| a.sor_id.clone())) " (" (format!("{:.2}", a.confidence)) ")"
+                }
+            } }
+        }
+        @if !it.follow_ups.is_empty() {
+            ul.follow-ups {
+                @for f in &it.follow_ups {
+                    @for c in &f.changes {
+                        li { (field_text(l, &c.field)) ": " span.from { (c.from.clone().unwrap_or_else(|| "–".into())) } " → " span.to { (c.to.clone().unwrap_or_else(|| "–".into())) } }
+                    }
+                    @if f.changes.is_empty() { li { (f.kind) } }
+                }
+            }
+        }
+    }
+}
+
+/// The buttons the keys press: a approve, r reject / not in SOR, n new, 1..3 a runner-up.
+fn case_keys(l: Lang, signed: &Signed, kommune: &str, it: &views_cases::CaseItem, back: &str) -> Markup {
+    let undecided = it.stage == "correspondence";
+    html! {
+        form.inline.decide method="post" action={ "/k/" (kommune) "/cases/" (it.id) "/decide" } {
+            input type="hidden" name="csrf" value=(signed.csrf);
+            input type="hidden" name="back" value=(back);
+            button.approve type="submit" name="action" value="approve" title="a" { (l.t("approve")) }
+            " "
+            button.reject type="submit" name="action" value="reject" title="r" {
+                @if undecided { (l.t("not_in_sor")) } @else { (l.t("reject")) }
+            }
+            @if undecided && it.kind == "link" {
+                " " button.create-new type="submit" name="action" value="new" title="n" { (l.t("new_key")) }
+            }
+        }
+        @if undecided {
+            @for (n, a) in it.alternatives.iter().enumerate() {
+                " "
+                form.inline method="post" action={ "/k/" (kommune) "/cases/" (it.id) "/decide" } {
+                    input type="hidden" name="csrf" value=(signed.csrf);
+                    input type="hidden" name="back" value=(back);
+                    input type="hidden" name="sor_id" value=(a.sor_id);
+                    button.pick type="submit" name="action" value="alternative" data-n=(n + 1) title=(n + 1) { (n + 1) ": " (a.name.clone().unwrap_or_else(|| a.sor_id.clone())) }
+                }
+            }
+        }
+    }
+}
+
+/// The undo form (key u).
+fn undo_form(l: Lang, signed: &Signed, kommune: &str, back: &str) -> Markup {
+    html! {
+        form.inline #undo method="post" action={ "/k/" (kommune) "/undo" } {
+            input type="hidden" name="csrf" value=(signed.csrf);
+            input type="hidden" name="back" value=(back);
+            button.undo type="submit" title="u" { (l.t("undo_last")) }
+        }
+    }
+}
+
 pub async fn queue(
     State(state): State<AppState>,
     signed: Signed,
@@ -245,7 +333,7 @@ pub async fn queue(
 ) -> Result<Html<String>, WebError> {
     let kommune = parse_kommune(&k)?;
     let v = views::queue(&state, &signed, kommune, q).await?;
-    let back = format!("/k/{}/queue?{}", v.kommune, v.filter.with_page(v.page));
+    let back = format!("/k/{}/queue?{}", v.kommune, v.filter.with_cursor(v.page, v.cursor));
     let selected = |a: &Option<String>, b: &str| a.as_deref() == Some(b);
     let body = html! {
         h1 { (l.t("queue")) }
@@ -276,24 +364,22 @@ pub async fn queue(
             }
         }
         p.help { (l.t("keyboard_help")) }
-        table.queue #queue {
-            tr { th { "#" } th { (l.t("kind")) } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } th { (l.t("confidence")) } th {} }
-            @for it in &v.items {
-                tr.item data-id=(it.id) data-open={ "/k/" (v.kommune) "/proposals/" (it.id) } {
-                    td { (it.id) }
-                    td { (it.kind) }
-                    td { (it.fk_name.clone().unwrap_or_default()) }
-                    td { (it.sor_name.clone().unwrap_or_default()) @if let Some(s) = &it.sor_id { " " small { (s) } } }
-                    td { (confidence_text(it.confidence)) }
+        @if let Some(n) = &v.filter.notice { p.notice #notice { (l.text(n).unwrap_or("")) } }
+        @if v.can_decide { (undo_form(l, &signed, &v.kommune, &back)) }
+        @if v.items.is_empty() { p { (l.t("queue_empty")) } }
+        table.queue #queue data-cursor=(v.cursor) {
+            tr { th { (l.t("case")) } th { (l.t("proposed")) } th {} }
+            @for (i, it) in v.items.iter().enumerate() {
+                tr.item.current[i == v.cursor] data-id=(it.id) data-case=(it.case) data-open={ "/k/" (v.kommune) "/proposals/" (it.id) } {
+                    td.paths {
+                        div { small { (l.t("in_fkorg")) ": " } (it.fk_path.clone().or(it.fk_name.clone()).unwrap_or_else(|| "–".into())) }
+                        div { small { (l.t("in_sor")) ": " } (it.sor_path.clone().unwrap_or_else(|| "–".into())) @if let Some(s) = &it.sor_id { " " small { (s) } } }
+                    }
+                    td.proposal { (case_summary(l, it)) }
                     td.actions {
                         a.open href={ "/k/" (v.kommune) "/proposals/" (it.id) } { (l.t("open")) }
                         @if v.can_decide {
-                            form.inline.decide method="post" action={ "/k/" (v.kommune) "/proposals/" (it.id) "/decide" } {
-                                input type="hidden" name="csrf" value=(signed.csrf);
-                                input type="hidden" name="back" value=(back);
-                                button.approve type="submit" name="decision" value="approve" { (l.t("approve")) }
-                                button.reject type="submit" name="decision" value="reject" { (l.t("reject")) }
-                            }
+                            " " (case_keys(l, &signed, &v.kommune, it, &format!("/k/{}/queue?{}", v.kommune, v.filter.with_cursor(v.page, i))))
                         }
                     }
                 }
@@ -335,7 +421,27 @@ pub async fn proposal(
                     td { (f.sor.clone().unwrap_or_default()) }
                 }
             }
+            tr.parents { th { (l.t("parent")) } td { (v.fk_parent.clone().unwrap_or_default()) } td { (v.sor_parent.clone().unwrap_or_default()) } }
             tr { th { "ID" } td { (v.fk_uuid.clone().unwrap_or_default()) } td { (v.sor_id.clone().unwrap_or_default()) } }
+        }
+        @let next = v.next_id.map(|n| format!("/k/{}/proposals/{n}", v.kommune)).unwrap_or_else(|| format!("/k/{}/queue", v.kommune));
+        div #case-keys {
+            @if let Some(c) = &v.case {
+                @if signed.roles_for(kommune).contains(&crate::review::Role::SorAdmin) {
+                    h2 { (l.t("case")) }
+                    (case_summary(l, c))
+                    p { (case_keys(l, &signed, &v.kommune, c, &next)) }
+                }
+            }
+            p.nav {
+                @if let Some(p) = v.previous_id { a #prev href={ "/k/" (v.kommune) "/proposals/" (p) } { "← " (l.t("previous")) } " " }
+                a #next href=(next) { (l.t("next")) " →" }
+                " "
+                @if signed.roles_for(kommune).contains(&crate::review::Role::SorAdmin) {
+                    (undo_form(l, &signed, &v.kommune, &format!("/k/{}/proposals/{}", v.kommune, v.id)))
+                }
+            }
+            p.help { (l.t("keyboard_help")) }
         }
         @if v.can_decide {
             form.decide method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/decide" } {
@@ -348,9 +454,24 @@ pub async fn proposal(
         } @else if v.status != "pending" {
             p { (l.t("not_pending")) }
         }
-        @if !v.explanation.is_empty() {
-            h2 { (l.t("explanation")) }
-            div.chart { (PreEscaped(views::bar_chart_svg(&v.explanation))) }
+        @if !v.reasons.is_empty() {
+            h2 { (l.t("why_link")) }
+            table.explain {
+                @for r in &v.reasons {
+                    tr class=(r.strength) {
+                        td {
+                            (l.text(&r.phrase).unwrap_or(""))
+                            @if let Some((a, b)) = &r.same_kind { "; " (a) " " (l.t("and")) " " (b) " " (l.t("same_kind_of_unit")) }
+                        }
+                        td.points {
+                            @if let Some(p) = r.points {
+                                span.bar style=(format!("width:{:.0}px", p * 2.0)) {} " +" (format!("{p:.0}")) " " (l.t("points"))
+                            } @else { (l.text(&r.strength).unwrap_or("")) }
+                        }
+                    }
+                }
+                tr.total { th { (l.t("adds_up_to")) } th { (format!("{:.0} %", v.confidence.unwrap_or(0.0) * 100.0)) } }
+            }
         }
         @if !v.alternatives.is_empty() {
             h2 { (l.t("alternatives")) }
@@ -448,6 +569,58 @@ pub async fn decide(
     let decision = parse_decision(&f.decision)?;
     decide_one(&state, &signed, kommune, id, decision, f.reason.as_deref()).await?;
     let back = views::local_path(f.back.as_deref(), format!("/k/{kommune}/queue"));
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CaseForm {
+    csrf: Option<String>,
+    action: String,
+    sor_id: Option<String>,
+    reason: Option<String>,
+    back: Option<String>,
+}
+
+/// One key decides the case and goes back to the queue (same filter, page and cursor: the row
+/// under the cursor is now the next case) or, from the detail page, to the next case.
+pub async fn decide_case(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((k, id)): Path<(String, i64)>,
+    Form(f): Form<CaseForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    let kommune = parse_kommune(&k)?;
+    let action = views_cases::CaseAction::parse(&f.action, f.sor_id.as_deref())?;
+    views_cases::decide_case(&state, &signed, kommune, id, action, f.reason.as_deref()).await?;
+    let back = views::local_path(f.back.as_deref(), format!("/k/{kommune}/queue"));
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UndoForm {
+    csrf: Option<String>,
+    back: Option<String>,
+}
+
+/// Undoes the user's last decision and goes back with the outcome as a notice.
+pub async fn undo(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(k): Path<String>,
+    Form(f): Form<UndoForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(f.csrf.as_deref())?;
+    let kommune = parse_kommune(&k)?;
+    let v = views_cases::undo(&state, &signed, kommune).await?;
+    let back = views::local_path(f.back.as_deref(), format!("/k/{kommune}/queue"));
+    let back = match back.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("notice=")).collect();
+            format!("{path}?{}&notice={}", kept.join("&"), v.outcome)
+        }
+        None => format!("{back}?notice={}", v.outcome),
+    };
     Ok(Redirect::to(&back).into_response())
 }
 

@@ -144,6 +144,10 @@ pub struct QueueQuery {
     pub page: Option<usize>,
     /// Set after a bulk approval: how many were approved.
     pub approved: Option<usize>,
+    /// The marked row on the page (from 0); it stays across decisions.
+    pub cursor: Option<usize>,
+    /// Set after an undo: its outcome (`undone`, `nothing_to_undo`, ...).
+    pub notice: Option<String>,
 }
 
 impl QueueQuery {
@@ -161,6 +165,11 @@ impl QueueQuery {
             None => (None, None),
         };
         Ok(QueueFilter { kind, min_confidence: min, max_confidence: max })
+    }
+
+    /// The query string for this page of the same filters with the row `cursor` marked.
+    pub fn with_cursor(&self, page: usize, cursor: usize) -> String {
+        format!("{}&cursor={cursor}", self.with_page(page))
     }
 
     /// The query string for another page of the same filters.
@@ -199,7 +208,10 @@ pub struct QueueView {
     pub reviewed: i64,
     pub total: i64,
     pub can_decide: bool,
-    pub items: Vec<QueueItem>,
+    /// The marked row (from 0).
+    pub cursor: usize,
+    /// Cases, consequential first.
+    pub items: Vec<super::cases::CaseItem>,
 }
 
 fn item(row: QueueRow, fk: Option<&FkTree>, sor: Option<&SorTree>) -> QueueItem {
@@ -236,12 +248,12 @@ fn named_item(
     QueueItem { id, kind, fk_uuid, sor_id, confidence, fk_name, sor_name }
 }
 
-/// One municipality's pending proposals in queue order, with the units' names (from the
-/// snapshots each proposal was made from), and the progress counts; valid for one queue version.
+/// One municipality's cases that wait for a person, in queue order, and the progress counts;
+/// valid for one queue version.
 #[derive(Debug, Clone)]
 pub struct QueueCache {
     pub version: crate::store::QueueVersion,
-    pub items: Vec<QueueItem>,
+    pub items: Vec<super::cases::CaseItem>,
     pub reviewed: i64,
     pub total: i64,
 }
@@ -254,21 +266,16 @@ impl QueueCache {
     ) -> Result<QueueCache, WebError> {
         let store = state.store();
         let rows = store.pending_in_queue_order(kommune).await?;
-        let mut trees: std::collections::HashMap<(i64, i64), (std::sync::Arc<FkTree>, std::sync::Arc<SorTree>)> =
-            std::collections::HashMap::new();
-        let mut items = Vec::with_capacity(rows.len());
-        for r in rows {
+        let mut trees = super::cases::TreesBySnapshots::new();
+        for r in &rows {
             let key = (r.fk_snapshot_id, r.sor_snapshot_id);
-            let (fk, sor) = match trees.get(&key) {
-                Some(pair) => pair.clone(),
-                None => {
-                    let pair = (state.fk_tree(key.0).await?, state.sor_tree(key.1).await?);
-                    trees.insert(key, pair.clone());
-                    pair
-                }
-            };
-            items.push(named_item(r.id, r.kind, r.fk_uuid, r.sor_id, r.confidence, Some(&fk), Some(&sor)));
+            if let std::collections::hash_map::Entry::Vacant(e) = trees.entry(key) {
+                e.insert((state.fk_tree(key.0).await?, state.sor_tree(key.1).await?));
+            }
         }
+        let links: std::collections::HashMap<String, String> =
+            store.links(kommune).await?.into_iter().map(|l| (l.fk_uuid, l.sor_id)).collect();
+        let items = super::cases::build_cases(&rows, &links, &trees);
         let counts = store.proposal_counts(kommune).await?;
         let (reviewed, total) = progress(&counts);
         Ok(QueueCache { version, items, reviewed, total })
@@ -284,7 +291,6 @@ pub async fn queue(
     signed.require_any(kommune)?;
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1).max(1);
-    let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let under: Option<HashSet<String>> = match query.subtree.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(root) => {
@@ -298,20 +304,27 @@ pub async fn queue(
         }
     };
     let cache = state.queue_cache(kommune).await?;
-    let matches = |it: &&QueueItem| {
+    let matches = |it: &&super::cases::CaseItem| {
         let c = it.confidence.unwrap_or(1.0);
-        filter.kind.as_deref().is_none_or(|k| it.kind == k)
+        filter.kind.as_deref().is_none_or(|k| it.has_kind(k))
             && filter.min_confidence.is_none_or(|m| c >= m)
             && filter.max_confidence.is_none_or(|m| c < m)
             && under.as_ref().is_none_or(|u| it.fk_uuid.as_ref().is_some_and(|f| u.contains(f)))
     };
     let matching = cache.items.iter().filter(matches).count();
-    let items: Vec<QueueItem> = cache.items.iter().filter(matches).skip(offset).take(PAGE_SIZE).cloned().collect();
+    let pages = matching.div_ceil(PAGE_SIZE).max(1);
+    // Beyond the last page (the last cases were decided): the last page.
+    let page = page.min(pages);
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let items: Vec<super::cases::CaseItem> =
+        cache.items.iter().filter(matches).skip(offset).take(PAGE_SIZE).cloned().collect();
+    let cursor = query.cursor.unwrap_or(0).min(items.len().saturating_sub(1));
     Ok(QueueView {
         kommune: kommune.to_string(),
         filter: query,
         page,
-        pages: matching.div_ceil(PAGE_SIZE).max(1),
+        pages,
+        cursor,
         matching,
         reviewed: cache.reviewed,
         total: cache.total,
@@ -377,6 +390,19 @@ pub struct ProposalView {
     pub warnings: Vec<WarningView>,
     pub preview_svg: Option<String>,
     pub can_decide: bool,
+    /// The link's reasons in plain words; the points of the evidence for add up to the confidence.
+    pub reasons: Vec<super::explain::ReasonView>,
+    /// "parent > unit" of both units.
+    pub fk_path: Option<String>,
+    pub sor_path: Option<String>,
+    /// The parents' names.
+    pub fk_parent: Option<String>,
+    pub sor_parent: Option<String>,
+    /// The proposal's case as the queue shows it (None when nothing of it waits).
+    pub case: Option<super::cases::CaseItem>,
+    /// The next and previous cases in the queue (their deciding proposals).
+    pub next_id: Option<i64>,
+    pub previous_id: Option<i64>,
 }
 
 fn address_text(a: &Address) -> String {
@@ -403,8 +429,9 @@ fn fields(fk: Option<&crate::domain::FkUnit>, sor: Option<&crate::domain::SorUni
         ),
         row(
             "phone",
-            fk.and_then(|u| u.landline.clone().or_else(|| u.mobile.clone())),
-            sor.and_then(|u| u.effective.phone.value.clone()),
+            // Compared and shown normalised ("+45 56 98 40 62" is "56984062").
+            fk.and_then(|u| super::cases::phone_shown(u.landline.as_deref().or(u.mobile.as_deref()))),
+            sor.and_then(|u| super::cases::phone_shown(u.effective.phone.value.as_deref())),
         ),
         row("email", fk.and_then(|u| u.email.clone()), sor.and_then(|u| u.effective.email.value.clone())),
         row(
@@ -526,7 +553,36 @@ pub async fn proposal(
         }
         None => (None, Vec::new(), None),
     };
+    let reasons = match &p.payload {
+        ProposalDto::Link { explanation, confidence, .. } => super::explain::reasons(
+            explanation,
+            *confidence,
+            fk_unit.map(|u| u.enhedsnavn.as_str()),
+            sor_unit.map(|u| u.name.as_str()),
+        ),
+        _ => Vec::new(),
+    };
+    let fk_parent = fk_unit.and_then(|u| u.parent).and_then(|p| fk.get(p)).map(|u| u.enhedsnavn.clone());
+    let sor_parent = sor_unit.and_then(|u| u.parent).and_then(|p| sor.get(p)).map(|u| u.name.clone());
+    let fk_path = fk_unit.and_then(|u| super::cases::fk_path(&fk, u.uuid));
+    let sor_path = sor_unit.and_then(|u| super::cases::sor_path(&sor, u.sor_id));
+    let queue = state.queue_cache(kommune).await?;
+    let at = queue.items.iter().position(|c| c.proposal_ids.contains(&p.id));
+    let case = at.map(|i| queue.items[i].clone());
+    let next_id = match at {
+        Some(i) => queue.items.get(i + 1).map(|c| c.id),
+        None => queue.items.first().map(|c| c.id),
+    };
+    let previous_id = at.and_then(|i| i.checked_sub(1)).map(|i| queue.items[i].id);
     Ok(ProposalView {
+        reasons,
+        fk_path,
+        sor_path,
+        fk_parent,
+        sor_parent,
+        case,
+        next_id,
+        previous_id,
         id: p.id,
         kommune: kommune.to_string(),
         kind: p.key.kind.as_str().to_string(),

@@ -150,10 +150,18 @@ async fn an_administrator_signs_in_and_approves_with_the_keyboard() {
         t.starts_with("1 af ") || t.starts_with("1 of ")
     })
     .await;
-    // r rejects the (now first) marked row.
+    // The cursor stayed on the second row (now the next case); k moves up, r says "not in SOR".
+    press(&b, 'k').await;
     press(&b, 'r').await;
     eventually("the first proposal is rejected", || async {
         db.store.proposal(first).await.unwrap().status == ProposalStatus::Rejected
+    })
+    .await;
+    // u undoes it: the case waits again.
+    b.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#queue")).await.unwrap();
+    press(&b, 'u').await;
+    eventually("the rejection is undone", || async {
+        db.store.proposal(first).await.unwrap().status == ProposalStatus::Pending
     })
     .await;
     b.close().await.unwrap();

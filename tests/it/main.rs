@@ -20,6 +20,7 @@ mod review;
 mod sor_reader;
 mod sorus;
 mod store;
+mod undo;
 mod waves;
 mod waves_apply;
 mod web;

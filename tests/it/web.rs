@@ -26,6 +26,9 @@ on_sqlite_and_postgres!(
     a_trusted_proxy_header_signs_the_user_in_only_when_configured,
     no_match_from_the_proposal_page_rejects_it_and_the_audit_log_shows_who_did_what,
     the_waves_dashboard_shows_only_the_users_own_municipalities_of_the_plan,
+    the_queue_shows_one_row_per_case_with_both_paths,
+    a_follow_up_of_a_rejected_link_cannot_be_approved_and_leaves_the_queue,
+    undo_from_the_api_puts_the_case_back_in_the_queue,
 );
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -425,8 +428,9 @@ async fn the_json_api_returns_what_the_pages_show(db: &TestDb) {
     let name = detail["fk_name"].as_str().unwrap();
     let shown = name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     assert!(detail_page.contains(&shown));
-    if !detail["explanation"].as_array().unwrap().is_empty() {
-        assert!(detail_page.contains("class=\"bars\""), "the explanation is drawn as bars");
+    if !detail["reasons"].as_array().unwrap().is_empty() {
+        assert!(detail_page.contains("class=\"explain\""), "the explanation is shown in words");
+        assert!(!detail_page.contains("prior"), "no prior on the page");
     }
 
     // Deciding through the API with the CSRF header works like the form.
@@ -695,4 +699,117 @@ status = "pilot"
     assert!(page.contains("Testby") && !page.contains("Andenby"));
     assert_eq!(c.get("/k/350/wave").await.status, 200);
     assert_eq!(c.get("/k/360/wave").await.status, 403);
+}
+
+async fn the_queue_shows_one_row_per_case_with_both_paths(db: &TestDb) {
+    populate(&db.store).await;
+    let server = start(db.store.clone()).await;
+    let mut c = signed_in(&server.base, "sor_admin-350").await;
+    let api = c.get("/api/k/350/queue").await.json();
+    let items = api["items"].as_array().unwrap();
+    let pending = db.store.proposals(kommune(), Some(ProposalStatus::Pending)).await.unwrap();
+    let mut units: Vec<String> = pending.iter().filter_map(|p| p.key.fk_uuid.clone()).collect();
+    units.sort();
+    units.dedup();
+    assert!(pending.len() > units.len(), "the data has several proposals for some unit");
+    let mut cases: Vec<String> = items.iter().map(|i| i["case"].as_str().unwrap().to_string()).collect();
+    cases.sort();
+    assert_eq!(cases, units, "one row per FK-ORG unit with something pending");
+    let home = items.iter().find(|i| i["fk_name"] == "Plejecenter Evigglad").expect("the care home's case");
+    assert_eq!(home["fk_path"], "Sundhed og Ældre > Plejecenter Evigglad");
+    assert_eq!(home["sor_path"], "Sundhed og Ældre > Plejecenter Evigglad");
+    assert_eq!(home["stage"], "correspondence");
+    let page = c.get("/k/350/queue").await.body;
+    assert_eq!(page.matches("<tr class=\"item").count(), items.len(), "the page shows the same rows");
+    assert!(page.contains("Sundhed og Ældre &gt; Plejecenter Evigglad"));
+    // A page beyond the last shows the last page.
+    let far = c.get("/api/k/350/queue?page=99").await.json();
+    assert_eq!(far["page"], far["pages"]);
+    assert_eq!(far["items"].as_array().unwrap().len(), items.len());
+}
+
+/// A pending link of 350 with a pending follow-up for the same units: (link id, follow-up id).
+async fn link_and_follow_up(store: &Store) -> (i64, i64) {
+    let all = store.proposals(kommune(), Some(ProposalStatus::Pending)).await.unwrap();
+    for l in all.iter().filter(|p| p.key.kind == sorsync::matching::ProposalKind::Link) {
+        if let Some(f) = all
+            .iter()
+            .find(|p| p.key.kind.is_follow_up() && p.key.fk_uuid == l.key.fk_uuid && p.key.sor_id == l.key.sor_id)
+        {
+            return (l.id, f.id);
+        }
+    }
+    panic!("no link with a follow-up");
+}
+
+async fn a_follow_up_of_a_rejected_link_cannot_be_approved_and_leaves_the_queue(db: &TestDb) {
+    populate(&db.store).await;
+    let server = start(db.store.clone()).await;
+    let mut c = signed_in(&server.base, "sor_admin-350").await;
+    let (link, follow_up) = link_and_follow_up(&db.store).await;
+    let r = c.post_json(&format!("/api/k/350/cases/{link}/decide"), &json!({"action": "reject"}), true).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(db.store.proposal(link).await.unwrap().status, ProposalStatus::Rejected);
+    let r =
+        c.post_json(&format!("/api/k/350/proposals/{follow_up}/decide"), &json!({"decision": "approve"}), true).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = c.post_json(&format!("/api/k/350/cases/{follow_up}/decide"), &json!({"action": "approve"}), true).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_ne!(db.store.proposal(follow_up).await.unwrap().status, ProposalStatus::Approved);
+    let queue = c.get("/api/k/350/queue").await.json();
+    let listed: Vec<i64> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["proposal_ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect::<Vec<_>>())
+        .collect();
+    assert!(!listed.contains(&follow_up) && !listed.contains(&link), "{listed:?}");
+}
+
+async fn undo_from_the_api_puts_the_case_back_in_the_queue(db: &TestDb) {
+    populate(&db.store).await;
+    let server = start(db.store.clone()).await;
+    let mut c = signed_in(&server.base, "sor_admin-350").await;
+    let (link, follow_up) = link_and_follow_up(&db.store).await;
+    let before = c.get("/api/k/350/queue").await.json();
+    let case = |q: &Value| -> Value {
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["proposal_ids"].as_array().unwrap().contains(&json!(link)))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(case(&before)["stage"], "correspondence");
+    // a: the link is approved; the case now waits with what follows from it.
+    let r = c.post_json(&format!("/api/k/350/cases/{link}/decide"), &json!({"action": "approve"}), true).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(db.store.links(kommune()).await.unwrap().len(), 1);
+    let after = c.get("/api/k/350/queue").await.json();
+    assert!(case(&after).is_null());
+    let follow =
+        after["items"].as_array().unwrap().iter().find(|i| i["id"] == follow_up).expect("the follow-up's case");
+    assert_eq!(follow["stage"], "follow_ups");
+    // u: back as it was.
+    let r = c.post_json("/api/k/350/undo", &json!({}), false).await;
+    assert_eq!(r.status, 403, "undo needs the CSRF token");
+    let r = c.post_json("/api/k/350/undo", &json!({}), true).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["proposal_id"], link);
+    assert_eq!(db.store.proposal(link).await.unwrap().status, ProposalStatus::Pending);
+    assert!(db.store.links(kommune()).await.unwrap().is_empty());
+    let restored = c.get("/api/k/350/queue").await.json();
+    assert_eq!(case(&restored), case(&before), "the case is back as it was");
+    // Nothing more to undo: refused with a reason, through the form it is a notice.
+    let r = c.post_json("/api/k/350/undo", &json!({}), true).await;
+    assert_eq!(r.status, 409);
+    let csrf = c.csrf.clone();
+    let r = c.post_form("/k/350/undo", &[("csrf", &csrf), ("back", "/k/350/queue?page=1&cursor=2")]).await;
+    assert_eq!(r.location.as_deref(), Some("/k/350/queue?page=1&cursor=2&notice=nothing_to_undo"));
+    let page = c.get("/k/350/queue?page=1&cursor=2&notice=nothing_to_undo").await.body;
+    assert!(page.contains("Der er ingen beslutning at fortryde."));
+    // A read-only user cannot undo.
+    let mut reader = signed_in(&server.base, "read_only-350").await;
+    assert_eq!(reader.post_json("/api/k/350/undo", &json!({}), true).await.status, 403);
 }
