@@ -219,11 +219,25 @@ fn print_outcomes(outcomes: &[Outcome], max_mistakes: usize) {
         total.missed_links,
         base.f1()
     );
-    println!("\ncalibration (confidence band: proposed, share right)");
+    println!("\ncalibration (confidence band: links proposed, share right, wrong)");
     for b in &bins {
-        if b.proposed > 0 {
-            println!("  {:.2}-{:.2}: {:>7}  {:.3}", b.from, b.to, b.proposed, b.right as f64 / b.proposed as f64);
-        }
+        let band = if b.to >= 1.0 { format!(">= {}", b.from) } else { format!("{}-{}", b.from, b.to) };
+        let share =
+            if b.proposed == 0 { "-".to_string() } else { format!("{:.4}", b.right as f64 / b.proposed as f64) };
+        println!("  {band:<11} {:>7}  {share:>6}  {:>5}", b.proposed, b.proposed - b.right);
+    }
+    if let Some(top) = bins.last() {
+        let truth_links = total.true_links + total.missed_links;
+        println!(
+            "\nat >= {}: {} links, {} wrong ({:.2} per 1,000 links); {:.1} % of the true links ({} of {})",
+            top.from,
+            top.proposed,
+            top.proposed - top.right,
+            1000.0 * (top.proposed - top.right) as f64 / top.proposed.max(1) as f64,
+            100.0 * top.right as f64 / truth_links.max(1) as f64,
+            top.right,
+            truth_links
+        );
     }
     let mistakes: Vec<(&str, &Mistake)> =
         outcomes.iter().flat_map(|o| o.mistakes.iter().map(move |m| (o.name.as_str(), m))).collect();

@@ -10,13 +10,14 @@ use clap::{Args, Subcommand};
 use super::Context;
 use crate::generate::municipalities::{first_n, Municipality};
 use crate::generate::output::write_set;
-use crate::generate::{GeneratorConfig, RatesFile};
+use crate::generate::{GeneratorConfig, Profile, RatesFile};
 
 #[derive(Debug, Subcommand)]
 pub enum FixturesCommand {
     /// Generate municipalities: per municipality DIR/<kommunekode>/fkorg.json (FK-ORG GraphQL pages),
-    /// sor.xml (SOR XML 1.0.0) and truth.csv (fk_uuid;sor_id pairs that are the same unit), plus
-    /// DIR/sor-national.xml and DIR/manifest.json.
+    /// sor.xml (SOR XML 1.0.0), truth.csv (fk_uuid;sor_id pairs that are the same unit) and
+    /// expected.csv (a careful SOR administrator's decision per unit), plus DIR/sor-national.xml
+    /// and DIR/manifest.json.
     ///
     /// Example: `sorsync fixtures generate --municipalities 98 --seed 7 --out /tmp/national`
     Generate(GenerateArgs),
@@ -56,6 +57,35 @@ pub struct GenerateArgs {
     /// in manifest.json's "config"); what is left out keeps its default. --noise still multiplies.
     #[arg(long, value_name = "FILE")]
     pub rates: Option<PathBuf>,
+    /// The noise profile: `standard` (the default) or `rough` (street abbreviations, SOR levels
+    /// skipped and added, units renamed or moved in SOR, generic names, missing addresses and
+    /// phones, small municipalities, new care homes under administrative levels). A --rates file
+    /// overrides single rates of the chosen profile; `[rough]` sets the rough profile's own rates.
+    #[arg(long, default_value = "standard", value_parser = ["standard", "rough"])]
+    pub profile: String,
+}
+
+/// The rates file read over the profile's defaults: a field the file leaves out keeps the
+/// profile's value (not the standard one).
+fn rates_over_profile(text: &str, profile: Profile) -> anyhow::Result<RatesFile> {
+    let base = RatesFile {
+        rates: profile.default_rates(),
+        rough: GeneratorConfig::for_profile(profile).rough.unwrap_or_default(),
+        ..RatesFile::default()
+    };
+    let toml::Value::Table(mut merged) = toml::Value::try_from(&base)? else {
+        bail!("the profile's rates are not a table");
+    };
+    let file: toml::Table = toml::from_str(text)?;
+    for (section, value) in file {
+        match (merged.get_mut(&section), value) {
+            (Some(toml::Value::Table(into)), toml::Value::Table(fields)) => into.extend(fields),
+            (_, value) => {
+                merged.insert(section, value);
+            }
+        }
+    }
+    Ok(toml::Value::Table(merged).try_into()?)
 }
 
 pub fn run(cmd: FixturesCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -80,7 +110,9 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     if municipalities.is_empty() {
         bail!("no municipalities chosen: use --municipalities 1..98 or --only CODE,CODE");
     }
-    let mut cfg = GeneratorConfig { seed: a.seed, scale: a.scale, noise: a.noise, ..GeneratorConfig::default() };
+    let profile = if a.profile == "rough" { Profile::Rough } else { Profile::Standard };
+    let mut cfg =
+        GeneratorConfig { seed: a.seed, scale: a.scale, noise: a.noise, ..GeneratorConfig::for_profile(profile) };
     if let Some(d) = a.date {
         use chrono::Datelike;
         if !(1990..=2200).contains(&d.year()) {
@@ -90,10 +122,14 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &a.rates {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let r: RatesFile = toml::from_str(&text).with_context(|| format!("{} is not a rates file", path.display()))?;
+        let r =
+            rates_over_profile(&text, profile).with_context(|| format!("{} is not a rates file", path.display()))?;
         cfg.rates = r.rates;
         cfg.users = r.users;
         cfg.evolve = r.evolve;
+        if profile == Profile::Rough {
+            cfg.rough = Some(r.rough);
+        }
     }
     cfg.evolve.weeks = a.weeks;
     let bar = indicatif::ProgressBar::new(municipalities.len() as u64);

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use super::names::{self, pick, NameRates, PlaceNames, UnitName};
 use super::{
     codes, rng_for, target_sizes, DifferenceRates, DifferenceStats, GeneratedMunicipality, GeneratorConfig,
-    Municipality, UnitKind, UnitMeta, KORSBAEK,
+    Municipality, RoughRates, RoughStats, UnitKind, UnitMeta, KORSBAEK,
 };
 use crate::domain::{Address, Ean, FkStatus, FkUnit, FkUuid, SorId, SorKind, SorUnit};
 
@@ -57,6 +57,11 @@ struct Node {
     place: Place,
     /// The proper part of the name ("Solgården"), used to prefix generic child names in SOR.
     proper: String,
+    /// The proper name SOR uses when it differs (rough profile: renamed in SOR).
+    sor_proper: Option<String>,
+    /// SOR leaves this unit's level out, so SOR names its generic children with its name
+    /// ("Øst Team 2"): SOR would not hold several "Team 2" side by side (rough profile).
+    context_in_sor: bool,
     /// No SOR counterpart for this subtree yet.
     blocked: bool,
     closed_fk: Option<NaiveDate>,
@@ -74,6 +79,8 @@ struct Spec {
     group: bool,
     may_be_new: bool,
     may_close: bool,
+    /// A level SOR may skip in the rough profile (a district between a service and its groups).
+    skippable: bool,
 }
 
 impl Spec {
@@ -88,6 +95,7 @@ impl Spec {
             group: false,
             may_be_new: false,
             may_close: false,
+            skippable: false,
         }
     }
     /// A grouping unit that SOR may leave out.
@@ -110,6 +118,10 @@ impl Spec {
     }
     fn clinical(mut self) -> Self {
         self.unit_type = codes::UNIT_TYPE_CLINICAL;
+        self
+    }
+    fn skippable(mut self) -> Self {
+        self.skippable = true;
         self
     }
     fn fixed(mut self) -> Self {
@@ -135,6 +147,9 @@ pub(crate) struct Builder<'a> {
     key_seq: u32,
     places: PlaceNames,
     home_care: Option<Node>,
+    /// The rough profile's rates (noise applied) and what it drew; None in the standard profile.
+    rough: Option<RoughRates>,
+    rough_stats: RoughStats,
 }
 
 fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
@@ -147,6 +162,22 @@ fn round_random(rng: &mut ChaCha8Rng, x: f64) -> usize {
     f as usize + usize::from(rng.gen::<f64>() < x - f)
 }
 
+/// A street name as people abbreviate it: "Stationsvej" -> "Stationsv.", "Søndergade" ->
+/// "Sønderg.", "Niels Bohrs Allé" -> "Niels Bohrs Alle". None when there is nothing to abbreviate.
+pub fn abbreviate_street(street: &str) -> Option<String> {
+    if let Some(stem) = street.strip_suffix("Allé") {
+        return Some(format!("{stem}Alle"));
+    }
+    for (full, short) in [("vej", "v."), ("Vej", "V."), ("gade", "g.")] {
+        if let Some(stem) = street.strip_suffix(full) {
+            if !stem.is_empty() {
+                return Some(format!("{stem}{short}"));
+            }
+        }
+    }
+    None
+}
+
 pub(crate) fn datetime(d: NaiveDate) -> Option<DateTime<FixedOffset>> {
     let offset = FixedOffset::east_opt(3600)?;
     d.and_hms_opt(0, 0, 0)?.and_local_timezone(offset).single()
@@ -156,6 +187,10 @@ impl<'a> Builder<'a> {
     pub fn new(k: Municipality, cfg: &'a GeneratorConfig) -> Self {
         let mut rng = rng_for(cfg.seed, k.code, 1);
         let rates = cfg.rates.with_noise(cfg.noise);
+        let rough = match cfg.profile {
+            super::Profile::Standard => None,
+            super::Profile::Rough => Some(cfg.rough.clone().unwrap_or_default().with_noise(cfg.noise)),
+        };
         let name_rates = NameRates {
             synonym: rates.synonym,
             word_order: rates.word_order,
@@ -183,6 +218,29 @@ impl<'a> Builder<'a> {
             key_seq: 0,
             places,
             home_care: None,
+            rough,
+            rough_stats: RoughStats::default(),
+        }
+    }
+
+    /// True with probability `rate(rough rates)` in the rough profile; never in the standard one
+    /// (and then without drawing, so the standard profile's output does not change).
+    fn rough_chance(&mut self, rate: impl Fn(&RoughRates) -> f64) -> bool {
+        match &self.rough {
+            Some(r) => {
+                let p = rate(r);
+                chance(&mut self.rng, p)
+            }
+            None => false,
+        }
+    }
+
+    /// The generic name a rough municipality uses instead of `standard` (e.g. "Team 2" for "Gruppe 2").
+    fn rough_name(&self, standard: String, rough: String) -> String {
+        if self.rough.is_some() {
+            rough
+        } else {
+            standard
         }
     }
 
@@ -236,6 +294,13 @@ impl<'a> Builder<'a> {
 
     /// The address text FK-ORG holds, sometimes written differently from the canonical form.
     pub fn fk_address_text(&mut self, p: &Place) -> String {
+        if self.rough_chance(|r| r.street_abbreviation_fk) {
+            if let Some(street) = abbreviate_street(&p.street) {
+                self.rough_stats.street_abbreviation_fk += 1;
+                let abbreviated = Place { street, ..p.clone() };
+                return abbreviated.canonical_text();
+            }
+        }
         if !chance(&mut self.rng, self.rates.address_format) {
             return p.canonical_text();
         }
@@ -281,7 +346,7 @@ impl<'a> Builder<'a> {
 
     fn push_fk(&mut self, unit: FkUnit, kind: UnitKind, health: bool) -> usize {
         self.fk.push(unit);
-        self.meta.push(UnitMeta { kind, health });
+        self.meta.push(UnitMeta { kind, health, wanted_in_sor: false });
         self.fk.len() - 1
     }
 
@@ -326,7 +391,14 @@ impl<'a> Builder<'a> {
             u.landline = Some(self.fk_phone_text(&phone));
         }
         let idx = self.push_fk(u, kind, health);
-        Node { fk: idx, blocked: true, proper: name.to_string(), ..parent.clone() }
+        Node {
+            fk: idx,
+            blocked: true,
+            proper: name.to_string(),
+            sor_proper: None,
+            context_in_sor: false,
+            ..parent.clone()
+        }
     }
 
     /// A health-relevant unit: in FK-ORG and (normally) in SOR.
@@ -342,12 +414,19 @@ impl<'a> Builder<'a> {
         };
         let mut in_sor = !parent.blocked;
         let mut blocked = parent.blocked;
+        // a level SOR leaves out: not wanted in SOR, its children still are
+        let mut level_left_out = false;
         if in_sor && spec.group && chance(&mut self.rng, self.rates.flatten) {
             in_sor = false;
+            level_left_out = true;
             self.stats.flattened_fk_units += 1;
         } else if in_sor && spec.may_be_new && chance(&mut self.rng, self.rates.fk_without_sor) {
             in_sor = false;
             blocked = true;
+        } else if in_sor && spec.skippable && self.rough_chance(|r| r.skip_level) {
+            in_sor = false;
+            level_left_out = true;
+            self.rough_stats.skipped_level += 1;
         }
         if blocked {
             self.stats.fk_without_sor += 1;
@@ -370,16 +449,28 @@ impl<'a> Builder<'a> {
             fk_name = names::ascii_fold(&fk_name);
             self.stats.ascii_letters += 1;
         }
+        if spec.generic && self.rough_chance(|r| r.fk_context_name) {
+            fk_name = format!("{} {fk_name}", parent.proper);
+            self.rough_stats.fk_context_name += 1;
+        }
         let mut u = self.bare_fk(fk_name.clone(), Some(self.fk[parent.fk].uuid));
         if let Some(day) = closed_fk {
             self.close_fk(&mut u, day);
         }
         if spec.own_place || chance(&mut self.rng, 0.4) {
             u.postal_address = Some(self.fk_address_text(&place));
+            if self.rough_chance(|r| r.missing_fk_address) {
+                u.postal_address = None;
+                self.rough_stats.missing_fk_address += 1;
+            }
         }
         if spec.own_place || place.phone != parent.place.phone || chance(&mut self.rng, 0.3) {
             let phone = place.phone.clone();
             u.landline = Some(self.fk_phone_text(&phone));
+            if self.rough_chance(|r| r.missing_fk_phone) {
+                u.landline = None;
+                self.rough_stats.missing_fk_phone += 1;
+            }
         }
         if chance(&mut self.rng, 0.08) {
             u.mobile = Some(format!("2{:07}", self.rng.gen_range(0..10_000_000)));
@@ -389,13 +480,33 @@ impl<'a> Builder<'a> {
         }
 
         let mut sor_id = parent.sor;
+        let mut sor_proper = None;
         if in_sor {
-            let generic_parent = spec.generic.then_some(parent.proper.as_str());
+            let parent_name = parent.sor_proper.as_deref().unwrap_or(parent.proper.as_str());
+            let generic_parent = spec.generic.then_some(parent_name);
             let official = self.k.official_name();
+            let mut sor_name = spec.name.clone();
+            if spec.own_place && spec.name.type_word.is_some() && self.rough_chance(|r| r.renamed) {
+                sor_name.proper = self.places.take();
+                sor_proper = Some(sor_name.proper.clone());
+                self.rough_stats.renamed += 1;
+            }
+            let name_rates = if spec.generic && parent.context_in_sor {
+                names::NameRates { generic_parent_prefix: 1.0, ..self.name_rates }
+            } else {
+                self.name_rates
+            };
             let (name, d) =
-                names::sor_variant(&mut self.rng, &spec.name, self.k.name, &official, generic_parent, &self.name_rates);
+                names::sor_variant(&mut self.rng, &sor_name, self.k.name, &official, generic_parent, &name_rates);
             self.count_name_diffs(d);
-            let mut s = self.bare_sor(SorKind::OrganizationalUnit, name, Some(parent.sor), spec.unit_type);
+            let mut sor_parent = parent.sor;
+            if spec.own_place && self.rough_chance(|r| r.moved) {
+                if let Some(up) = self.sor_grandparent(parent.sor) {
+                    sor_parent = up;
+                    self.rough_stats.moved += 1;
+                }
+            }
+            let mut s = self.bare_sor(SorKind::OrganizationalUnit, name, Some(sor_parent), spec.unit_type);
             if !spec.generic && chance(&mut self.rng, self.rates.sor_own_ean) {
                 s.own.ean = Some(self.next_ean());
                 self.stats.sor_own_ean += 1;
@@ -404,12 +515,27 @@ impl<'a> Builder<'a> {
                 self.stats.sor_inherited_ean += 1;
             }
             if spec.own_place || !chance(&mut self.rng, self.rates.sor_address_inherited) {
-                s.own.postal = Some(place.address());
+                let mut address = place.address();
+                if self.rough_chance(|r| r.street_abbreviation_sor) {
+                    if let Some(street) = abbreviate_street(&address.street) {
+                        address.street = street;
+                        self.rough_stats.street_abbreviation_sor += 1;
+                    }
+                }
+                s.own.postal = Some(address);
+                if self.rough_chance(|r| r.missing_sor_address) {
+                    s.own.postal = None;
+                    self.rough_stats.missing_sor_address += 1;
+                }
             } else {
                 self.stats.sor_inherited_address += 1;
             }
             if place.phone != parent.place.phone || !chance(&mut self.rng, self.rates.sor_address_inherited) {
                 s.own.phone = Some(place.phone.clone());
+                if self.rough_chance(|r| r.missing_sor_phone) {
+                    s.own.phone = None;
+                    self.rough_stats.missing_sor_phone += 1;
+                }
             }
             if spec.own_place && chance(&mut self.rng, 0.5) {
                 s.own.email = u.email.clone();
@@ -430,16 +556,41 @@ impl<'a> Builder<'a> {
             self.truth.push((u.uuid, s.sor_id));
             self.sor.push(s);
         }
+        let wanted = !level_left_out && closed_fk.is_none();
         let idx = self.push_fk(u, spec.kind, true);
+        self.meta[idx].wanted_in_sor = wanted;
         Node {
             fk: idx,
             sor: sor_id,
             place,
             proper: if spec.name.proper.is_empty() { fk_name } else { spec.name.proper.clone() },
+            sor_proper,
+            context_in_sor: level_left_out && self.rough.is_some(),
             blocked,
             closed_fk,
             closed_sor,
         }
+    }
+
+    /// The parent of SOR unit `id` when it is an OE or SI (a unit moved up one level stays
+    /// under the municipality's health institution).
+    fn sor_grandparent(&self, id: SorId) -> Option<SorId> {
+        let unit = self.sor.iter().rev().find(|u| u.sor_id == id)?;
+        if unit.kind != SorKind::OrganizationalUnit {
+            return None;
+        }
+        unit.parent
+    }
+
+    /// A SOR level the FK-ORG tree lacks (rough profile): a SOR-only OE under `parent`'s
+    /// counterpart; units created under the returned node sit under it in SOR.
+    fn extra_sor_level(&mut self, parent: &Node, name: String) -> Node {
+        let mut s = self.bare_sor(SorKind::OrganizationalUnit, name, Some(parent.sor), codes::UNIT_TYPE_ADMINISTRATIVE);
+        s.own.ean_inherited_indicator = true;
+        let id = s.sor_id;
+        self.sor.push(s);
+        self.rough_stats.extra_sor_level += 1;
+        Node { sor: id, ..parent.clone() }
     }
 
     fn count_name_diffs(&mut self, d: names::NameDiffs) {
@@ -496,7 +647,17 @@ impl<'a> Builder<'a> {
         let sor = ie.sor_id;
         self.sor.push(ie);
         let idx = self.push_fk(u, UnitKind::Root, false);
-        Node { fk: idx, sor, place, proper: name, blocked: false, closed_fk: None, closed_sor: None }
+        Node {
+            fk: idx,
+            sor,
+            place,
+            proper: name,
+            sor_proper: None,
+            context_in_sor: false,
+            blocked: false,
+            closed_fk: None,
+            closed_sor: None,
+        }
     }
 
     /// An FK-ORG unit whose counterpart is a SOR health institution (SI) under the IE.
@@ -515,7 +676,17 @@ impl<'a> Builder<'a> {
         let sor = si.sor_id;
         self.sor.push(si);
         let idx = self.push_fk(u, kind, true);
-        Node { fk: idx, sor, place, proper: fk_name.to_string(), blocked: false, closed_fk: None, closed_sor: None }
+        Node {
+            fk: idx,
+            sor,
+            place,
+            proper: fk_name.to_string(),
+            sor_proper: None,
+            context_in_sor: false,
+            blocked: false,
+            closed_fk: None,
+            closed_sor: None,
+        }
     }
 
     fn admin(&mut self, parent: &Node, name: &str, kind: UnitKind) -> Node {
@@ -535,6 +706,14 @@ impl<'a> Builder<'a> {
     fn care_homes(&mut self, dir: &Node, budget: usize) {
         let start = self.sor.len();
         let group = self.health(dir, Spec::group("Plejecentre", UnitKind::HealthGroup));
+        // an extra SOR level below the group's counterpart (not where SOR leaves the group out:
+        // there the extra level would be the group's counterpart under another name)
+        let group = if group.sor != dir.sor && self.rough_chance(|r| r.extra_sor_level) {
+            let name = pick(&mut self.rng, &["Ældreområdet", "Drift og Udvikling", "Område Pleje"]);
+            self.extra_sor_level(&group, name.to_string())
+        } else {
+            group
+        };
         let mut parents = vec![group.clone()];
         if budget > 80 {
             parents.clear();
@@ -563,28 +742,60 @@ impl<'a> Builder<'a> {
                 self.health(&home, Spec::new(UnitName::plain("Demensafsnittet"), UnitKind::CareSection).clinical());
             }
             if chance(&mut self.rng, 0.4) {
-                self.fk_only(&home, "Køkkenet", UnitKind::CareService, true);
+                let kitchen = self.rough_name("Køkkenet".into(), "Køkken".into());
+                self.fk_only(&home, &kitchen, UnitKind::CareService, true);
             }
             if chance(&mut self.rng, 0.3) {
                 self.fk_only(&home, "Aktivitetscentret", UnitKind::CareService, true);
             }
             i += 1;
         }
+        if let Some(r) = self.rough.clone() {
+            let n = round_random(&mut self.rng, i as f64 * r.new_under_admin_per_100 / 100.0).max(1);
+            for _ in 0..n {
+                self.new_care_home_under_admin(dir);
+            }
+        }
+    }
+
+    /// A genuinely new care home that FK-ORG already has, under an administrative unit (a building
+    /// project) that SOR does not have: the care home and its sections are creates, the project is not.
+    fn new_care_home_under_admin(&mut self, dir: &Node) {
+        let project = pick(
+            &mut self.rng,
+            &["Byggeprojekt Nye Plejeboliger", "Ældreboliger under opførelse", "Projekt Fremtidens Plejecenter"],
+        );
+        let admin = self.fk_only(dir, project, UnitKind::Admin, true);
+        let name = UnitName::typed("Plejecenter", self.places.take());
+        let home = self.health(&admin, Spec::place(name, UnitKind::CareHome, None).clinical().fixed());
+        for n in ["Afsnit A", "Afsnit B"] {
+            self.health(&home, Spec::generic(n, UnitKind::CareSection).fixed());
+        }
+        self.rough_stats.new_under_admin += 1;
     }
 
     fn home_care(&mut self, dir: &Node, budget: usize) {
         let start = self.sor.len();
         let hp = self.health(dir, Spec::group("Hjemmeplejen", UnitKind::HealthGroup));
         self.home_care = Some(hp.clone());
+        let hp_sor = if hp.sor != dir.sor && self.rough_chance(|r| r.extra_sor_level) {
+            let name = pick(&mut self.rng, &["Udførerområdet", "Leverandørområdet", "Drift og Udvikling"]);
+            self.extra_sor_level(&hp, name.to_string())
+        } else {
+            hp.clone()
+        };
         self.fk_only(&hp, "Visitationen", UnitKind::Admin, true);
         let mut i = 0;
         while i == 0 || (self.sor.len() - start < budget && i < budget * 2 + 2) {
             let d = self.district();
             let town = (!names::COMPASS.contains(&d.as_str())).then(|| d.clone());
-            let district =
-                self.health(&hp, Spec::place(UnitName::typed("Hjemmepleje", d), UnitKind::HomeCareDistrict, town));
+            let district = self.health(
+                &hp_sor,
+                Spec::place(UnitName::typed("Hjemmepleje", d), UnitKind::HomeCareDistrict, town).skippable(),
+            );
             for g in 1..=self.rng.gen_range(2..=4) {
-                self.health(&district, Spec::generic(&format!("Gruppe {g}"), UnitKind::HomeCareGroup));
+                let name = self.rough_name(format!("Gruppe {g}"), format!("Team {g}"));
+                self.health(&district, Spec::generic(&name, UnitKind::HomeCareGroup));
             }
             for team in ["Team Aften", "Team Nat"] {
                 if chance(&mut self.rng, 0.6) {
@@ -616,7 +827,7 @@ impl<'a> Builder<'a> {
             } else {
                 let d = self.district();
                 let name = UnitName::typed("Hjemmesygepleje", d);
-                let district = self.health(&hs, Spec::place(name, UnitKind::Nursing, None).clinical());
+                let district = self.health(&hs, Spec::place(name, UnitKind::Nursing, None).clinical().skippable());
                 for team in ["Team Dag", "Team Aften"] {
                     self.health(&district, Spec::generic(team, UnitKind::Nursing));
                 }
@@ -934,6 +1145,7 @@ fn finish(b: Builder) -> GeneratedMunicipality {
         sor_units: b.sor,
         truth: b.truth,
         stats,
+        rough_stats: b.rough.is_some().then_some(b.rough_stats),
     }
 }
 
@@ -942,6 +1154,11 @@ pub(crate) fn municipality(k: &Municipality, cfg: &GeneratorConfig) -> Generated
     let mut b = Builder::new(*k, cfg);
     let scale = cfg.scale.clamp(0.0, super::MAX_SCALE);
     let (fk_t, sor_t) = target_sizes(k.population);
+    // the rough profile makes every third municipality small, where EM has little data
+    let scale = match &b.rough {
+        Some(r) if k.code.is_multiple_of(3) => scale * r.small_municipality_scale,
+        _ => scale,
+    };
     let (fk_target, sor_target) = (fk_t * scale, sor_t * scale);
     let r = b.rates.clone();
 

@@ -214,7 +214,7 @@ pub fn evolve(base: &GeneratedMunicipality, cfg: &GeneratorConfig) -> (Generated
             ..FkUnit::new(uuid, name.clone(), Some(m.fk_units[p].uuid))
         };
         m.fk_units.push(unit);
-        m.fk_meta.push(UnitMeta { kind: child_kind, health: true });
+        m.fk_meta.push(UnitMeta { kind: child_kind, health: true, wanted_in_sor: true });
         changes.push(ExpectedChange {
             kind: ChangeKind::Create,
             fk_uuid: uuid,

@@ -14,6 +14,7 @@
 
 mod build;
 pub mod evolve;
+pub mod expected;
 pub mod fkorg_writer;
 pub mod municipalities;
 pub mod names;
@@ -194,9 +195,156 @@ impl Default for EvolveRates {
     }
 }
 
+/// Which kind of noise the generator draws. Two deliberately different profiles, so that a matcher
+/// tuned on one can be checked on the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// The original generator (the default; its output does not change).
+    #[default]
+    Standard,
+    /// Other noise on top of other rates: street abbreviations, SOR levels skipped and added, units
+    /// renamed or moved in SOR, generic names, missing addresses and phones, small municipalities,
+    /// new care homes under administrative FK-ORG levels (see [`RoughRates`]).
+    Rough,
+}
+
+impl Profile {
+    pub fn is_standard(&self) -> bool {
+        *self == Profile::Standard
+    }
+    /// The difference rates this profile starts from (a `--rates` file overrides single fields).
+    pub fn default_rates(self) -> DifferenceRates {
+        match self {
+            Profile::Standard => DifferenceRates::default(),
+            Profile::Rough => DifferenceRates {
+                synonym: 0.35,
+                word_order: 0.1,
+                abbreviation: 0.15,
+                municipality_suffix: 0.2,
+                ascii_letters: 0.1,
+                case: 0.08,
+                typo: 0.05,
+                generic_parent_prefix: 0.6,
+                flatten: 0.6,
+                address_format: 0.5,
+                phone_format: 0.6,
+                closed_fk: 0.02,
+                closed_sor: 0.03,
+                fk_without_sor: 0.05,
+                sor_only: 0.07,
+                fk_carries_sor_id: 0.05,
+                fk_carries_ean: 0.1,
+                sor_own_ean: 0.2,
+                ..DifferenceRates::default()
+            },
+        }
+    }
+}
+
+/// The rough profile's own differences (all noise: multiplied by [`GeneratorConfig::noise`]),
+/// drawn on top of [`DifferenceRates`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoughRates {
+    /// The street name abbreviated in FK-ORG ("Stationsvej" -> "Stationsv.", "gade" -> "g.",
+    /// "Allé" -> "Alle"). Default 0.25.
+    pub street_abbreviation_fk: f64,
+    /// The same in SOR. Default 0.15.
+    pub street_abbreviation_sor: f64,
+    /// A home-care or nursing district that SOR skips: its children sit directly under the
+    /// district's parent in SOR. Default 0.25.
+    pub skip_level: f64,
+    /// SOR has an extra level FK-ORG lacks ("Ældreområdet" above the care homes). Default 0.4.
+    pub extra_sor_level: f64,
+    /// A unit at its own address has an older, different name in SOR. Default 0.06.
+    pub renamed: f64,
+    /// A unit at its own address sits one level higher in SOR than in FK-ORG. Default 0.06.
+    pub moved: f64,
+    /// A generic child's FK-ORG name carries the parent's name ("Solgården Afsnit A"). Default 0.15.
+    pub fk_context_name: f64,
+    /// FK-ORG has no address on a unit that has one. Default 0.2.
+    pub missing_fk_address: f64,
+    /// FK-ORG has no phone on a unit that has one. Default 0.2.
+    pub missing_fk_phone: f64,
+    /// SOR leaves out a unit's own address (so it inherits its parent's). Default 0.15.
+    pub missing_sor_address: f64,
+    /// SOR leaves out a unit's own phone. Default 0.15.
+    pub missing_sor_phone: f64,
+    /// New care homes per 100 care homes registered in FK-ORG under an administrative unit SOR
+    /// does not have (at least one per municipality). Default 3.
+    pub new_under_admin_per_100: f64,
+    /// structure: size multiplier of every third municipality (kommunekode divisible by 3), so
+    /// that many are small. Default 0.25.
+    pub small_municipality_scale: f64,
+}
+
+impl Default for RoughRates {
+    fn default() -> Self {
+        RoughRates {
+            street_abbreviation_fk: 0.25,
+            street_abbreviation_sor: 0.15,
+            skip_level: 0.25,
+            extra_sor_level: 0.4,
+            renamed: 0.06,
+            moved: 0.06,
+            fk_context_name: 0.15,
+            missing_fk_address: 0.2,
+            missing_fk_phone: 0.2,
+            missing_sor_address: 0.15,
+            missing_sor_phone: 0.15,
+            new_under_admin_per_100: 3.0,
+            small_municipality_scale: 0.25,
+        }
+    }
+}
+
+impl RoughRates {
+    /// The rates with the noise rates multiplied by `noise` (capped at 1).
+    pub fn with_noise(&self, noise: f64) -> RoughRates {
+        let n = |r: f64| (r * noise.max(0.0)).min(1.0);
+        RoughRates {
+            street_abbreviation_fk: n(self.street_abbreviation_fk),
+            street_abbreviation_sor: n(self.street_abbreviation_sor),
+            skip_level: n(self.skip_level),
+            extra_sor_level: n(self.extra_sor_level),
+            renamed: n(self.renamed),
+            moved: n(self.moved),
+            fk_context_name: n(self.fk_context_name),
+            missing_fk_address: n(self.missing_fk_address),
+            missing_fk_phone: n(self.missing_fk_phone),
+            missing_sor_address: n(self.missing_sor_address),
+            missing_sor_phone: n(self.missing_sor_phone),
+            new_under_admin_per_100: self.new_under_admin_per_100 * noise.max(0.0),
+            small_municipality_scale: self.small_municipality_scale,
+        }
+    }
+}
+
+/// How often each rough-profile difference was drawn in one municipality.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoughStats {
+    pub street_abbreviation_fk: u32,
+    pub street_abbreviation_sor: u32,
+    pub skipped_level: u32,
+    pub extra_sor_level: u32,
+    pub renamed: u32,
+    pub moved: u32,
+    pub fk_context_name: u32,
+    pub missing_fk_address: u32,
+    pub missing_fk_phone: u32,
+    pub missing_sor_address: u32,
+    pub missing_sor_phone: u32,
+    pub new_under_admin: u32,
+}
+
 /// Everything that decides the generated data.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GeneratorConfig {
+    /// The noise profile (written to the manifest only when it is not the standard one, so the
+    /// standard profile's files stay as they were).
+    #[serde(skip_serializing_if = "Profile::is_standard")]
+    pub profile: Profile,
     pub seed: u64,
     /// Multiplies the sizes (1.0: about 150,000 FK-ORG units and 20,000 SOR units nationally).
     pub scale: f64,
@@ -208,11 +356,28 @@ pub struct GeneratorConfig {
     pub rates: DifferenceRates,
     pub users: UserRates,
     pub evolve: EvolveRates,
+    /// The rough profile's own rates (only with [`Profile::Rough`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rough: Option<RoughRates>,
+}
+
+impl GeneratorConfig {
+    /// The default configuration of `profile`.
+    pub fn for_profile(profile: Profile) -> Self {
+        GeneratorConfig {
+            profile,
+            rates: profile.default_rates(),
+            rough: (profile == Profile::Rough).then(RoughRates::default),
+            ..GeneratorConfig::default()
+        }
+    }
 }
 
 impl Default for GeneratorConfig {
     fn default() -> Self {
         GeneratorConfig {
+            profile: Profile::Standard,
+            rough: None,
             seed: 1,
             scale: 1.0,
             noise: 1.0,
@@ -252,6 +417,8 @@ pub struct RatesFile {
     pub rates: DifferenceRates,
     pub users: UserRates,
     pub evolve: EvolveRates,
+    /// The rough profile's own rates (`[rough]`; only used with the rough profile).
+    pub rough: RoughRates,
 }
 
 /// The largest scale: SOR-IDs are numbered in a block of 100,000 per municipality.
@@ -291,6 +458,10 @@ pub struct UnitMeta {
     pub kind: UnitKind,
     /// In the health-relevant part of the tree (what a municipality's SOR filter would choose).
     pub health: bool,
+    /// A careful SOR administrator wants this unit in SOR: it has a counterpart, or it is a health
+    /// unit at a level the municipality registers that SOR lacks so far (a create). False for
+    /// administration, kitchens, and grouping levels SOR leaves out.
+    pub wanted_in_sor: bool,
 }
 
 /// How often each difference was drawn in one municipality (written to the manifest).
@@ -342,6 +513,8 @@ pub struct GeneratedMunicipality {
     /// Pairs that are the same real unit (root <-> IE, health directorate <-> SI, OEs).
     pub truth: Vec<(FkUuid, SorId)>,
     pub stats: DifferenceStats,
+    /// The rough profile's differences (None in the standard profile).
+    pub rough_stats: Option<RoughStats>,
 }
 
 /// The RNG for one municipality and purpose, independent of which others are generated.

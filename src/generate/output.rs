@@ -1,4 +1,4 @@
-//! Writes a generated set to disk: per municipality `fkorg.json`, `sor.xml`, `truth.csv`
+//! Writes a generated set to disk: per municipality `fkorg.json`, `sor.xml`, `truth.csv`, `expected.csv`
 //! (and `expected-changes.json` in an evolved set), plus the national `sor-national.xml` and
 //! `manifest.json`. Files are streamed through buffered writers.
 
@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::evolve::{evolve, ExpectedChange};
+use super::expected;
 use super::{
     fkorg_writer, generate_municipality, sor_writer, DifferenceStats, GeneratedMunicipality, GeneratorConfig,
-    Municipality,
+    Municipality, RoughStats,
 };
 
 /// A file could not be written.
@@ -40,6 +41,9 @@ pub struct ManifestEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_changes: Option<usize>,
     pub differences: DifferenceStats,
+    /// The rough profile's differences (left out in the standard profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rough_differences: Option<RoughStats>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -76,6 +80,7 @@ fn entry(m: &GeneratedMunicipality, changes: Option<usize>) -> ManifestEntry {
         truth_pairs: m.truth.len(),
         expected_changes: changes,
         differences: m.stats.clone(),
+        rough_differences: m.rough_stats.clone(),
     }
 }
 
@@ -129,6 +134,12 @@ impl SetWriter {
         let path = dir.join("truth.csv");
         let mut w = create(&path)?;
         write_truth(&mut w, &m.truth).and_then(|_| w.flush()).map_err(io_err(&path))?;
+
+        let path = dir.join("expected.csv");
+        let mut w = create(&path)?;
+        expected::write_expected(&mut w, &expected::expected_decisions(m))
+            .and_then(|_| w.flush())
+            .map_err(io_err(&path))?;
 
         if let Some(changes) = changes {
             let path = dir.join("expected-changes.json");

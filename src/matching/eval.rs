@@ -108,6 +108,10 @@ pub struct CalibrationBin {
     pub right: usize,
 }
 
+/// The confidence bands calibration is reported in: below 0.5, 0.5-0.7, 0.7-0.9, 0.9-0.99,
+/// 0.99-0.999 and at least 0.999 (the band the default policy decides without a person).
+pub const CALIBRATION_BANDS: [f64; 7] = [0.0, 0.5, 0.7, 0.9, 0.99, 0.999, 1.0001];
+
 /// Mistakes and calibration of `proposed` (with confidences) against `truth`.
 pub fn mistakes_and_calibration(
     fk: &FkTree,
@@ -121,7 +125,7 @@ pub fn mistakes_and_calibration(
     let fk_name = |f: FkUuid| fk.get(f).map(|u| u.enhedsnavn.clone()).unwrap_or_else(|| "(not in FK-ORG file)".into());
     let sor_name = |s: SorId| sor.get(s).map(|u| u.name.clone()).unwrap_or_else(|| "(not in SOR file)".into());
     let mut mistakes = Vec::new();
-    let edges = [0.0, 0.5, 0.7, 0.9, 0.99, 1.0001];
+    let edges = CALIBRATION_BANDS;
     let mut bins: Vec<CalibrationBin> =
         edges.windows(2).map(|w| CalibrationBin { from: w[0], to: w[1].min(1.0), ..Default::default() }).collect();
     for &(f, s, c) in proposed {

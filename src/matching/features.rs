@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::normalise::{allowed_edits, edit_distance, fold, name_tokens, words};
+use super::normalise::{allowed_edits, edit_distance, fold, name_tokens, street_key};
 use super::synonyms::Vocabulary;
 use crate::domain::{normalise_phone, Address, FkStatus, FkTree, FkUnit, Phone, SorTree, SorUnit};
 
@@ -71,9 +71,12 @@ impl Feature {
                 "missing",
             ],
             Feature::Phone | Feature::Email | Feature::Ean => &["same", "different", "missing"],
-            Feature::Parent => {
-                &["parents are linked to each other", "parents are linked elsewhere", "parents not linked"]
-            }
+            Feature::Parent => &[
+                "parents are linked to each other",
+                "the nearest linked ancestors are linked to each other (one register has a level the other lacks)",
+                "parents are linked elsewhere",
+                "parents not linked",
+            ],
             Feature::Children => &[
                 "most children linked to its children",
                 "some children linked to its children",
@@ -115,6 +118,9 @@ pub struct Profile {
     pub health: bool,
     /// How many units on the same side have exactly this normalised name.
     pub name_count: u32,
+    /// The parent's name tokens, sorted: a word the other register's name carries as context
+    /// ("Øst Team 2" for "Team 2" under "Hjemmepleje Øst") is not held against the pair.
+    pub context: Vec<u32>,
 }
 
 /// Interned strings (tokens, streets, emails) shared by both sides of one run.
@@ -187,7 +193,7 @@ pub fn parse_fk_address(text: &str) -> Option<Address> {
 }
 
 fn addr_key(a: &Address, interner: &mut Interner) -> Option<AddrKey> {
-    let street: String = words(&fold(&a.street)).collect::<Vec<_>>().join(" ");
+    let street = street_key(&a.street);
     if street.is_empty() && a.postcode.is_empty() {
         return None;
     }
@@ -274,11 +280,20 @@ impl Profiles {
                 closed: fk_is_closed(u, today),
                 health,
                 name_count: 1,
+                context: Vec::new(),
             });
         }
         for u in &sor.units {
             let (tokens, health) = tokens_for(&u.name, &mut p.interner);
             p.sor.push(sor_profile(u, tokens, health, &mut p.interner, today));
+        }
+        for (profiles, tree) in [(&mut p.fk, &fk.tree), (&mut p.sor, &sor.tree)] {
+            let contexts: Vec<Vec<u32>> = (0..profiles.len())
+                .map(|i| tree.parent(i).map(|q| profiles[q].tokens.clone()).unwrap_or_default())
+                .collect();
+            for (prof, c) in profiles.iter_mut().zip(contexts) {
+                prof.context = c;
+            }
         }
         p.strip_context(fk, sor, vocab);
         for prof in p.fk.iter().chain(p.sor.iter()) {
@@ -408,6 +423,24 @@ impl Profiles {
                 j += 1;
             }
         }
+        // Words one name carries as context from the other unit's parent say nothing either way.
+        let mut total = total;
+        for (rest, n, other) in [(&mut rest_a, &mut na, b), (&mut rest_b, &mut nb, a)] {
+            let mut kept = 0;
+            for k in 0..*n {
+                let t = rest[k];
+                if other.context.binary_search(&t).is_ok() {
+                    total -= self.idf[t as usize];
+                } else {
+                    rest[kept] = t;
+                    kept += 1;
+                }
+            }
+            *n = kept;
+        }
+        if total <= 0.0 {
+            return (0.0, rarest);
+        }
         if na > 0 && nb > 0 {
             let des_a = rest_a[..na].iter().any(|&t| self.designator[t as usize]);
             let des_b = rest_b[..nb].iter().any(|&t| self.designator[t as usize]);
@@ -529,6 +562,7 @@ fn sor_profile(u: &SorUnit, tokens: Vec<u32>, health: bool, interner: &mut Inter
         closed: u.is_closed_on(today),
         health,
         name_count: 1,
+        context: Vec::new(),
     }
 }
 

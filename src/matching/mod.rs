@@ -115,7 +115,33 @@ impl LinkFlag {
     }
 }
 
-/// One feature's contribution to a link: its value and its weight (log2 odds; positive supports the link).
+/// One piece of evidence on a link, in a SOR administrator's terms.
+///
+/// `weight` is this piece's share of the link's confidence: the weights of a link add up to its
+/// confidence; a negative weight speaks against the link. `value` is what was compared (for the
+/// name: "FK-ORG name / SOR name"; otherwise a short description of the level).
+///
+/// The `feature` keys, each one plain phrase:
+///
+/// | key | phrase |
+/// |---|---|
+/// | `sor_id_recorded` | the FK-ORG unit already carries this SOR-ID (value: the SOR-ID) |
+/// | `same_name` | the same name, which no other unit has |
+/// | `same_common_name` | the same name, but other units are called so too ("Afsnit A") |
+/// | `very_similar_name` | nearly the same name (spelling, word order, abbreviations) |
+/// | `similar_name` / `partly_similar_name` | the names are alike / share some words |
+/// | `different_name` | the names differ |
+/// | `same_kind_of_unit` | the names use different words for the same kind of unit (value: "Plejecenter and Plejehjemmet"; weight 0, it is part of the name's) |
+/// | `same_address` / `same_street` / `same_postcode` / `different_address` | addresses compared (street abbreviations such as "Stationsv." count as the same street) |
+/// | `same_phone` / `different_phone` | phone numbers compared after normalising (+45, spaces) |
+/// | `same_email` / `different_email` | e-mail addresses compared |
+/// | `same_ean` / `different_ean` | EAN numbers compared |
+/// | `parents_linked` / `parents_linked_elsewhere` | the parents are already linked to each other / to other units |
+/// | `ancestors_linked` | the units sit under units already linked to each other, one register having a level in between the other lacks |
+/// | `children_linked` / `some_children_linked` / `children_linked_elsewhere` | the children are linked to this unit's children |
+/// | `little_evidence` | the confidence is held down because little besides the name agrees (value says what) |
+///
+/// Features with nothing to compare (a missing address, unlinked parents) are left out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contribution {
     pub feature: String,

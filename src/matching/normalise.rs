@@ -24,6 +24,14 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// A street name reduced to a comparable key: folded, without spaces and punctuation, and with the
+/// usual abbreviations made equal ("Stationsvej" and "Stationsv.", "Søndergade" and "Sønderg.",
+/// "Niels Bohrs Allé" and "Niels Bohrs Alle", "Ringvejen" and "Ringv.en").
+pub fn street_key(street: &str) -> String {
+    let joined: String = fold(street).chars().filter(|c| c.is_alphanumeric()).collect();
+    joined.replace("vej", "v").replace("gade", "g")
+}
+
 /// Splits folded text into alphanumeric words (dots, dashes, slashes and other punctuation separate).
 pub fn words(folded: &str) -> impl Iterator<Item = &str> {
     folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())

@@ -19,6 +19,10 @@ const STABLE_AT_MOST_ONE_CHANGE_IN: usize = 1000;
 /// A matched link is never more certain than this: the model's independence assumptions make
 /// extreme odds overconfident, and a recorded SOR-ID (0.9999) must rank above any match.
 const MAX_MATCHED_CONFIDENCE: f64 = 0.999;
+/// The most a link with a single kind of evidence may claim (see [`evidence_cap`]).
+const THIN_EVIDENCE_CAP: f64 = 0.99;
+/// The most a link on its name alone may claim.
+const NAME_ONLY_CAP: f64 = 0.95;
 const EM_ITERATIONS: usize = 40;
 /// EM iterations with the one-to-one posterior as E-step, after the plain EM, per round.
 const ONE_TO_ONE_ITERATIONS: usize = 12;
@@ -62,6 +66,8 @@ pub struct Run {
     pub id_links: Vec<IdLink>,
     pub in_scope: Vec<bool>,
     pub stats: RunStats,
+    /// The name vocabulary of the run (for explanations).
+    pub vocab: Vocabulary,
 }
 
 /// Whether an FK-ORG unit and a SOR unit may be the same unit given which of them is closed: both
@@ -168,7 +174,9 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
                     continue;
                 }
                 let Some(pf) = fk.tree.parent(f) else { continue };
-                let Some(ps) = link[pf] else { continue };
+                // the parent's counterpart, or that of the nearest linked ancestor when SOR
+                // leaves the parent's level out
+                let Some(ps) = nearest_linked_ancestor(&fk.tree, pf, &link).and_then(|a| link[a]) else { continue };
                 let mut found: Vec<(Levels, f32, usize)> = Vec::new();
                 for &cs in sor.tree.children(ps as usize).iter().take(MAX_STRUCTURAL_CANDIDATES) {
                     if fixed_rev[cs].is_some()
@@ -250,7 +258,21 @@ pub fn run(fk: &FkTree, sor: &SorTree, opts: &MatchOptions, vocab: &Vocabulary) 
         }
     }
     let stats = RunStats { candidate_pairs: pairs.len(), pair_scorings, rounds, lambda: model.lambda };
-    Run { profiles, pairs, by_fk, model, scores, conf, link, rev, link_pair, id_links, in_scope, stats }
+    Run {
+        profiles,
+        pairs,
+        by_fk,
+        model,
+        scores,
+        conf,
+        link,
+        rev,
+        link_pair,
+        id_links,
+        in_scope,
+        stats,
+        vocab: vocab.clone(),
+    }
 }
 
 /// Scores (log2 odds) and one-to-one confidences of all pairs under `model`.
@@ -319,6 +341,22 @@ fn distinct(items: impl Iterator<Item = usize>, n: usize) -> usize {
     count
 }
 
+/// How many levels up a pair's parents are searched for linked ancestors.
+const MAX_ANCESTOR_STEPS: usize = 4;
+
+/// `start` or its nearest ancestor that is linked (within a few levels).
+fn nearest_linked_ancestor(tree: &crate::domain::Tree, start: usize, link: &[Option<u32>]) -> Option<usize> {
+    let mut at = Some(start);
+    for _ in 0..MAX_ANCESTOR_STEPS {
+        let i = at?;
+        if link[i].is_some() {
+            return Some(i);
+        }
+        at = tree.parent(i);
+    }
+    None
+}
+
 /// Parent and children levels of pair (f, s) given the current links.
 pub fn structure_levels(
     fk: &FkTree,
@@ -331,10 +369,19 @@ pub fn structure_levels(
     let parent = match (fk.tree.parent(f), sor.tree.parent(s)) {
         (Some(pf), Some(ps)) => match (link[pf], rev[ps]) {
             (Some(x), _) if x as usize == ps => 0,
-            (Some(_), _) | (_, Some(_)) => 1,
-            _ => 2,
+            _ => {
+                // One register may have a level the other lacks (SOR leaves out a grouping unit,
+                // or adds one): then the nearest linked ancestors are linked to each other.
+                let fa = nearest_linked_ancestor(&fk.tree, pf, link);
+                let sa = nearest_linked_ancestor(&sor.tree, ps, rev);
+                match (fa, sa) {
+                    (Some(fa), Some(sa)) if link[fa] == Some(sa as u32) => 1,
+                    _ if link[pf].is_some() || rev[ps].is_some() => 2,
+                    _ => 3,
+                }
+            }
         },
-        _ => 2,
+        _ => 3,
     };
     let mut linked = 0usize;
     let mut into = 0usize;
@@ -359,11 +406,14 @@ pub fn structure_levels(
     (parent, children)
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
 impl Run {
+    /// The confidence a matched link is proposed with (pair index `pi`): the model's one-to-one
+    /// posterior, held down where the evidence is thin (see [`evidence_cap`]).
+    pub fn link_confidence(&self, pi: usize) -> f64 {
+        let cap = evidence_cap(&self.pairs[pi].levels).map_or(MAX_MATCHED_CONFIDENCE, |c| c.0);
+        self.conf[pi].min(cap)
+    }
+
     /// The link proposals: identifier links, then matched links, most confident first.
     pub fn link_proposals(&self, fk: &FkTree, sor: &SorTree, opts: &MatchOptions) -> Vec<LinkProposal> {
         let mut out = Vec::new();
@@ -382,9 +432,9 @@ impl Run {
                 basis: LinkBasis::SorIdOnUnit,
                 flags: l.flags.clone(),
                 explanation: vec![Contribution {
-                    feature: "sor_id".into(),
-                    value: "recorded on the FK-ORG unit".into(),
-                    weight: 10.0,
+                    feature: "sor_id_recorded".into(),
+                    value: l.sor_id.to_string(),
+                    weight: confidence,
                 }],
                 alternatives: Vec::new(),
                 fk_name: fk.units[l.f].enhedsnavn.clone(),
@@ -396,21 +446,9 @@ impl Run {
             let Some(pi) = pi else { continue };
             let p = &self.pairs[*pi as usize];
             let s = p.s as usize;
-            let mut explanation = vec![Contribution {
-                feature: "prior".into(),
-                value: format!("share of candidate pairs that match: {:.3}", self.model.lambda),
-                weight: round2(self.model.prior_weight()),
-            }];
-            for feat in Feature::ALL {
-                let level = p.levels[feat as usize];
-                let label = feat.levels()[level as usize];
-                let value = if feat == Feature::Name { format!("{label} ({:.2})", p.sim) } else { label.to_string() };
-                explanation.push(Contribution {
-                    feature: feat.key().into(),
-                    value,
-                    weight: round2(self.model.weights[feat as usize][level as usize]),
-                });
-            }
+            let confidence = self.link_confidence(*pi as usize);
+            let names = (fk.units[f].enhedsnavn.as_str(), sor.units[s].name.as_str());
+            let explanation = explain(&self.model, p, confidence, names, &self.vocab);
             let mut alts: Vec<(f64, u32)> = self.by_fk[f]
                 .iter()
                 .filter(|&&i| i != *pi && self.conf[i as usize] >= 0.005)
@@ -421,7 +459,7 @@ impl Run {
             matched.push(LinkProposal {
                 fk_uuid: fk.units[f].uuid,
                 sor_id: sor.units[s].sor_id,
-                confidence: round4(self.conf[*pi as usize].min(MAX_MATCHED_CONFIDENCE)),
+                confidence: round4(confidence),
                 basis: LinkBasis::Matched,
                 flags: Vec::new(),
                 explanation,
@@ -437,6 +475,97 @@ impl Run {
         out.extend(matched);
         out
     }
+}
+
+/// Kinds of independent evidence that agree on a pair: the name (the same or nearly the same,
+/// with a word few units share), contact details (address, phone, e-mail or EAN), structure
+/// (parents linked to each other, or children linked into the candidate).
+fn agreeing_kinds(l: &Levels) -> (bool, bool, bool) {
+    let name = l[Feature::Name as usize] == 0 || l[Feature::Name as usize] == 2;
+    let contact = l[Feature::Address as usize] == 0
+        || l[Feature::Phone as usize] == 0
+        || l[Feature::Email as usize] == 0
+        || l[Feature::Ean as usize] == 0;
+    let structure = l[Feature::Parent as usize] <= 1 || l[Feature::Children as usize] == 0;
+    (name, contact, structure)
+}
+
+/// The most a link may claim when its evidence is thin, and why. The model multiplies the
+/// features' odds as if they were independent, which they are not (a shared name, a shared
+/// parent and an inherited address often go together), so on data it was not fitted on its
+/// highest odds are too high. A link is certain (>= 0.99) only where two independent kinds of
+/// evidence agree and none contradicts; one kind alone caps it.
+pub fn evidence_cap(l: &Levels) -> Option<(f64, &'static str)> {
+    let (name, contact, structure) = agreeing_kinds(l);
+    let contradicted = l[Feature::Ean as usize] == 1 || l[Feature::Parent as usize] == 2;
+    let kinds = usize::from(name) + usize::from(contact) + usize::from(structure);
+    if contradicted {
+        return Some((THIN_EVIDENCE_CAP, "something that should agree differs (parent or EAN)"));
+    }
+    match kinds {
+        0 | 1 if !contact && !structure => Some((NAME_ONLY_CAP, "only the name agrees")),
+        0 | 1 => Some((THIN_EVIDENCE_CAP, "only one kind of evidence agrees")),
+        _ => None,
+    }
+}
+
+/// The explanation of a matched link in a SOR administrator's terms: one contribution per feature
+/// that says something (see [`Contribution`] for the keys), each weighted by its share of the
+/// confidence, so that the weights add up to the confidence.
+fn explain(model: &Model, p: &Pair, confidence: f64, names: (&str, &str), vocab: &Vocabulary) -> Vec<Contribution> {
+    let mut out: Vec<(String, String, f64)> = Vec::new();
+    for feat in Feature::ALL {
+        let level = p.levels[feat as usize];
+        if level == feat.neutral_level() {
+            continue;
+        }
+        let w = model.weights[feat as usize][level as usize];
+        let key = match (feat, level) {
+            (Feature::Name, 0) => "same_name",
+            (Feature::Name, 1) => "same_common_name",
+            (Feature::Name, 2 | 3) => "very_similar_name",
+            (Feature::Name, 4) => "similar_name",
+            (Feature::Name, 5) => "partly_similar_name",
+            (Feature::Name, _) => "different_name",
+            (Feature::Address, 0) => "same_address",
+            (Feature::Address, 1) => "same_street",
+            (Feature::Address, 2) => "same_postcode",
+            (Feature::Address, _) => "different_address",
+            (Feature::Phone, 0) => "same_phone",
+            (Feature::Phone, _) => "different_phone",
+            (Feature::Email, 0) => "same_email",
+            (Feature::Email, _) => "different_email",
+            (Feature::Ean, 0) => "same_ean",
+            (Feature::Ean, _) => "different_ean",
+            (Feature::Parent, 0) => "parents_linked",
+            (Feature::Parent, 1) => "ancestors_linked",
+            (Feature::Parent, _) => "parents_linked_elsewhere",
+            (Feature::Children, 0) => "children_linked",
+            (Feature::Children, 1) => "some_children_linked",
+            (Feature::Children, _) => "children_linked_elsewhere",
+        };
+        let value = match feat {
+            Feature::Name => format!("{} / {}", names.0, names.1),
+            _ => feat.levels()[level as usize].to_string(),
+        };
+        out.push((key.to_string(), value, w));
+    }
+    if let Some((a, b)) = vocab.same_kind_words(names.0, names.1) {
+        out.push(("same_kind_of_unit".to_string(), format!("{a} and {b}"), 0.0));
+    }
+    if let Some((cap, why)) = evidence_cap(&p.levels) {
+        if confidence >= cap - 1e-9 {
+            out.push(("little_evidence".to_string(), why.to_string(), 0.0));
+        }
+    }
+    let total: f64 = out.iter().map(|c| c.2).sum();
+    let n = out.len().max(1) as f64;
+    out.into_iter()
+        .map(|(feature, value, w)| {
+            let share = if total > 0.0 { w / total } else { 1.0 / n };
+            Contribution { feature, value, weight: round4(confidence * share) }
+        })
+        .collect()
 }
 
 fn round4(x: f64) -> f64 {

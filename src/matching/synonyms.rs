@@ -122,6 +122,36 @@ impl Vocabulary {
             .map(|(_, c)| c.as_str())
     }
 
+    /// The unit-type words two names use for the same kind of unit when they are written
+    /// differently ("Plejecenter" in one name, "Plejehjemmet" in the other), as written in the names.
+    pub fn same_kind_words(&self, a: &str, b: &str) -> Option<(String, String)> {
+        let kinds = |name: &str| -> Vec<(String, String, String)> {
+            let raw: Vec<&str> = name.split_whitespace().collect();
+            let folded: Vec<String> =
+                raw.iter().map(|w| fold(w).trim_matches(|c: char| !c.is_alphanumeric()).to_string()).collect();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < folded.len() {
+                match self.longest_synonym(&folded[i..]) {
+                    Some((n, canonical)) => {
+                        let surface = raw[i..i + n].join(" ");
+                        let surface = surface.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+                        out.push((canonical.to_string(), folded[i..i + n].join(" "), surface));
+                        i += n;
+                    }
+                    None => i += 1,
+                }
+            }
+            out
+        };
+        let (ka, kb) = (kinds(a), kinds(b));
+        ka.iter().find_map(|(canonical, folded, surface)| {
+            kb.iter()
+                .find(|(c, f, _)| c == canonical && f != folded)
+                .map(|(_, _, other)| (surface.clone(), other.clone()))
+        })
+    }
+
     /// True for a word that tells units of one kind apart: a listed designator ("nord", "aften"),
     /// a number, or a word of at most two characters ("a", "b2").
     pub fn is_designator(&self, token: &str) -> bool {

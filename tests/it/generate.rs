@@ -9,7 +9,7 @@ use serde_json::Value;
 use sorsync::domain::{FkTree, SorTree};
 use sorsync::generate::municipalities::Municipality;
 use sorsync::generate::output::write_set;
-use sorsync::generate::{generate_municipality, target_sizes, GeneratorConfig};
+use sorsync::generate::{generate_municipality, target_sizes, GeneratorConfig, Profile};
 
 use crate::support::{fixture, root, sorsync};
 
@@ -571,7 +571,9 @@ fn the_bundled_set_is_what_the_documented_command_writes() {
     generate_into(b.path(), &[101, 851, 320, 370, 999], &cfg(1, 0.05), Some(&evolved));
     let mut committed = files(&fixture("bundled"));
     committed.retain(|p, _| p.extension().is_some_and(|e| e == "json" || e == "xml" || e == "csv"));
-    let fresh = files(b.path());
+    let mut fresh = files(b.path());
+    // expected.csv came later than the bundled set, which stays as it is
+    fresh.retain(|p, _| p.file_name().is_none_or(|n| n != "expected.csv"));
     assert_eq!(
         committed.keys().collect::<Vec<_>>(),
         fresh.keys().collect::<Vec<_>>(),
@@ -675,4 +677,174 @@ fn a_rates_file_sets_individual_rates() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("synonyms"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
+
+fn rough(seed: u64, scale: f64) -> GeneratorConfig {
+    GeneratorConfig { seed, scale, ..GeneratorConfig::for_profile(Profile::Rough) }
+}
+
+/// `case;decision;sor_id;parent_sor_id` rows of an expected.csv.
+fn read_expected(path: &Path) -> Vec<[String; 4]> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("case;decision;sor_id;parent_sor_id"));
+    lines
+        .map(|l| {
+            let c: Vec<&str> = l.split(';').collect();
+            assert_eq!(c.len(), 4, "four columns: {l}");
+            [c[0], c[1], c[2], c[3]].map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn expected_decisions_cover_every_unit_and_agree_with_the_truth() {
+    for (profile, config) in [("standard", cfg(4, 0.3)), ("rough", rough(4, 0.3))] {
+        let mut kinds: BTreeSet<String> = BTreeSet::new();
+        let dir = tempfile::tempdir().unwrap();
+        generate_into(dir.path(), &[851, 320, 370, 999], &config, None);
+        for code in ["851", "320", "370", "999"] {
+            let d = dir.path().join(code);
+            let rows = read_expected(&d.join("expected.csv"));
+            let truth: BTreeSet<(String, String)> = read_truth(&d.join("truth.csv")).into_iter().collect();
+            let links: BTreeSet<(String, String)> =
+                rows.iter().filter(|r| r[1] == "link").map(|r| (r[0].clone(), r[2].clone())).collect();
+            assert_eq!(links, truth, "{profile} {code}: the link rows are exactly the truth pairs");
+
+            let fk = read_fk(&d.join("fkorg.json"));
+            let sor = read_sor(&d.join("sor.xml"));
+            let fk_ids: Vec<String> = fk.units.iter().map(|u| u["uuid"].as_str().unwrap().to_string()).collect();
+            let cases: Vec<&String> = rows.iter().map(|r| &r[0]).collect();
+            assert_eq!(
+                cases.iter().take(fk_ids.len()).copied().cloned().collect::<Vec<_>>(),
+                fk_ids,
+                "{profile} {code}: one row per FK-ORG unit, in file order"
+            );
+            let open_sor: BTreeSet<&str> = sor.iter().filter(|e| !e.closed).map(|e| e.id.as_str()).collect();
+            let linked_sor: BTreeSet<&str> = truth.iter().map(|(_, s)| s.as_str()).collect();
+            let sor_only: BTreeSet<&str> = rows[fk_ids.len()..]
+                .iter()
+                .map(|r| {
+                    assert_eq!(r[1], "sor_only_keep", "{profile} {code}: {r:?}");
+                    assert_eq!(r[0], r[2], "a SOR-only row names its own SOR unit");
+                    r[0].as_str()
+                })
+                .collect();
+            let expected: BTreeSet<&str> = open_sor.difference(&linked_sor).copied().collect();
+            assert_eq!(sor_only, expected, "{profile} {code}: every open SOR unit without a counterpart, nothing else");
+
+            let sor_ids: BTreeSet<&str> = sor.iter().map(|e| e.id.as_str()).collect();
+            for r in &rows[..fk_ids.len()] {
+                match r[1].as_str() {
+                    "new" => assert!(sor_ids.contains(r[3].as_str()), "{profile} {code}: new under {}", r[3]),
+                    "link" | "not_in_sor" => {}
+                    other => panic!("{profile} {code}: an FK-ORG unit decided {other}"),
+                }
+            }
+            kinds.extend(rows.iter().map(|r| r[1].clone()));
+        }
+        let all: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        assert_eq!(all, ["link", "new", "not_in_sor", "sor_only_keep"], "{profile}: every kind of decision occurs");
+    }
+}
+
+#[test]
+fn the_rough_profile_draws_its_own_differences_and_leaves_the_standard_one_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_into(dir.path(), &[851, 320, 370], &rough(2, 0.5), None);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["config"]["profile"], "rough");
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for m in manifest["municipalities"].as_array().unwrap() {
+        for (k, v) in m["rough_differences"].as_object().expect("rough differences per municipality") {
+            *totals.entry(k.clone()).or_default() += v.as_u64().unwrap();
+        }
+    }
+    assert!(totals.len() >= 12);
+    for (k, v) in &totals {
+        assert!(*v > 0, "rough difference {k} never occurred");
+    }
+    // what a reader of the files sees
+    let mut fk_text = String::new();
+    let mut sor_names = Vec::new();
+    for code in ["851", "320", "370"] {
+        fk_text.push_str(&std::fs::read_to_string(dir.path().join(code).join("fkorg.json")).unwrap());
+        sor_names.extend(read_sor(&dir.path().join(code).join("sor.xml")).into_iter().map(|e| e.name));
+    }
+    assert!(fk_text.contains("v. ") || fk_text.contains("g. "), "abbreviated streets in FK-ORG");
+    assert!(fk_text.contains("Byggeprojekt") || fk_text.contains("under opførelse") || fk_text.contains("Projekt"));
+    assert!(fk_text.contains("\"Team 2\""), "generic team names");
+    let extra = ["Ældreområdet", "Drift og Udvikling", "Område Pleje", "Udførerområdet", "Leverandørområdet"];
+    assert!(sor_names.iter().any(|n| extra.contains(&n.as_str())), "an extra SOR level");
+
+    // a municipality whose kommunekode is divisible by 3 is small in the rough profile
+    let slagelse = Municipality::by_code(330).unwrap();
+    let standard = generate_municipality(&slagelse, &cfg(2, 0.5));
+    let small = generate_municipality(&slagelse, &rough(2, 0.5));
+    assert!(
+        small.fk_units.len() * 2 < standard.fk_units.len(),
+        "{} vs {}",
+        small.fk_units.len(),
+        standard.fk_units.len()
+    );
+    let standard_manifest: Value = {
+        let d = tempfile::tempdir().unwrap();
+        generate_into(d.path(), &[320], &cfg(2, 0.5), None);
+        serde_json::from_slice(&std::fs::read(d.path().join("manifest.json")).unwrap()).unwrap()
+    };
+    assert!(standard_manifest["config"].get("profile").is_none(), "the standard manifest is as before");
+    assert!(standard_manifest["municipalities"][0].get("rough_differences").is_none());
+}
+
+#[test]
+fn a_new_care_home_under_an_administrative_level_is_expected_under_the_health_institution() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_into(dir.path(), &[851], &rough(3, 0.5), None);
+    let d = dir.path().join("851");
+    let fk = read_fk(&d.join("fkorg.json"));
+    let rows = read_expected(&d.join("expected.csv"));
+    let decision: BTreeMap<&str, &[String; 4]> = rows.iter().map(|r| (r[0].as_str(), r)).collect();
+    let sor = read_sor(&d.join("sor.xml"));
+    let project = fk
+        .units
+        .iter()
+        .find(|u| {
+            u["enhedsnavn"]
+                .as_str()
+                .is_some_and(|n| n.contains("Plejeboliger") || n.contains("Projekt") || n.contains("opførelse"))
+        })
+        .expect("a building project in FK-ORG");
+    let project_id = project["uuid"].as_str().unwrap();
+    assert_eq!(decision[project_id][1], "not_in_sor", "the project is administration");
+    let home = fk
+        .units
+        .iter()
+        .find(|u| u["overordnetEnhed"]["uuid"].as_str() == Some(project_id))
+        .expect("a care home under the project");
+    let row = decision[home["uuid"].as_str().unwrap()];
+    assert_eq!(row[1], "new", "{row:?}");
+    let parent = sor.iter().find(|e| e.id == row[3]).expect("the parent is in SOR");
+    assert_eq!(parent.level, "HealthInstitution", "created under the health institution: {parent:?}");
+}
+
+#[test]
+fn a_rates_file_changes_single_rates_of_the_chosen_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, "[rates]\nsynonym = 0.0\n[rough]\nrenamed = 0.5\n").unwrap();
+    let out = dir.path().join("set");
+    let o = sorsync()
+        .args(["fixtures", "generate", "--only", "851", "--scale", "0.1", "--profile", "rough", "--rates"])
+        .arg(&rates)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let c = &manifest["config"];
+    assert_eq!(c["rates"]["synonym"], 0.0, "the file's rate");
+    assert_eq!(c["rates"]["flatten"], 0.6, "the rough profile's rate where the file says nothing");
+    assert_eq!(c["rough"]["renamed"], 0.5);
+    assert_eq!(c["rough"]["moved"], 0.06);
 }

@@ -144,7 +144,7 @@ fn generic_section_names_link_to_the_sections_of_the_right_care_home() {
     assert_eq!(linked_to(&p, 6), Some(sor_id(40)), "Afsnit A under Solgården");
     assert_eq!(linked_to(&p, 5), Some(sor_id(41)), "Afsnit B under Solgården");
     let why = &link_of(&p, 7).expect("linked").explanation;
-    let parent = why.iter().find(|c| c.feature == "parent").expect("a parent contribution");
+    let parent = why.iter().find(|c| c.feature == "parents_linked").expect("a parent contribution");
     assert!(parent.weight > 0.0, "the linked parents support the section link: {why:?}");
 }
 
@@ -249,17 +249,35 @@ fn a_unit_closed_in_fk_org_is_linked_to_its_open_sor_unit_so_sor_follows_but_not
 }
 
 #[test]
-fn links_explain_every_feature() {
+fn an_abbreviated_street_is_the_same_address_and_a_type_synonym_the_same_kind_of_unit() {
+    let (mut fk, mut sor) = municipality();
+    fk.unit(20, "Plejecenter Kastanjelyst", Some(2)).postal_address = Some("Stationsv. 7, 4000 Testby".into());
+    sor.oe(20, "Plejehjemmet Kastanjelyst", 2).own.postal = Some(address("Stationsvej", "7", "4000"));
+    fk.unit(21, "Bostedet Egely", Some(2)).postal_address = Some("Niels Bohrs Allé 3, 4000 Testby".into());
+    sor.oe(21, "Bostedet Egely", 2).own.postal = Some(address("Niels Bohrs Alle", "3", "4000"));
+    let p = run(fk, sor);
+    let kastanjelyst = link_of(&p, 20).expect("linked");
+    let why: Vec<(&str, &str)> =
+        kastanjelyst.explanation.iter().map(|c| (c.feature.as_str(), c.value.as_str())).collect();
+    assert!(why.iter().any(|w| w.0 == "same_address"), "{why:?}");
+    assert!(why.contains(&("same_kind_of_unit", "Plejecenter and Plejehjemmet")), "{why:?}");
+    let egely = link_of(&p, 21).expect("linked");
+    assert!(egely.explanation.iter().any(|c| c.feature == "same_address"), "{:?}", egely.explanation);
+}
+
+#[test]
+fn links_are_explained_in_plain_terms_that_add_up_to_the_confidence() {
     let (fk, sor) = municipality();
     let p = run(fk, sor);
     let l = link_of(&p, 3).expect("linked");
     let features: Vec<&str> = l.explanation.iter().map(|c| c.feature.as_str()).collect();
-    for f in ["name", "address", "phone", "email", "ean", "parent", "children"] {
+    for f in ["same_name", "same_address"] {
         assert!(features.contains(&f), "{f} missing from {features:?}");
     }
-    let name = l.explanation.iter().find(|c| c.feature == "name").expect("name");
-    assert!(name.weight > 0.0);
-    let address = l.explanation.iter().find(|c| c.feature == "address").expect("address");
+    assert!(!features.iter().any(|f| f.contains("prior")), "{features:?}");
+    let total: f64 = l.explanation.iter().map(|c| c.weight).sum();
+    assert!((total - l.confidence).abs() < 0.01, "{total} vs {}: {:?}", l.confidence, l.explanation);
+    let address = l.explanation.iter().find(|c| c.feature == "same_address").expect("address");
     assert!(address.weight > 0.0, "same street, number and postcode supports the link: {address:?}");
 }
 
