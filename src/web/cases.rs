@@ -395,7 +395,18 @@ pub async fn decide_case(
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if p.key.kind.decides_correspondence() {
         let decided = match action {
-            CaseAction::Approve => crate::review::decide(store, &actor, id, Decision::Approve, reason).await?,
+            CaseAction::Approve => {
+                // What follows from the link by the sync policy is decided with it.
+                let base = crate::matching::policy::SyncPolicy::default();
+                let policy = crate::waves::pipeline::configured_policy(store, kommune, &base)
+                    .await
+                    .map_err(|e| WebError::Internal(e.to_string()))?;
+                let (decided, followed) =
+                    crate::review::decide_case(store, &actor, id, Decision::Approve, reason, &policy).await?;
+                let mut all = vec![decided];
+                all.extend(followed);
+                return Ok(CaseDecided { case, decided: all });
+            }
             CaseAction::Reject => crate::review::no_match(store, &actor, id, reason).await?,
             CaseAction::New if p.key.kind == ProposalKind::Create => {
                 crate::review::decide(store, &actor, id, Decision::Approve, reason).await?
