@@ -485,7 +485,13 @@ impl Profiles {
         // Term-frequency adjustment: a same name that no other unit carries says more than
         // "Afsnit A", which many units carry.
         let name = if sim >= 0.999 {
-            if a.name_count <= 1 && b.name_count <= 1 {
+            // A common name ("Team 2") that the other register writes with the parent's name
+            // as context ("Vest Team 2") is as specific as that other, unique, name.
+            let carries_context = |x: &Profile, y: &Profile| {
+                x.name_count <= 1
+                    && x.tokens.iter().any(|t| y.tokens.binary_search(t).is_err() && y.context.binary_search(t).is_ok())
+            };
+            if (a.name_count <= 1 && b.name_count <= 1) || carries_context(b, a) || carries_context(a, b) {
                 0
             } else {
                 1

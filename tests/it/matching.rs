@@ -266,6 +266,25 @@ fn an_abbreviated_street_is_the_same_address_and_a_type_synonym_the_same_kind_of
 }
 
 #[test]
+fn teams_of_a_district_sor_leaves_out_link_to_the_sor_teams_named_with_the_district() {
+    let (mut fk, mut sor) = municipality();
+    fk.unit(20, "Hjemmeplejen", Some(2));
+    sor.oe(20, "Hjemmeplejen", 2);
+    fk.unit(21, "Hjemmepleje Vest", Some(20));
+    fk.unit(22, "Team 2", Some(21));
+    fk.unit(23, "Hjemmepleje Nord", Some(20));
+    fk.unit(24, "Team 2", Some(23));
+    sor.oe(22, "Vest Team 2", 20);
+    sor.oe(24, "Nord, team 2", 20);
+    let p = run(fk, sor);
+    assert_eq!(linked_to(&p, 22), Some(sor_id(22)), "Team 2 under Hjemmepleje Vest");
+    assert_eq!(linked_to(&p, 24), Some(sor_id(24)), "Team 2 under Hjemmepleje Nord");
+    assert_eq!(linked_to(&p, 21), None, "the district SOR leaves out is not one of its teams");
+    let why = &link_of(&p, 22).expect("linked").explanation;
+    assert!(why.iter().any(|c| c.feature == "ancestors_linked"), "{why:?}");
+}
+
+#[test]
 fn links_are_explained_in_plain_terms_that_add_up_to_the_confidence() {
     let (fk, sor) = municipality();
     let p = run(fk, sor);
