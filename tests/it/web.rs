@@ -788,9 +788,9 @@ async fn undo_from_the_api_puts_the_case_back_in_the_queue(db: &TestDb) {
     assert_eq!(db.store.links(kommune()).await.unwrap().len(), 1);
     let after = c.get("/api/k/350/queue").await.json();
     assert!(case(&after).is_null());
-    let follow =
-        after["items"].as_array().unwrap().iter().find(|i| i["id"] == follow_up).expect("the follow-up's case");
-    assert_eq!(follow["stage"], "follow_ups");
+    // What follows from the link by the sync policy (contact data) was decided with it.
+    assert_eq!(r.json()["decided"].as_array().map(|d| d.contains(&json!(follow_up))), Some(true), "{}", r.body);
+    assert_eq!(db.store.proposal(follow_up).await.unwrap().status, ProposalStatus::Approved);
     // u: back as it was.
     let r = c.post_json("/api/k/350/undo", &json!({}), false).await;
     assert_eq!(r.status, 403, "undo needs the CSRF token");
@@ -798,6 +798,11 @@ async fn undo_from_the_api_puts_the_case_back_in_the_queue(db: &TestDb) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["proposal_id"], link);
     assert_eq!(db.store.proposal(link).await.unwrap().status, ProposalStatus::Pending);
+    assert_eq!(
+        db.store.proposal(follow_up).await.unwrap().status,
+        ProposalStatus::Pending,
+        "the follow-up waits again"
+    );
     assert!(db.store.links(kommune()).await.unwrap().is_empty());
     let restored = c.get("/api/k/350/queue").await.json();
     assert_eq!(case(&restored), case(&before), "the case is back as it was");
