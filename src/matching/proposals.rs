@@ -134,7 +134,30 @@ impl Registered {
     const MIN_PAIR_EVIDENCE: u32 = 3;
 
     pub fn learn(fk: &FkTree, opts: &MatchOptions, vocab: &Vocabulary, run: &Run) -> Registered {
-        let kind: Vec<String> = fk.units.iter().map(|u| unit_kind(&u.enhedsnavn, vocab)).collect();
+        // A unit-type word names the kind; else the name's word most units share ("Afsnit" in
+        // "Solgården Afsnit A"), since kinds repeat across a municipality and proper names do not.
+        let tokens: Vec<Vec<String>> = fk.units.iter().map(|u| name_tokens(&u.enhedsnavn, vocab)).collect();
+        let mut df: HashMap<&str, u32> = HashMap::new();
+        for toks in &tokens {
+            let mut seen: Vec<&str> = toks.iter().map(String::as_str).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_insert(0) += 1;
+            }
+        }
+        let kind: Vec<String> = tokens
+            .iter()
+            .zip(&fk.units)
+            .map(|(toks, u)| {
+                let typed = toks.iter().find(|t| vocab.is_health_like("", std::slice::from_ref(*t)));
+                let common = toks
+                    .iter()
+                    .filter(|t| !vocab.is_designator(t))
+                    .max_by_key(|t| (df.get(t.as_str()).copied().unwrap_or(0), std::cmp::Reverse(t.len())));
+                typed.or(common).cloned().unwrap_or_else(|| unit_kind(&u.enhedsnavn, vocab))
+            })
+            .collect();
         let parent_kind: Vec<String> =
             (0..fk.len()).map(|f| fk.tree.parent(f).map(|p| kind[p].clone()).unwrap_or_default()).collect();
         let health: Vec<bool> = (0..fk.len())
