@@ -371,7 +371,7 @@ pub fn policy_rule(policy: &SyncPolicy, p: &ProposalDto) -> Option<Rule> {
 
 /// [`super::decide`], and when it approves a link, the policy's automatic decisions on that case's
 /// pending follow-ups at once (the address, phone and e-mail that follow from the link by the
-/// default policy), recorded as automatic with the rule and "after <user> linked the unit". A
+/// default policy), recorded as automatic with the rule and "after USER linked the unit". A
 /// person deciding a case thus decides its consequences that need no person too. Returns the
 /// decision's id and the follow-ups the policy approved.
 pub async fn decide_case(

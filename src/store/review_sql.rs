@@ -184,7 +184,7 @@ pub(crate) enum DecideOutcome {
     FkUnitTaken(String, i64),
 }
 
-/// A decision undone by [`review_backend!`]'s `undo_last`.
+/// A decision undone by `review_backend!`'s `undo_last`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndoneDecision {
     pub decision_id: i64,
