@@ -60,12 +60,7 @@ pub async fn auto_approve(
         let reason = format!("confidence {confidence:.3} within the auto-approval band {}..{}", band.min, band.max);
         match store.record_decision(kommune, p.id, Verdict::Approved, &rule, Some(&reason), true).await {
             Ok(_) => out.approved.push(p.id),
-            Err(
-                StoreError::AlreadyLinked { .. }
-                | StoreError::ProposalNotPending { .. }
-                | StoreError::FkUnitTaken { .. }
-                | StoreError::CaseNotLinked { .. },
-            ) => out.left_for_review.push(p.id),
+            Err(e) if e.is_decision_conflict() => out.left_for_review.push(p.id),
             Err(e) => return Err(e.into()),
         }
     }
@@ -341,12 +336,7 @@ pub async fn apply_policy(
             let reason = format!("decided by the sync policy ({rule}); run by {}", run_by.user_name);
             match store.record_decision(kommune, p.id, Verdict::Approved, &rule.0, Some(&reason), true).await {
                 Ok(_) => out.approved.push((p.id, rule.0)),
-                Err(
-                    StoreError::AlreadyLinked { .. }
-                    | StoreError::ProposalNotPending { .. }
-                    | StoreError::FkUnitTaken { .. }
-                    | StoreError::CaseNotLinked { .. },
-                ) => out.left_for_review.push(p.id),
+                Err(e) if e.is_decision_conflict() => out.left_for_review.push(p.id),
                 Err(e) => return Err(e.into()),
             }
         }

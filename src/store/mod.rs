@@ -185,6 +185,20 @@ pub enum StoreError {
     CaseNotLinked { proposal_id: i64, fk_uuid: String, sor_id: String, linked: Option<String> },
 }
 
+impl StoreError {
+    /// The decision cannot be taken as the store stands now (the proposal was decided already, a
+    /// link holds a unit, the case is decided otherwise): a conflict to report, not a failure.
+    pub fn is_decision_conflict(&self) -> bool {
+        matches!(
+            self,
+            StoreError::ProposalNotPending { .. }
+                | StoreError::AlreadyLinked { .. }
+                | StoreError::FkUnitTaken { .. }
+                | StoreError::CaseNotLinked { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Pool {
     Sqlite(SqlitePool),

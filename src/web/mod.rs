@@ -223,12 +223,7 @@ impl From<ReviewError> for WebError {
         match e {
             ReviewError::NotPermitted { .. } => WebError::Forbidden(e.to_string()),
             ReviewError::Store(StoreError::NoSuchProposal(id)) => WebError::NotFound(format!("proposal {id}")),
-            ReviewError::Store(
-                e @ (StoreError::ProposalNotPending { .. }
-                | StoreError::AlreadyLinked { .. }
-                | StoreError::FkUnitTaken { .. }
-                | StoreError::CaseNotLinked { .. }),
-            ) => WebError::Conflict(e.to_string()),
+            ReviewError::Store(e) if e.is_decision_conflict() => WebError::Conflict(e.to_string()),
             ReviewError::Store(e) => WebError::Store(e),
         }
     }
