@@ -285,6 +285,7 @@ impl Config {
             Some(p) => {
                 let text =
                     std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                crate::private_file::warn_if_loose(p, "the configuration (it may hold credentials)");
                 Self::from_toml(&text).map_err(|message| ConfigError::Parse { path: p.to_path_buf(), message })?
             }
             None => Config::default(),

@@ -1,11 +1,11 @@
 //! The change file for municipalities that register in SOR by hand: a plan's changes as CSV for
 //! Danish Excel (semicolon, UTF-8 with BOM, SOR-IDs as Excel text) or as an XLSX workbook. Pure:
-//! returns bytes. The CSV conventions are the contact report's ([`crate::contacts::render`]).
+//! returns bytes. The CSV is written by [`crate::spreadsheet`].
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use super::plan::{Plan, PlanStep, PlannedChange, UnitRef};
-use crate::contacts::render::{csv_bytes, excel_free_text, excel_text};
+use crate::spreadsheet::{self, Cell, Flavour};
 
 /// Column headers (Danish, for the people who register by hand).
 pub const HEADER: [&str; 11] =
@@ -97,24 +97,13 @@ fn before_of(step: &PlanStep, field: &str) -> String {
 
 /// The change file as CSV for Excel.
 pub fn changes_csv(plan: &Plan) -> Vec<u8> {
-    let rows = rows(plan)
-        .into_iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .map(|(c, v)| {
-                    if v.is_empty() {
-                        String::new()
-                    } else if ID_COLUMNS.contains(&c) {
-                        excel_text(v)
-                    } else {
-                        excel_free_text(v)
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    csv_bytes(&HEADER, rows)
+    let rows = rows(plan).into_iter().map(|row| {
+        row.iter()
+            .enumerate()
+            .map(|(c, v)| if ID_COLUMNS.contains(&c) && !v.is_empty() { Cell::id(v) } else { Cell::text(v) })
+            .collect()
+    });
+    spreadsheet::bytes(Flavour::Excel, &HEADER, rows)
 }
 
 /// The change file as an XLSX workbook (identifiers as text cells).

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::import::open_store;
 use super::{block_on, Context};
-use crate::contacts::render::{csv_bytes, excel_free_text, excel_text};
 use crate::domain::KommuneKode;
+use crate::spreadsheet::{self, Cell, Flavour};
 use crate::store::AuditEntry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,8 +67,8 @@ pub fn run(args: AuditArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         Format::Csv => {
             let header =
                 ["Id", "Tidspunkt", "Hvem", "Automatisk", "Handling", "Forslag", "Nøgle", "Før", "Efter", "Bemærkning"];
-            let rows = entries.iter().map(csv_row).collect();
-            out.write_all(&csv_bytes(&header, rows))?;
+            let rows = entries.iter().map(csv_row);
+            spreadsheet::write(&mut out, Flavour::Excel, &header, rows)?;
         }
         Format::Text => {
             for e in &entries {
@@ -96,16 +96,16 @@ fn entry_json(e: &AuditEntry) -> EntryJson<'_> {
     }
 }
 
-fn csv_row(e: &AuditEntry) -> Vec<String> {
-    let opt = |v: Option<&str>| v.map(excel_free_text).unwrap_or_default();
+fn csv_row(e: &AuditEntry) -> Vec<Cell> {
+    let opt = |v: Option<&str>| Cell::text(v.unwrap_or_default());
     vec![
-        e.id.to_string(),
-        e.at.clone(),
-        excel_free_text(&e.actor),
-        if e.automatic { "ja" } else { "nej" }.to_string(),
-        e.action.clone(),
-        e.proposal_id.map(|p| p.to_string()).unwrap_or_default(),
-        e.key.as_deref().map(excel_text).unwrap_or_default(),
+        Cell::number(e.id),
+        Cell::text(&e.at),
+        Cell::text(&e.actor),
+        Cell::text(if e.automatic { "ja" } else { "nej" }),
+        Cell::text(&e.action),
+        Cell::number(e.proposal_id.map(|p| p.to_string()).unwrap_or_default()),
+        Cell::opt_id(e.key.as_deref()),
         opt(e.before.as_deref()),
         opt(e.after.as_deref()),
         opt(e.detail.as_deref()),

@@ -133,13 +133,10 @@ pub fn run(args: ContactsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes next to `path` and renames, so a reader never sees half a report.
+/// Writes owner-only (names and phone numbers are personal data) next to `path` and renames, so a
+/// reader never sees half a report.
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    crate::private_file::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads `DIR/<kommunekode>/fkorg.json` for every subdirectory named by a municipality code.

@@ -23,7 +23,7 @@ pub fn run(args: InitArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     if args.out.exists() && !args.force {
         bail!("{} already exists; pass --force to overwrite it", args.out.display());
     }
-    std::fs::write(&args.out, Config::commented_default())
+    crate::private_file::write(&args.out, Config::commented_default().as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;
     println!("Wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)

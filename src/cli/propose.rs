@@ -15,6 +15,7 @@ use crate::domain::{FkUuid, KommuneKode};
 use crate::matching::json::ProposalsDto;
 use crate::matching::{propose, LinkBasis, MatchOptions, Proposal, ProposalKind, Proposals, Scope};
 use crate::sources::{read_fkorg_file, read_sor_file};
+use crate::spreadsheet::{self, Flavour};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -212,8 +213,8 @@ fn write_text(
 }
 
 fn write_csv(out: &mut impl Write, p: &Proposals) -> anyhow::Result<()> {
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
-    w.write_record(["kind", "confidence", "fk_uuid", "sor_id", "parent_sor_id", "fk_name", "sor_name", "detail"])?;
+    let header = ["kind", "confidence", "fk_uuid", "sor_id", "parent_sor_id", "fk_name", "sor_name", "detail"];
+    let mut rows = Vec::with_capacity(p.proposals.len());
     for prop in &p.proposals {
         let row: [String; 8] = match prop {
             Proposal::Link(l) => [
@@ -283,8 +284,8 @@ fn write_csv(out: &mut impl Write, p: &Proposals) -> anyhow::Result<()> {
                 String::new(),
             ],
         };
-        w.write_record(&row)?;
+        rows.push(spreadsheet::text_row(row));
     }
-    w.flush()?;
+    spreadsheet::write(out, Flavour::Data, &header, rows)?;
     Ok(())
 }

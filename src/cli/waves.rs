@@ -18,6 +18,7 @@ use crate::apply::{build_plan, require_operator, ApplyOptions, StepStatus};
 use crate::config::Config;
 use crate::domain::KommuneKode;
 use crate::review::{self, Actor};
+use crate::spreadsheet::{self, Flavour};
 use crate::waves::plan::load_plan;
 use crate::waves::report::{build, write_csv, write_html, write_json};
 use crate::waves::runner::{
@@ -321,8 +322,7 @@ fn write_status_text(statuses: &[MunicipalityStatus], out: &mut impl Write) -> a
 }
 
 fn write_status_csv(statuses: &[MunicipalityStatus], out: &mut impl Write) -> anyhow::Result<()> {
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
-    w.write_record([
+    let header = [
         "wave",
         "kommunekode",
         "name",
@@ -336,13 +336,14 @@ fn write_status_csv(statuses: &[MunicipalityStatus], out: &mut impl Write) -> an
         "last_run_id",
         "last_run_outcome",
         "last_run_at",
-    ])?;
+    ];
+    let mut rows = Vec::with_capacity(statuses.len());
     for s in statuses {
         let (id, outcome, at) = match &s.last_run {
             Some(r) => (r.run_id.to_string(), r.outcome.clone(), r.finished_at.clone().unwrap_or(r.started_at.clone())),
             None => (String::new(), String::new(), String::new()),
         };
-        w.write_record([
+        rows.push(spreadsheet::text_row([
             s.wave.clone(),
             s.kommune.to_string(),
             s.name.clone(),
@@ -356,9 +357,9 @@ fn write_status_csv(statuses: &[MunicipalityStatus], out: &mut impl Write) -> an
             id,
             outcome,
             at,
-        ])?;
+        ]));
     }
-    w.flush()?;
+    spreadsheet::write(out, Flavour::Data, &header, rows)?;
     Ok(())
 }
 

@@ -42,13 +42,14 @@
 //! Ids, CVR, kommune codes and phone numbers are written as Excel text formulas (`="12345678"`)
 //! so that Excel neither turns them into numbers (losing leading zeros, or showing 1E+14) nor runs
 //! a raw value like `+45 12 34 56 78` as a formula; Excel shows the plain value. Free-text cells
-//! that start with `=`, `+`, `-` or `@` are written the same way so they are never run as formulas.
-//! (A leading apostrophe would stay visible in Excel when it opens a CSV file, so we use it only
-//! for the rare value longer than the 255 characters Excel allows in a formula.)
+//! that a spreadsheet would run are guarded the same way; see [`crate::spreadsheet`], which writes
+//! every CSV file sorsync makes.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
+
+use crate::spreadsheet::{self, Cell, Flavour};
 
 use super::report::{ContactReport, MalformedPhone, Person, SummaryRow, UnitWithoutPhone};
 
@@ -447,38 +448,6 @@ pub fn many_text(reports: &[ContactReport]) -> String {
     out
 }
 
-/// The CSV byte-order mark: tells Excel the file is UTF-8.
-pub const UTF8_BOM: &str = "\u{feff}";
-
-/// Excel refuses text constants longer than this inside a formula.
-const EXCEL_FORMULA_TEXT_MAX: usize = 255;
-
-/// A cell Excel must keep as text: `="value"`, quotes doubled. Excel shows `value`. A value too
-/// long for a formula is written as is when Excel would not run it (it cannot be a number then
-/// either), else with a leading apostrophe, the only remaining guard.
-pub fn excel_text(value: &str) -> String {
-    if value.chars().count() <= EXCEL_FORMULA_TEXT_MAX {
-        format!("=\"{}\"", value.replace('"', "\"\""))
-    } else if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    }
-}
-
-/// A free-text cell: as is, unless Excel would read it as a formula.
-pub(crate) fn excel_free_text(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@']) {
-        excel_text(value)
-    } else {
-        value.to_string()
-    }
-}
-
-fn excel_opt(value: Option<&str>) -> String {
-    value.map(excel_text).unwrap_or_default()
-}
-
 /// Danish headers with KLIK's names for the fields.
 pub const PEOPLE_HEADER: [&str; 12] = [
     "Kommune",
@@ -548,45 +517,26 @@ pub fn person_rows(r: &ContactReport) -> Vec<PersonRow> {
         .collect()
 }
 
-/// Semicolon-separated UTF-8 with a BOM and CRLF line ends (see the module documentation).
-pub(crate) fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
-    let mut out = UTF8_BOM.as_bytes().to_vec();
-    {
-        let mut w = csv::WriterBuilder::new().delimiter(b';').terminator(csv::Terminator::CRLF).from_writer(&mut out);
-        // Writing to a Vec cannot fail.
-        let _ = w.write_record(header);
-        for row in rows {
-            let _ = w.write_record(&row);
-        }
-        let _ = w.flush();
-    }
-    out
-}
-
 /// One or more municipalities' people as CSV for Excel: every person lacking both numbers, then
 /// every person with a malformed number (column "Problem" says which).
 pub fn people_csv(reports: &[ContactReport]) -> Vec<u8> {
-    let rows = reports
-        .iter()
-        .flat_map(person_rows)
-        .map(|p| {
-            vec![
-                excel_opt(p.kommune.as_deref()),
-                excel_opt(p.cvr.as_deref()),
-                excel_free_text(&p.name),
-                excel_free_text(&p.user_name),
-                excel_free_text(&p.titles),
-                excel_free_text(&p.units),
-                excel_free_text(&p.paths),
-                excel_opt(p.landline.as_deref()),
-                excel_opt(p.mobile.as_deref()),
-                excel_free_text(&p.problem),
-                excel_text(&p.user_uuid),
-                excel_text(&p.unit_uuids),
-            ]
-        })
-        .collect();
-    csv_bytes(&PEOPLE_HEADER, rows)
+    let rows = reports.iter().flat_map(person_rows).map(|p| {
+        vec![
+            Cell::opt_id(p.kommune.as_deref()),
+            Cell::opt_id(p.cvr.as_deref()),
+            Cell::text(p.name),
+            Cell::text(p.user_name),
+            Cell::text(p.titles),
+            Cell::text(p.units),
+            Cell::text(p.paths),
+            Cell::opt_id(p.landline.as_deref()),
+            Cell::opt_id(p.mobile.as_deref()),
+            Cell::text(p.problem),
+            Cell::id(p.user_uuid),
+            Cell::id(p.unit_uuids),
+        ]
+    });
+    spreadsheet::bytes(Flavour::Excel, &PEOPLE_HEADER, rows)
 }
 
 /// Danish headers of the summary table.
@@ -609,17 +559,17 @@ pub fn summary_csv(reports: &[ContactReport]) -> Vec<u8> {
         .iter()
         .map(|s| {
             vec![
-                excel_opt(s.kommune.map(|k| k.to_string()).as_deref()),
-                excel_opt(s.cvr.map(|c| c.to_string()).as_deref()),
-                excel_free_text(&s.name),
-                s.role_holders.to_string(),
-                s.missing_both.to_string(),
-                format!("{:.1}", s.share_missing * 100.0).replace('.', ","),
-                s.malformed.to_string(),
-                s.units_in_scope.to_string(),
-                s.units_without_phone.to_string(),
+                Cell::opt_id(s.kommune.map(|k| k.to_string()).as_deref()),
+                Cell::opt_id(s.cvr.map(|c| c.to_string()).as_deref()),
+                Cell::text(s.name.clone()),
+                Cell::number(s.role_holders),
+                Cell::number(s.missing_both),
+                Cell::number(format!("{:.1}", s.share_missing * 100.0).replace('.', ",")),
+                Cell::number(s.malformed),
+                Cell::number(s.units_in_scope),
+                Cell::number(s.units_without_phone),
             ]
         })
-        .collect();
-    csv_bytes(&SUMMARY_HEADER, rows)
+        .collect::<Vec<_>>();
+    spreadsheet::bytes(Flavour::Excel, &SUMMARY_HEADER, rows)
 }

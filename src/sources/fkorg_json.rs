@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Problem, ReadError, RecordRef};
+use super::{check_text, Problem, ReadError, RecordRef, MAX_NAME_CHARS};
 use crate::domain::fkorg::roles;
 use crate::domain::{Cvr, Ean, FkMembership, FkStatus, FkTree, FkUnit, FkUser, FkUuid, PNumber, SorId, TreeError};
 
@@ -299,6 +299,7 @@ impl FkPages {
         let uuid_text = uuid_text.ok_or_else(|| err(Problem::MissingField("uuid".into())))?;
         let uuid = FkUuid::parse(&uuid_text).map_err(|source| err(Problem::BadId { field: "uuid", source }))?;
         let enhedsnavn = name.ok_or_else(|| err(Problem::MissingField("enhedsnavn".into())))?;
+        check_text("enhedsnavn", &enhedsnavn, MAX_NAME_CHARS).map_err(&err)?;
         let parent = match dto.overordnet_enhed {
             None => None,
             Some(p) => {
@@ -376,12 +377,17 @@ fn user_from_node(path: &Path, page: usize, i: usize, node: &Value) -> Result<Fk
     let uuid_text = uuid_text.ok_or_else(|| err(Problem::MissingField("uuid".into())))?;
     let uuid = FkUuid::parse(&uuid_text).map_err(|source| err(Problem::BadId { field: "uuid", source }))?;
     let brugernavn = brugernavn.ok_or_else(|| err(Problem::MissingField("brugernavn".into())))?;
+    check_text("brugernavn", &brugernavn, MAX_NAME_CHARS).map_err(&err)?;
+    let person_name = dto.person.and_then(|p| p.navn).filter(|n| !n.trim().is_empty());
+    if let Some(n) = &person_name {
+        check_text("person.navn", n, MAX_NAME_CHARS).map_err(&err)?;
+    }
     let tilstand = dto.tilstand.ok_or_else(|| err(Problem::MissingField("tilstand".into())))?;
     let (status, _, _) = read_tilstand(tilstand).map_err(&err)?;
     let mut user = FkUser {
         uuid,
         brugernavn,
-        person_name: dto.person.and_then(|p| p.navn).filter(|n| !n.trim().is_empty()),
+        person_name,
         status,
         email: None,
         mobile: None,

@@ -22,12 +22,48 @@ pub struct RecordRef {
 }
 
 impl fmt::Display for RecordRef {
+    /// The name as a quoted, escaped string (control characters shown as escapes, never sent to
+    /// the terminal), cut to [`SHOWN_NAME_CHARS`] characters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
+            Some(n) if n.chars().count() > SHOWN_NAME_CHARS => {
+                let cut: String = n.chars().take(SHOWN_NAME_CHARS).collect();
+                write!(f, "{} ({cut:?}...)", self.id)
+            }
             Some(n) => write!(f, "{} ({n:?})", self.id),
             None => write!(f, "{}", self.id),
         }
     }
+}
+
+/// How much of a record's name an error shows.
+const SHOWN_NAME_CHARS: usize = 80;
+
+/// The longest name (of a unit, a user, a person) we accept. SOR's schema allows 60 characters
+/// for EntityName; FK-ORG publishes no limit. Well above both, so a real name is never refused,
+/// while a megabyte "name" is.
+pub const MAX_NAME_CHARS: usize = 250;
+
+/// The longest other text field (an address line, an e-mail, a website) we accept.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// Checks a text field from outside: no control characters (a NUL, an escape sequence, a line
+/// break inside a name) and at most `max` characters.
+pub fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), Problem> {
+    if let Some((at, c)) = value.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return Err(Problem::BadText {
+            field,
+            problem: format!("contains the control character U+{:04X} at character {}", u32::from(c), at + 1),
+        });
+    }
+    let length = value.chars().count();
+    if length > max {
+        return Err(Problem::BadText {
+            field,
+            problem: format!("is {length} characters long; at most {max} are accepted"),
+        });
+    }
+    Ok(())
 }
 
 /// What is wrong with an input file.
@@ -63,6 +99,8 @@ pub enum Problem {
     ImpossibleDates { from: String, to: String },
     #[error("{field}: unexpected value {value:?}")]
     BadValue { field: &'static str, value: String },
+    #[error("{field} {problem}")]
+    BadText { field: &'static str, problem: String },
     #[error("{0}")]
     Structure(TreeError),
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
+use super::{check_text, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use super::{Problem, ReadError, RecordRef};
 use crate::domain::{Address, Ean, SorId, SorKind, SorOwnValues, SorUnit, TreeError};
 
@@ -93,7 +94,26 @@ pub(super) struct RawUnit<'a> {
     pub first_from: &'a str,
 }
 
-impl RawUnit<'_> {
+impl<'a> RawUnit<'a> {
+    /// The free-text fields besides the name, with the names SOR's formats give them.
+    fn text_fields(&self) -> Vec<(&'static str, &'a str)> {
+        let mut fields = vec![
+            ("unit type", self.unit_type),
+            ("SHAK code", self.shak),
+            ("phone", self.phone),
+            ("e-mail", self.email),
+            ("website", self.website),
+        ];
+        for (what, a) in
+            [("postal address", self.postal), ("visiting address", self.visiting), ("activity address", self.activity)]
+        {
+            for value in [a.street, a.building, a.floor, a.suite, a.postcode, a.district] {
+                fields.push((what, value));
+            }
+        }
+        fields
+    }
+
     /// How errors name this record: its SOR-ID as written (or `what` when it has none), where it
     /// is in the file, and its name when known.
     pub fn record_ref(&self, what: &str, location: Location<'_>) -> RecordRef {
@@ -121,6 +141,10 @@ impl RawUnit<'_> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err(fail(Problem::MissingField(names.name.to_string())));
+        }
+        check_text(names.name, name, MAX_NAME_CHARS).map_err(fail)?;
+        for (field, value) in self.text_fields() {
+            check_text(field, value, MAX_TEXT_CHARS).map_err(fail)?;
         }
         let ean = match self.ean.trim() {
             "" => None,

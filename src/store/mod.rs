@@ -17,6 +17,7 @@ mod web;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -149,6 +150,8 @@ pub struct SnapshotInfo {
 pub enum StoreError {
     #[error("database URL {0:?} is neither sqlite://PATH nor postgres://...")]
     UnsupportedUrl(String),
+    #[error("the database URL's parameter {0} holds a secret the PostgreSQL driver does not support (it would only log it); remove it, e.g. use a client key without a passphrase, readable only by you")]
+    SecretParameter(String),
     #[error("cannot open the store at {url}: {source}")]
     Open { url: String, source: sqlx::Error },
     #[error("cannot bring the store's tables up to date: {0}")]
@@ -221,6 +224,27 @@ pub struct Store {
     pool: Pool,
 }
 
+/// A SQLite store holds personal data: a file SQLite just created (still empty) is made
+/// owner-only with its WAL and shared-memory files (later ones inherit the mode); an existing
+/// file readable by others gets a warning.
+fn owner_only(file: &Path, existed: bool) {
+    if existed {
+        crate::private_file::warn_if_loose(file, "the store");
+        return;
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = %Path::new(&path).display(), "could not make the store owner-only: {e}");
+            }
+        }
+    }
+}
+
 impl Store {
     /// Opens `sqlite://PATH` (the file is created when missing; WAL, foreign keys on),
     /// `sqlite::memory:` or `postgres://...`, and applies any migrations not yet applied.
@@ -241,10 +265,18 @@ impl Store {
             } else {
                 SqlitePoolOptions::new().max_connections(4)
             };
+            let file = (!in_memory).then(|| options.get_filename().to_path_buf());
+            let existed = file.as_deref().is_some_and(Path::exists);
             let pool = pool_options.connect_with(options).await.map_err(open_error)?;
+            if let Some(file) = &file {
+                owner_only(file, existed);
+            }
             Migrator::new(Embedded(SQLITE_MIGRATIONS)).await?.run(&pool).await?;
             Pool::Sqlite(pool)
         } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            if let Some(key) = unsupported_secret_parameter(database_url) {
+                return Err(StoreError::SecretParameter(key));
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
@@ -448,35 +480,32 @@ fn snapshot_info(row: SnapshotRow) -> Result<SnapshotInfo, StoreError> {
 }
 
 /// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`, for messages and logs.
-/// `url` with any password hidden: the one in the user-info part (`user:***@host`) and any
-/// `password=` query parameter. For logs and error messages.
+/// Hides the password in the user-info part and every query parameter whose name says it holds
+/// a secret (`password=`, `sslpassword=`...). Errs on the side of hiding: everything up to the
+/// last `@` counts as user-info, so a password holding `/`, `?` or `@` stays hidden too.
 pub fn redact_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    let rest = &head[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let mut out = head[..scheme_end].to_string();
-    match authority.rfind('@') {
-        Some(at) => {
-            let user_info = &authority[..at];
-            match user_info.find(':') {
-                Some(colon) => out.push_str(&format!("{}:***", &user_info[..colon])),
-                None => out.push_str(user_info),
-            }
-            out.push_str(&authority[at..]);
+    let mut out = url[..scheme_end].to_string();
+    let mut rest = &url[scheme_end..];
+    if let Some(at) = rest.rfind('@') {
+        let user_info = &rest[..at];
+        match user_info.find(':') {
+            Some(colon) => out.push_str(&format!("{}:***", &user_info[..colon])),
+            None if user_info.contains(['/', '?', '#']) => out.push_str("***"),
+            None => out.push_str(user_info),
         }
-        None => out.push_str(authority),
+        rest = &rest[at..];
     }
-    out.push_str(&rest[authority_end..]);
+    let (head, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    out.push_str(head);
     if let Some(q) = query {
         let params: Vec<String> = q
             .split('&')
             .map(|p| match p.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                Some((k, _)) if is_secret_parameter(k) => format!("{k}=***"),
                 _ => p.to_string(),
             })
             .collect();
@@ -484,6 +513,21 @@ pub fn redact_password(url: &str) -> String {
         out.push_str(&params.join("&"));
     }
     out
+}
+
+fn is_secret_parameter(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "token"].iter().any(|s| key.contains(s))
+}
+
+/// Query parameters of a PostgreSQL URL that hold a secret the driver does not use: it would log
+/// them (with their value) as unrecognised, so they are refused before it sees them.
+fn unsupported_secret_parameter(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('=').map(|(k, _)| k))
+        .find_map(|k| (is_secret_parameter(k) && !k.eq_ignore_ascii_case("password")).then(|| k.to_string()))
 }
 
 #[cfg(test)]
@@ -497,6 +541,11 @@ mod tests {
         assert_eq!(redact_password("sqlite://sorsync.db"), "sqlite://sorsync.db");
         assert_eq!(redact_password("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_password("postgres://h:1/db?password=s3cret&x=1"), "postgres://h:1/db?password=***&x=1");
+        assert_eq!(redact_password("postgres://u:pa/ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://u:pa?ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://h/db?sslpassword=k3y"), "postgres://h/db?sslpassword=***");
+        assert_eq!(unsupported_secret_parameter("postgres://h/db?sslpassword=k3y").as_deref(), Some("sslpassword"));
+        assert_eq!(unsupported_secret_parameter("postgres://h/db?password=p&sslmode=require"), None);
     }
 
     fn files_in(dir: &str) -> Vec<String> {

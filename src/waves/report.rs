@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::markup::escape_xml;
 
 use super::status::MunicipalityStatus;
+use crate::spreadsheet::{self, Flavour};
 
 /// The proposal kinds, in the order reports show them.
 pub const KINDS: [&str; 6] = ["link", "create", "update", "close", "move", "write_back"];
@@ -87,7 +88,6 @@ pub fn write_json<W: Write>(report: &Report, mut w: W) -> io::Result<()> {
 
 /// One row per municipality; `;`-separated like the other CSV output.
 pub fn write_csv<W: Write>(report: &Report, w: W) -> io::Result<()> {
-    let mut out = csv::WriterBuilder::new().delimiter(b';').from_writer(w);
     let mut header: Vec<String> = ["wave", "kommunekode", "name", "status", "readiness", "units_in_scope", "sor_units"]
         .iter()
         .map(|s| s.to_string())
@@ -95,7 +95,8 @@ pub fn write_csv<W: Write>(report: &Report, w: W) -> io::Result<()> {
     header.extend(["linked", "linked_pct"].iter().map(|s| s.to_string()));
     header.extend(KINDS.iter().map(|k| format!("proposals_{k}")));
     header.extend(["pending", "applied_changes", "last_run_outcome", "errors"].iter().map(|s| s.to_string()));
-    out.write_record(&header)?;
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut rows = Vec::new();
     for wave in &report.waves {
         for m in &wave.municipalities {
             let mut row = vec![
@@ -114,10 +115,10 @@ pub fn write_csv<W: Write>(report: &Report, w: W) -> io::Result<()> {
             row.push(m.applied_changes.to_string());
             row.push(m.last_run.as_ref().map(|r| r.outcome.clone()).unwrap_or_default());
             row.push(m.errors.join(" | "));
-            out.write_record(&row)?;
+            rows.push(spreadsheet::text_row(row));
         }
     }
-    out.flush()
+    spreadsheet::write(w, Flavour::Data, &header, rows)
 }
 
 /// A horizontal bar per municipality: linked % of the units in scope.

@@ -113,6 +113,18 @@ impl LoginLimiter {
         keys
     }
 
+    /// Starts a sign-in attempt: refused (None) when the user name or the address has used up its
+    /// failures, else counted at once as a failure, so that attempts running at the same time see
+    /// each other (a slow client cannot start 300 attempts that are all checked before any is
+    /// counted). [`LoginLimiter::record_success`] takes the count back.
+    pub fn begin(&mut self, user: &str, ip: Option<SocketAddr>, now: Instant) -> Option<Attempt> {
+        if self.blocked(user, ip, now) {
+            return None;
+        }
+        self.record_failure(user, ip, now);
+        Some(Attempt { at: now })
+    }
+
     /// True when the user name or the address has used up its failures.
     pub fn blocked(&mut self, user: &str, ip: Option<SocketAddr>, now: Instant) -> bool {
         self.failures.retain(|_, times| {
@@ -128,11 +140,36 @@ impl LoginLimiter {
         }
     }
 
-    /// A successful sign-in clears the user name's failures (not the address's).
-    pub fn record_success(&mut self, user: &str) {
+    /// A successful sign-in clears the user name's failures and takes back the count its attempt
+    /// added to the address (the address's other failures stay).
+    pub fn record_success(&mut self, user: &str, ip: Option<SocketAddr>, attempt: Attempt) {
         self.failures.remove(&format!("user:{}", user.to_lowercase()));
+        if let Some(addr) = ip {
+            if let Some(times) = self.failures.get_mut(&format!("ip:{}", addr.ip())) {
+                if let Some(i) = times.iter().position(|t| *t == attempt.at) {
+                    times.remove(i);
+                }
+            }
+        }
     }
 }
+
+/// A sign-in attempt in progress (counted by [`LoginLimiter::begin`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    at: Instant,
+}
+
+/// The longest user name a sign-in accepts (longer ones are refused before any work or log).
+pub const MAX_USER_NAME_CHARS: usize = 100;
+/// The longest password a sign-in accepts.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Password checks (argon2, about 19 MiB and a good part of a core each) running at once; the
+/// rest wait their turn, so a burst of sign-ins cannot take the server's memory.
+const ARGON2_AT_ONCE: usize = 2;
+/// How long a sign-in waits for its turn before it is told to try again.
+const ARGON2_WAIT: Duration = Duration::from_secs(20);
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
 
 /// Checks a user name and password against the store, with the rate limit. Returns the new
 /// session's (token, csrf token). The password is never logged.
@@ -143,11 +180,18 @@ pub async fn sign_in(
     ip: Option<SocketAddr>,
 ) -> Result<(String, String), WebError> {
     let user = user.trim();
-    if state.limiter().blocked(user, ip, Instant::now()) {
+    if user.is_empty() || user.chars().count() > MAX_USER_NAME_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(WebError::BadLogin);
+    }
+    let Some(attempt) = state.limiter().begin(user, ip, Instant::now()) else {
         tracing::warn!(user, "Sign-in refused: too many failures.");
         return Err(WebError::RateLimited);
-    }
+    };
     let stored = state.store().web_password_hash(user).await?;
+    let Ok(Ok(permit)) = tokio::time::timeout(ARGON2_WAIT, ARGON2_SLOTS.acquire()).await else {
+        tracing::warn!(user, "Sign-in refused: too many sign-ins at once.");
+        return Err(WebError::RateLimited);
+    };
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || match stored {
         Some(hash) => verify_password(&password, &hash),
@@ -159,12 +203,12 @@ pub async fn sign_in(
     })
     .await
     .map_err(|e| WebError::Internal(e.to_string()))?;
+    drop(permit);
     if !ok {
-        state.limiter().record_failure(user, ip, Instant::now());
         tracing::info!(user, "Sign-in failed.");
         return Err(WebError::BadLogin);
     }
-    state.limiter().record_success(user);
+    state.limiter().record_success(user, ip, attempt);
     let token = random_token();
     let csrf = random_token();
     let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
@@ -323,6 +367,24 @@ mod tests {
         }
         assert!(l.blocked("someone-new", Some(ip), t0));
         assert!(!l.blocked("someone-new", Some("10.0.0.8:5000".parse().unwrap()), t0));
+    }
+
+    #[test]
+    fn attempts_count_when_they_start_so_a_burst_cannot_outrun_the_limit() {
+        let mut l = LoginLimiter::default();
+        let t0 = Instant::now();
+        let ip: SocketAddr = "10.0.0.7:5000".parse().unwrap();
+        // 300 attempts begun before any has finished: only the first five get to check a password.
+        let started = (0..300).filter_map(|_| l.begin("anna", Some(ip), t0)).count();
+        assert_eq!(started, MAX_FAILURES);
+        // A success takes its own count back from the address, so an office signing in does not
+        // lock itself out.
+        let mut l = LoginLimiter::default();
+        for i in 0..3 * MAX_FAILURES_PER_ADDRESS {
+            let name = format!("user{i}");
+            let attempt = l.begin(&name, Some(ip), t0).expect("a colleague's sign-in is not blocked");
+            l.record_success(&name, Some(ip), attempt);
+        }
     }
 
     #[test]

@@ -324,7 +324,16 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves the app on a bound listener until `shutdown` completes.
+/// How long a client may take to send a request's headers: a connection that opens and then
+/// trickles (or never finishes) its headers is closed, so idle sockets cannot pile up.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long shutting down waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the app on a bound listener until `shutdown` completes, then lets requests in flight
+/// finish (up to [`SHUTDOWN_GRACE`]). Each connection is HTTP/1.1 with [`HEADER_READ_TIMEOUT`]
+/// and knows its client address (for the sign-in limits).
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
     store: Store,
@@ -332,9 +341,39 @@ pub async fn serve_listener(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let app = router(AppState::new(store, config));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(remote)));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(client = %remote, "connection ended: {e}");
+            }
+        });
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("stopped with requests still running after {} s", SHUTDOWN_GRACE.as_secs());
+    }
     Ok(())
 }
 

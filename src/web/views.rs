@@ -893,11 +893,19 @@ pub fn url_encode(s: &str) -> String {
 /// user to another site.
 pub fn local_path(back: Option<&str>, fallback: String) -> String {
     match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') && !b.contains(['\r', '\n']) => {
-            b.to_string()
-        }
+        Some(b) if is_local_path(b) => b.to_string(),
         _ => fallback,
     }
+}
+
+/// Whether `b` is a path on this site however a browser reads it: it starts with one `/`, and
+/// holds no backslash, whitespace or control character (browsers drop a TAB or line break inside
+/// a URL, so `/<TAB>/evil.example` would become `//evil.example`, another site).
+fn is_local_path(b: &str) -> bool {
+    b.starts_with('/')
+        && !b.starts_with("//")
+        && !b.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+        && !b.to_ascii_lowercase().contains("%5c")
 }
 
 /// The one-click decisions on a pending link proposal besides approve/reject.

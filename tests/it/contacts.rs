@@ -246,11 +246,11 @@ fn a_phone_written_with_plus_is_not_run_as_an_excel_formula() {
 
 #[test]
 fn a_value_too_long_for_an_excel_formula_is_still_written_safely() {
-    assert_eq!(render::excel_text("12345678"), "=\"12345678\"");
-    assert_eq!(render::excel_text("say \"hi\""), "=\"say \"\"hi\"\"\"");
+    assert_eq!(sorsync::spreadsheet::excel_text("12345678"), "=\"12345678\"");
+    assert_eq!(sorsync::spreadsheet::excel_text("say \"hi\""), "=\"say \"\"hi\"\"\"");
     let long = "x".repeat(300);
-    assert_eq!(render::excel_text(&long), long, "Excel cannot read a 300-character formula text");
-    assert_eq!(render::excel_text(&format!("={long}")), format!("'={long}"));
+    assert_eq!(sorsync::spreadsheet::excel_text(&long), long, "Excel cannot read a 300-character formula text");
+    assert_eq!(sorsync::spreadsheet::excel_text(&format!("={long}")), format!("'={long}"));
 }
 
 #[test]
