@@ -201,6 +201,10 @@ const BAD_FILES: &[(&str, &[&str])] = &[
     ("fkorg-26-users-only.json", &["organisationEnhedListe"]),
     ("fkorg-27-empty-array.json", &["empty JSON array"]),
     ("fkorg-28-edges-not-a-list.json", &["edges is an object, not an array"]),
+    (
+        "fkorg-29-escape-sequence-in-name.json",
+        &["\"Plejecenter B\\u{1b}[2J", "enhedsnavn contains the control character U+001B at character 14"],
+    ),
 ];
 
 #[test]

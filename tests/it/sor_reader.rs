@@ -242,6 +242,7 @@ const BAD_FILES: &[(&str, &str)] = &[
     ("sor-20-unknown-entity-reference.xml", "unrecognized entity `co` (line 50)"),
     ("sor-21-bad-ean-length.xml", "EAN \"579000014122\" is not 13 digits"),
     ("sor-22-not-xml-root-only-declaration.xml", "the file holds no root element"),
+    ("sor-23-nul-in-entity-name.xml", "EntityName contains the control character U+0000 at character 24"),
     ("sor-30-unknown-parent.csv", "has parent 347841000016003 which is not in the file"),
     ("sor-31-cycle-in-parents.csv", "is its own ancestor (cycle in parents)"),
     ("sor-32-missing-column.csv", "missing column EntityName"),
@@ -260,6 +261,7 @@ const BAD_FILES: &[(&str, &str)] = &[
         "sor-44-oe-directly-under-ie.csv",
         "ParentSorId: unexpected value \"347801000016001, an IE (an OE needs an SI or OE",
     ),
+    ("sor-46-name-too-long.csv", "EntityName is 301 characters long; at most 250 are accepted"),
     ("sor-45-oe-without-parent.csv", "347821000016008 at line 3 (\"Roskilde Øjenklinik, afdeling\"): missing parent"),
 ];
 

@@ -1,0 +1,136 @@
+//! Tests: the security review's findings, each as an attacker or a careless setup would meet it:
+//! formulas in CSV files, redirects to other sites, world-readable files with personal data,
+//! connections that never finish their headers, secrets in database URLs.
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+
+use sorsync::spreadsheet::would_run;
+use sorsync::store::Store;
+
+use crate::support::{fixture, sorsync};
+use crate::web::{start, Client};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[test]
+fn a_unit_named_like_a_formula_never_reaches_a_spreadsheet_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fk = dir.path().join("fk.json");
+    let evil = r#"=HYPERLINK(\"http://evil.example\",\"Plejecenter A\")"#;
+    let text = std::fs::read_to_string(fixture("fkorg/korsbaek.json")).unwrap();
+    std::fs::write(&fk, text.replace("\"Plejecenter A\"", &format!("\"{evil}\""))).unwrap();
+    let sor = fixture("preview/korsbaek-sor.csv");
+    let out = sorsync()
+        .args(["propose", "--fkorg", fk.to_str().unwrap(), "--sor", sor.to_str().unwrap(), "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c == 0 || c == 2), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(out.stdout.as_slice());
+    let mut saw_it = false;
+    for record in reader.records() {
+        for cell in record.unwrap().iter() {
+            assert!(!would_run(cell), "a spreadsheet would run the cell {cell:?}");
+            saw_it |= cell.contains("HYPERLINK");
+        }
+    }
+    assert!(saw_it, "the unit is still in the file, as text");
+}
+
+#[test]
+fn files_with_credentials_or_personal_data_are_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sorsync.toml");
+    let out = sorsync().args(["init", "--out", config.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&config), 0o600, "the config init writes");
+
+    let db = dir.path().join("s.db");
+    let url = format!("sqlite://{}", db.display());
+    let file = fixture("fkorg/korsbaek.json");
+    let out = sorsync()
+        .args(["--database-url", &url, "import", "fkorg", file.to_str().unwrap(), "--kommune", "999"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&db), 0o600, "the store");
+    for suffix in ["-wal", "-shm"] {
+        let side = dir.path().join(format!("s.db{suffix}"));
+        if side.exists() {
+            assert_eq!(mode(&side), 0o600, "the store's {suffix} file");
+        }
+    }
+
+    let report = dir.path().join("kontakter.csv");
+    let out = sorsync()
+        .args(["contacts", "--fkorg", file.to_str().unwrap(), "--format", "csv", "--out", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c == 0 || c == 2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&report), 0o600, "the contact report (names and phone numbers)");
+
+    // A store someone else can read is used, with a warning that says how to fix it.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sorsync().args(["--database-url", &url, "snapshots"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("readable by other users") && stderr.contains("chmod 600"), "{stderr}");
+}
+
+#[test]
+fn a_database_url_secret_the_driver_would_log_is_refused_without_showing_it() {
+    let out = sorsync()
+        .args(["--database-url", "postgres://u@127.0.0.1:1/db?sslpassword=hunter2", "snapshots"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sslpassword"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the secret is shown: {stderr}");
+    let out = sorsync().args(["--database-url", "postgres://u:pa/ss@127.0.0.1:1/db", "snapshots"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("pa/ss"), "a password with a slash is shown: {stderr}");
+}
+
+#[tokio::test]
+async fn the_language_switch_goes_back_only_to_this_site() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let server = start(store).await;
+    let mut c = Client::new(&server.base);
+    for evil in
+        ["/%09/127.0.0.1:1/", "//evil.example/", "/%0a/evil.example", "/\\evil.example", "https://evil.example/"]
+    {
+        let reply = c.get(&format!("/lang?set=en&back={evil}")).await;
+        assert_eq!(reply.status, 303);
+        assert_eq!(reply.location.as_deref(), Some("/"), "back={evil}");
+    }
+    let reply = c.get("/lang?set=en&back=/k/350/queue%3Fq%3DSol").await;
+    assert_eq!(reply.location.as_deref(), Some("/k/350/queue?q=Sol"), "a path on this site is kept");
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let server = start(store).await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+        // Far longer than the server's limit: the server must close first.
+        stream.set_read_timeout(Some(sorsync::web::HEADER_READ_TIMEOUT * 6)).unwrap();
+        let mut buf = [0u8; 1024];
+        match stream.read(&mut buf) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    })
+    .await
+    .unwrap();
+    assert!(closed, "the server kept a connection with unfinished headers open");
+    // The server still answers others.
+    let reply = Client::new(&server.base).get("/login").await;
+    assert_eq!(reply.status, 200);
+}
