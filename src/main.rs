@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match sorsync::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", sorsync::telemetry::printable(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

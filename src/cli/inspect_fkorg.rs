@@ -51,7 +51,7 @@ fn render_text(tree: &FkTree) -> String {
     out.push_str(&format!("FK-ORG, CVR {cvr}: {} units, {} users\n", tree.units.len(), tree.users.len()));
     for &i in tree.tree.preorder() {
         let u = &tree.units[i];
-        let indent = "  ".repeat(tree.tree.depth(i) as usize);
+        let indent = super::inspect::indent(tree.tree.depth(i));
         let mut details = vec![u.uuid.to_string()];
         if u.status != crate::domain::FkStatus::Aktiv {
             details.push(u.status.as_str().to_string());

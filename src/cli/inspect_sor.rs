@@ -53,7 +53,7 @@ fn render_text(tree: &SorTree) -> String {
             SorKind::HealthInstitution => 1,
             SorKind::OrganizationalUnit => 2,
         }] += 1;
-        let indent = "  ".repeat(tree.tree.depth(i) as usize);
+        let indent = super::inspect::indent(tree.tree.depth(i));
         let _ = write!(out, "{indent}{} {} {}", u.kind.code(), u.sor_id, u.name);
         let mut details = Vec::new();
         if let Some(ean) = shown(&u.effective.ean, |e| e.to_string()) {

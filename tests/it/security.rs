@@ -134,3 +134,32 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
     let reply = Client::new(&server.base).get("/login").await;
     assert_eq!(reply.status, 200);
 }
+
+#[test]
+fn a_very_deep_tree_prints_in_linear_space() {
+    const DEPTH: usize = 20_000;
+    let uuid = |i: usize| format!("a1000000-0000-4000-8000-{i:012}");
+    let edges: Vec<serde_json::Value> = (0..DEPTH)
+        .map(|i| {
+            serde_json::json!({ "node": {
+                "uuid": uuid(i),
+                "enhedsnavn": format!("Enhed {i}"),
+                "overordnetEnhed": if i == 0 { serde_json::Value::Null } else { serde_json::json!({ "uuid": uuid(i - 1) }) },
+                "tilstand": { "status": "AKTIV", "fraTidspunkt": "2019-01-01T00:00:00+01:00", "tilTidspunkt": null },
+                "adresser": []
+            }})
+        })
+        .collect();
+    let page = serde_json::json!({ "data": { "organisationEnhedListe": {
+        "edges": edges, "pageInfo": { "hasNextPage": false }
+    }}});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.json");
+    std::fs::write(&file, serde_json::to_vec(&page).unwrap()).unwrap();
+    let out = sorsync().args(["inspect", "fkorg", file.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Drawn indentation would be DEPTH^2 = 400 million spaces; capped it stays near 100 bytes a unit.
+    assert!(out.stdout.len() < DEPTH * 200, "{} bytes for {DEPTH} units", out.stdout.len());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("[level {}] Enhed {}", DEPTH - 1, DEPTH - 1)), "the deepest unit says its level");
+}
