@@ -5,7 +5,8 @@
 //! and works the queue to the end: each time the first item of the queue, decided as a careful
 //! administrator would (`expected.csv`; `truth.csv` where there is none): approve a right link,
 //! pick the right runner-up, "create new" or "not in SOR" for a wrong one; approve a create that
-//! is expected new, reject one that is not; approve the follow-ups of a right link. Prints the
+//! is expected new, reject one that is not; approve the follow-ups of a right link. Every decision
+//! goes through the case route (`/api/k/{k}/cases/{id}/decide`), one key per case. Prints the
 //! decisions, HTTP requests, keystrokes (one per decision, as the review page's keys work) and the
 //! minutes of a person at 5 s a decision.
 //!
@@ -146,38 +147,31 @@ async fn main() {
         let case = p.key.fk_uuid.clone().unwrap_or_default();
         let wanted = expected.get(&case);
         let here = p.key.sor_id.clone().unwrap_or_default();
-        let (path, body) = match (p.key.kind.as_str(), wanted) {
-            ("link", Some(Expected::Link(s))) if s.to_string() == here => {
-                ("decide", serde_json::json!({"decision": "approve"}))
-            }
-            ("link", Some(Expected::Link(s))) => {
-                ("act", serde_json::json!({"action": "choose_alternative", "sor_id": s.to_string()}))
-            }
-            ("link", Some(Expected::New)) => ("act", serde_json::json!({"action": "create_new"})),
-            ("link", _) => ("act", serde_json::json!({"action": "no_match"})),
-            ("create", Some(Expected::New)) => ("decide", serde_json::json!({"decision": "approve"})),
-            ("create", _) => ("decide", serde_json::json!({"decision": "reject"})),
-            _ => ("decide", serde_json::json!({"decision": "approve"})),
+        // One key per case, as the review page's keys work: `a` approve (a link's follow-ups that
+        // the policy applies by itself are decided with it; on a follow-up case, all of the case's
+        // changes), `r` not in SOR / reject, `n` new, `1`..`9` a runner-up.
+        let body = match (p.key.kind.as_str(), wanted) {
+            ("link", Some(Expected::Link(s))) if s.to_string() == here => serde_json::json!({"action": "approve"}),
+            ("link", Some(Expected::Link(s))) => serde_json::json!({"action": "alternative", "sor_id": s.to_string()}),
+            ("link", Some(Expected::New)) => serde_json::json!({"action": "new"}),
+            ("link", _) => serde_json::json!({"action": "reject"}),
+            ("create", Some(Expected::New)) => serde_json::json!({"action": "approve"}),
+            ("create", _) => serde_json::json!({"action": "reject"}),
+            _ => serde_json::json!({"action": "approve"}),
         };
-        let mut r = http
-            .post(format!("{base}/api/k/{kommune}/proposals/{id}/{path}"))
-            .header("cookie", &cookie)
-            .header("x-csrf-token", &csrf)
-            .json(&body)
-            .send()
-            .await
-            .expect("decide");
-        requests += 1;
-        if !r.status().is_success() && path == "act" && body["action"] == "choose_alternative" {
-            // The right unit is not among the runners-up: "not this one" (a person links it by hand).
-            r = http
-                .post(format!("{base}/api/k/{kommune}/proposals/{id}/act"))
+        let decide = |body: serde_json::Value| {
+            http.post(format!("{base}/api/k/{kommune}/cases/{id}/decide"))
                 .header("cookie", &cookie)
                 .header("x-csrf-token", &csrf)
-                .json(&serde_json::json!({"action": "no_match"}))
+                .json(&body)
                 .send()
-                .await
-                .expect("no match");
+        };
+        let mut r = decide(body.clone()).await.expect("decide");
+        requests += 1;
+        if !r.status().is_success() && body["action"] == "alternative" {
+            // The right unit is not among the runners-up: "not in SOR" here (a person links it by
+            // hand later, outside this count).
+            r = decide(serde_json::json!({"action": "reject"})).await.expect("not in SOR");
             requests += 1;
         }
         if r.status().is_success() {
