@@ -58,6 +58,8 @@ impl<P: TokenProvider> SorusClient<P> {
             return Err(SorusError::Config("sor.timeout_secs and sor.connect_timeout_secs must be at least 1".into()));
         }
         let http = reqwest::Client::builder()
+            // A redirect would re-send the ID card to wherever it points: never followed.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
             .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -233,6 +235,28 @@ mod tests {
         let err = client.lookup(&IdempotencyKey("k".into())).await.unwrap_err();
         assert!(err.is_temporary(), "{err}");
         assert!(err.to_string().contains("longer than 1048576 bytes"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_so_the_id_card_goes_nowhere_else() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = format!("http://{}/steal", elsewhere.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = sock.read(&mut buf).await;
+            let head = format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}\r\ncontent-length: 0\r\n\r\n");
+            let _ = sock.write_all(head.as_bytes()).await;
+        });
+        let cfg = SorConfig { url: format!("http://127.0.0.1:{port}/sorus"), ..SorConfig::default() };
+        let client = SorusClient::new(&cfg, card()).unwrap();
+        let err = client.lookup(&IdempotencyKey("k".into())).await.unwrap_err();
+        assert!(err.to_string().contains("HTTP 307"), "{err}");
+        let followed = tokio::time::timeout(Duration::from_millis(300), elsewhere.accept()).await;
+        assert!(followed.is_err(), "the client followed the redirect to another address");
     }
 
     #[tokio::test]
