@@ -57,7 +57,8 @@ pub struct ReadinessFacts {
     pub scope_chosen: bool,
     /// Scope entries naming no unit of the latest FK-ORG snapshot (None: no snapshot yet).
     pub scope_missing: Option<usize>,
-    /// Link proposals decided (approved or rejected) and still pending.
+    /// Link proposals decided (approved or rejected) by a person, and still pending. A decision
+    /// of a rule (auto-approval, the sync policy) is no review: it does not count.
     pub links_decided: usize,
     pub links_pending: usize,
     pub first_review_threshold: f64,
@@ -172,6 +173,14 @@ async fn one(
         None => (None, Default::default()),
     };
     let proposals = store.proposals(k, None).await?;
+    // Proposals a person decided (an automatic decision is no first review).
+    let by_person: std::collections::HashSet<i64> = store
+        .audit_log(k)
+        .await?
+        .into_iter()
+        .filter(|e| !e.automatic && e.action != "undo")
+        .filter_map(|e| e.proposal_id)
+        .collect();
     let mut by_kind = BTreeMap::new();
     let (mut pending, mut links_decided, mut links_pending) = (0, 0, 0);
     for p in &proposals {
@@ -185,7 +194,7 @@ async fn one(
                 pending += 1;
                 links_pending += usize::from(is_link);
             }
-            _ => links_decided += usize::from(is_link),
+            _ => links_decided += usize::from(is_link && by_person.contains(&p.id)),
         }
     }
     let readiness = readiness(&ReadinessFacts {
