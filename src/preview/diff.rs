@@ -380,10 +380,10 @@ impl<'a> Sim<'a> {
     fn link_first(&mut self, f: usize) -> Text {
         let name = self.fk_name(f);
         let ancestor = match self.nearest_linked_ancestor(f) {
-            Some((a, sa)) => Text::new("nearest_linked").quoted("fk", self.fk_name(a)).quoted("sor", self.sor_name(sa)).plain(
-                "sor_id",
-                self.sor.units[sa].sor_id,
-            ),
+            Some((a, sa)) => Text::new("nearest_linked")
+                .quoted("fk", self.fk_name(a))
+                .quoted("sor", self.sor_name(sa))
+                .plain("sor_id", self.sor.units[sa].sor_id),
             None => Text::new("no_ancestor_linked"),
         };
         Text::new("link_first").quoted("fk", name).tail("ancestor", vec![ancestor])
@@ -536,11 +536,7 @@ impl<'a> Sim<'a> {
         }
         if !any_linked {
             let sor_id = self.link[f];
-            self.warn(
-                WarningKind::UnitNotLinked,
-                sor_id,
-                Text::new("nothing_closes").quoted("fk", name),
-            );
+            self.warn(WarningKind::UnitNotLinked, sor_id, Text::new("nothing_closes").quoted("fk", name));
         }
     }
 
@@ -578,10 +574,10 @@ impl<'a> Sim<'a> {
                     Some(f) if !self.fk_closed[f] => self.warn(
                         WarningKind::CounterpartStaysOpen,
                         Some(u.sor_id),
-                        Text::new("counterpart_stays_open").quoted("sor", &u.name).quoted("top", top).quoted(
-                            "fk",
-                            self.fk_name(f),
-                        ),
+                        Text::new("counterpart_stays_open")
+                            .quoted("sor", &u.name)
+                            .quoted("top", top)
+                            .quoted("fk", self.fk_name(f)),
                     ),
                     Some(_) => {}
                     None => self.warn(
@@ -605,7 +601,11 @@ impl<'a> Sim<'a> {
         });
         if self.fk_parent[f] == Some(under) {
             let sor_id = self.link[f];
-            self.warn(WarningKind::NoEffect, sor_id, Text::new("already_under").quoted("fk", name).quoted("under", under_name));
+            self.warn(
+                WarningKind::NoEffect,
+                sor_id,
+                Text::new("already_under").quoted("fk", name).quoted("under", under_name),
+            );
             return;
         }
         let old_fk_parent = match self.fk_parent[f] {
@@ -665,7 +665,8 @@ impl<'a> Sim<'a> {
             );
         }
         // Health institution and owner before and after.
-        for (kind, code) in [(SorKind::HealthInstitution, "across_institutions"), (SorKind::InstitutionOwner, "across_owners")]
+        for (kind, code) in
+            [(SorKind::HealthInstitution, "across_institutions"), (SorKind::InstitutionOwner, "across_owners")]
         {
             if u.kind == kind || (kind == SorKind::HealthInstitution && u.kind == SorKind::InstitutionOwner) {
                 continue;
@@ -785,11 +786,7 @@ impl<'a> Sim<'a> {
         });
         let Some(s) = self.counterpart(f) else {
             let sor_id = self.link[f];
-            self.warn(
-                WarningKind::UnitNotLinked,
-                sor_id,
-                Text::new("rename_unlinked").quoted("fk", old),
-            );
+            self.warn(WarningKind::UnitNotLinked, sor_id, Text::new("rename_unlinked").quoted("fk", old));
             return;
         };
         let u = &self.sor.units[s];

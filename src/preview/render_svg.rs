@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::view::{fk_rows, sor_rows, Marker, Row, RowKey};
 use super::view::Say;
+use super::view::{fk_rows, sor_rows, Marker, Row, RowKey};
 use super::{Preview, Text};
 use crate::domain::{FkTree, FkUuid, SorId, SorTree};
 use crate::markup::escape_xml;

@@ -181,11 +181,10 @@ pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId], say: Say) -
             }
             Action::Move => {
                 if let Some(s) = at {
-                    marks
-                        .on
-                        .entry(s)
-                        .or_default()
-                        .push((Marker::MoveFrom, say(&Text::new("note_moves_under").plain("to", name_of(c.new_parent_sor_id)))));
+                    marks.on.entry(s).or_default().push((
+                        Marker::MoveFrom,
+                        say(&Text::new("note_moves_under").plain("to", name_of(c.new_parent_sor_id))),
+                    ));
                 }
                 if let Some(p) = c.new_parent_sor_id.and_then(|i| sor.index_of(i)) {
                     marks.under.entry(p).or_default().push(Extra {
@@ -242,9 +241,15 @@ pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid], say: Say) -> 
                 }
             }
             (Action::Update, Some(f)) => {
-                marks.on.entry(f).or_default().push((Marker::Update, say(&Text::new("note_becomes").quoted("name", &m.name))));
+                marks
+                    .on
+                    .entry(f)
+                    .or_default()
+                    .push((Marker::Update, say(&Text::new("note_becomes").quoted("name", &m.name))));
             }
-            (Action::Close, Some(f)) => marks.on.entry(f).or_default().push((Marker::Close, say(&Text::new("note_closes")))),
+            (Action::Close, Some(f)) => {
+                marks.on.entry(f).or_default().push((Marker::Close, say(&Text::new("note_closes"))))
+            }
             (Action::Create, Some(f)) => {
                 marks.on.entry(f).or_default().push((Marker::Create, say(&Text::new("note_new_in_sor"))))
             }

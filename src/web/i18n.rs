@@ -394,6 +394,9 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("unknown_band", "Ukendt sikkerhedsniveau; filtret er udeladt", "Unknown confidence band; left out of the filter"),
     ("unknown_action", "Ukendt handling", "Unknown action"),
     ("preview_failed", "Konsekvenserne kunne ikke beregnes for denne ændring.", "The consequences of this change could not be worked out."),
+    ("detail_bulk_approval", "samlet godkendelse", "bulk approval"),
+    ("state_superseded", "Erstattet", "Superseded"),
+    ("state_applying", "Sendes til SOR", "Being applied"),
     ("state_sending", "Sendes", "Sending"),
     ("state_done", "Gennemført", "Done"),
     ("state_applied", "Gennemført", "Applied"),
@@ -404,7 +407,6 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("state_rejected", "Afvist", "Rejected"),
     ("why_children_linked_elsewhere", "underenhederne er koblet til andre", "sub-units linked to other units"),
 ];
-
 
 /// The preview's messages in Danish (the English templates are `crate::preview::ENGLISH`).
 pub const PREVIEW_DA: &[(&str, &str)] = &[

@@ -987,7 +987,10 @@ pub async fn contacts_csv(
     let r = views::contact_report(&state, &signed, kommune).await?;
     let bytes = crate::contacts::render::people_csv(std::slice::from_ref(&r));
     let disposition = format!("attachment; filename=\"kontaktdata-{kommune}.csv\"");
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
         .into_response())
 }
 
@@ -1044,7 +1047,7 @@ pub async fn audit(
     let kommune = parse_kommune(&k)?;
     let v = views::audit(&state, &signed, kommune, q).await?;
     let chosen = v.filter.action.clone().unwrap_or_default();
-    let state_text = |s: &str| l.text(&format!("state_{s}")).map(str::to_string).unwrap_or_else(|| s.to_string());
+    let state_text = |s: &str| audit_state(l, s);
     let body = html! {
         h1 { (l.t("audit")) }
         form.filters method="get" action={ "/k/" (v.kommune) "/audit" } {
@@ -1072,7 +1075,7 @@ pub async fn audit(
                     td { (e.unit.clone().unwrap_or_default()) }
                     td.from { (e.before.as_deref().map(state_text).unwrap_or_default()) }
                     td.to { (e.after.as_deref().map(state_text).unwrap_or_default()) }
-                    td { (e.detail.clone().unwrap_or_default()) }
+                    td { (e.detail.as_deref().map(|d| l.text(&format!("detail_{}", d.replace(' ', "_"))).unwrap_or(d)).unwrap_or_default()) }
                 }
             }
         }
@@ -1083,6 +1086,19 @@ pub async fn audit(
         }
     };
     Ok(layout(l, l.t("audit"), Some(&signed), Some(&v.kommune), body))
+}
+
+/// A state in the audit log in words: a recorded proposal or change (JSON) by its status or
+/// state, a plain state by the catalogue.
+fn audit_state(l: Lang, s: &str) -> String {
+    let word = |w: &str| l.text(&format!("state_{w}")).map(str::to_string).unwrap_or_else(|| w.to_string());
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(v) => match v.get("status").or_else(|| v.get("state")).and_then(|x| x.as_str()) {
+            Some(st) => word(st),
+            None => String::new(),
+        },
+        Err(_) => word(s),
+    }
 }
 
 fn waves_body(l: Lang, v: &views::WavesView) -> Markup {

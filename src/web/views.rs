@@ -15,10 +15,10 @@ use crate::markup::escape_xml;
 use crate::matching::json::ProposalDto;
 use crate::matching::{Change as MatchChange, CloseProposal, CreateProposal, MoveProposal, Proposal, UpdateProposal};
 use crate::preview::render_svg::render_svg_in;
-use crate::web::i18n::Lang;
 use crate::preview::{preview, preview_proposals, Edit};
 use crate::review::Role;
 use crate::store::{ProposalStatus, QueueFilter, QueueRow};
+use crate::web::i18n::Lang;
 
 /// Rows per queue page.
 pub const PAGE_SIZE: usize = 50;
@@ -70,7 +70,8 @@ pub async fn named_home(state: &AppState, signed: &Signed) -> Result<HomeView, W
             }
         }
     }
-    let kommuner: Vec<KommuneKode> = municipalities.iter().filter_map(|m| KommuneKode::parse(&m.kommune).ok()).collect();
+    let kommuner: Vec<KommuneKode> =
+        municipalities.iter().filter_map(|m| KommuneKode::parse(&m.kommune).ok()).collect();
     let names = municipality_names(state, &kommuner).await?;
     for m in &mut municipalities {
         m.name = KommuneKode::parse(&m.kommune).ok().and_then(|k| names.get(&k).cloned());
@@ -1342,12 +1343,18 @@ pub async fn audit(
     if shown.iter().any(|e| e.proposal_id.is_some()) {
         let trees = state.latest_trees(kommune).await?;
         for p in state.store().proposals(kommune, None).await? {
-            let fk_name = p.key.fk_uuid.as_deref().and_then(|u| FkUuid::parse(u).ok()).and_then(|u| {
-                trees.as_ref().and_then(|(fk, _)| fk.get(u)).map(|u| u.enhedsnavn.clone())
-            });
-            let sor_name = p.key.sor_id.as_deref().and_then(|s| SorId::parse(s).ok()).and_then(|s| {
-                trees.as_ref().and_then(|(_, sor)| sor.get(s)).map(|u| u.name.clone())
-            });
+            let fk_name = p
+                .key
+                .fk_uuid
+                .as_deref()
+                .and_then(|u| FkUuid::parse(u).ok())
+                .and_then(|u| trees.as_ref().and_then(|(fk, _)| fk.get(u)).map(|u| u.enhedsnavn.clone()));
+            let sor_name = p
+                .key
+                .sor_id
+                .as_deref()
+                .and_then(|s| SorId::parse(s).ok())
+                .and_then(|s| trees.as_ref().and_then(|(_, sor)| sor.get(s)).map(|u| u.name.clone()));
             let payload_name = match &p.payload {
                 ProposalDto::Link { fk_name, .. } => Some(fk_name.clone()),
                 ProposalDto::Create { name, .. } | ProposalDto::Close { name, .. } => Some(name.clone()),
