@@ -97,6 +97,11 @@ pub fn readiness(f: &ReadinessFacts) -> Readiness {
     Readiness { met, missing }
 }
 
+/// The audit log's actions that are a person's decision on a proposal (writes, undos and the
+/// rules' decisions are not).
+const PERSON_DECISIONS: [&str; 7] =
+    ["approve", "reject", "no_match", "create_new", "choose_alternative", "link_by_hand", "close_sor_only"];
+
 /// The last run of a municipality, as status shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LastRun {
@@ -178,7 +183,7 @@ async fn one(
         .audit_log(k)
         .await?
         .into_iter()
-        .filter(|e| !e.automatic && e.action != "undo")
+        .filter(|e| !e.automatic && PERSON_DECISIONS.contains(&e.action.as_str()))
         .filter_map(|e| e.proposal_id)
         .collect();
     let mut by_kind = BTreeMap::new();

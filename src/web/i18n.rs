@@ -362,7 +362,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("err_sign_in", "Log ind først.", "Sign in first."),
     ("err_forbidden", "Du har ikke adgang til dette.", "You do not have access to this."),
     ("err_csrf", "Formularen kom ikke fra denne side. Genindlæs siden og prøv igen.", "The form was not sent from this app. Reload the page and try again."),
-    ("err_not_found", "Findes ikke", "Not found"),
+    ("err_not_found", "Det, du leder efter, findes ikke (længere): måske har en nyere kørsel erstattet det.", "Not found"),
     ("err_bad_request", "Forespørgslen kan ikke bruges", "The request cannot be used"),
     ("err_conflict", "Sagen er ændret imens, så handlingen kan ikke udføres", "The case changed meanwhile, so this cannot be done"),
     ("err_rate_limited", "For mange forkerte forsøg: vent 15 minutter og prøv igen.", "Too many failed sign-ins: wait 15 minutes and try again."),

@@ -324,8 +324,19 @@ pub async fn overview(
     Ok(layout(l, l.t("overview"), Some(&signed), Some(&v.kommune), body))
 }
 
-fn confidence_text(c: Option<f64>) -> String {
-    c.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into())
+fn confidence_text(l: Lang, c: Option<f64>) -> String {
+    match c {
+        Some(c) => number(l, &format!("{c:.2}")),
+        None => "–".into(),
+    }
+}
+
+/// A number as the language writes it (Danish: decimal comma).
+fn number(l: Lang, s: &str) -> String {
+    match l {
+        Lang::Da => s.replace('.', ","),
+        Lang::En => s.to_string(),
+    }
 }
 
 fn field_text(l: Lang, field: &str) -> &'static str {
@@ -349,7 +360,7 @@ fn case_summary(l: Lang, it: &views_cases::CaseItem) -> Markup {
                 @match c.kind.as_str() {
                     "create" => { (l.t("new_under")) " " strong { (c.parent_name.clone().or(c.parent_sor_id.clone()).unwrap_or_default()) } }
                     "linked" => { (l.t("is_linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } }
-                    _ => { (l.t("linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } " (" (l.t("confidence")) " " (confidence_text(c.confidence)) ")" }
+                    _ => { (l.t("linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } " (" (l.t("confidence").to_lowercase()) " " (confidence_text(l, c.confidence)) ")" }
                 }
             }
         }
@@ -357,7 +368,7 @@ fn case_summary(l: Lang, it: &views_cases::CaseItem) -> Markup {
             div.alternatives { small { (l.t("alternatives")) ": "
                 @for (n, a) in it.alternatives.iter().enumerate() {
                     @if n > 0 { ", " }
-                    (n + 1) " " (a.name.clone().unwrap_or_else(|| a.sor_id.clone())) " (" (format!("{:.2}", a.confidence)) ")"
+                    (n + 1) " " (a.name.clone().unwrap_or_else(|| a.sor_id.clone())) " (" (number(l, &format!("{:.2}", a.confidence))) ")"
                 }
             } }
         }
@@ -548,7 +559,7 @@ pub async fn proposal(
     let is_sor_admin = signed.roles_for(kommune).contains(&crate::review::Role::SorAdmin);
     let body = html! {
         h1 { (l.t("proposal")) " " (v.id) ": " (l.kind(&v.kind)) @if let Some(n) = &unit_name { " – " (n) } }
-        p { (l.t("status")) ": " strong { (l.status(&v.status)) } @if v.confidence.is_some() { " · " (l.t("confidence")) ": " (confidence_text(v.confidence)) } }
+        p { (l.t("status")) ": " strong { (l.status(&v.status)) } @if v.confidence.is_some() { " · " (l.t("confidence")) ": " (confidence_text(l, v.confidence)) } }
         table.sidebyside {
             tr { th { (l.t("field")) } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } }
             @for f in &v.fields {
@@ -615,7 +626,7 @@ pub async fn proposal(
         @if !v.alternatives.is_empty() {
             h2 { (l.t("alternatives")) }
             ul.alternatives { @for a in &v.alternatives { li {
-                (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (format!("{:.2}", a.confidence))
+                (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (number(l, &format!("{:.2}", a.confidence)))
                 @if v.can_decide && v.kind == "link" && !case_shown {
                     " "
                     form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
@@ -775,12 +786,12 @@ pub async fn bulk_confirm(
     let ids: Vec<String> = v.items.iter().map(|i| i.id.to_string()).collect();
     let body = html! {
         h1 { (l.t("bulk_confirm_title")) }
-        p #bulk-count { (l.t("bulk_count")) ": " strong { (v.count) } " (" (l.t("confidence")) " ≥ " (format!("{:.2}", v.threshold)) ")" }
+        p #bulk-count { (l.t("bulk_count")) ": " strong { (v.count) } " (" (l.t("confidence")) " ≥ " (number(l, &format!("{:.2}", v.threshold))) ")" }
         h2 { (l.t("bulk_will_approve")) }
         table {
             tr { th { "#" } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } th { (l.t("confidence")) } }
             @for it in &v.items {
-                tr { td { (it.id) } td { (it.fk_name.clone().unwrap_or_default()) } td { (it.sor_name.clone().unwrap_or_default()) } td { (confidence_text(it.confidence)) } }
+                tr { td { (it.id) } td { (it.fk_name.clone().unwrap_or_default()) } td { (it.sor_name.clone().unwrap_or_default()) } td { (confidence_text(l, it.confidence)) } }
             }
         }
         form method="post" action={ "/k/" (v.kommune) "/bulk" } {
@@ -1075,7 +1086,7 @@ pub async fn audit(
                     td { (e.unit.clone().unwrap_or_default()) }
                     td.from { (e.before.as_deref().map(state_text).unwrap_or_default()) }
                     td.to { (e.after.as_deref().map(state_text).unwrap_or_default()) }
-                    td { (e.detail.as_deref().map(|d| l.text(&format!("detail_{}", d.replace(' ', "_"))).unwrap_or(d)).unwrap_or_default()) }
+                    td { (e.detail.as_deref().map(|d| audit_detail(l, d)).unwrap_or_default()) }
                 }
             }
         }
@@ -1086,6 +1097,19 @@ pub async fn audit(
         }
     };
     Ok(layout(l, l.t("audit"), Some(&signed), Some(&v.kommune), body))
+}
+
+/// An audit entry's detail: fixed texts from the catalogue, a leading proposal kind
+/// (`write_back Afsnit A`) in words; anything else (a person's reason) as written.
+fn audit_detail(l: Lang, d: &str) -> String {
+    if let Some(t) = l.text(&format!("detail_{}", d.replace(' ', "_"))) {
+        return t.to_string();
+    }
+    let (first, rest) = d.split_once(' ').unwrap_or((d, ""));
+    if views::KINDS.contains(&first) {
+        return format!("{} {rest}", l.kind(first)).trim_end().to_string();
+    }
+    d.to_string()
 }
 
 /// A state in the audit log in words: a recorded proposal or change (JSON) by its status or
