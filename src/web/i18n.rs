@@ -55,17 +55,17 @@ impl Lang {
     }
 
     /// A proposal kind (`link`, `write_back`, ...) in words.
-    pub fn kind<'a>(self, kind: &'a str) -> &'a str {
+    pub fn kind(self, kind: &str) -> &str {
         self.coded("kind_", kind)
     }
 
     /// A proposal status (`pending`, ...) in words.
-    pub fn status<'a>(self, status: &'a str) -> &'a str {
+    pub fn status(self, status: &str) -> &str {
         self.coded("status_", status)
     }
 
     /// A role (`sor_admin`, ...) in words.
-    pub fn role<'a>(self, role: &'a str) -> &'a str {
+    pub fn role(self, role: &str) -> &str {
         self.coded("role_", role)
     }
 
@@ -322,6 +322,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("outcome_failed", "Fejlet", "Failed"),
     ("outcome_skipped", "Sprunget over", "Skipped"),
     ("municipalities_n", "kommuner", "municipalities"),
+    ("one_municipality", "kommune", "municipality"),
     ("warn_parent_not_linked", "Overordnet enhed ikke koblet", "Parent not linked"),
     ("warn_unit_not_linked", "Enheden er ikke koblet", "Unit not linked"),
     ("warn_broken_link", "Brudt kobling", "Broken link"),

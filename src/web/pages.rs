@@ -1132,7 +1132,7 @@ fn waves_body(l: Lang, v: &views::WavesView) -> Markup {
             Some(r) => {
                 @for w in &r.waves {
                     h2 { (l.t("wave")) " " (w.wave) }
-                    p.wave-totals { (w.totals.municipalities) " " (l.t("municipalities_n")) " · " (l.t("coverage")) " " (percent(l, w.totals.coverage)) " · "
+                    p.wave-totals { (w.totals.municipalities) " " (if w.totals.municipalities == 1 { l.t("one_municipality") } else { l.t("municipalities_n") }) " · " (l.t("coverage")) " " (percent(l, w.totals.coverage)) " · "
                         (l.t("proposals")) " " (w.totals.pending) " · " (l.t("applied")) " " (w.totals.applied_changes) }
                     table.waves {
                         tr { th { (l.t("municipality")) } th { (l.t("status")) } th { (l.t("readiness")) } th { (l.t("missing_readiness")) }

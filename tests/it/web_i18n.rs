@@ -171,7 +171,7 @@ async fn every_main_page_in_danish_shows_no_raw_code_and_no_english_text(db: &Te
     let audit = danish_page(&mut admin, "/k/350/audit").await;
     assert!(!audit.contains(".000Z") && !audit.contains("T0") && !audit.contains("T1"), "raw timestamps");
     let waves = danish_page(&mut admin, "/waves").await;
-    assert!(waves.contains("1 kommuner") && waves.contains("/5"), "{}", visible_text(&waves));
+    assert!(waves.contains("1 kommune ") && waves.contains("/5"), "{}", visible_text(&waves));
     danish_page(&mut admin, "/k/350/wave").await;
     danish_page(&mut admin, "/k/350/proposals/999999").await;
     danish_page(&mut admin, "/k/350/queue?kind=nonsense&page=9").await;
