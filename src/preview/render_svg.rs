@@ -54,6 +54,7 @@ fn both_sides(
     links: &[(FkUuid, SorId)],
     preview: &Preview,
     say: Say,
+    open: usize,
 ) -> (Vec<Row>, Vec<Row>) {
     let by_fk: HashMap<FkUuid, SorId> = links.iter().copied().collect();
     let by_sor: HashMap<SorId, FkUuid> = links.iter().map(|&(f, s)| (s, f)).collect();
@@ -72,7 +73,7 @@ fn both_sides(
         .flatten()
         .filter_map(|f| by_fk.get(&f).copied())
         .collect();
-    (fk_rows(fk, preview, &fk_context, say), sor_rows(sor, preview, &sor_context, say).0)
+    (fk_rows(fk, preview, &fk_context, say, open), sor_rows(sor, preview, &sor_context, say, open).0)
 }
 
 fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
@@ -112,12 +113,20 @@ fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
 
 /// The side-by-side drawing as a standalone SVG document.
 pub fn render_svg(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)]) -> String {
-    render_svg_in(preview, fk, sor, links, &|t: &Text| t.english())
+    render_svg_in(preview, fk, sor, links, &|t: &Text| t.english(), 0)
 }
 
-/// [`render_svg`] with every word from `say` (another language's templates).
-pub fn render_svg_in(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)], say: Say) -> String {
-    let (left, right) = both_sides(fk, sor, links, preview, say);
+/// [`render_svg`] with every word from `say` (another language's templates) and `open` more
+/// levels drawn below the affected branches (the "… N more" rows opened).
+pub fn render_svg_in(
+    preview: &Preview,
+    fk: &FkTree,
+    sor: &SorTree,
+    links: &[(FkUuid, SorId)],
+    say: Say,
+    open: usize,
+) -> String {
+    let (left, right) = both_sides(fk, sor, links, preview, say, open);
     let n = left.len().max(right.len()).max(1);
     let width = RIGHT_X + COL_W + 10;
     let height = TOP + n * ROW_H + 10;

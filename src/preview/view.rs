@@ -72,7 +72,15 @@ struct Marks {
     context: HashSet<usize>,
 }
 
-fn rows(tree: &Tree, label: &dyn Fn(usize) -> (String, String, RowKey), marks: &Marks, say: Say) -> Vec<Row> {
+/// `open`: how many levels below the affected branches are drawn too (0: each unaffected branch
+/// is one "… N more" row).
+fn rows(
+    tree: &Tree,
+    label: &dyn Fn(usize) -> (String, String, RowKey),
+    marks: &Marks,
+    say: Say,
+    open: usize,
+) -> Vec<Row> {
     let mut shown = vec![false; tree.len()];
     let seeds = marks.on.keys().chain(marks.under.keys()).chain(marks.context.iter());
     for &n in seeds {
@@ -80,6 +88,17 @@ fn rows(tree: &Tree, label: &dyn Fn(usize) -> (String, String, RowKey), marks: &
             shown[n] = true;
             for a in tree.ancestors(n) {
                 shown[a] = true;
+            }
+        }
+    }
+    for _ in 0..open {
+        let now: Vec<usize> = (0..tree.len()).filter(|&n| shown[n]).collect();
+        if now.len() == tree.len() {
+            break;
+        }
+        for n in now {
+            for &c in tree.children(n) {
+                shown[c] = true;
             }
         }
     }
@@ -150,7 +169,7 @@ fn emit(
 }
 
 /// The SOR side: rows, plus the new units that cannot be placed (their FK-ORG parent is unlinked).
-pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId], say: Say) -> (Vec<Row>, Vec<String>) {
+pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId], say: Say, open: usize) -> (Vec<Row>, Vec<String>) {
     let mut marks = Marks::default();
     let mut unplaced = Vec::new();
     let name_of = |id: Option<SorId>| {
@@ -203,11 +222,11 @@ pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId], say: Say) -
         let u = &sor.units[i];
         (u.name.clone(), u.sor_id.to_string(), RowKey::Sor(u.sor_id))
     };
-    (rows(&sor.tree, &label, &marks, say), unplaced)
+    (rows(&sor.tree, &label, &marks, say, open), unplaced)
 }
 
 /// The FK-ORG side of the drawing.
-pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid], say: Say) -> Vec<Row> {
+pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid], say: Say, open: usize) -> Vec<Row> {
     let mut marks = Marks::default();
     let name_of = |id: Option<FkUuid>| id.and_then(|i| fk.get(i)).map(|u| u.enhedsnavn.clone()).unwrap_or_default();
     for m in &preview.fk_marks {
@@ -261,5 +280,5 @@ pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid], say: Say) -> 
         let u = &fk.units[i];
         (u.enhedsnavn.clone(), u.uuid.to_string(), RowKey::Fk(u.uuid))
     };
-    rows(&fk.tree, &label, &marks, say)
+    rows(&fk.tree, &label, &marks, say, open)
 }

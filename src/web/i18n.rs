@@ -345,6 +345,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("act_sor_move", "Flyttes", "Moved"),
     ("more_n", "flere", "more"),
     ("show_all", "Vis alle", "Show all"),
+    ("open_more", "Vis et niveau mere af træerne (åbner \"… flere\")", "Show one more level of the trees (opens \"… more\")"),
+    ("open_less", "Vis et niveau mindre", "Show one level less"),
     ("role", "Rolle", "Role"),
     ("download_csv", "Hent som CSV", "Download as CSV"),
     ("download_xlsx", "Hent som Excel (XLSX)", "Download as Excel (XLSX)"),

@@ -944,7 +944,14 @@ pub async fn whatif(
                 h3 { (l.t("warnings")) }
                 (warnings_list(l, &v.warnings))
             }
-            @if let Some(svg) = &v.svg { div.drawing #whatif-drawing { (PreEscaped(svg)) } }
+            @if let Some(svg) = &v.svg {
+                @let open = v.query.open.unwrap_or(0).min(views::MAX_OPEN);
+                p.drawing-levels {
+                    @if open < views::MAX_OPEN { a #open-more href={ (base) "?" (v.query.with_open(open + 1)) } { "⊕ " (l.t("open_more")) } }
+                    @if open > 0 { " · " a href={ (base) "?" (v.query.with_open(open - 1)) } { "⊖ " (l.t("open_less")) } }
+                }
+                div.drawing #whatif-drawing { (PreEscaped(svg)) }
+            }
         }
     };
     Ok(layout(l, l.t("whatif"), Some(&signed), Some(&v.kommune), body))

@@ -700,7 +700,7 @@ pub async fn proposal_in(
                         Some(pv.summary.line())
                     },
                     pv.warnings.iter().map(warning_view).collect(),
-                    Some(render_svg_in(&pv, &fk, &sor, &links, &|t| l.say(t))),
+                    Some(render_svg_in(&pv, &fk, &sor, &links, &|t| l.say(t), 0)),
                 ),
                 Err(e) => (Some(e.to_string()), Vec::new(), None),
             }
@@ -851,6 +851,31 @@ pub struct WhatIfQuery {
     pub under: Option<String>,
     pub name: Option<String>,
     pub date: Option<String>,
+    /// How many levels below the affected branches the drawing opens ("… N more").
+    pub open: Option<usize>,
+}
+
+/// The most levels the what-if drawing opens.
+pub const MAX_OPEN: usize = 6;
+
+impl WhatIfQuery {
+    /// The query string of this what-if with the drawing opened `open` levels.
+    pub fn with_open(&self, open: usize) -> String {
+        let mut parts = vec![format!("open={open}")];
+        for (k, v) in [
+            ("unit", &self.unit),
+            ("action", &self.action),
+            ("uq", &self.uq),
+            ("under", &self.under),
+            ("name", &self.name),
+            ("date", &self.date),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", url_encode(v)));
+            }
+        }
+        parts.join("&")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1088,7 +1113,8 @@ pub async fn whatif_in(
                 });
             }
             view.warnings.extend(pv.warnings.iter().map(warning_view));
-            view.svg = Some(render_svg_in(&pv, &fk, &sor, &links, &|t| l.say(t)));
+            let open = view.query.open.unwrap_or(0).min(MAX_OPEN);
+            view.svg = Some(render_svg_in(&pv, &fk, &sor, &links, &|t| l.say(t), open));
         }
         Err(e) => {
             view.problems.push(FormProblem::new("preview_failed", None));

@@ -259,6 +259,14 @@ async fn the_what_if_page_warns_about_old_dates_and_unplaceable_creates_and_show
     let moved = admin.get(&format!("/k/350/whatif?unit={unit}&action=move&under={other_home}")).await.body;
     assert!(moved.contains("Nuværende placering") && moved.contains("Ny placering"), "{moved}");
     assert!(moved.contains("Sundhed og Ældre") && moved.contains("Plejehjemmet Solgården"), "{moved}");
+    // "… N more" opens: one level more shows the other care homes.
+    let closed = admin.get(&format!("/k/350/whatif?unit={unit}&action=close&date=2026-12-31")).await.body;
+    let drawing = crate::web::between(&closed, "id=\"whatif-drawing\"", "</svg>");
+    assert!(drawing.contains("flere") && !drawing.contains("Plejecenter Egevang"), "{drawing}");
+    assert!(closed.contains("id=\"open-more\""));
+    let opened = admin.get(&format!("/k/350/whatif?unit={unit}&action=close&date=2026-12-31&open=1")).await.body;
+    let drawing = crate::web::between(&opened, "id=\"whatif-drawing\"", "</svg>");
+    assert!(drawing.contains("Plejecenter Egevang"), "{drawing}");
     // Only the fields of the chosen action are shown.
     let form = crate::web::between(&moved, "<form class=\"whatif\"", "</form>");
     assert!(form.contains("data-actions=\"close\" hidden"), "{form}");
