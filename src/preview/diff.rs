@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{Action, Change, Edit, FkMark, Preview, PreviewError, Summary, Warning, WarningKind};
+use super::{Action, Change, Edit, FkMark, Preview, PreviewError, Summary, Text, Warning, WarningKind};
 use crate::domain::{Address, FkTree, FkUuid, SorId, SorKind, SorTree, SorUnit};
 use crate::matching::Proposal;
 
@@ -78,28 +78,23 @@ pub fn preview_proposals(
                 None => sim.warn(
                     WarningKind::BrokenLink,
                     Some(l.sor_id),
-                    format!("FK-ORG unit {:?} is linked to SOR-ID {}, which is not in SOR", l.fk_name, l.sor_id),
+                    Text::new("linked_to_missing").quoted("fk", &l.fk_name).plain("sor_id", l.sor_id),
                 ),
                 Some(s) if sor.units[s].is_closed_on(today) => sim.warn(
                     WarningKind::BrokenLink,
                     Some(l.sor_id),
-                    format!(
-                        "FK-ORG unit {:?} is linked to SOR unit {:?}, which is closed",
-                        l.fk_name, sor.units[s].name
-                    ),
+                    Text::new("linked_to_closed").quoted("fk", &l.fk_name).quoted("sor", &sor.units[s].name),
                 ),
                 Some(_) => {}
             },
             Proposal::Create(c) => {
                 let ps = find(c.parent_sor_id)?;
                 let fk_parent = fk.get(c.parent_fk_uuid).map(|u| u.enhedsnavn.as_str()).unwrap_or("?");
-                let because = format!(
-                    "FK-ORG unit {:?} has no SOR counterpart; its parent {:?} is linked to {:?}{}",
-                    c.name,
-                    fk_parent,
-                    sor.units[ps].name,
-                    sim.placement(ps)
-                );
+                let because = Text::new("create_proposed")
+                    .quoted("fk", &c.name)
+                    .quoted("parent", fk_parent)
+                    .quoted("sor", &sor.units[ps].name)
+                    .tail("placement", sim.placement(ps));
                 sim.fk_marks.push(FkMark {
                     action: Action::Create,
                     fk_uuid: Some(c.fk_uuid),
@@ -118,15 +113,15 @@ pub fn preview_proposals(
                             name = n.clone();
                         }
                     }
-                    parts.push(format!(
-                        "{}: {:?} -> {:?}",
-                        ch.field,
-                        ch.from.as_deref().unwrap_or(""),
-                        ch.to.as_deref().unwrap_or("")
-                    ));
+                    parts.push(
+                        Text::new("field_change")
+                            .text("field", field_text(ch.field))
+                            .quoted("from", ch.from.as_deref().unwrap_or(""))
+                            .quoted("to", ch.to.as_deref().unwrap_or("")),
+                    );
                     match ch.field {
-                        "address" => sim.warn_inheritors(s, Field::Postal, "postal address"),
-                        "phone" => sim.warn_inheritors(s, Field::Phone, "phone number"),
+                        "address" => sim.warn_inheritors(s, Field::Postal),
+                        "phone" => sim.warn_inheritors(s, Field::Phone),
                         _ => {}
                     }
                 }
@@ -137,7 +132,15 @@ pub fn preview_proposals(
                     name: name.clone(),
                 });
                 let parent = sim.sor_parent[s];
-                sim.push(Action::Update, Some(u.sor_id), name, parent, None, Some(u.fk_uuid), parts.join("; "));
+                sim.push(
+                    Action::Update,
+                    Some(u.sor_id),
+                    name,
+                    parent,
+                    None,
+                    Some(u.fk_uuid),
+                    Text::new("fields_changed").join("changes", parts),
+                );
             }
             Proposal::Close(c) => {
                 let s = find(c.sor_id)?;
@@ -148,7 +151,7 @@ pub fn preview_proposals(
                     parent: None,
                     name: fk_name.clone(),
                 });
-                sim.close_sor_subtree(s, format!("FK-ORG unit {fk_name:?} is closed"));
+                sim.close_sor_subtree(s, Text::new("fk_closed").quoted("fk", &fk_name));
             }
             Proposal::Move(m) => {
                 let s = find(m.sor_id)?;
@@ -160,7 +163,7 @@ pub fn preview_proposals(
                     parent: None,
                     name: fk_name.clone(),
                 });
-                sim.move_sor(s, p, format!("FK-ORG unit {fk_name:?} has another parent than its SOR unit"));
+                sim.move_sor(s, p, Text::new("fk_other_parent").quoted("fk", &fk_name));
             }
             Proposal::WriteBack(_) => {}
         }
@@ -191,12 +194,12 @@ impl Field {
             Field::Phone => u.effective.phone.value.clone(),
         }
     }
-    fn label(self) -> &'static str {
-        match self {
-            Field::Ean => "EAN",
-            Field::Postal => "postal address",
-            Field::Phone => "phone number",
-        }
+    fn label(self) -> Text {
+        Text::new(match self {
+            Field::Ean => "field_ean",
+            Field::Postal => "field_postal_address",
+            Field::Phone => "field_phone_number",
+        })
     }
 }
 
@@ -210,13 +213,25 @@ fn show_address(a: &Address) -> String {
 }
 
 /// "A, B and 3 more".
-fn list_names(names: &[&str]) -> String {
+fn list_names(names: &[&str]) -> Text {
     let shown: Vec<String> = names.iter().take(MAX_LISTED).map(|n| format!("{n:?}")).collect();
-    let mut s = shown.join(", ");
+    let s = shown.join(", ");
     if names.len() > MAX_LISTED {
-        s.push_str(&format!(" and {} more", names.len() - MAX_LISTED));
+        Text::new("names_and_more").plain("names", s).plain("more", names.len() - MAX_LISTED)
+    } else {
+        Text::new("names").plain("names", s)
     }
-    s
+}
+
+/// A proposal's field name as a message.
+fn field_text(field: &str) -> Text {
+    Text::new(match field {
+        "name" => "field_name",
+        "address" => "field_address",
+        "phone" => "field_phone",
+        "email" => "field_email",
+        _ => "field_other",
+    })
 }
 
 /// Working copy of both trees' structure while edits are applied.
@@ -282,8 +297,8 @@ impl<'a> Sim<'a> {
         Preview { summary, changes: self.changes, warnings: self.warnings, fk_marks: self.fk_marks }
     }
 
-    fn warn(&mut self, kind: WarningKind, sor_id: Option<SorId>, message: String) {
-        let w = Warning { kind, sor_id, message };
+    fn warn(&mut self, kind: WarningKind, sor_id: Option<SorId>, text: Text) {
+        let w = Warning { kind, sor_id, message: text.english(), text };
         if !self.warnings.contains(&w) {
             self.warnings.push(w);
         }
@@ -298,7 +313,7 @@ impl<'a> Sim<'a> {
         parent: Option<usize>,
         new_parent: Option<usize>,
         fk_uuid: Option<FkUuid>,
-        because: String,
+        because_text: Text,
     ) {
         let id = |i: Option<usize>| i.map(|i| self.sor.units[i].sor_id);
         let change = Change {
@@ -308,7 +323,8 @@ impl<'a> Sim<'a> {
             parent_sor_id: id(parent),
             new_parent_sor_id: id(new_parent),
             fk_uuid,
-            because,
+            because: because_text.english(),
+            because_text,
         };
         self.changes.push(change);
     }
@@ -330,7 +346,7 @@ impl<'a> Sim<'a> {
                 self.warn(
                     WarningKind::BrokenLink,
                     Some(sor_id),
-                    format!("FK-ORG unit {name:?} is linked to SOR-ID {sor_id}, which is not in SOR"),
+                    Text::new("linked_to_missing").quoted("fk", name).plain("sor_id", sor_id),
                 );
                 None
             }
@@ -339,7 +355,7 @@ impl<'a> Sim<'a> {
                 self.warn(
                     WarningKind::BrokenLink,
                     Some(sor_id),
-                    format!("FK-ORG unit {name:?} is linked to SOR unit {sor_name:?} ({sor_id}), which is closed"),
+                    Text::new("linked_to_closed_id").quoted("fk", name).quoted("sor", sor_name).plain("sor_id", sor_id),
                 );
                 None
             }
@@ -361,20 +377,16 @@ impl<'a> Sim<'a> {
     }
 
     /// "link X first" advice for an FK-ORG unit without counterpart.
-    fn link_first(&mut self, f: usize) -> String {
+    fn link_first(&mut self, f: usize) -> Text {
         let name = self.fk_name(f);
-        let mut s = format!("link {name:?} to its SOR unit first (or create it in SOR)");
-        if let Some((a, sa)) = self.nearest_linked_ancestor(f) {
-            s.push_str(&format!(
-                "; its nearest linked ancestor is {:?} (SOR {:?}, {})",
-                self.fk_name(a),
-                self.sor_name(sa),
-                self.sor.units[sa].sor_id
-            ));
-        } else {
-            s.push_str("; none of its ancestors is linked either");
-        }
-        s
+        let ancestor = match self.nearest_linked_ancestor(f) {
+            Some((a, sa)) => Text::new("nearest_linked")
+                .quoted("fk", self.fk_name(a))
+                .quoted("sor", self.sor_name(sa))
+                .plain("sor_id", self.sor.units[sa].sor_id),
+            None => Text::new("no_ancestor_linked"),
+        };
+        Text::new("link_first").quoted("fk", name).tail("ancestor", vec![ancestor])
     }
 
     fn fk_in_subtree(&self, node: usize, root: usize) -> bool {
@@ -419,13 +431,13 @@ impl<'a> Sim<'a> {
     }
 
     /// ", health institution X, owner Y" for a unit placed under SOR unit `parent`.
-    fn placement(&self, parent: usize) -> String {
-        let mut s = String::new();
+    fn placement(&self, parent: usize) -> Vec<Text> {
+        let mut s = Vec::new();
         if let Some(si) = self.sor_level(parent, SorKind::HealthInstitution) {
-            s.push_str(&format!("; health institution {:?}", self.sor_name(si)));
+            s.push(Text::new("placement_institution").quoted("sor", self.sor_name(si)));
         }
         if let Some(ie) = self.sor_level(parent, SorKind::InstitutionOwner) {
-            s.push_str(&format!("; owner {:?}", self.sor_name(ie)));
+            s.push(Text::new("placement_owner").quoted("sor", self.sor_name(ie)));
         }
         s
     }
@@ -443,7 +455,7 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::Structure,
                 None,
-                format!("{name:?} is created under {under_name:?}, which is closed"),
+                Text::new("created_under_closed").quoted("name", name).quoted("under", under_name),
             );
         }
         let Some(ps) = self.counterpart(under) else {
@@ -451,7 +463,7 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::ParentNotLinked,
                 None,
-                format!("{name:?} cannot be placed in SOR: its FK-ORG parent {under_name:?} has no SOR counterpart; {advice}"),
+                Text::new("cannot_place").quoted("name", name).quoted("under", under_name).text("advice", advice),
             );
             self.push(
                 Action::Create,
@@ -460,7 +472,7 @@ impl<'a> Sim<'a> {
                 None,
                 None,
                 None,
-                format!("created in FK-ORG under {under_name:?}; not placed in SOR until {under_name:?} is linked"),
+                Text::new("not_placed_until_linked").quoted("under", under_name),
             );
             return;
         };
@@ -469,22 +481,27 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::Structure,
                 Some(parent.sor_id),
-                format!(
-                    "{name:?} would come directly under the institution owner {:?}: in SOR it must be a health institution there, not an organisational unit",
-                    parent.name
-                ),
+                Text::new("under_owner_create").quoted("name", name).quoted("owner", &parent.name),
             );
         }
-        let mut because =
-            format!("created in FK-ORG under {under_name:?}; in SOR under {:?}{}", parent.name, self.placement(ps));
-        let inherited = |label: &str, own: Option<&str>, eff: Option<String>| match (own, eff) {
-            (Some(v), _) => format!("; own {label} {v:?}"),
-            (None, Some(v)) => format!("; inherits {label} {v:?}"),
-            (None, None) => String::new(),
+        let inherited = |label: &'static str, own: Option<&str>, eff: Option<String>| match (own, eff) {
+            (Some(v), _) => Some(Text::new("own_value").text("field", Text::new(label)).quoted("value", v)),
+            (None, Some(v)) => Some(Text::new("inherits_value").text("field", Text::new(label)).quoted("value", v)),
+            (None, None) => None,
         };
-        because.push_str(&inherited("address", address, Field::Postal.effective(parent)));
-        because.push_str(&inherited("phone", phone, Field::Phone.effective(parent)));
-        because.push_str(&inherited("EAN", None, Field::Ean.effective(parent)));
+        let values: Vec<Text> = [
+            inherited("field_address", address, Field::Postal.effective(parent)),
+            inherited("field_phone", phone, Field::Phone.effective(parent)),
+            inherited("field_ean", None, Field::Ean.effective(parent)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let because = Text::new("created_under")
+            .quoted("under", under_name)
+            .quoted("sor", &parent.name)
+            .tail("placement", self.placement(ps))
+            .tail("values", values);
         self.push(Action::Create, None, name.to_string(), Some(ps), None, None, because);
     }
 
@@ -492,7 +509,7 @@ impl<'a> Sim<'a> {
         let name = self.fk_name(f);
         if self.fk_closed[f] {
             let sor_id = self.link[f];
-            self.warn(WarningKind::NoEffect, sor_id, format!("FK-ORG unit {name:?} is already closed"));
+            self.warn(WarningKind::NoEffect, sor_id, Text::new("already_closed").quoted("fk", name));
             return;
         }
         let closing: Vec<usize> = self.fk_subtree(f).into_iter().filter(|&d| !self.fk_closed[d]).collect();
@@ -510,25 +527,21 @@ impl<'a> Sim<'a> {
             if let Some(s) = self.counterpart(d) {
                 any_linked = true;
                 let because = if d == f {
-                    format!("FK-ORG unit {name:?} closes on {date}")
+                    Text::new("closes_on").quoted("fk", name).date("date", date)
                 } else {
-                    format!("FK-ORG unit {:?} closes on {date} with {name:?}", self.fk_name(d))
+                    Text::new("closes_on_with").quoted("fk", self.fk_name(d)).date("date", date).quoted("top", name)
                 };
                 self.close_sor_subtree(s, because);
             }
         }
         if !any_linked {
             let sor_id = self.link[f];
-            self.warn(
-                WarningKind::UnitNotLinked,
-                sor_id,
-                format!("FK-ORG unit {name:?} and the units below it have no SOR counterpart: nothing closes in SOR"),
-            );
+            self.warn(WarningKind::UnitNotLinked, sor_id, Text::new("nothing_closes").quoted("fk", name));
         }
     }
 
     /// Closes SOR unit `s` and every open SOR unit below it.
-    fn close_sor_subtree(&mut self, s: usize, because: String) {
+    fn close_sor_subtree(&mut self, s: usize, because: Text) {
         let top = self.sor_name(s);
         for d in self.sor_subtree(s) {
             if self.sor_closed[d] {
@@ -537,7 +550,7 @@ impl<'a> Sim<'a> {
             self.sor_closed[d] = true;
             let u = &self.sor.units[d];
             let fk_of = self.rev.get(&d).copied();
-            let why = if d == s { because.clone() } else { format!("below {top:?}, which closes") };
+            let why = if d == s { because.clone() } else { Text::new("below_closes").quoted("top", top) };
             self.push(
                 Action::Close,
                 Some(u.sor_id),
@@ -552,7 +565,7 @@ impl<'a> Sim<'a> {
                     self.warn(
                         WarningKind::OwnEan,
                         Some(u.sor_id),
-                        format!("{:?} has its own EAN {ean}: messages addressed to it (e.g. discharge letters) will no longer be routed", u.name),
+                        Text::new("own_ean_closes").quoted("sor", &u.name).plain("ean", ean),
                     );
                 }
             }
@@ -561,17 +574,16 @@ impl<'a> Sim<'a> {
                     Some(f) if !self.fk_closed[f] => self.warn(
                         WarningKind::CounterpartStaysOpen,
                         Some(u.sor_id),
-                        format!(
-                            "{:?} closes with {top:?}, but its FK-ORG counterpart {:?} stays open and would be left without a SOR unit",
-                            u.name,
-                            self.fk_name(f)
-                        ),
+                        Text::new("counterpart_stays_open")
+                            .quoted("sor", &u.name)
+                            .quoted("top", top)
+                            .quoted("fk", self.fk_name(f)),
                     ),
                     Some(_) => {}
                     None => self.warn(
                         WarningKind::UnlinkedClosesAlong,
                         Some(u.sor_id),
-                        format!("{:?} has no FK-ORG counterpart and closes with {top:?}", u.name),
+                        Text::new("unlinked_closes_along").quoted("sor", &u.name).quoted("top", top),
                     ),
                 }
             }
@@ -589,10 +601,17 @@ impl<'a> Sim<'a> {
         });
         if self.fk_parent[f] == Some(under) {
             let sor_id = self.link[f];
-            self.warn(WarningKind::NoEffect, sor_id, format!("{name:?} is already under {under_name:?}"));
+            self.warn(
+                WarningKind::NoEffect,
+                sor_id,
+                Text::new("already_under").quoted("fk", name).quoted("under", under_name),
+            );
             return;
         }
-        let old_fk_parent = self.fk_parent[f].map(|p| self.fk_name(p)).unwrap_or("nothing");
+        let old_fk_parent = match self.fk_parent[f] {
+            Some(p) => Text::new("quoted").quoted("value", self.fk_name(p)),
+            None => Text::new("nothing_parent"),
+        };
         reparent(&mut self.fk_parent, &mut self.fk_children, f, under);
         let Some(s) = self.counterpart(f) else {
             let advice = self.link_first(f);
@@ -600,7 +619,7 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::UnitNotLinked,
                 sor_id,
-                format!("{name:?} has no SOR counterpart, so nothing moves in SOR; {advice}"),
+                Text::new("nothing_moves").quoted("fk", name).text("advice", advice),
             );
             return;
         };
@@ -610,21 +629,21 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::ParentNotLinked,
                 Some(sor_id),
-                format!("{name:?} cannot be moved in SOR: its new FK-ORG parent {under_name:?} has no SOR counterpart; {advice}"),
+                Text::new("cannot_move_parent").quoted("fk", name).quoted("under", under_name).text("advice", advice),
             );
             return;
         };
-        self.move_sor(s, p, format!("moved in FK-ORG from {old_fk_parent:?} to {under_name:?}"));
+        self.move_sor(s, p, Text::new("moved_in_fk").text("from", old_fk_parent).quoted("under", under_name));
     }
 
     /// Moves SOR unit `s` under `p`, with the warnings a move can raise.
-    fn move_sor(&mut self, s: usize, p: usize, because: String) {
+    fn move_sor(&mut self, s: usize, p: usize, because: Text) {
         let u = &self.sor.units[s];
         if self.sor_parent[s] == Some(p) {
             self.warn(
                 WarningKind::NoEffect,
                 Some(u.sor_id),
-                format!("{:?} is already under {:?} in SOR", u.name, self.sor_name(p)),
+                Text::new("already_under_sor").quoted("sor", &u.name).quoted("under", self.sor_name(p)),
             );
             return;
         }
@@ -632,7 +651,7 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::Structure,
                 Some(u.sor_id),
-                format!("{:?} cannot move under {:?} in SOR: that unit is below it there", u.name, self.sor_name(p)),
+                Text::new("cannot_move_below").quoted("sor", &u.name).quoted("under", self.sor_name(p)),
             );
             return;
         }
@@ -642,12 +661,12 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::Structure,
                 Some(u.sor_id),
-                format!("{:?} would come directly under the institution owner {:?}; SOR puts organisational units under a health institution", u.name, new_parent.name),
+                Text::new("under_owner_move").quoted("sor", &u.name).quoted("owner", &new_parent.name),
             );
         }
         // Health institution and owner before and after.
-        for (kind, label) in
-            [(SorKind::HealthInstitution, "health institution"), (SorKind::InstitutionOwner, "institution owner")]
+        for (kind, code) in
+            [(SorKind::HealthInstitution, "across_institutions"), (SorKind::InstitutionOwner, "across_owners")]
         {
             if u.kind == kind || (kind == SorKind::HealthInstitution && u.kind == SorKind::InstitutionOwner) {
                 continue;
@@ -655,17 +674,14 @@ impl<'a> Sim<'a> {
             let before = old_parent.and_then(|op| self.sor_level(op, kind));
             let after = self.sor_level(p, kind);
             if before != after {
-                let show =
-                    |i: Option<usize>| i.map(|i| format!("{:?}", self.sor_name(i))).unwrap_or_else(|| "none".into());
+                let show = |i: Option<usize>| match i {
+                    Some(i) => Text::new("quoted").quoted("value", self.sor_name(i)),
+                    None => Text::new("none_value"),
+                };
                 self.warn(
                     WarningKind::AcrossInstitutions,
                     Some(u.sor_id),
-                    format!(
-                        "{:?} moves from {label} {} to {}: SOR may not allow moving a unit between {label}s; it may have to be closed and created again with a new SOR-ID",
-                        u.name,
-                        show(before),
-                        show(after)
-                    ),
+                    Text::new(code).quoted("sor", &u.name).text("before", show(before)).text("after", show(after)),
                 );
                 break;
             }
@@ -679,11 +695,12 @@ impl<'a> Sim<'a> {
                     .filter(|&d| !self.sor_closed[d] && !Field::Ean.has_own(&self.sor.units[d]))
                     .map(|d| self.sor_name(d))
                     .collect();
-                let mut msg =
-                    format!("{:?} has its own EAN {ean}: check that message routing follows the move", u.name);
-                if !below.is_empty() {
-                    msg.push_str(&format!(" ({} units below it use this EAN: {})", below.len(), list_names(&below)));
-                }
+                let below_text = if below.is_empty() {
+                    Text::new("names").plain("names", "")
+                } else {
+                    Text::new("units_use_ean").plain("n", below.len()).text("names", list_names(&below))
+                };
+                let msg = Text::new("own_ean_moves").quoted("sor", &u.name).plain("ean", ean).text("below", below_text);
                 self.warn(WarningKind::OwnEan, Some(u.sor_id), msg);
             }
         }
@@ -701,15 +718,13 @@ impl<'a> Sim<'a> {
             self.warn(
                 WarningKind::InheritedValues,
                 Some(u.sor_id),
-                format!(
-                    "moving {:?} changes the inherited {} from {} to {} for {} unit(s): {}",
-                    u.name,
-                    field.label(),
-                    before.map(|v| format!("{v:?}")).unwrap_or_else(|| "none".into()),
-                    after.map(|v| format!("{v:?}")).unwrap_or_else(|| "none".into()),
-                    names.len(),
-                    list_names(&names)
-                ),
+                Text::new("move_changes_inherited")
+                    .quoted("sor", &u.name)
+                    .text("field", field.label())
+                    .text("before", value_text(before))
+                    .text("after", value_text(after))
+                    .plain("n", names.len())
+                    .text("names", list_names(&names)),
             );
         }
         let fk_of = self.rev.get(&s).map(|&f| self.fk.units[f].uuid);
@@ -743,7 +758,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Warns that changing `field` on `s` changes it for the units that inherit it from `s`.
-    fn warn_inheritors(&mut self, s: usize, field: Field, label: &str) {
+    fn warn_inheritors(&mut self, s: usize, field: Field) {
         let affected = self.inheritors(s, field, false);
         if affected.is_empty() {
             return;
@@ -753,12 +768,11 @@ impl<'a> Sim<'a> {
         self.warn(
             WarningKind::InheritedValues,
             Some(u.sor_id),
-            format!(
-                "changing the {label} of {:?} also changes it for {} unit(s) that inherit it: {}",
-                u.name,
-                names.len(),
-                list_names(&names)
-            ),
+            Text::new("change_changes_inherited")
+                .text("field", field.label())
+                .quoted("sor", &u.name)
+                .plain("n", names.len())
+                .text("names", list_names(&names)),
         );
     }
 
@@ -772,16 +786,12 @@ impl<'a> Sim<'a> {
         });
         let Some(s) = self.counterpart(f) else {
             let sor_id = self.link[f];
-            self.warn(
-                WarningKind::UnitNotLinked,
-                sor_id,
-                format!("{old:?} has no SOR counterpart: renaming it changes nothing in SOR"),
-            );
+            self.warn(WarningKind::UnitNotLinked, sor_id, Text::new("rename_unlinked").quoted("fk", old));
             return;
         };
         let u = &self.sor.units[s];
         if u.name.split_whitespace().eq(name.split_whitespace()) {
-            self.warn(WarningKind::NoEffect, Some(u.sor_id), format!("{:?} already has that name in SOR", u.name));
+            self.warn(WarningKind::NoEffect, Some(u.sor_id), Text::new("already_named").quoted("sor", &u.name));
             return;
         }
         let fk_uuid = self.fk.units[f].uuid;
@@ -792,8 +802,16 @@ impl<'a> Sim<'a> {
             self.sor_parent[s],
             None,
             Some(fk_uuid),
-            format!("renamed in FK-ORG; SOR name {:?} becomes {name:?}", u.name),
+            Text::new("renamed").quoted("sor", &u.name).quoted("name", name),
         );
+    }
+}
+
+/// A value in quotes, or "none".
+fn value_text(v: Option<String>) -> Text {
+    match v {
+        Some(v) => Text::new("quoted").quoted("value", v),
+        None => Text::new("none_value"),
     }
 }
 

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::view::Say;
 use super::view::{fk_rows, sor_rows, Marker, Row, RowKey};
-use super::Preview;
+use super::{Preview, Text};
 use crate::domain::{FkTree, FkUuid, SorId, SorTree};
 use crate::markup::escape_xml;
 
@@ -29,7 +30,8 @@ fn colour(m: Marker) -> Option<(&'static str, &'static str)> {
         Marker::Create => Some((GREEN, "#c8e6c9")),
         Marker::Close => Some((RED, "#ffcdd2")),
         Marker::Update => Some((AMBER, "#ffe0b2")),
-        Marker::MoveFrom | Marker::MoveTo => Some((BLUE, "#bbdefb")),
+        Marker::MoveFrom => Some((BLUE, "#ffffff")),
+        Marker::MoveTo => Some((BLUE, "#bbdefb")),
         Marker::Context | Marker::More => None,
     }
 }
@@ -46,7 +48,14 @@ fn shorten(s: &str) -> String {
 
 /// The rows on both sides: every FK-ORG unit behind a SOR change is shown, and the SOR
 /// counterpart of every edited FK-ORG unit.
-fn both_sides(fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)], preview: &Preview) -> (Vec<Row>, Vec<Row>) {
+fn both_sides(
+    fk: &FkTree,
+    sor: &SorTree,
+    links: &[(FkUuid, SorId)],
+    preview: &Preview,
+    say: Say,
+    open: usize,
+) -> (Vec<Row>, Vec<Row>) {
     let by_fk: HashMap<FkUuid, SorId> = links.iter().copied().collect();
     let by_sor: HashMap<SorId, FkUuid> = links.iter().map(|&(f, s)| (s, f)).collect();
     let mut fk_context: Vec<FkUuid> = preview.changes.iter().filter_map(|c| c.fk_uuid).collect();
@@ -64,7 +73,7 @@ fn both_sides(fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)], preview: &P
         .flatten()
         .filter_map(|f| by_fk.get(&f).copied())
         .collect();
-    (fk_rows(fk, preview, &fk_context), sor_rows(sor, preview, &sor_context).0)
+    (fk_rows(fk, preview, &fk_context, say, open), sor_rows(sor, preview, &sor_context, say, open).0)
 }
 
 fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
@@ -72,9 +81,11 @@ fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
         let y = TOP + i * ROW_H;
         let x = x0 + r.depth * INDENT;
         if let Some((stroke, fill)) = colour(r.marker) {
+            // The old place of a moved unit is dashed, its new place filled.
+            let dash = if r.marker == Marker::MoveFrom { r#" stroke-dasharray="5 3""# } else { "" };
             let _ = writeln!(
                 out,
-                r#"<rect x="{}" y="{}" width="{}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"/>"#,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"{dash}/>"#,
                 x - 4,
                 y - 15,
                 COL_W.saturating_sub(r.depth * INDENT),
@@ -102,7 +113,20 @@ fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
 
 /// The side-by-side drawing as a standalone SVG document.
 pub fn render_svg(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)]) -> String {
-    let (left, right) = both_sides(fk, sor, links, preview);
+    render_svg_in(preview, fk, sor, links, &|t: &Text| t.english(), 0)
+}
+
+/// [`render_svg`] with every word from `say` (another language's templates) and `open` more
+/// levels drawn below the affected branches (the "… N more" rows opened).
+pub fn render_svg_in(
+    preview: &Preview,
+    fk: &FkTree,
+    sor: &SorTree,
+    links: &[(FkUuid, SorId)],
+    say: Say,
+    open: usize,
+) -> String {
+    let (left, right) = both_sides(fk, sor, links, preview, say, open);
     let n = left.len().max(right.len()).max(1);
     let width = RIGHT_X + COL_W + 10;
     let height = TOP + n * ROW_H + 10;
@@ -115,14 +139,21 @@ pub fn render_svg(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUui
         writeln!(out, "<style>.more{{fill:#777;font-style:italic}} .head{{font-weight:bold;font-size:15px}}</style>");
     let _ = writeln!(out, r#"<text x="{LEFT_X}" y="22" class="head">FK-ORG</text>"#);
     let _ = writeln!(out, r#"<text x="{RIGHT_X}" y="22" class="head">SOR</text>"#);
-    let _ = writeln!(out, r#"<text x="{LEFT_X}" y="42">{}</text>"#, escape_xml(&preview.summary.line()));
-    let legend = [(GREEN, "new"), (RED, "closed"), (AMBER, "changed"), (BLUE, "moved")];
-    for (i, (c, t)) in legend.iter().enumerate() {
-        let x = RIGHT_X + i * 90;
+    let _ = writeln!(out, r#"<text x="{LEFT_X}" y="42">{}</text>"#, escape_xml(&say(&preview.summary.text())));
+    let legend = [
+        (GREEN, GREEN, "legend_new", ""),
+        (RED, RED, "legend_closed", ""),
+        (AMBER, AMBER, "legend_changed", ""),
+        ("#ffffff", BLUE, "legend_moved_from", r#" stroke-dasharray="3 2""#),
+        (BLUE, BLUE, "legend_moved_to", ""),
+    ];
+    for (i, (fill, stroke, code, dash)) in legend.iter().enumerate() {
+        let x = RIGHT_X - 110 + i * 118;
         let _ = writeln!(
             out,
-            r#"<rect x="{x}" y="32" width="12" height="12" fill="{c}"/><text x="{}" y="42">{t}</text>"#,
-            x + 16
+            r#"<rect x="{x}" y="32" width="12" height="12" fill="{fill}" stroke="{stroke}"{dash}/><text x="{}" y="42">{}</text>"#,
+            x + 16,
+            escape_xml(&say(&Text::new(code)))
         );
     }
     // Link lines first, so that the rows are drawn over them.

@@ -10,7 +10,7 @@ use crate::domain::SorTree;
 pub fn render_text(preview: &Preview, sor: &SorTree) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", preview.summary.line());
-    let (rows, unplaced) = sor_rows(sor, preview, &[]);
+    let (rows, unplaced) = sor_rows(sor, preview, &[], &|t: &super::Text| t.english(), 0);
     if !rows.is_empty() {
         let _ = writeln!(out, "\nSOR:");
         for r in &rows {

@@ -3,7 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Action, Preview};
+use super::{Action, Preview, Text};
+
+/// How a message is put into words (the language's templates).
+pub type Say<'a> = &'a dyn Fn(&Text) -> String;
 use crate::domain::{FkTree, FkUuid, SorId, SorTree, Tree};
 
 /// How a row is drawn.
@@ -69,7 +72,15 @@ struct Marks {
     context: HashSet<usize>,
 }
 
-fn rows(tree: &Tree, label: &dyn Fn(usize) -> (String, String, RowKey), marks: &Marks) -> Vec<Row> {
+/// `open`: how many levels below the affected branches are drawn too (0: each unaffected branch
+/// is one "… N more" row).
+fn rows(
+    tree: &Tree,
+    label: &dyn Fn(usize) -> (String, String, RowKey),
+    marks: &Marks,
+    say: Say,
+    open: usize,
+) -> Vec<Row> {
     let mut shown = vec![false; tree.len()];
     let seeds = marks.on.keys().chain(marks.under.keys()).chain(marks.context.iter());
     for &n in seeds {
@@ -80,23 +91,35 @@ fn rows(tree: &Tree, label: &dyn Fn(usize) -> (String, String, RowKey), marks: &
             }
         }
     }
+    for _ in 0..open {
+        let now: Vec<usize> = (0..tree.len()).filter(|&n| shown[n]).collect();
+        if now.len() == tree.len() {
+            break;
+        }
+        for n in now {
+            for &c in tree.children(n) {
+                shown[c] = true;
+            }
+        }
+    }
     let mut out = Vec::new();
     let mut hidden_roots = 0;
     for &r in tree.roots() {
         if shown[r] {
-            emit(tree, r, label, marks, &shown, &mut out);
+            emit(tree, r, label, marks, &shown, &mut out, say);
         } else {
             hidden_roots += 1;
         }
     }
     if hidden_roots > 0 && !out.is_empty() {
-        out.push(more_row(0, hidden_roots));
+        out.push(more_row(0, hidden_roots, say));
     }
     out
 }
 
-fn more_row(depth: usize, n: usize) -> Row {
-    Row { depth, marker: Marker::More, name: format!("… {n} more"), id: None, note: String::new(), key: RowKey::None }
+fn more_row(depth: usize, n: usize, say: Say) -> Row {
+    let name = say(&Text::new("more_rows").plain("n", n));
+    Row { depth, marker: Marker::More, name, id: None, note: String::new(), key: RowKey::None }
 }
 
 fn emit(
@@ -106,6 +129,7 @@ fn emit(
     marks: &Marks,
     shown: &[bool],
     out: &mut Vec<Row>,
+    say: Say,
 ) {
     let depth = tree.depth(n) as usize;
     let (name, id, key) = label(n);
@@ -124,7 +148,7 @@ fn emit(
     let mut hidden = 0;
     for &c in tree.children(n) {
         if shown[c] {
-            emit(tree, c, label, marks, shown, out);
+            emit(tree, c, label, marks, shown, out, say);
         } else {
             hidden += 1;
         }
@@ -140,12 +164,12 @@ fn emit(
         });
     }
     if hidden > 0 {
-        out.push(more_row(depth + 1, hidden));
+        out.push(more_row(depth + 1, hidden, say));
     }
 }
 
 /// The SOR side: rows, plus the new units that cannot be placed (their FK-ORG parent is unlinked).
-pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId]) -> (Vec<Row>, Vec<String>) {
+pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId], say: Say, open: usize) -> (Vec<Row>, Vec<String>) {
     let mut marks = Marks::default();
     let mut unplaced = Vec::new();
     let name_of = |id: Option<SorId>| {
@@ -159,35 +183,34 @@ pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId]) -> (Vec<Row
                     marker: Marker::Create,
                     name: c.name.clone(),
                     id: None,
-                    note: "new".into(),
+                    note: say(&Text::new("note_new")),
                     key: RowKey::None,
                 }),
-                None => unplaced.push(format!("+ {}  ({})", c.name, c.because)),
+                None => unplaced.push(format!("+ {}  ({})", c.name, say(&c.because_text))),
             },
             Action::Close => {
                 if let Some(s) = at {
-                    marks.on.entry(s).or_default().push((Marker::Close, "closes".into()));
+                    marks.on.entry(s).or_default().push((Marker::Close, say(&Text::new("note_closes"))));
                 }
             }
             Action::Update => {
                 if let Some(s) = at {
-                    marks.on.entry(s).or_default().push((Marker::Update, c.because.clone()));
+                    marks.on.entry(s).or_default().push((Marker::Update, say(&c.because_text)));
                 }
             }
             Action::Move => {
                 if let Some(s) = at {
-                    marks
-                        .on
-                        .entry(s)
-                        .or_default()
-                        .push((Marker::MoveFrom, format!("moves under {}", name_of(c.new_parent_sor_id))));
+                    marks.on.entry(s).or_default().push((
+                        Marker::MoveFrom,
+                        say(&Text::new("note_moves_under").plain("to", name_of(c.new_parent_sor_id))),
+                    ));
                 }
                 if let Some(p) = c.new_parent_sor_id.and_then(|i| sor.index_of(i)) {
                     marks.under.entry(p).or_default().push(Extra {
                         marker: Marker::MoveTo,
                         name: c.name.clone(),
                         id: c.sor_id.map(|i| i.to_string()),
-                        note: format!("moved here from {}", name_of(c.parent_sor_id)),
+                        note: say(&Text::new("note_moved_here_from").plain("from", name_of(c.parent_sor_id))),
                         key: RowKey::None,
                     });
                 }
@@ -199,11 +222,11 @@ pub fn sor_rows(sor: &SorTree, preview: &Preview, context: &[SorId]) -> (Vec<Row
         let u = &sor.units[i];
         (u.name.clone(), u.sor_id.to_string(), RowKey::Sor(u.sor_id))
     };
-    (rows(&sor.tree, &label, &marks), unplaced)
+    (rows(&sor.tree, &label, &marks, say, open), unplaced)
 }
 
 /// The FK-ORG side of the drawing.
-pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid]) -> Vec<Row> {
+pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid], say: Say, open: usize) -> Vec<Row> {
     let mut marks = Marks::default();
     let name_of = |id: Option<FkUuid>| id.and_then(|i| fk.get(i)).map(|u| u.enhedsnavn.clone()).unwrap_or_default();
     for m in &preview.fk_marks {
@@ -215,28 +238,40 @@ pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid]) -> Vec<Row> {
                         marker: Marker::Create,
                         name: m.name.clone(),
                         id: None,
-                        note: "new".into(),
+                        note: say(&Text::new("note_new")),
                         key: RowKey::None,
                     });
                 }
             }
             (Action::Move, Some(f)) => {
-                marks.on.entry(f).or_default().push((Marker::MoveFrom, format!("moves under {:?}", name_of(m.parent))));
+                marks
+                    .on
+                    .entry(f)
+                    .or_default()
+                    .push((Marker::MoveFrom, say(&Text::new("note_moves_under").quoted("to", name_of(m.parent)))));
                 if let Some(p) = m.parent.and_then(|i| fk.index_of(i)) {
                     marks.under.entry(p).or_default().push(Extra {
                         marker: Marker::MoveTo,
                         name: m.name.clone(),
                         id: None,
-                        note: "moved here".into(),
+                        note: say(&Text::new("note_moved_here")),
                         key: RowKey::None,
                     });
                 }
             }
             (Action::Update, Some(f)) => {
-                marks.on.entry(f).or_default().push((Marker::Update, format!("becomes {:?}", m.name)));
+                marks
+                    .on
+                    .entry(f)
+                    .or_default()
+                    .push((Marker::Update, say(&Text::new("note_becomes").quoted("name", &m.name))));
             }
-            (Action::Close, Some(f)) => marks.on.entry(f).or_default().push((Marker::Close, "closes".into())),
-            (Action::Create, Some(f)) => marks.on.entry(f).or_default().push((Marker::Create, "new in SOR".into())),
+            (Action::Close, Some(f)) => {
+                marks.on.entry(f).or_default().push((Marker::Close, say(&Text::new("note_closes"))))
+            }
+            (Action::Create, Some(f)) => {
+                marks.on.entry(f).or_default().push((Marker::Create, say(&Text::new("note_new_in_sor"))))
+            }
             (_, None) => {}
         }
     }
@@ -245,5 +280,5 @@ pub fn fk_rows(fk: &FkTree, preview: &Preview, context: &[FkUuid]) -> Vec<Row> {
         let u = &fk.units[i];
         (u.enhedsnavn.clone(), u.uuid.to_string(), RowKey::Fk(u.uuid))
     };
-    rows(&fk.tree, &label, &marks)
+    rows(&fk.tree, &label, &marks, say, open)
 }

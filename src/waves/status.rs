@@ -57,7 +57,8 @@ pub struct ReadinessFacts {
     pub scope_chosen: bool,
     /// Scope entries naming no unit of the latest FK-ORG snapshot (None: no snapshot yet).
     pub scope_missing: Option<usize>,
-    /// Link proposals decided (approved or rejected) and still pending.
+    /// Link proposals decided (approved or rejected) by a person, and still pending. A decision
+    /// of a rule (auto-approval, the sync policy) is no review: it does not count.
     pub links_decided: usize,
     pub links_pending: usize,
     pub first_review_threshold: f64,
@@ -95,6 +96,11 @@ pub fn readiness(f: &ReadinessFacts) -> Readiness {
     let (met, missing) = ReadinessItem::ALL.into_iter().partition(|i| ok(*i));
     Readiness { met, missing }
 }
+
+/// The audit log's actions that are a person's decision on a proposal (writes, undos and the
+/// rules' decisions are not).
+const PERSON_DECISIONS: [&str; 7] =
+    ["approve", "reject", "no_match", "create_new", "choose_alternative", "link_by_hand", "close_sor_only"];
 
 /// The last run of a municipality, as status shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -172,6 +178,14 @@ async fn one(
         None => (None, Default::default()),
     };
     let proposals = store.proposals(k, None).await?;
+    // Proposals a person decided (an automatic decision is no first review).
+    let by_person: std::collections::HashSet<i64> = store
+        .audit_log(k)
+        .await?
+        .into_iter()
+        .filter(|e| !e.automatic && PERSON_DECISIONS.contains(&e.action.as_str()))
+        .filter_map(|e| e.proposal_id)
+        .collect();
     let mut by_kind = BTreeMap::new();
     let (mut pending, mut links_decided, mut links_pending) = (0, 0, 0);
     for p in &proposals {
@@ -185,7 +199,7 @@ async fn one(
                 pending += 1;
                 links_pending += usize::from(is_link);
             }
-            _ => links_decided += usize::from(is_link),
+            _ => links_decided += usize::from(is_link && by_person.contains(&p.id)),
         }
     }
     let readiness = readiness(&ReadinessFacts {

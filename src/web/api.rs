@@ -99,8 +99,8 @@ pub async fn session(ApiSigned(signed): ApiSigned) -> ApiResult<SessionView> {
     Ok(Json(SessionView { user: signed.user, csrf: signed.csrf, municipalities }))
 }
 
-pub async fn home(ApiSigned(signed): ApiSigned) -> ApiResult<views::HomeView> {
-    Ok(Json(views::home(&signed)))
+pub async fn home(State(state): State<AppState>, ApiSigned(signed): ApiSigned) -> ApiResult<views::HomeView> {
+    Ok(Json(views::named_home(&state, &signed).await?))
 }
 
 pub async fn overview(

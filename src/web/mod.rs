@@ -248,8 +248,11 @@ impl IntoResponse for WebError {
         if matches!(self, WebError::SignIn) {
             return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
         }
-        let status = self.status();
-        (status, Html(pages::error_page(status, &self.public_message()))).into_response()
+        let shown = pages::ErrorShown::of(&self);
+        let mut response = (shown.status, Html(pages::error_page(shown.status, &shown.detail))).into_response();
+        // pages::error_pages shows it in the layout and the user's language.
+        response.extensions_mut().insert(shown);
+        response
     }
 }
 
@@ -273,6 +276,8 @@ pub fn router(state: AppState) -> Router {
         .route("/waves", get(pages::waves))
         .route("/k/{kommune}/whatif", get(pages::whatif))
         .route("/k/{kommune}/contacts", get(pages::contacts))
+        .route("/k/{kommune}/contacts.csv", get(pages::contacts_csv))
+        .route("/k/{kommune}/contacts.xlsx", get(pages::contacts_xlsx))
         .route("/static/app.js", get(pages::app_js))
         .route("/static/app.css", get(pages::app_css))
         .route("/api/openapi.json", get(api::openapi))
@@ -293,6 +298,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/waves", get(api::waves))
         .route("/api/k/{kommune}/whatif", get(api::whatif))
         .route("/api/k/{kommune}/contacts", get(api::contacts))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::error_pages))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

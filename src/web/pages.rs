@@ -1,7 +1,7 @@
 //! The server-rendered pages (maud templates: every value is escaped; the only raw markup is SVG
 //! from the preview renderer and the bar chart, which escape their own text).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
@@ -18,8 +18,12 @@ use crate::review::{decide as review_decide, Actor, Decision};
 const APP_JS: &str = include_str!("static/app.js");
 const APP_CSS: &str = include_str!("static/app.css");
 
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
+fn percent(l: Lang, share: f64) -> String {
+    let s = format!("{:.1} %", share * 100.0);
+    match l {
+        Lang::Da => s.replace('.', ","),
+        Lang::En => s,
+    }
 }
 
 /// The frame of every page.
@@ -66,7 +70,84 @@ fn layout(l: Lang, title: &str, signed: Option<&Signed>, kommune: Option<&str>, 
     Html(page.into_string())
 }
 
-/// An error page (bilingual: the language is not known when a request fails early).
+/// What went wrong, put on an error response so that [`error_pages`] can show it in the page's
+/// layout and language.
+#[derive(Debug, Clone)]
+pub struct ErrorShown {
+    pub status: StatusCode,
+    /// The catalogue key of the sentence a user sees (`err_not_found`, ...).
+    pub key: &'static str,
+    /// The message in English (internal details stay in the log).
+    pub detail: String,
+}
+
+impl ErrorShown {
+    pub fn of(e: &WebError) -> ErrorShown {
+        let key = match e {
+            WebError::SignIn => "err_sign_in",
+            WebError::Forbidden(_) => "err_forbidden",
+            WebError::Csrf => "err_csrf",
+            WebError::NotFound(_) => "err_not_found",
+            WebError::BadRequest(_) => "err_bad_request",
+            WebError::Conflict(_) => "err_conflict",
+            WebError::RateLimited => "err_rate_limited",
+            WebError::BadLogin => "err_bad_login",
+            WebError::Store(_) | WebError::Internal(_) => "err_internal",
+        };
+        ErrorShown { status: e.status(), key, detail: e.public_message() }
+    }
+}
+
+/// Middleware: an error response of a page gets the whole layout (header, navigation, the
+/// user's language), the error in that language, and a way back (the page it came from, with
+/// its filter) and home.
+pub async fn error_pages(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if path.starts_with("/api/") || path.starts_with("/static/") {
+        return next.run(request).await;
+    }
+    let headers = request.headers().clone();
+    let uri = request.uri().clone();
+    let response = next.run(request).await;
+    let Some(shown) = response.extensions().get::<ErrorShown>().cloned() else { return response };
+    let (mut parts, ()) = axum::http::Request::builder().uri(uri).body(()).unwrap_or_default().into_parts();
+    parts.headers = headers.clone();
+    let l = Lang::from_request_parts(&mut parts, &state).await.unwrap_or_default();
+    let signed = Signed::from_request_parts(&mut parts, &state).await.ok();
+    let kommune = path
+        .strip_prefix("/k/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|k| parse_kommune(k).ok())
+        .filter(|k| signed.as_ref().is_some_and(|s| !s.roles_for(*k).is_empty()));
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(|r| {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok())?;
+        let after = r.split_once("://")?.1;
+        after.strip_prefix(host).map(str::to_string)
+    });
+    let fallback = match kommune {
+        Some(k) => format!("/k/{k}"),
+        None => "/".to_string(),
+    };
+    let back = views::local_path(referer.as_deref().filter(|r| *r != path), fallback);
+    let message = match l {
+        Lang::En => shown.detail.clone(),
+        Lang::Da => l.t(shown.key).to_string(),
+    };
+    let title = format!("{} {}", l.t("error"), shown.status.as_u16());
+    let body = html! {
+        h1 { (title) }
+        p.error #error { (message) }
+        p.nav { a #back href=(back) { "← " (l.t("back")) } " " a href="/" { (l.t("home")) } }
+    };
+    let kommune = kommune.map(|k| k.to_string());
+    (shown.status, layout(l, &title, signed.as_ref(), kommune.as_deref(), body)).into_response()
+}
+
+/// An error page without layout (bilingual), for the rare response no page handler made.
 pub fn error_page(status: StatusCode, message: &str) -> String {
     let page = html! {
         (DOCTYPE)
@@ -122,8 +203,8 @@ fn login_page(state: &AppState, l: Lang, problem: Option<&str>, status: StatusCo
         @if let Some(p) = problem { p.error { (p) } }
         form.login method="post" action="/login" {
             input type="hidden" name="csrf" value=(token);
-            label { (l.t("user_name")) input name="user" autocomplete="username" required autofocus; }
-            label { (l.t("password")) input name="password" type="password" autocomplete="current-password" required; }
+            label { span { (l.t("user_name")) } input name="user" autocomplete="username" required autofocus; }
+            label { span { (l.t("password")) } input name="password" type="password" autocomplete="current-password" required; }
             button type="submit" { (l.t("sign_in")) }
         }
     };
@@ -158,7 +239,7 @@ pub async fn login(
             (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/".to_string())]).into_response()
         }
         Err(e @ (WebError::BadLogin | WebError::RateLimited)) => {
-            login_page(&state, l, Some(&e.public_message()), e.status())
+            login_page(&state, l, Some(l.t(ErrorShown::of(&e).key)), e.status())
         }
         Err(e) => e.into_response(),
     }
@@ -181,18 +262,28 @@ pub async fn logout(
         .into_response())
 }
 
-pub async fn home(signed: Signed, l: Lang) -> Html<String> {
-    let v = views::home(&signed);
+pub async fn home(State(state): State<AppState>, signed: Signed, l: Lang) -> Result<Html<String>, WebError> {
+    let v = views::named_home(&state, &signed).await?;
     let body = html! {
         h1 { (l.t("your_municipalities")) }
         @if v.municipalities.is_empty() { p { (l.t("no_municipalities")) } }
-        ul {
+        ul.municipalities {
             @for m in &v.municipalities {
-                li { a href={ "/k/" (m.kommune) } { (l.t("municipality")) " " (m.kommune) } " – " (m.roles.join(", ")) }
+                li {
+                    a href={ "/k/" (m.kommune) } {
+                        @match &m.name { Some(n) => { (n) " (" (m.kommune) ")" }, None => { (l.t("municipality")) " " (m.kommune) } }
+                    }
+                    " – " (roles_text(l, &m.roles))
+                }
             }
         }
     };
-    layout(l, l.t("app_title"), Some(&signed), None, body)
+    Ok(layout(l, l.t("app_title"), Some(&signed), None, body))
+}
+
+/// Roles in words, joined.
+fn roles_text(l: Lang, roles: &[String]) -> String {
+    roles.iter().map(|r| l.role(r)).collect::<Vec<_>>().join(", ")
 }
 
 pub async fn overview(
@@ -205,36 +296,47 @@ pub async fn overview(
     let v = views::overview(&state, &signed, kommune).await?;
     let body = html! {
         h1 { (l.t("municipality")) " " (v.kommune) @if let Some(n) = &v.name { " – " (n) } }
-        p { (l.t("roles")) ": " (v.roles.join(", ")) }
+        p { (l.t("roles")) ": " (roles_text(l, &v.roles)) }
         @if v.fk_units == 0 { p { (l.t("no_data")) } }
         table.facts {
             tr { th { (l.t("fk_units")) } td { (v.fk_units) } }
             tr { th { (l.t("sor_units")) } td { (v.sor_units) } }
             tr { th { (l.t("links")) } td { (v.links) } }
-            tr { th { (l.t("coverage")) } td { (percent(v.coverage)) } }
+            tr { th { (l.t("coverage")) } td { (percent(l, v.coverage)) } }
         }
         p.progress { (v.reviewed) " " (l.t("of")) " " (v.total) " " (l.t("reviewed_of")) }
         h2 { (l.t("open_by_kind")) }
         @if v.pending_by_kind.is_empty() { p { (l.t("none")) } }
         ul {
             @for c in &v.pending_by_kind {
-                li { a href={ "/k/" (v.kommune) "/queue?kind=" (c.kind) } { (c.kind) } ": " (c.count) }
+                li { a href={ "/k/" (v.kommune) "/queue?kind=" (c.kind) } { (l.kind(&c.kind)) } ": " (c.count) }
             }
         }
         h2 { (l.t("last_runs")) }
         @if v.runs.is_empty() { p { (l.t("none")) } }
         table {
-            tr { th { (l.t("recorded_at")) } th { "FK-ORG snapshot" } th { "SOR snapshot" } th { (l.t("proposals")) } }
+            tr { th { (l.t("recorded_at")) } th { (l.t("fk_snapshot")) } th { (l.t("sor_snapshot")) } th { (l.t("proposals")) } }
             @for r in &v.runs {
-                tr { td { (r.recorded_at) } td { (r.fk_snapshot_id) } td { (r.sor_snapshot_id) } td { (r.proposals) } }
+                tr { td { (l.when(&r.recorded_at)) } td { (r.fk_snapshot_id) } td { (r.sor_snapshot_id) } td { (r.proposals) } }
             }
         }
     };
     Ok(layout(l, l.t("overview"), Some(&signed), Some(&v.kommune), body))
 }
 
-fn confidence_text(c: Option<f64>) -> String {
-    c.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into())
+fn confidence_text(l: Lang, c: Option<f64>) -> String {
+    match c {
+        Some(c) => number(l, &format!("{c:.2}")),
+        None => "–".into(),
+    }
+}
+
+/// A number as the language writes it (Danish: decimal comma).
+fn number(l: Lang, s: &str) -> String {
+    match l {
+        Lang::Da => s.replace('.', ","),
+        Lang::En => s.to_string(),
+    }
 }
 
 fn field_text(l: Lang, field: &str) -> &'static str {
@@ -258,7 +360,7 @@ fn case_summary(l: Lang, it: &views_cases::CaseItem) -> Markup {
                 @match c.kind.as_str() {
                     "create" => { (l.t("new_under")) " " strong { (c.parent_name.clone().or(c.parent_sor_id.clone()).unwrap_or_default()) } }
                     "linked" => { (l.t("is_linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } }
-                    _ => { (l.t("linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } " (" (l.t("confidence")) " " (confidence_text(c.confidence)) ")" }
+                    _ => { (l.t("linked_to")) " " strong { (c.sor_name.clone().unwrap_or_default()) } " (" (l.t("confidence").to_lowercase()) " " (confidence_text(l, c.confidence)) ")" }
                 }
             }
         }
@@ -266,7 +368,7 @@ fn case_summary(l: Lang, it: &views_cases::CaseItem) -> Markup {
             div.alternatives { small { (l.t("alternatives")) ": "
                 @for (n, a) in it.alternatives.iter().enumerate() {
                     @if n > 0 { ", " }
-                    (n + 1) " " (a.name.clone().unwrap_or_else(|| a.sor_id.clone())) " (" (format!("{:.2}", a.confidence)) ")"
+                    (n + 1) " " (a.name.clone().unwrap_or_else(|| a.sor_id.clone())) " (" (number(l, &format!("{:.2}", a.confidence))) ")"
                 }
             } }
         }
@@ -276,7 +378,7 @@ fn case_summary(l: Lang, it: &views_cases::CaseItem) -> Markup {
                     @for c in &f.changes {
                         li { (field_text(l, &c.field)) ": " span.from { (c.from.clone().unwrap_or_else(|| "–".into())) } " → " span.to { (c.to.clone().unwrap_or_else(|| "–".into())) } }
                     }
-                    @if f.changes.is_empty() { li { (f.kind) } }
+                    @if f.changes.is_empty() { li { (l.kind(&f.kind)) } }
                 }
             }
         }
@@ -313,6 +415,18 @@ fn case_keys(l: Lang, signed: &Signed, kommune: &str, it: &views_cases::CaseItem
     }
 }
 
+/// Problems with a form's input, in words, beside the form.
+fn problems(l: Lang, problems: &[views::FormProblem]) -> Markup {
+    html! {
+        @for p in problems {
+            p.error.form-problem {
+                (l.text(&p.key).unwrap_or(l.t("err_bad_request")))
+                @if let Some(v) = &p.value { " (" (v) ")" }
+            }
+        }
+    }
+}
+
 /// The undo form (key u).
 fn undo_form(l: Lang, signed: &Signed, kommune: &str, back: &str) -> Markup {
     html! {
@@ -343,7 +457,7 @@ pub async fn queue(
             label { (l.t("kind")) " "
                 select name="kind" {
                     option value="" { (l.t("all")) }
-                    @for kind in views::KINDS { option value=(kind) selected[selected(&v.filter.kind, kind)] { (kind) } }
+                    @for kind in views::KINDS { option value=(kind) selected[selected(&v.filter.kind, kind)] { (l.kind(kind)) } }
                 }
             }
             label { (l.t("band")) " "
@@ -354,30 +468,39 @@ pub async fn queue(
                     option value="low" selected[selected(&v.filter.band, "low")] { (l.t("band_low")) }
                 }
             }
-            label { (l.t("subtree")) " " input name="subtree" value=(v.filter.subtree.clone().unwrap_or_default()) size="38"; }
+            label { (l.t("subtree_name")) " " input name="subtree" value=(v.subtree_unit.as_ref().map(|u| u.name.clone()).or(v.filter.subtree.clone()).unwrap_or_default()) size="30"; }
             button type="submit" { (l.t("filter")) }
         }
+        (problems(l, &v.problems))
+        @if !v.subtree_matches.is_empty() {
+            ul.matches {
+                @for m in &v.subtree_matches {
+                    li { a href={ "?" (views::QueueQuery { subtree: Some(m.uuid.clone()), page: None, ..v.filter.clone() }.with_page(1)) } { (m.name) } " " small { (m.path) } }
+                }
+            }
+        }
+        @if v.clamped { p.notice #clamped { (l.t("page_beyond")) } }
         @if v.can_decide {
             form.bulk method="get" action={ "/k/" (v.kommune) "/bulk" } {
                 label { (l.t("bulk_approve")) " " input name="threshold" type="number" min="0.5" max="1" step="0.01" value="0.95"; }
                 button type="submit" #bulk-button { (l.t("approve")) "…" }
             }
         }
-        p.help { (l.t("keyboard_help")) }
+        p.help { @if v.can_decide { (l.t("keyboard_help")) } @else { (l.t("keyboard_help_read")) } }
         @if let Some(n) = &v.filter.notice { p.notice #notice { (l.text(n).unwrap_or("")) } }
         @if v.can_decide { (undo_form(l, &signed, &v.kommune, &back)) }
         @if v.items.is_empty() { p { (l.t("queue_empty")) } }
         table.queue #queue data-cursor=(v.cursor) {
             tr { th { (l.t("case")) } th { (l.t("proposed")) } th {} }
             @for (i, it) in v.items.iter().enumerate() {
-                tr.item.current[i == v.cursor] data-id=(it.id) data-case=(it.case) data-open={ "/k/" (v.kommune) "/proposals/" (it.id) } {
+                tr.item.current[i == v.cursor] data-id=(it.id) data-case=(it.case) data-open={ "/k/" (v.kommune) "/proposals/" (it.id) "?from=" (views::url_encode(&v.filter.with_cursor(v.page, i))) } {
                     td.paths {
                         div { small { (l.t("in_fkorg")) ": " } (it.fk_path.clone().or(it.fk_name.clone()).unwrap_or_else(|| "–".into())) }
                         div { small { (l.t("in_sor")) ": " } (it.sor_path.clone().unwrap_or_else(|| "–".into())) @if let Some(s) = &it.sor_id { " " small { (s) } } }
                     }
                     td.proposal { (case_summary(l, it)) }
                     td.actions {
-                        a.open href={ "/k/" (v.kommune) "/proposals/" (it.id) } { (l.t("open")) }
+                        a.open href={ "/k/" (v.kommune) "/proposals/" (it.id) "?from=" (views::url_encode(&v.filter.with_cursor(v.page, i))) } { (l.t("open")) }
                         @if v.can_decide {
                             " " (case_keys(l, &signed, &v.kommune, it, &format!("/k/{}/queue?{}", v.kommune, v.filter.with_cursor(v.page, i))))
                         }
@@ -394,29 +517,54 @@ pub async fn queue(
     Ok(layout(l, l.t("queue"), Some(&signed), Some(&v.kommune), body))
 }
 
+/// Where the proposal page was opened from: the queue's query string (filter, page, cursor).
+#[derive(Debug, Deserialize)]
+pub struct FromQuery {
+    from: Option<String>,
+}
+
+/// Warnings in the page's language: the kind in words, then the message.
+fn warnings_list(l: Lang, warnings: &[views::WarningView]) -> Markup {
+    html! {
+        ul.warnings {
+            @for w in warnings {
+                li {
+                    strong { (l.text(&format!("warn_{}", w.kind)).unwrap_or(&w.kind)) } ": "
+                    @match &w.text {
+                        Some(t) => { (l.say(t)) },
+                        None => { (l.text(&w.kind).unwrap_or(&w.message)) },
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub async fn proposal(
     State(state): State<AppState>,
     signed: Signed,
     l: Lang,
     Path((k, id)): Path<(String, i64)>,
+    Query(from): Query<FromQuery>,
 ) -> Result<Html<String>, WebError> {
     let kommune = parse_kommune(&k)?;
-    let v = views::proposal(&state, &signed, kommune, id).await?;
-    let field_label = |f: &str| match f {
-        "name" => l.t("name"),
-        "address" => l.t("address"),
-        "phone" => l.t("phone"),
-        "email" => l.t("email"),
-        _ => l.t("ean"),
+    let v = views::proposal_in(&state, &signed, kommune, id, l).await?;
+    // Back to the queue as it was (filter, page, marked row).
+    let from = from.from.filter(|f| !f.contains(['#', '\r', '\n']));
+    let queue_back = match &from {
+        Some(f) => format!("/k/{}/queue?{f}", v.kommune),
+        None => format!("/k/{}/queue", v.kommune),
     };
+    let unit_name = v.fk_name.clone().or(v.sor_name.clone());
+    let is_sor_admin = signed.roles_for(kommune).contains(&crate::review::Role::SorAdmin);
     let body = html! {
-        h1 { (l.t("proposal")) " " (v.id) ": " (v.kind) }
-        p { (l.t("status")) ": " strong { (v.status) } " · " (l.t("confidence")) ": " (confidence_text(v.confidence)) }
+        h1 { (l.t("proposal")) " " (v.id) ": " (l.kind(&v.kind)) @if let Some(n) = &unit_name { " – " (n) } }
+        p { (l.t("status")) ": " strong { (l.status(&v.status)) } @if v.confidence.is_some() { " · " (l.t("confidence")) ": " (confidence_text(l, v.confidence)) } }
         table.sidebyside {
             tr { th { (l.t("field")) } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } }
             @for f in &v.fields {
                 tr.differs[f.differs] {
-                    th { (field_label(&f.field)) }
+                    th { (field_text(l, &f.field)) }
                     td { (f.fk.clone().unwrap_or_default()) }
                     td { (f.sor.clone().unwrap_or_default()) }
                 }
@@ -424,32 +572,34 @@ pub async fn proposal(
             tr.parents { th { (l.t("parent")) } td { (v.fk_parent.clone().unwrap_or_default()) } td { (v.sor_parent.clone().unwrap_or_default()) } }
             tr { th { "ID" } td { (v.fk_uuid.clone().unwrap_or_default()) } td { (v.sor_id.clone().unwrap_or_default()) } }
         }
-        @let next = v.next_id.map(|n| format!("/k/{}/proposals/{n}", v.kommune)).unwrap_or_else(|| format!("/k/{}/queue", v.kommune));
+        @let next = v.next_id.map(|n| format!("/k/{}/proposals/{n}", v.kommune)).unwrap_or_else(|| queue_back.clone());
+        @let case_shown = v.case.is_some() && is_sor_admin;
         div #case-keys {
             @if let Some(c) = &v.case {
-                @if signed.roles_for(kommune).contains(&crate::review::Role::SorAdmin) {
+                @if is_sor_admin {
                     h2 { (l.t("case")) }
                     (case_summary(l, c))
-                    p { (case_keys(l, &signed, &v.kommune, c, &next)) }
+                    p.keys { (case_keys(l, &signed, &v.kommune, c, &next)) }
                 }
             }
             p.nav {
                 @if let Some(p) = v.previous_id { a #prev href={ "/k/" (v.kommune) "/proposals/" (p) } { "← " (l.t("previous")) } " " }
                 a #next href=(next) { (l.t("next")) " →" }
                 " "
-                @if signed.roles_for(kommune).contains(&crate::review::Role::SorAdmin) {
+                @if is_sor_admin {
                     (undo_form(l, &signed, &v.kommune, &format!("/k/{}/proposals/{}", v.kommune, v.id)))
                 }
             }
-            p.help { (l.t("keyboard_help")) }
+            p.help { @if is_sor_admin { (l.t("keyboard_help")) } @else { (l.t("keyboard_help_read")) } }
         }
-        @if v.can_decide {
+        // The case's keys decide it; the proposal's own buttons only where no case is shown.
+        @if v.can_decide && !case_shown {
             form.decide method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/decide" } {
                 input type="hidden" name="csrf" value=(signed.csrf);
-                input type="hidden" name="back" value={ "/k/" (v.kommune) "/queue" };
+                input type="hidden" name="back" value=(queue_back);
                 label { (l.t("reason")) " " input name="reason" size="40"; }
-                button.approve type="submit" name="decision" value="approve" { (l.t("approve")) }
-                button.reject type="submit" name="decision" value="reject" { (l.t("reject")) }
+                " " button.approve type="submit" name="decision" value="approve" { (l.t("approve")) }
+                " " button.reject type="submit" name="decision" value="reject" { (l.t("reject")) }
             }
         } @else if v.status != "pending" {
             p { (l.t("not_pending")) }
@@ -476,8 +626,8 @@ pub async fn proposal(
         @if !v.alternatives.is_empty() {
             h2 { (l.t("alternatives")) }
             ul.alternatives { @for a in &v.alternatives { li {
-                (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (format!("{:.2}", a.confidence))
-                @if v.can_decide && v.kind == "link" {
+                (a.name.clone().unwrap_or_default()) " " small { (a.sor_id) } " – " (number(l, &format!("{:.2}", a.confidence)))
+                @if v.can_decide && v.kind == "link" && !case_shown {
                     " "
                     form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
                         input type="hidden" name="csrf" value=(signed.csrf);
@@ -488,7 +638,7 @@ pub async fn proposal(
                 }
             } } }
         }
-        @if v.can_decide && v.kind == "link" {
+        @if v.can_decide && v.kind == "link" && !case_shown {
             p.acts {
                 form.inline method="post" action={ "/k/" (v.kommune) "/proposals/" (v.id) "/act" } {
                     input type="hidden" name="csrf" value=(signed.csrf);
@@ -505,18 +655,18 @@ pub async fn proposal(
         }
         @if !v.changes.is_empty() {
             h2 { (l.t("changes")) }
-            table { @for c in &v.changes { tr { th { (c.field) } td.from { (c.from.clone().unwrap_or_default()) } td { "→" } td.to { (c.to.clone().unwrap_or_default()) } } } }
+            table { @for c in &v.changes { tr { th { (field_text(l, &c.field)) } td.from { (c.from.clone().unwrap_or_default()) } td { "→" } td.to { (c.to.clone().unwrap_or_default()) } } } }
         }
-        @if let Some(s) = &v.preview_summary {
+        @if v.preview_summary.is_some() {
             h2 { (l.t("consequences")) }
-            p { (s) }
+            p { @match &v.preview_counts { Some(c) => { (l.say(&c.text())) }, None => { (v.preview_summary.clone().unwrap_or_default()) } } }
             @if !v.warnings.is_empty() {
                 h3 { (l.t("warnings")) }
-                ul.warnings { @for w in &v.warnings { li { strong { (w.kind) } ": " (w.message) } } }
+                (warnings_list(l, &v.warnings))
             }
             @if let Some(svg) = &v.preview_svg { div.drawing #preview { (PreEscaped(svg)) } }
         }
-        p { a href={ "/k/" (v.kommune) "/queue" } { (l.t("back")) } }
+        p { a #back href=(queue_back) { "← " (l.t("back")) } }
     };
     Ok(layout(l, l.t("proposal"), Some(&signed), Some(&v.kommune), body))
 }
@@ -636,12 +786,12 @@ pub async fn bulk_confirm(
     let ids: Vec<String> = v.items.iter().map(|i| i.id.to_string()).collect();
     let body = html! {
         h1 { (l.t("bulk_confirm_title")) }
-        p #bulk-count { (l.t("bulk_count")) ": " strong { (v.count) } " (" (l.t("confidence")) " ≥ " (format!("{:.2}", v.threshold)) ")" }
+        p #bulk-count { (l.t("bulk_count")) ": " strong { (v.count) } " (" (l.t("confidence")) " ≥ " (number(l, &format!("{:.2}", v.threshold))) ")" }
         h2 { (l.t("bulk_will_approve")) }
         table {
             tr { th { "#" } th { (l.t("fk_unit")) } th { (l.t("sor_unit")) } th { (l.t("confidence")) } }
             @for it in &v.items {
-                tr { td { (it.id) } td { (it.fk_name.clone().unwrap_or_default()) } td { (it.sor_name.clone().unwrap_or_default()) } td { (confidence_text(it.confidence)) } }
+                tr { td { (it.id) } td { (it.fk_name.clone().unwrap_or_default()) } td { (it.sor_name.clone().unwrap_or_default()) } td { (confidence_text(l, it.confidence)) } }
             }
         }
         form method="post" action={ "/k/" (v.kommune) "/bulk" } {
@@ -714,14 +864,20 @@ pub async fn whatif(
     Query(q): Query<WhatIfQuery>,
 ) -> Result<Html<String>, WebError> {
     let kommune = parse_kommune(&k)?;
-    let v = views::whatif(&state, &signed, kommune, q).await?;
+    let v = views::whatif_in(&state, &signed, kommune, q, l).await?;
     let base = format!("/k/{}/whatif", v.kommune);
-    let action = v.query.action.clone().unwrap_or_default();
+    let action = v.query.action.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| "close".into());
+    // Which fields each action uses (app.js shows only those when the action changes).
+    let shown = |field: &str| match field {
+        "name" => action == "rename" || action == "create",
+        "date" => action == "close",
+        _ => action == "create" || action == "move",
+    };
     let body = html! {
         h1 { (l.t("whatif")) }
         form method="get" action=(base) {
             label { (l.t("search_unit")) " " input name="q" #whatif-q value=(v.query.q.clone().unwrap_or_default()); }
-            button type="submit" { (l.t("search")) }
+            " " button type="submit" { (l.t("search")) }
         }
         @if !v.matches.is_empty() {
             ul.matches {
@@ -730,12 +886,12 @@ pub async fn whatif(
                 }
             }
         }
+        (problems(l, &v.problems))
         @if let Some(u) = &v.unit {
             h2 { (l.t("chosen_unit")) ": " (u.name) }
             p { small { (u.path) } }
             form.whatif method="get" action=(base) {
                 input type="hidden" name="unit" value=(u.uuid);
-                @if let Some(p) = &v.under { input type="hidden" name="under" value=(p.uuid); }
                 label { (l.t("action")) " "
                     select name="action" #whatif-action {
                         option value="close" selected[action == "close"] { (l.t("act_close")) }
@@ -744,11 +900,14 @@ pub async fn whatif(
                         option value="move" selected[action == "move"] { (l.t("act_move")) }
                     }
                 }
-                label { (l.t("new_name")) " " input name="name" value=(v.query.name.clone().unwrap_or_default()); }
-                label { (l.t("date")) " " input name="date" type="date" value=(v.query.date.clone().unwrap_or_default()); }
-                label { (l.t("under")) " " input name="uq" value=(v.query.uq.clone().unwrap_or_default()); }
-                @if let Some(p) = &v.under { p { (l.t("under_chosen")) ": " strong { (p.name) } } }
-                button type="submit" #whatif-show { (l.t("show_preview")) }
+                label.for-action data-actions="rename create" hidden[!shown("name")] { (l.t("new_name")) " " input name="name" value=(v.query.name.clone().unwrap_or_default()); }
+                label.for-action data-actions="close" hidden[!shown("date")] {
+                    (l.t("date")) " " input name="date" type="date" value=(v.query.date.clone().unwrap_or_default());
+                    " " small { (l.t("date_today")) }
+                }
+                label.for-action data-actions="create move" hidden[!shown("under")] { (l.t("under")) " " input name="uq" value=(v.query.uq.clone().or(v.under.as_ref().map(|p| p.name.clone())).unwrap_or_default()); }
+                @if let Some(p) = &v.under { p.for-action data-actions="create move" hidden[!shown("under")] { (l.t("under_chosen")) ": " strong { (p.name) } } }
+                " " button type="submit" #whatif-show { (l.t("show_preview")) }
             }
             @if !v.under_matches.is_empty() {
                 ul.matches {
@@ -758,16 +917,41 @@ pub async fn whatif(
                 }
             }
         }
-        @if let Some(p) = &v.problem { p.error { (p) } }
-        @if let Some(s) = &v.summary {
+        @if let Some(c) = &v.counts {
             h2 { (l.t("consequences")) }
-            p #whatif-summary { (s) }
-            @if !v.changes.is_empty() { ul { @for c in &v.changes { li { (c) } } } }
+            p #whatif-summary { (l.say(&c.text())) }
+            @if let Some(d) = v.date_used { p { (l.t("date")) ": " (l.day(d)) } }
+            @if v.change_items.iter().any(|c| !c.placed) { p.notice #nothing-in-sor { (l.t("nothing_in_sor")) } }
+            @if !v.change_items.is_empty() {
+                ul.changes {
+                    @for c in &v.change_items {
+                        li class=(c.action) {
+                            strong { (l.text(&format!("act_sor_{}", c.action)).unwrap_or(&c.action)) } ": " (c.name)
+                            @if let Some(id) = &c.sor_id { " " small { "[" (id) "]" } }
+                            @if c.action == "move" {
+                                br;
+                                span.from { (l.t("old_place")) ": " (c.old_parent.clone().unwrap_or_else(|| "–".into())) }
+                                " → "
+                                span.to { (l.t("new_place")) ": " (c.new_parent.clone().unwrap_or_else(|| "–".into())) }
+                            }
+                            br;
+                            small { @if let Some(t) = &c.because_text { (l.say(t)) } @else { (c.because) } }
+                        }
+                    }
+                }
+            }
             @if !v.warnings.is_empty() {
                 h3 { (l.t("warnings")) }
-                ul.warnings { @for w in &v.warnings { li { strong { (w.kind) } ": " (w.message) } } }
+                (warnings_list(l, &v.warnings))
             }
-            @if let Some(svg) = &v.svg { div.drawing #whatif-drawing { (PreEscaped(svg)) } }
+            @if let Some(svg) = &v.svg {
+                @let open = v.query.open.unwrap_or(0).min(views::MAX_OPEN);
+                p.drawing-levels {
+                    @if open < views::MAX_OPEN { a #open-more href={ (base) "?" (v.query.with_open(open + 1)) } { "⊕ " (l.t("open_more")) } }
+                    @if open > 0 { " · " a href={ (base) "?" (v.query.with_open(open - 1)) } { "⊖ " (l.t("open_less")) } }
+                }
+                div.drawing #whatif-drawing { (PreEscaped(svg)) }
+            }
         }
     };
     Ok(layout(l, l.t("whatif"), Some(&signed), Some(&v.kommune), body))
@@ -783,21 +967,70 @@ pub async fn contacts(
     let v = views::contacts(&state, &signed, kommune).await?;
     let body = html! {
         h1 { (l.t("contacts")) ": " (v.name) }
+        p.downloads {
+            a #contacts-csv href={ "/k/" (v.kommune) "/contacts.csv" } { (l.t("download_csv")) }
+            " · "
+            a #contacts-xlsx href={ "/k/" (v.kommune) "/contacts.xlsx" } { (l.t("download_xlsx")) }
+        }
         table.facts {
             tr { th { (l.t("role_holders")) } td { (v.role_holders) } }
-            tr { th { (l.t("missing_both")) } td { (v.missing_both) " (" (percent(v.share_missing)) ")" } }
+            tr { th { (l.t("missing_both")) } td { (v.missing_both) " (" (percent(l, v.share_missing)) ")" } }
             tr { th { (l.t("units_in_scope")) } td { (v.units_in_scope) } }
             tr { th { (l.t("units_without_phone")) } td { (v.units_without_phone.len()) } }
         }
         h2 { (l.t("missing_both")) }
-        table {
-            tr { th { (l.t("name")) } th { (l.t("user_name")) } th { (l.t("path")) } }
-            @for p in &v.missing { tr { td { (p.name.clone().unwrap_or_default()) } td { (p.user_name) } td { (p.units.join("; ")) } } }
+        @if v.missing.is_empty() { p { (l.t("none")) } } @else {
+            table.contacts {
+                tr { th { (l.t("name")) } th { (l.t("user_name")) } th { (l.t("role")) } th { (l.t("path")) } }
+                @for p in &v.missing {
+                    tr { td { (p.name.clone().unwrap_or_default()) } td { (p.user_name) } td { (p.roles.join("; ")) } td { (p.units.join("; ")) } }
+                }
+            }
         }
         h2 { (l.t("units_without_phone")) }
-        ul { @for u in v.units_without_phone.iter().take(500) { li { (u.name) " " small { (u.path) } } } }
+        @if v.units_without_phone.is_empty() { p #no-units-without-phone { (l.t("no_units_without_phone")) } } @else {
+            ul { @for u in v.units_without_phone.iter().take(500) { li { (u.name) " " small { (u.path) } } } }
+        }
     };
     Ok(layout(l, l.t("contacts"), Some(&signed), Some(&v.kommune), body))
+}
+
+/// The contact report as a CSV download (the report's own CSV: one row per person).
+pub async fn contacts_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(k): Path<String>,
+) -> Result<Response, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let r = views::contact_report(&state, &signed, kommune).await?;
+    let bytes = crate::contacts::render::people_csv(std::slice::from_ref(&r));
+    let disposition = format!("attachment; filename=\"kontaktdata-{kommune}.csv\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The contact report as an Excel workbook.
+pub async fn contacts_xlsx(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(k): Path<String>,
+) -> Result<Response, WebError> {
+    let kommune = parse_kommune(&k)?;
+    let r = views::contact_report(&state, &signed, kommune).await?;
+    let bytes = crate::contacts::xlsx::workbook_bytes(std::slice::from_ref(&r))
+        .map_err(|e| WebError::Internal(format!("contacts workbook: {e}")))?;
+    let disposition = format!("attachment; filename=\"kontaktdata-{kommune}.xlsx\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -832,6 +1065,7 @@ pub async fn audit(
     let kommune = parse_kommune(&k)?;
     let v = views::audit(&state, &signed, kommune, q).await?;
     let chosen = v.filter.action.clone().unwrap_or_default();
+    let state_text = |s: &str| audit_state(l, s);
     let body = html! {
         h1 { (l.t("audit")) }
         form.filters method="get" action={ "/k/" (v.kommune) "/audit" } {
@@ -839,28 +1073,63 @@ pub async fn audit(
             label { (l.t("action")) " "
                 select name="action" {
                     option value="" { (l.t("all")) }
-                    @for a in &v.actions { option value=(a) selected[*a == chosen] { (a) } }
+                    @for a in &v.actions { option value=(a) selected[*a == chosen] { (l.text(&format!("audit_{a}")).unwrap_or(a)) } }
                 }
             }
             label { (l.t("from")) " " input name="from" type="date" value=(v.filter.from.clone().unwrap_or_default()); }
             label { (l.t("to")) " " input name="to" type="date" value=(v.filter.to.clone().unwrap_or_default()); }
             button type="submit" { (l.t("filter")) }
         }
+        (problems(l, &v.problems))
         p { (v.matching) " " (l.t("entries")) }
         table.audit {
-            tr { th { (l.t("recorded_at")) } th { (l.t("actor")) } th { (l.t("action")) } th { (l.t("proposal")) } th { (l.t("detail")) } }
+            tr { th { (l.t("recorded_at")) } th { (l.t("actor")) } th { (l.t("action")) } th { (l.t("proposal")) } th { (l.t("unit")) } th { (l.t("before")) } th { (l.t("after")) } th { (l.t("detail")) } }
             @for e in &v.entries {
                 tr {
-                    td { (e.at) }
-                    td { (e.actor) @if e.automatic { " " small { "(auto)" } } }
-                    td { (e.action) }
-                    td { @if let Some(p) = e.proposal_id { a href={ "/k/" (v.kommune) "/proposals/" (p) } { (p) } } }
-                    td { (e.detail.clone().unwrap_or_default()) }
+                    td.when { (l.when(&e.at)) }
+                    td { (e.actor) @if e.automatic { " " small { "(" (l.t("auto")) ")" } } }
+                    td { (l.text(&format!("audit_{}", e.action)).unwrap_or(&e.action)) }
+                    td { @if let Some(p) = e.proposal_id { a href={ "/k/" (v.kommune) "/proposals/" (p) } { (p) } @if let Some(k) = &e.kind { " " small { (l.kind(k)) } } } }
+                    td { (e.unit.clone().unwrap_or_default()) }
+                    td.from { (e.before.as_deref().map(state_text).unwrap_or_default()) }
+                    td.to { (e.after.as_deref().map(state_text).unwrap_or_default()) }
+                    td { (e.detail.as_deref().map(|d| audit_detail(l, d)).unwrap_or_default()) }
                 }
             }
         }
+        p.pages {
+            (l.t("page")) " " (v.page) " " (l.t("of")) " " (v.pages) " "
+            @if v.page > 1 { a href={ "?" (v.filter.with_page(v.page - 1)) } { (l.t("previous")) } " " }
+            @if v.page < v.pages { a #audit-next href={ "?" (v.filter.with_page(v.page + 1)) } { (l.t("next")) } }
+        }
     };
     Ok(layout(l, l.t("audit"), Some(&signed), Some(&v.kommune), body))
+}
+
+/// An audit entry's detail: fixed texts from the catalogue, a leading proposal kind
+/// (`write_back Afsnit A`) in words; anything else (a person's reason) as written.
+fn audit_detail(l: Lang, d: &str) -> String {
+    if let Some(t) = l.text(&format!("detail_{}", d.replace(' ', "_"))) {
+        return t.to_string();
+    }
+    let (first, rest) = d.split_once(' ').unwrap_or((d, ""));
+    if views::KINDS.contains(&first) {
+        return format!("{} {rest}", l.kind(first)).trim_end().to_string();
+    }
+    d.to_string()
+}
+
+/// A state in the audit log in words: a recorded proposal or change (JSON) by its status or
+/// state, a plain state by the catalogue.
+fn audit_state(l: Lang, s: &str) -> String {
+    let word = |w: &str| l.text(&format!("state_{w}")).map(str::to_string).unwrap_or_else(|| w.to_string());
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(v) => match v.get("status").or_else(|| v.get("state")).and_then(|x| x.as_str()) {
+            Some(st) => word(st),
+            None => String::new(),
+        },
+        Err(_) => word(s),
+    }
 }
 
 fn waves_body(l: Lang, v: &views::WavesView) -> Markup {
@@ -870,26 +1139,27 @@ fn waves_body(l: Lang, v: &views::WavesView) -> Markup {
             Some(r) => {
                 @for w in &r.waves {
                     h2 { (l.t("wave")) " " (w.wave) }
-                    p { (w.totals.municipalities) " · " (l.t("coverage")) " " (percent(w.totals.coverage)) " · "
+                    p.wave-totals { (w.totals.municipalities) " " (if w.totals.municipalities == 1 { l.t("one_municipality") } else { l.t("municipalities_n") }) " · " (l.t("coverage")) " " (percent(l, w.totals.coverage)) " · "
                         (l.t("proposals")) " " (w.totals.pending) " · " (l.t("applied")) " " (w.totals.applied_changes) }
                     table.waves {
-                        tr { th { (l.t("municipality")) } th { (l.t("status")) } th { (l.t("missing_readiness")) }
+                        tr { th { (l.t("municipality")) } th { (l.t("status")) } th { (l.t("readiness")) } th { (l.t("missing_readiness")) }
                              th { (l.t("units_in_scope")) } th { (l.t("links")) } th { (l.t("coverage")) }
                              th { (l.t("proposals")) } th { (l.t("applied")) } th { (l.t("last_runs")) } }
                         @for m in &w.municipalities {
                             tr {
-                                td { a href={ "/k/" (m.kommune) } { (m.kommune) " " (m.name) } }
-                                td { (m.status) }
-                                td { (m.readiness.missing.iter().map(|i| i.key()).collect::<Vec<_>>().join(", ")) }
+                                td { a href={ "/k/" (m.kommune) } { (m.name) " (" (m.kommune) ")" } }
+                                td { (l.text(&format!("wstatus_{}", m.status)).unwrap_or(&m.status)) }
+                                td.readiness { (m.readiness.score()) }
+                                td { (m.readiness.missing.iter().map(|i| l.text(&format!("ready_{}", i.key())).unwrap_or(i.key())).collect::<Vec<_>>().join(", ")) }
                                 td { (m.units_in_scope) }
                                 td { (m.linked) }
-                                td { (percent(m.coverage)) }
+                                td { (percent(l, m.coverage)) }
                                 td { (m.pending) }
                                 td { (m.applied_changes) }
-                                td { @if let Some(r) = &m.last_run { (r.outcome) " " small { (r.started_at) } } }
+                                td { @if let Some(r) = &m.last_run { (l.text(&format!("outcome_{}", r.outcome)).unwrap_or(&r.outcome)) " " small { (l.when(&r.started_at)) } } }
                             }
                             @if !m.errors.is_empty() {
-                                tr { td colspan="9" { ul.warnings { @for e in &m.errors { li { (e) } } } } }
+                                tr { td colspan="10" { ul.warnings { @for e in &m.errors { li { (e) } } } } }
                             }
                         }
                     }

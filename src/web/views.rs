@@ -14,10 +14,11 @@ use crate::domain::{Address, FkTree, FkUuid, KommuneKode, SorId, SorTree};
 use crate::markup::escape_xml;
 use crate::matching::json::ProposalDto;
 use crate::matching::{Change as MatchChange, CloseProposal, CreateProposal, MoveProposal, Proposal, UpdateProposal};
-use crate::preview::render_svg::render_svg;
+use crate::preview::render_svg::render_svg_in;
 use crate::preview::{preview, preview_proposals, Edit};
 use crate::review::Role;
 use crate::store::{ProposalStatus, QueueFilter, QueueRow};
+use crate::web::i18n::Lang;
 
 /// Rows per queue page.
 pub const PAGE_SIZE: usize = 50;
@@ -31,6 +32,8 @@ pub fn parse_kommune(s: &str) -> Result<KommuneKode, WebError> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MunicipalityRef {
     pub kommune: String,
+    /// The municipality's name (from the wave plan, else its FK-ORG root unit), when known.
+    pub name: Option<String>,
     pub roles: Vec<String>,
 }
 
@@ -40,16 +43,68 @@ pub struct HomeView {
     pub municipalities: Vec<MunicipalityRef>,
 }
 
+/// The signed-in user's municipalities and roles (without names; [`named_home`] adds them).
 pub fn home(signed: &Signed) -> HomeView {
     let mut municipalities: Vec<MunicipalityRef> = Vec::new();
     for (k, r) in &signed.roles {
         let code = k.to_string();
         match municipalities.iter_mut().find(|m| m.kommune == code) {
             Some(m) => m.roles.push(r.as_str().to_string()),
-            None => municipalities.push(MunicipalityRef { kommune: code, roles: vec![r.as_str().to_string()] }),
+            None => {
+                municipalities.push(MunicipalityRef { kommune: code, name: None, roles: vec![r.as_str().to_string()] })
+            }
         }
     }
     HomeView { user: signed.user.clone(), municipalities }
+}
+
+/// [`home`] with the municipalities' names.
+pub async fn named_home(state: &AppState, signed: &Signed) -> Result<HomeView, WebError> {
+    let mut municipalities: Vec<MunicipalityRef> = Vec::new();
+    for (k, r) in &signed.roles {
+        let code = k.to_string();
+        match municipalities.iter_mut().find(|m| m.kommune == code) {
+            Some(m) => m.roles.push(r.as_str().to_string()),
+            None => {
+                municipalities.push(MunicipalityRef { kommune: code, name: None, roles: vec![r.as_str().to_string()] })
+            }
+        }
+    }
+    let kommuner: Vec<KommuneKode> =
+        municipalities.iter().filter_map(|m| KommuneKode::parse(&m.kommune).ok()).collect();
+    let names = municipality_names(state, &kommuner).await?;
+    for m in &mut municipalities {
+        m.name = KommuneKode::parse(&m.kommune).ok().and_then(|k| names.get(&k).cloned());
+    }
+    Ok(HomeView { user: signed.user.clone(), municipalities })
+}
+
+/// The names of `kommuner`: from the stored wave plan, else (for a few) the root unit of the
+/// latest FK-ORG snapshot ("Faxe Kommune" -> "Faxe").
+pub async fn municipality_names(
+    state: &AppState,
+    kommuner: &[KommuneKode],
+) -> Result<std::collections::HashMap<KommuneKode, String>, WebError> {
+    let mut names = std::collections::HashMap::new();
+    if let Ok(plan) = crate::waves::runner::stored_plan(state.store()).await {
+        for m in plan.waves.iter().flat_map(|w| &w.municipalities) {
+            names.insert(m.kommune, m.name.clone());
+        }
+    }
+    if kommuner.len() <= 12 {
+        for &k in kommuner {
+            if names.contains_key(&k) {
+                continue;
+            }
+            if let Some((fk, _)) = state.latest_trees(k).await? {
+                if let Some(root) = fk.units.first() {
+                    let name = root.enhedsnavn.trim();
+                    names.insert(k, name.strip_suffix(" Kommune").unwrap_or(name).to_string());
+                }
+            }
+        }
+    }
+    Ok(names)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,21 +205,42 @@ pub struct QueueQuery {
     pub notice: Option<String>,
 }
 
+/// A problem with a form's input, shown on the page: a catalogue key and the value it is about.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FormProblem {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl FormProblem {
+    pub fn new(key: &str, value: Option<&str>) -> FormProblem {
+        FormProblem { key: key.to_string(), value: value.map(str::to_string) }
+    }
+}
+
 impl QueueQuery {
-    fn filter(&self) -> Result<QueueFilter, WebError> {
+    /// The filter; an unknown kind or band is left out and named as a problem.
+    fn filter(&self) -> (QueueFilter, Vec<FormProblem>) {
+        let mut problems = Vec::new();
         let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
             Some(k) if KINDS.contains(&k) => Some(k.to_string()),
-            Some(k) => return Err(WebError::BadRequest(format!("unknown kind {k:?}"))),
+            Some(k) => {
+                problems.push(FormProblem::new("unknown_kind", Some(k)));
+                None
+            }
             None => None,
         };
         let (min, max) = match self.band.as_deref().filter(|b| !b.is_empty()) {
             Some("high") => (Some(0.9), None),
             Some("medium") => (Some(0.7), Some(0.9)),
             Some("low") => (None, Some(0.7)),
-            Some(b) => return Err(WebError::BadRequest(format!("unknown confidence band {b:?}"))),
+            Some(b) => {
+                problems.push(FormProblem::new("unknown_band", Some(b)));
+                (None, None)
+            }
             None => (None, None),
         };
-        Ok(QueueFilter { kind, min_confidence: min, max_confidence: max })
+        (QueueFilter { kind, min_confidence: min, max_confidence: max }, problems)
     }
 
     /// The query string for this page of the same filters with the row `cursor` marked.
@@ -212,6 +288,14 @@ pub struct QueueView {
     pub cursor: usize,
     /// Cases, consequential first.
     pub items: Vec<super::cases::CaseItem>,
+    /// Problems with the filter (left out of it), shown with the form.
+    pub problems: Vec<FormProblem>,
+    /// The unit the subtree filter chose (by uuid or name).
+    pub subtree_unit: Option<UnitRef>,
+    /// Several units match the subtree filter's name: choose one.
+    pub subtree_matches: Vec<UnitRef>,
+    /// The page asked for lies beyond the last; the last is shown.
+    pub clamped: bool,
 }
 
 fn item(row: QueueRow, fk: Option<&FkTree>, sor: Option<&SorTree>) -> QueueItem {
@@ -289,19 +373,33 @@ pub async fn queue(
     query: QueueQuery,
 ) -> Result<QueueView, WebError> {
     signed.require_any(kommune)?;
-    let filter = query.filter()?;
+    let (filter, mut problems) = query.filter();
     let page = query.page.unwrap_or(1).max(1);
-    let under: Option<HashSet<String>> = match query.subtree.as_deref().filter(|s| !s.is_empty()) {
+    let mut subtree_unit = None;
+    let mut subtree_matches = Vec::new();
+    let under: Option<HashSet<String>> = match query.subtree.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(root) => {
-            let root = FkUuid::parse(root).map_err(|e| WebError::BadRequest(format!("subtree: {e}")))?;
-            let (fk, _) = state
-                .latest_trees(kommune)
-                .await?
-                .ok_or_else(|| WebError::NotFound(format!("FK-ORG snapshot for municipality {kommune}")))?;
-            let i = fk.index_of(root).ok_or_else(|| WebError::NotFound(format!("FK-ORG unit {root}")))?;
-            Some(fk.tree.descendants(i).into_iter().map(|d| fk.units[d].uuid.to_string()).collect())
-        }
+        Some(root) => match state.latest_trees(kommune).await? {
+            None => {
+                problems.push(FormProblem::new("no_data", None));
+                None
+            }
+            Some((fk, _)) => match find_unit(&fk, root) {
+                Found::One(i) => {
+                    subtree_unit = Some(unit_ref(&fk, i));
+                    Some(fk.tree.descendants(i).into_iter().map(|d| fk.units[d].uuid.to_string()).collect())
+                }
+                Found::Several(m) => {
+                    subtree_matches = m;
+                    problems.push(FormProblem::new("choose_one", Some(root)));
+                    None
+                }
+                Found::None => {
+                    problems.push(FormProblem::new("unknown_unit", Some(root)));
+                    None
+                }
+            },
+        },
     };
     let cache = state.queue_cache(kommune).await?;
     let matches = |it: &&super::cases::CaseItem| {
@@ -313,7 +411,8 @@ pub async fn queue(
     };
     let matching = cache.items.iter().filter(matches).count();
     let pages = matching.div_ceil(PAGE_SIZE).max(1);
-    // Beyond the last page (the last cases were decided): the last page.
+    // Beyond the last page (the last cases were decided, or a typed page number): the last page.
+    let clamped = page > pages;
     let page = page.min(pages);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let items: Vec<super::cases::CaseItem> =
@@ -330,7 +429,37 @@ pub async fn queue(
         total: cache.total,
         can_decide: signed.roles_for(kommune).contains(&Role::SorAdmin),
         items,
+        problems,
+        subtree_unit,
+        subtree_matches,
+        clamped,
     })
+}
+
+/// A unit looked up by uuid or by (part of) its name.
+pub enum Found {
+    One(usize),
+    Several(Vec<UnitRef>),
+    None,
+}
+
+/// Finds a unit by its uuid, its exact name, or a unique part of its name.
+pub fn find_unit(fk: &FkTree, text: &str) -> Found {
+    let text = text.trim();
+    if let Ok(u) = FkUuid::parse(text) {
+        return fk.index_of(u).map(Found::One).unwrap_or(Found::None);
+    }
+    let lower = text.to_lowercase();
+    let exact: Vec<usize> = (0..fk.len()).filter(|&i| fk.units[i].enhedsnavn.trim().to_lowercase() == lower).collect();
+    if exact.len() == 1 {
+        return Found::One(exact[0]);
+    }
+    let matches = search_indices(fk, Some(text));
+    match matches.as_slice() {
+        [] => Found::None,
+        [one] => Found::One(*one),
+        many => Found::Several(many.iter().map(|&i| unit_ref(fk, i)).collect()),
+    }
 }
 
 /// One side of the side-by-side comparison.
@@ -367,7 +496,21 @@ pub struct ChangeView {
 pub struct WarningView {
     pub kind: String,
     pub sor_id: Option<String>,
+    /// In English.
     pub message: String,
+    /// The message as a code and arguments, for the page's language (None: the catalogue's text
+    /// for `kind`).
+    #[serde(skip)]
+    pub text: Option<crate::preview::Text>,
+}
+
+fn warning_view(w: &crate::preview::Warning) -> WarningView {
+    WarningView {
+        kind: w.kind.key().to_string(),
+        sor_id: w.sor_id.map(|s| s.to_string()),
+        message: w.message.clone(),
+        text: Some(w.text.clone()),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -387,6 +530,9 @@ pub struct ProposalView {
     pub changes: Vec<ChangeView>,
     /// What the proposal would do in SOR: a summary line, the warnings and the drawing (SVG).
     pub preview_summary: Option<String>,
+    /// The summary's counts, for the page's language.
+    #[serde(skip)]
+    pub preview_counts: Option<crate::preview::Summary>,
     pub warnings: Vec<WarningView>,
     pub preview_svg: Option<String>,
     pub can_decide: bool,
@@ -491,6 +637,17 @@ pub async fn proposal(
     kommune: KommuneKode,
     id: i64,
 ) -> Result<ProposalView, WebError> {
+    proposal_in(state, signed, kommune, id, Lang::En).await
+}
+
+/// [`proposal`] with the drawing in language `l`.
+pub async fn proposal_in(
+    state: &AppState,
+    signed: &Signed,
+    kommune: KommuneKode,
+    id: i64,
+    l: Lang,
+) -> Result<ProposalView, WebError> {
     signed.require_any(kommune)?;
     let store = state.store();
     let p = match store.proposal(id).await {
@@ -532,21 +689,18 @@ pub async fn proposal(
         _ => (Vec::new(), Vec::new(), Vec::new()),
     };
     let core = dto.as_ref().and_then(proposal_from_dto);
+    let mut preview_counts = None;
     let (preview_summary, warnings, preview_svg) = match core {
         Some(core) => {
             let links = store.approved_link_ids(kommune).await?;
             match preview_proposals(&fk, &sor, &links, std::slice::from_ref(&core), state.today()) {
                 Ok(pv) => (
-                    Some(pv.summary.line()),
-                    pv.warnings
-                        .iter()
-                        .map(|w| WarningView {
-                            kind: w.kind.key().to_string(),
-                            sor_id: w.sor_id.map(|s| s.to_string()),
-                            message: w.message.clone(),
-                        })
-                        .collect(),
-                    Some(render_svg(&pv, &fk, &sor, &links)),
+                    {
+                        preview_counts = Some(pv.summary);
+                        Some(pv.summary.line())
+                    },
+                    pv.warnings.iter().map(warning_view).collect(),
+                    Some(render_svg_in(&pv, &fk, &sor, &links, &|t| l.say(t), 0)),
                 ),
                 Err(e) => (Some(e.to_string()), Vec::new(), None),
             }
@@ -597,6 +751,7 @@ pub async fn proposal(
         alternatives,
         changes,
         preview_summary,
+        preview_counts,
         warnings,
         preview_svg,
         can_decide: p.status == ProposalStatus::Pending && signed.roles_for(kommune).contains(&Role::SorAdmin),
@@ -696,6 +851,31 @@ pub struct WhatIfQuery {
     pub under: Option<String>,
     pub name: Option<String>,
     pub date: Option<String>,
+    /// How many levels below the affected branches the drawing opens ("… N more").
+    pub open: Option<usize>,
+}
+
+/// The most levels the what-if drawing opens.
+pub const MAX_OPEN: usize = 6;
+
+impl WhatIfQuery {
+    /// The query string of this what-if with the drawing opened `open` levels.
+    pub fn with_open(&self, open: usize) -> String {
+        let mut parts = vec![format!("open={open}")];
+        for (k, v) in [
+            ("unit", &self.unit),
+            ("action", &self.action),
+            ("uq", &self.uq),
+            ("under", &self.under),
+            ("name", &self.name),
+            ("date", &self.date),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", url_encode(v)));
+            }
+        }
+        parts.join("&")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -713,11 +893,40 @@ pub struct WhatIfView {
     pub under_matches: Vec<UnitRef>,
     pub unit: Option<UnitRef>,
     pub under: Option<UnitRef>,
+    /// "N to create, ..." in English (creates that cannot be placed in SOR are not counted).
     pub summary: Option<String>,
     pub changes: Vec<String>,
     pub warnings: Vec<WarningView>,
     pub svg: Option<String>,
+    /// The first problem with the form, in English.
     pub problem: Option<String>,
+    /// The problems with the form, as catalogue keys.
+    pub problems: Vec<FormProblem>,
+    /// The closing day used (an empty date is today).
+    pub date_used: Option<NaiveDate>,
+    /// The changes with both places of a move, for the page.
+    pub change_items: Vec<WhatIfChange>,
+    /// The summary's counts, for the page's language.
+    #[serde(skip)]
+    pub counts: Option<crate::preview::Summary>,
+}
+
+/// One change in SOR as the what-if page lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhatIfChange {
+    /// `create`, `update`, `close` or `move`.
+    pub action: String,
+    pub name: String,
+    pub sor_id: Option<String>,
+    /// For a move: the SOR parent now and after.
+    pub old_parent: Option<String>,
+    pub new_parent: Option<String>,
+    /// False for a create whose FK-ORG parent has no SOR counterpart (nothing is created in SOR).
+    pub placed: bool,
+    /// Why, in English.
+    pub because: String,
+    #[serde(skip)]
+    pub because_text: Option<crate::preview::Text>,
 }
 
 fn unit_ref(fk: &FkTree, i: usize) -> UnitRef {
@@ -725,14 +934,18 @@ fn unit_ref(fk: &FkTree, i: usize) -> UnitRef {
 }
 
 fn search(fk: &FkTree, q: Option<&str>) -> Vec<UnitRef> {
+    search_indices(fk, q).into_iter().map(|i| unit_ref(fk, i)).collect()
+}
+
+/// The first 25 units whose name contains `q` (any case).
+fn search_indices(fk: &FkTree, q: Option<&str>) -> Vec<usize> {
     let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else { return Vec::new() };
     let q = q.to_lowercase();
-    (0..fk.len())
-        .filter(|&i| fk.units[i].enhedsnavn.to_lowercase().contains(&q))
-        .take(25)
-        .map(|i| unit_ref(fk, i))
-        .collect()
+    (0..fk.len()).filter(|&i| fk.units[i].enhedsnavn.to_lowercase().contains(&q)).take(25).collect()
 }
+
+/// Closures dated further back than this many days get a warning.
+const LONG_AGO_DAYS: i64 = 365;
 
 /// What-if: organisation administrators (and SOR administrators) pick a unit and an edit and
 /// see what it would do in SOR.
@@ -742,26 +955,54 @@ pub async fn whatif(
     kommune: KommuneKode,
     query: WhatIfQuery,
 ) -> Result<WhatIfView, WebError> {
+    whatif_in(state, signed, kommune, query, Lang::En).await
+}
+
+/// [`whatif`] with the drawing in language `l`. Units are chosen by uuid or by name; problems
+/// with the form are shown on the page ([`WhatIfView::problems`]), not as an error page.
+pub async fn whatif_in(
+    state: &AppState,
+    signed: &Signed,
+    kommune: KommuneKode,
+    query: WhatIfQuery,
+    l: Lang,
+) -> Result<WhatIfView, WebError> {
     signed.require(kommune, &[Role::OrgAdmin, Role::SorAdmin])?;
     let (fk, sor) = state
         .latest_trees(kommune)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("FK-ORG and SOR snapshots for municipality {kommune}")))?;
-    let find = |s: Option<&str>| -> Result<Option<usize>, WebError> {
-        match s.filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => {
-                let u = FkUuid::parse(s).map_err(|e| WebError::BadRequest(e.to_string()))?;
-                fk.index_of(u).map(Some).ok_or_else(|| WebError::NotFound(format!("FK-ORG unit {u}")))
+    let mut problems = Vec::new();
+    let mut matches = search(&fk, query.q.as_deref());
+    let mut under_matches = Vec::new();
+    let pick = |s: Option<&str>, list: &mut Vec<UnitRef>, problems: &mut Vec<FormProblem>| match s
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => match find_unit(&fk, s) {
+            Found::One(i) => Some(i),
+            Found::Several(m) => {
+                *list = m;
+                problems.push(FormProblem::new("choose_one", Some(s)));
+                None
             }
-        }
+            Found::None => {
+                problems.push(FormProblem::new("unknown_unit", Some(s)));
+                None
+            }
+        },
     };
-    let unit = find(query.unit.as_deref())?;
-    let under = find(query.under.as_deref())?;
+    let unit = pick(query.unit.as_deref(), &mut matches, &mut problems);
+    // The new parent: chosen from the list, else the typed name when it names one unit.
+    let under = match query.under.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(u) => pick(Some(u), &mut under_matches, &mut problems),
+        None => pick(query.uq.as_deref(), &mut under_matches, &mut problems),
+    };
     let mut view = WhatIfView {
         kommune: kommune.to_string(),
-        matches: search(&fk, query.q.as_deref()),
-        under_matches: search(&fk, query.uq.as_deref()),
+        matches,
+        under_matches,
         unit: unit.map(|i| unit_ref(&fk, i)),
         under: under.map(|i| unit_ref(&fk, i)),
         query,
@@ -770,20 +1011,33 @@ pub async fn whatif(
         warnings: Vec::new(),
         svg: None,
         problem: None,
+        problems,
+        date_used: None,
+        change_items: Vec::new(),
+        counts: None,
     };
-    let (Some(u), Some(action)) = (unit, view.query.action.as_deref().filter(|a| !a.is_empty())) else {
+    let (Some(u), Some(action)) = (unit, view.query.action.clone().filter(|a| !a.is_empty())) else {
+        view.problem = view.problems.first().map(|p| p.key.clone());
         return Ok(view);
     };
     let today = state.today();
+    // An empty date is the calendar's today (as in the CLI), not the data's day.
+    let calendar_today = chrono::Local::now().date_naive();
     let name = view.query.name.clone().unwrap_or_default();
-    let edit = match action {
+    let edit = match action.as_str() {
         "close" => {
-            let date = match view.query.date.as_deref().filter(|d| !d.is_empty()) {
-                Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| WebError::BadRequest(format!("the date {d:?} is not YYYY-MM-DD")))?,
-                None => today,
+            let date = match view.query.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                    Ok(date) => Some(date),
+                    Err(_) => {
+                        view.problems.push(FormProblem::new("bad_date", Some(d)));
+                        None
+                    }
+                },
+                None => Some(calendar_today),
             };
-            Some(Edit::Close { unit: fk.units[u].uuid, date })
+            view.date_used = date;
+            date.map(|date| Edit::Close { unit: fk.units[u].uuid, date })
         }
         "rename" if !name.trim().is_empty() => Some(Edit::Rename { unit: fk.units[u].uuid, name: name.trim().into() }),
         // A new unit goes below the chosen unit unless another parent was chosen.
@@ -795,16 +1049,41 @@ pub async fn whatif(
         }),
         "move" => under.map(|p| Edit::Move { unit: fk.units[u].uuid, under: fk.units[p].uuid }),
         "rename" | "create" => None,
-        other => return Err(WebError::BadRequest(format!("unknown action {other:?}"))),
+        other => {
+            view.problems.push(FormProblem::new("unknown_action", Some(other)));
+            None
+        }
     };
     let Some(edit) = edit else {
-        view.problem = Some("fill in the name or choose the new parent".into());
+        if view.problems.is_empty() {
+            view.problems.push(FormProblem::new("fill_in", None));
+        }
+        view.problem = view.problems.first().map(|p| p.key.clone());
         return Ok(view);
     };
     let links = state.store().approved_link_ids(kommune).await?;
     match preview(&fk, &sor, &links, std::slice::from_ref(&edit), today) {
         Ok(pv) => {
-            view.summary = Some(pv.summary.line());
+            let sor_name = |id: Option<SorId>| id.and_then(|i| sor.get(i)).map(|u| u.name.clone());
+            let mut counts = pv.summary;
+            for c in &pv.changes {
+                let placed = !(c.action == crate::preview::Action::Create && c.parent_sor_id.is_none());
+                if !placed {
+                    counts.create = counts.create.saturating_sub(1);
+                }
+                view.change_items.push(WhatIfChange {
+                    action: c.action.as_str().to_string(),
+                    name: c.name.clone(),
+                    sor_id: c.sor_id.map(|s| s.to_string()),
+                    old_parent: if c.action == crate::preview::Action::Move { sor_name(c.parent_sor_id) } else { None },
+                    new_parent: sor_name(c.new_parent_sor_id),
+                    placed,
+                    because: c.because.clone(),
+                    because_text: Some(c.because_text.clone()),
+                });
+            }
+            view.summary = Some(counts.line());
+            view.counts = Some(counts);
             view.changes = pv
                 .changes
                 .iter()
@@ -813,18 +1092,34 @@ pub async fn whatif(
                     format!("{}: {}{id} – {}", c.action.as_str(), c.name, c.because)
                 })
                 .collect();
-            view.warnings = pv
-                .warnings
-                .iter()
-                .map(|w| WarningView {
-                    kind: w.kind.key().to_string(),
-                    sor_id: w.sor_id.map(|s| s.to_string()),
-                    message: w.message.clone(),
-                })
-                .collect();
-            view.svg = Some(render_svg(&pv, &fk, &sor, &links));
+            if let Some(date) = view.date_used.filter(|d| (calendar_today - *d).num_days() > LONG_AGO_DAYS) {
+                view.warnings.push(WarningView {
+                    kind: "long_ago".into(),
+                    sor_id: None,
+                    message: format!("the date {date} is more than a year back: is it right?"),
+                    text: None,
+                });
+            }
+            let limit = crate::apply::ClosureLimit::default().limit(sor.len());
+            if counts.close > limit {
+                view.warnings.push(WarningView {
+                    kind: "closure_limit".into(),
+                    sor_id: None,
+                    message: format!(
+                        "the change closes {} SOR units; apply closes at most {limit} a day unless they are named",
+                        counts.close
+                    ),
+                    text: None,
+                });
+            }
+            view.warnings.extend(pv.warnings.iter().map(warning_view));
+            let open = view.query.open.unwrap_or(0).min(MAX_OPEN);
+            view.svg = Some(render_svg_in(&pv, &fk, &sor, &links, &|t| l.say(t), open));
         }
-        Err(e) => view.problem = Some(e.to_string()),
+        Err(e) => {
+            view.problems.push(FormProblem::new("preview_failed", None));
+            view.problem = Some(e.to_string());
+        }
     }
     Ok(view)
 }
@@ -833,6 +1128,8 @@ pub async fn whatif(
 pub struct PersonView {
     pub name: Option<String>,
     pub user_name: String,
+    /// The roles (membership titles) the person holds, one per placement.
+    pub roles: Vec<String>,
     pub units: Vec<String>,
 }
 
@@ -848,13 +1145,22 @@ pub struct ContactsView {
     pub units_without_phone: Vec<UnitRef>,
 }
 
-pub async fn contacts(state: &AppState, signed: &Signed, kommune: KommuneKode) -> Result<ContactsView, WebError> {
+/// The municipality's contact report (the pages and the downloads show the same one).
+pub async fn contact_report(
+    state: &AppState,
+    signed: &Signed,
+    kommune: KommuneKode,
+) -> Result<crate::contacts::report::ContactReport, WebError> {
     signed.require_any(kommune)?;
     let (fk, _) = state
         .latest_trees(kommune)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("FK-ORG snapshot for municipality {kommune}")))?;
-    let r = build_report(&fk, Some(kommune), &Scope::everything());
+    Ok(build_report(&fk, Some(kommune), &Scope::everything()))
+}
+
+pub async fn contacts(state: &AppState, signed: &Signed, kommune: KommuneKode) -> Result<ContactsView, WebError> {
+    let r = contact_report(state, signed, kommune).await?;
     Ok(ContactsView {
         kommune: kommune.to_string(),
         name: r.name.clone(),
@@ -868,6 +1174,7 @@ pub async fn contacts(state: &AppState, signed: &Signed, kommune: KommuneKode) -
             .map(|p| PersonView {
                 name: p.name.clone(),
                 user_name: p.user_name.clone(),
+                roles: p.placements.iter().filter_map(|pl| pl.title.clone()).collect(),
                 units: p.placements.iter().map(|pl| pl.unit_path.clone()).collect(),
             })
             .collect(),
@@ -976,6 +1283,21 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// Only entries on or before this day (YYYY-MM-DD).
     pub to: Option<String>,
+    /// From 1.
+    pub page: Option<usize>,
+}
+
+impl AuditQuery {
+    /// The query string for another page of the same filters.
+    pub fn with_page(&self, page: usize) -> String {
+        let mut parts = vec![format!("page={page}")];
+        for (k, v) in [("actor", &self.actor), ("action", &self.action), ("from", &self.from), ("to", &self.to)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", url_encode(v)));
+            }
+        }
+        parts.join("&")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -987,6 +1309,12 @@ pub struct AuditRow {
     pub action: String,
     pub proposal_id: Option<i64>,
     pub detail: Option<String>,
+    /// The proposal's kind and unit (FK-ORG name, else SOR name).
+    pub kind: Option<String>,
+    pub unit: Option<String>,
+    /// The state before and after (a change's states, or the proposal's fields).
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -999,10 +1327,14 @@ pub struct AuditView {
     pub matching: usize,
     /// Newest first.
     pub entries: Vec<AuditRow>,
+    pub page: usize,
+    pub pages: usize,
+    /// Problems with the filter (a date that is not YYYY-MM-DD is left out).
+    pub problems: Vec<FormProblem>,
 }
 
 /// The most audit entries one page lists.
-pub const AUDIT_MAX: usize = 500;
+pub const AUDIT_MAX: usize = 100;
 
 pub async fn audit(
     state: &AppState,
@@ -1016,7 +1348,17 @@ pub async fn audit(
     actions.sort();
     actions.dedup();
     let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let (actor, action, from, to) = (nonempty(&q.actor), nonempty(&q.action), nonempty(&q.from), nonempty(&q.to));
+    let mut problems = Vec::new();
+    let mut day = |v: &Option<String>| match nonempty(v) {
+        Some(d) if NaiveDate::parse_from_str(&d, "%Y-%m-%d").is_ok() => Some(d),
+        Some(d) => {
+            problems.push(FormProblem::new("bad_date", Some(&d)));
+            None
+        }
+        None => None,
+    };
+    let (from, to) = (day(&q.from), day(&q.to));
+    let (actor, action) = (nonempty(&q.actor), nonempty(&q.action));
     let matches = |e: &&crate::store::AuditEntry| {
         let day = e.at.get(..10).unwrap_or("");
         actor.as_deref().is_none_or(|a| e.actor == a)
@@ -1025,22 +1367,63 @@ pub async fn audit(
             && to.as_deref().is_none_or(|t| day <= t)
     };
     let matching = log.iter().filter(matches).count();
-    let entries = log
-        .iter()
-        .rev()
-        .filter(matches)
-        .take(AUDIT_MAX)
-        .map(|e| AuditRow {
-            id: e.id,
-            at: e.at.clone(),
-            actor: e.actor.clone(),
-            automatic: e.automatic,
-            action: e.action.clone(),
-            proposal_id: e.proposal_id,
-            detail: e.detail.clone(),
+    let pages = matching.div_ceil(AUDIT_MAX).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let shown: Vec<&crate::store::AuditEntry> =
+        log.iter().rev().filter(matches).skip((page - 1) * AUDIT_MAX).take(AUDIT_MAX).collect();
+    // The proposals' kinds and units, by name.
+    type About = (String, Option<String>, Option<String>, Option<String>);
+    let mut about: std::collections::HashMap<i64, About> = Default::default();
+    if shown.iter().any(|e| e.proposal_id.is_some()) {
+        let trees = state.latest_trees(kommune).await?;
+        for p in state.store().proposals(kommune, None).await? {
+            let fk_name = p
+                .key
+                .fk_uuid
+                .as_deref()
+                .and_then(|u| FkUuid::parse(u).ok())
+                .and_then(|u| trees.as_ref().and_then(|(fk, _)| fk.get(u)).map(|u| u.enhedsnavn.clone()));
+            let sor_name = p
+                .key
+                .sor_id
+                .as_deref()
+                .and_then(|s| SorId::parse(s).ok())
+                .and_then(|s| trees.as_ref().and_then(|(_, sor)| sor.get(s)).map(|u| u.name.clone()));
+            let payload_name = match &p.payload {
+                ProposalDto::Link { fk_name, .. } => Some(fk_name.clone()),
+                ProposalDto::Create { name, .. } | ProposalDto::Close { name, .. } => Some(name.clone()),
+                _ => None,
+            };
+            let (before, after) = match &p.payload {
+                ProposalDto::Update { changes, .. } => (
+                    Some(changes.iter().map(|c| c.from.clone().unwrap_or_default()).collect::<Vec<_>>().join("; ")),
+                    Some(changes.iter().map(|c| c.to.clone().unwrap_or_default()).collect::<Vec<_>>().join("; ")),
+                ),
+                _ => (None, None),
+            };
+            about.insert(p.id, (p.key.kind.as_str().to_string(), fk_name.or(payload_name).or(sor_name), before, after));
+        }
+    }
+    let entries = shown
+        .into_iter()
+        .map(|e| {
+            let known = e.proposal_id.and_then(|id| about.get(&id));
+            AuditRow {
+                id: e.id,
+                at: e.at.clone(),
+                actor: e.actor.clone(),
+                automatic: e.automatic,
+                action: e.action.clone(),
+                proposal_id: e.proposal_id,
+                detail: e.detail.clone(),
+                kind: known.map(|k| k.0.clone()),
+                unit: known.and_then(|k| k.1.clone()),
+                before: e.before.clone().or_else(|| known.and_then(|k| k.2.clone())),
+                after: e.after.clone().or_else(|| known.and_then(|k| k.3.clone())),
+            }
         })
         .collect();
-    Ok(AuditView { kommune: kommune.to_string(), filter: q, actions, matching, entries })
+    Ok(AuditView { kommune: kommune.to_string(), filter: q, actions, matching, entries, page, pages, problems })
 }
 
 /// The waves dashboard (and, for one municipality, its wave report): the stored wave plan's

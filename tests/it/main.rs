@@ -26,3 +26,4 @@ mod waves;
 mod waves_apply;
 mod web;
 mod web_authz;
+mod web_i18n;

@@ -30,6 +30,7 @@ use crate::test_db::TestDb;
 on_sqlite_and_postgres!(
     readiness_items_computed_from_data_change_when_a_role_is_granted,
     status_shows_coverage_after_approvals,
+    auto_approvals_are_no_first_review,
     a_run_of_the_bundled_pilots_imports_proposes_and_records_each_municipality,
     a_broken_data_file_fails_its_municipality_and_not_the_others,
     a_rerun_after_an_interrupted_run_resumes_it,
@@ -235,6 +236,22 @@ async fn status_shows_coverage_after_approvals(db: &TestDb) {
     let expected = after[0].linked as f64 / after[0].units_in_scope as f64;
     assert!((after[0].coverage - expected).abs() < 1e-9);
     assert_eq!(after[0].pending, before[0].pending - half);
+}
+
+async fn auto_approvals_are_no_first_review(db: &TestDb) {
+    let plan = plan(&[(320, "pilot", HEALTH_ONLY)]);
+    let r = runner(&db.store, &plan, Arc::new(NotInThisBuild));
+    run_wave(&r, &options(&bundled(), false), 1).await.unwrap();
+    // Every unflagged link approved by the rule: no person has looked at anything yet.
+    let band = sorsync::review::ConfidenceBand { min: 0.0, max: 1.0 };
+    let done = sorsync::review::auto_approve(&db.store, code("320"), band).await.unwrap();
+    assert!(!done.approved.is_empty());
+    let after_rule = gather(&db.store, &plan, None, None, today()).await.unwrap();
+    assert!(
+        after_rule[0].readiness.missing.contains(&ReadinessItem::FirstReview),
+        "auto-approvals counted as the first review: {:?}",
+        after_rule[0].readiness
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -305,7 +305,7 @@ async fn signing_in_with_the_right_password_opens_the_pages_and_a_wrong_one_does
     let mut wrong = Client::new(&server.base);
     let r = wrong.sign_in_form("sor_admin-350", "not the password").await;
     assert_eq!(r.status, 401);
-    assert!(r.body.contains("wrong user name or password"));
+    assert!(r.body.contains("Forkert brugernavn eller adgangskode"), "in Danish: {}", r.body);
     assert!(!r.body.contains("not the password"), "the page repeats the password");
 
     let mut c = Client::new(&server.base);
@@ -510,7 +510,7 @@ async fn the_what_if_page_draws_the_consequences_of_closing_a_unit(db: &TestDb) 
     assert_eq!(search.status, 200);
     let unit = fk_id(kommune(), 3).to_string();
     assert!(search.body.contains(&unit), "the search finds the care home");
-    let r = org.get(&format!("/k/350/whatif?unit={unit}&action=close&date=2026-12-31")).await;
+    let r = org.get(&format!("/k/350/whatif?unit={unit}&action=close&date=2026-12-31&lang=en")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("id=\"whatif-drawing\""), "the drawing is shown");
     assert!(r.body.contains("<svg"));
@@ -634,7 +634,9 @@ async fn no_match_from_the_proposal_page_rejects_it_and_the_audit_log_shows_who_
     let mut c = signed_in(&server.base, "sor_admin-350").await;
     let ids = pending_links(&db.store, kommune()).await;
     let detail = c.get(&format!("/k/350/proposals/{}", ids[0])).await;
-    assert!(detail.body.contains("value=\"no_match\"") && detail.body.contains("value=\"create_new\""));
+    // One set of decision buttons: the case's keys (not in SOR, create new), not the proposal's as well.
+    assert!(detail.body.contains("value=\"reject\"") && detail.body.contains("value=\"new\""), "{}", detail.body);
+    assert!(!detail.body.contains("value=\"no_match\""), "two sets of decision buttons");
     let csrf = c.csrf.clone();
     let r = c.post_form(&format!("/k/350/proposals/{}/act", ids[0]), &[("csrf", &csrf), ("action", "no_match")]).await;
     assert_eq!(r.status, 303, "{}", r.body);

@@ -33,7 +33,20 @@
     var a = document.getElementById(id);
     if (a && a.href) { window.location.href = a.href; }
   }
+  // What-if: show only the fields the chosen action uses.
+  function whatifFields() {
+    var sel = document.getElementById("whatif-action");
+    if (!sel) { return; }
+    var show = function () {
+      Array.prototype.forEach.call(document.querySelectorAll(".for-action"), function (el) {
+        el.hidden = (el.dataset.actions || "").split(" ").indexOf(sel.value) < 0;
+      });
+    };
+    sel.addEventListener("change", show);
+    show();
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    whatifFields();
     var q = document.getElementById("queue");
     if (rows().length) { mark(parseInt((q && q.dataset.cursor) || "0", 10) || 0); }
   });
