@@ -255,7 +255,7 @@ fn load(a: LoadArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn status(a: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let statuses = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = super::import::open_existing_store(ctx).await?;
         let r = async {
             let plan = stored_plan(&store).await?;
             if let Some(w) = &a.wave {
@@ -488,7 +488,7 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let statuses = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = super::import::open_existing_store(ctx).await?;
         let r = async {
             let plan = stored_plan(&store).await?;
             anyhow::ensure!(plan.wave(&a.wave).is_some(), "the wave plan has no wave {:?}", a.wave);
