@@ -125,7 +125,7 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let accounts = crate::web::demo_accounts(&store, &kommuner).await.context("creating the demo accounts")?;
     println!();
     println!(
-        "Columns: FK-ORG, SOR: units in each register. FK-ORG API: GraphQL requests the real client sent to\n\
+        "Columns: FK-ORG, SOR: units in each register. FK-ORG API: GraphQL calls the real client made to\n\
          the FK-ORG stand-in. link .. move: proposals made, by kind. F1: the links scored against the bundled\n\
          ground truth. pending: proposals stored for review. no phone: role holders (people with a role in\n\
          FK-ORG) with neither a direct nor a mobile number, of all role holders (`contacts` lists them)."
