@@ -100,6 +100,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// A table for the terminal: one line per municipality, then the wave's totals.
+    Text,
     Html,
     Json,
     Csv,
@@ -112,7 +114,7 @@ pub struct ReportArgs {
     /// Only this municipality.
     #[arg(long, value_parser = KommuneKode::parse)]
     pub kommune: Option<KommuneKode>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Write here instead of standard output.
     #[arg(long)]
@@ -498,6 +500,7 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         store.close().await;
         r
     })?;
+    let table = (a.format == ReportFormat::Text).then(|| statuses.clone());
     let report = build(&format!("Wave {} report", a.wave), statuses);
     let mut out: Box<dyn Write> = match &a.out {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -506,6 +509,20 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::stdout().lock()),
     };
     match a.format {
+        ReportFormat::Text => {
+            write_status_text(table.as_deref().unwrap_or_default(), &mut out)?;
+            let t = &report.totals;
+            writeln!(
+                out,
+                "{} municipalities: {} of {} units in scope linked ({:.1}%), {} pending, {} changes applied",
+                t.municipalities,
+                t.linked,
+                t.units_in_scope,
+                t.coverage * 100.0,
+                t.pending,
+                t.applied_changes
+            )?;
+        }
         ReportFormat::Html => write_html(&report, &mut out)?,
         ReportFormat::Json => write_json(&report, &mut out)?,
         ReportFormat::Csv => write_csv(&report, &mut out)?,
