@@ -91,7 +91,7 @@ pub fn find_unit(fk: &FkTree, given: &str, flag: &str) -> anyhow::Result<FkUuid>
         if fk.get(id).is_some() {
             return Ok(id);
         }
-        anyhow::bail!("{flag} {given}: no FK-ORG unit has this UUID");
+        anyhow::bail!("{flag} {given}: this UUID is not in the FK-ORG tree");
     }
     let want = given.trim().to_lowercase();
     let exact: Vec<usize> = (0..fk.len()).filter(|&i| fk.units[i].enhedsnavn.trim().to_lowercase() == want).collect();
