@@ -123,6 +123,11 @@ pub struct ReportArgs {
     pub today: Option<NaiveDate>,
 }
 
+/// "in the store URL", for errors about what the store holds.
+fn in_store(ctx: &Context) -> String {
+    format!("in the store {}", crate::store::redact_password(&ctx.config.store.database_url))
+}
+
 /// The apply engine's steps for a wave run by `actor` (see [`crate::waves::steps`]): auto-approval
 /// by the `[review]` band, and plan + apply with the writers `[sor]` and `[fkorg]` name.
 pub(super) fn apply_steps(config: &Config, actor: Option<Actor>) -> Arc<dyn ApplySteps> {
@@ -259,7 +264,7 @@ fn status(a: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let statuses = block_on(async {
         let store = super::import::open_existing_store(ctx).await?;
         let r = async {
-            let plan = stored_plan(&store).await?;
+            let plan = stored_plan(&store).await.with_context(|| in_store(ctx))?;
             if let Some(w) = &a.wave {
                 anyhow::ensure!(plan.wave(w).is_some(), "the wave plan has no wave {w:?}");
             }
@@ -424,7 +429,7 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     block_on(async {
         let store = open_store(ctx).await?;
         let r = async {
-            let plan = stored_plan(&store).await?;
+            let plan = stored_plan(&store).await.with_context(|| in_store(ctx))?;
             let wave = plan.wave(&a.wave).with_context(|| format!("the wave plan has no wave {:?}", a.wave))?;
             if a.queue {
                 let (run_id, jobs) = enqueue_wave(&store, &plan, &opts).await?;
@@ -492,7 +497,7 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let statuses = block_on(async {
         let store = super::import::open_existing_store(ctx).await?;
         let r = async {
-            let plan = stored_plan(&store).await?;
+            let plan = stored_plan(&store).await.with_context(|| in_store(ctx))?;
             anyhow::ensure!(plan.wave(&a.wave).is_some(), "the wave plan has no wave {:?}", a.wave);
             Ok(gather(&store, &plan, Some(&a.wave), a.kommune, today(a.today)).await?)
         }

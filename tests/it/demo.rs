@@ -134,6 +134,9 @@ fn a_municipality_without_data_is_an_error_not_an_empty_list() {
     let out = run_in(dir.path(), &["--database-url", &url, "proposals", "list", "--kommune", "102"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(err(&out).contains("no data for municipality 102"), "{}", err(&out));
+    let status = run_in(dir.path(), &["--database-url", &url, "waves", "status"]);
+    assert_eq!(status.status.code(), Some(1));
+    assert!(err(&status).contains(&url) && err(&status).contains("waves load"), "{}", err(&status));
 }
 
 #[test]
