@@ -49,6 +49,21 @@ async fn the_demo_runs_from_any_folder_and_its_numbers_agree_with_the_command_li
         assert!(output.contains(name), "the summary names {name}:\n{output}");
     }
     assert!(d.join("sorsync-demo.db").is_file(), "the demo's store is in the folder it ran in");
+    // The built-in data is the repository's fixtures/bundled/: the same summary table from both.
+    let bundled = fixture("bundled");
+    let from_files = run_in(
+        d,
+        &["demo", "--no-serve", "--addr", "127.0.0.1:0", "--data", bundled.to_str().unwrap(), "--db", "files.db"],
+    );
+    assert!(from_files.status.success(), "{}", err(&from_files));
+    let table = |t: &str| -> Vec<String> {
+        t.lines()
+            .take_while(|l| !l.starts_with("Columns:"))
+            .filter(|l| !l.starts_with("Store:"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(table(&output), table(&text(&from_files)), "built-in data vs fixtures/bundled");
     assert!(!output.contains(" write ") && output.contains("no phone: role holders"), "columns explained:\n{output}");
     assert!(!output.contains("as olga (operator)"), "{output}");
     let faxe = output.lines().find(|l| l.trim_start().starts_with("320 Faxe")).expect("a wave line for Faxe");
