@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = sorsync::cli::Cli::parse();
+    let cli = sorsync::cli::parse();
     sorsync::telemetry::init(cli.verbose);
     match sorsync::cli::run(cli) {
         Ok(code) => code,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::proposals::actor;
 use super::{block_on, Context};
 use crate::apply::{apply_plan, ApplyOptions, ApplyReport, Plan, StepStatus};
@@ -62,7 +62,7 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         let _ = std::io::stdout().flush();
     }
     let report = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let result = apply_with_configured_writers(&ctx.config, &store, &plan, &actor, &opts).await;
         store.close().await;
         result

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::{block_on, Context};
 use crate::domain::KommuneKode;
 use crate::spreadsheet::{self, Cell, Flavour};
@@ -53,8 +53,12 @@ fn json_of(text: Option<&str>) -> serde_json::Value {
 
 pub fn run(args: AuditArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let entries = block_on(async {
-        let store = open_store(ctx).await?;
-        let log = store.audit_log(args.kommune).await.context("reading the audit log");
+        let store = open_existing_store(ctx).await?;
+        let log = async {
+            super::import::require_municipality_data(&store, ctx, args.kommune).await?;
+            store.audit_log(args.kommune).await.context("reading the audit log")
+        }
+        .await;
         store.close().await;
         log
     })?;
@@ -112,16 +116,93 @@ fn csv_row(e: &AuditEntry) -> Vec<Cell> {
     ]
 }
 
-/// `2026-11-22T08:00:00.000Z  anna  approve  #12  before {...} after {...}  (reason)`.
+/// `2026-11-22 08:00:00 UTC  anna  approve  proposal #12  before: name Foo  after: name Bar  (reason)`:
+/// values in words, not JSON (`--format json` has them as stored).
 fn text_line(e: &AuditEntry) -> String {
     let who = if e.automatic { format!("{} (automatic)", e.actor) } else { e.actor.clone() };
-    let proposal = e.proposal_id.map(|p| format!("  #{p}")).unwrap_or_default();
+    let proposal = e.proposal_id.map(|p| format!("  proposal #{p}")).unwrap_or_default();
     let key = e.key.as_deref().map(|k| format!("  key {k}")).unwrap_or_default();
+    let value = |t: &str| serde_json::from_str::<serde_json::Value>(t).map(|v| plain(&v)).unwrap_or(t.to_string());
     let change = match (e.before.as_deref(), e.after.as_deref()) {
-        (Some(b), Some(a)) if e.action.starts_with("write") => format!("  before {b}  after {a}"),
-        (_, Some(a)) => format!("  -> {a}"),
-        _ => String::new(),
+        (Some(b), Some(a)) => match (serde_json::from_str(b), serde_json::from_str(a)) {
+            (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) => what_changed(&b, &a),
+            _ => format!("  before: {}  after: {}", value(b), value(a)),
+        },
+        (None, Some(a)) => format!("  {}", value(a)),
+        (Some(b), None) => format!("  before: {}", value(b)),
+        (None, None) => String::new(),
     };
     let detail = e.detail.as_deref().map(|d| format!("  ({d})")).unwrap_or_default();
-    format!("{}  {who}  {}{proposal}{key}{change}{detail}", e.at, e.action)
+    format!("{}  {who}  {}{proposal}{key}{change}{detail}", readable_time(&e.at), e.action)
+}
+
+/// `2026-11-22T08:00:00.000Z` as `2026-11-22 08:00:00 UTC` (other text as it is).
+fn readable_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// Fields that differ between two stored records, as `  status: pending -> approved` (record
+/// bookkeeping such as ids, hashes and the proposal body is left to `--format json`).
+fn what_changed(
+    before: &serde_json::Map<String, serde_json::Value>,
+    after: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    const BOOKKEEPING: &[&str] = &["proposal", "data_hash", "fk_snapshot_id", "sor_snapshot_id", "decision_id"];
+    let null = serde_json::Value::Null;
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let parts: Vec<String> = keys
+        .into_iter()
+        .filter(|k| !BOOKKEEPING.contains(&k.as_str()))
+        .filter_map(|k| {
+            let (b, a) = (before.get(k).unwrap_or(&null), after.get(k).unwrap_or(&null));
+            (b != a).then(|| format!("{}: {} -> {}", k.replace('_', " "), plain(b), plain(a)))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  {}", parts.join(", "))
+    }
+}
+
+/// A stored JSON value in words: `field value, field value`; lists joined with commas.
+fn plain(v: &serde_json::Value) -> String {
+    use serde_json::Value as V;
+    match v {
+        V::Null => "-".to_string(),
+        V::String(s) => s.clone(),
+        V::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        V::Number(n) => n.to_string(),
+        V::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        V::Object(fields) => fields
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match v {
+                V::Object(_) => format!("{} ({})", k.replace('_', " "), plain(v)),
+                _ => format!("{} {}", k.replace('_', " "), plain(v)),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_values_read_as_words_not_json() {
+        let v = serde_json::json!({"status": "approved", "sor_id": "123", "changes": [{"field": "name", "to": "B"}]});
+        assert_eq!(plain(&v), "changes field name, to B, sor id 123, status approved");
+        assert_eq!(readable_time("2026-11-22T08:00:00.000Z"), "2026-11-22 08:00:00 UTC");
+        let before = serde_json::json!({"status": "pending", "data_hash": "ab", "proposal": {"kind": "link"}});
+        let after = serde_json::json!({"status": "approved", "decision_id": 4});
+        let (serde_json::Value::Object(b), serde_json::Value::Object(a)) = (before, after) else { unreachable!() };
+        assert_eq!(what_changed(&b, &a), "  status: pending -> approved");
+    }
 }

@@ -42,8 +42,9 @@ pub struct ContactsArgs {
     /// Also write an SVG bar chart of the share missing per municipality.
     #[arg(long, value_name = "FILE.svg")]
     chart: Option<PathBuf>,
-    /// Only units under this FK-ORG unit go to SOR (repeatable; default: the whole tree). Affects the
-    /// units-without-phone list only.
+    /// Only units under this FK-ORG unit go to SOR (repeatable). Default: with --kommune or --all the
+    /// municipality's scope in the stored wave plan (as `waves status` counts units in scope), else the
+    /// whole tree. Affects the units-without-phone list only.
     #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
     include: Vec<FkUuid>,
     /// Units under this FK-ORG unit do not go to SOR (repeatable).
@@ -95,15 +96,15 @@ pub fn run(args: ContactsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         let trees = read_dir(dir)?;
         Input::Many(trees.iter().map(|(k, t)| build_report(t, Some(*k), &scope)).collect())
     } else if args.all {
-        let trees = load_from_store(&ctx.config.store.database_url, None)?;
+        let trees = load_from_store(ctx, None)?;
         if trees.is_empty() {
             anyhow::bail!("the store holds no FK-ORG snapshots: import one with `sorsync import fkorg`");
         }
-        Input::Many(trees.iter().map(|(k, t)| build_report(t, Some(*k), &scope)).collect())
+        Input::Many(trees.iter().map(|(k, t, s)| build_report(t, Some(*k), given_or(&scope, s))).collect())
     } else if let Some(k) = args.kommune {
-        let trees = load_from_store(&ctx.config.store.database_url, Some(k))?;
-        let (k, tree) = trees.into_iter().next().with_context(|| format!("no FK-ORG snapshot for kommune {k}"))?;
-        Input::One(build_report(&tree, Some(k), &scope))
+        let trees = load_from_store(ctx, Some(k))?;
+        let (k, tree, s) = trees.into_iter().next().with_context(|| format!("no FK-ORG snapshot for kommune {k}"))?;
+        Input::One(build_report(&tree, Some(k), given_or(&scope, &s)))
     } else {
         anyhow::bail!("say what to report on: --fkorg FILE, --kommune CODE, --all or --dir DIR");
     };
@@ -172,13 +173,21 @@ fn read_dir(dir: &Path) -> anyhow::Result<Vec<(KommuneKode, FkTree)>> {
     Ok(out)
 }
 
+/// `--include`/`--exclude` when given, else the municipality's own scope from the store.
+fn given_or<'a>(given: &'a Scope, configured: &'a Scope) -> &'a Scope {
+    if given.include.is_empty() && given.exclude.is_empty() {
+        configured
+    } else {
+        given
+    }
+}
+
 /// Store-backed input for `--kommune CODE` (Some) and `--all` (None): the latest FK-ORG snapshot of
-/// one or every municipality.
-fn load_from_store(database_url: &str, kommune: Option<KommuneKode>) -> anyhow::Result<Vec<(KommuneKode, FkTree)>> {
+/// one or every municipality, with its scope as every command counts it
+/// ([`crate::waves::pipeline::municipality_scope`]: the stored wave plan's, else the whole tree).
+fn load_from_store(ctx: &Context, kommune: Option<KommuneKode>) -> anyhow::Result<Vec<(KommuneKode, FkTree, Scope)>> {
     super::block_on(async {
-        let store = crate::store::Store::open(database_url)
-            .await
-            .context("opening the store (see [store] database_url or --database-url)")?;
+        let store = super::import::open_existing_store(ctx).await?;
         let kommuner = match kommune {
             Some(k) => vec![k],
             None => store.fkorg_kommuner().await?,
@@ -186,7 +195,10 @@ fn load_from_store(database_url: &str, kommune: Option<KommuneKode>) -> anyhow::
         let mut out = Vec::new();
         for k in kommuner {
             match store.latest_fkorg(k).await? {
-                Some(tree) => out.push((k, tree)),
+                Some(tree) => {
+                    let s = crate::waves::pipeline::municipality_scope(&store, k, &tree).await?;
+                    out.push((k, tree, Scope { include: s.include, exclude: s.exclude }));
+                }
                 None => anyhow::bail!("the store holds no FK-ORG snapshot for kommune {k}; import one first"),
             }
         }

@@ -91,9 +91,68 @@ async fn fetch_fkorg_tree(ctx: &Context, cvr: Cvr) -> anyhow::Result<FkTree> {
     Ok(client.fetch_tree(cvr).await?)
 }
 
+/// Opens the configured store, creating an SQLite file when it is missing: for commands that
+/// write something into it (`import`, `waves load`, `waves run`, `users`).
 pub(super) async fn open_store(ctx: &Context) -> anyhow::Result<Store> {
     let url = &ctx.config.store.database_url;
     Store::open(url).await.context("opening the store (see [store] database_url or --database-url)")
+}
+
+/// Opens the configured store only when it exists: commands that read (or work on what is stored)
+/// never create an empty one. A missing SQLite file is an error naming the path looked for and how
+/// to make a store.
+pub(super) async fn open_existing_store(ctx: &Context) -> anyhow::Result<Store> {
+    let url = &ctx.config.store.database_url;
+    if let Some(path) = sqlite_file(url) {
+        if !path.exists() {
+            anyhow::bail!(missing_store(url, &path));
+        }
+    }
+    open_store(ctx).await
+}
+
+/// The file of an `sqlite://PATH` or `sqlite:PATH` URL (None for in-memory and other databases).
+pub(super) fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// "There is no store at PATH: make one with ..." (the path as looked for, made absolute).
+fn missing_store(url: &str, path: &Path) -> String {
+    let shown = std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf());
+    format!(
+        "there is no store at {} (store URL {url}, from --database-url, SORSYNC_DATABASE_URL or [store] \
+         database_url in sorsync.toml), and this command does not create one. Make one with \
+         `sorsync import sor FILE` and `sorsync import fkorg FILE --kommune CODE` (`sorsync init` writes a \
+         sorsync.toml naming the store), or run `sorsync demo` and use its store: \
+         `sorsync --database-url sqlite://sorsync-demo.db ...`",
+        shown.display()
+    )
+}
+
+/// Refuses a municipality the store holds nothing for (no FK-ORG snapshot, no proposals), naming
+/// it and how to give it data.
+pub(super) async fn require_municipality_data(
+    store: &Store,
+    ctx: &Context,
+    kommune: KommuneKode,
+) -> anyhow::Result<()> {
+    let fk = store.latest_snapshot_id(crate::store::Register::FkOrg, Some(kommune)).await?;
+    if fk.is_some() || !store.proposals(kommune, None).await?.is_empty() {
+        return Ok(());
+    }
+    let name =
+        crate::generate::Municipality::by_code(kommune.as_u16()).map(|m| format!(" ({})", m.name)).unwrap_or_default();
+    anyhow::bail!(
+        "the store {} holds no data for municipality {kommune}{name}: import its snapshots with \
+         `sorsync import fkorg FILE --kommune {kommune}` and `sorsync import sor FILE --kommune {kommune}`, \
+         then `sorsync propose --kommune {kommune}` (or run a wave that includes it)",
+        crate::store::redact_password(&ctx.config.store.database_url)
+    )
 }
 
 /// The source recorded with a snapshot: the file's absolute path when it can be found.

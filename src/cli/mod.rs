@@ -6,6 +6,7 @@ mod audit;
 mod contacts;
 mod demo;
 mod eval;
+mod examples;
 mod export;
 mod fixtures;
 mod import;
@@ -32,6 +33,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+
+pub use examples::{command, parse};
 
 /// Keeps SOR (Sundhedsvaesenets Organisationsregister) in step with FK-ORG.
 ///
@@ -80,6 +83,7 @@ pub enum Command {
     /// Measure link proposals against a ground-truth file (precision, recall, F1).
     Eval(eval::EvalArgs),
     /// Show what creating, closing, moving or renaming an FK-ORG unit would do in SOR.
+    #[command(after_help = preview::EXAMPLES)]
     Preview(preview::PreviewArgs),
     /// Review a municipality's recorded proposals: list, show, approve, reject.
     #[command(subcommand)]

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Args;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::proposals::actor;
 use super::{block_on, Context};
 use crate::apply::{build_plan, changes_since};
@@ -34,7 +34,7 @@ pub fn run(args: PlanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let actor = actor(args.as_user)?;
     let date = args.date.unwrap_or_else(|| chrono::Local::now().date_naive());
     let (plan, stale) = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let result = async {
             let plan = build_plan(&store, args.kommune, &actor, date).await?;
             let stale = changes_since(&store, &plan).await?;

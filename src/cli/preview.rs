@@ -26,13 +26,18 @@ pub enum Format {
     Html,
 }
 
-/// Show what creating, closing, moving or renaming FK-ORG units would do in SOR.
-///
-/// Give one edit on the command line (`--create NAME --under UUID`, `--close UUID`,
-/// `--move UUID --under UUID`, `--rename UUID NAME`) or several in a file (`--edits FILE.json`:
-/// `{"edits":[{"action":"create","name":"..","under":"<uuid>"},{"action":"close","unit":"<uuid>",
-/// "date":"YYYY-MM-DD"},{"action":"move","unit":"<uuid>","under":"<uuid>"},{"action":"rename",
-/// "unit":"<uuid>","name":".."}]}`). The current links come from matching the two files.
+/// Examples shown by `sorsync preview --help`.
+pub(super) const EXAMPLES: &str = "\
+Units are named by FK-ORG UUID or by name (a name must match one unit; otherwise the candidates are listed).
+The current links come from matching the two files, or with --kommune alone from the store's approved links.
+
+Examples:
+  sorsync preview --fkorg fkorg.json --sor sor.xml --close \"Plejecenter Solgården\"
+  sorsync preview --fkorg fkorg.json --sor sor.xml --create \"Hjemmeplejen Syd\" --under \"Hjemmeplejen\"
+  sorsync preview --kommune 320 --move 3f2c0a4e-0000-4000-8000-000000000001 --under \"Sundhed og Omsorg\"
+  sorsync preview --kommune 320 --rename \"Afsnit A\" \"Afsnit Ahorn\" --format html --out preview.html
+  sorsync preview --kommune 320 --edits edits.json --format json";
+
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
     /// FK-ORG GraphQL response file.
@@ -47,22 +52,25 @@ pub struct PreviewArgs {
     /// Create a unit with this name (with --under).
     #[arg(long, value_name = "NAME", requires = "under", conflicts_with_all = ["close", "move_unit", "rename", "edits"])]
     pub create: Option<String>,
-    /// The FK-ORG parent for --create or --move.
-    #[arg(long, value_name = "FK_UUID")]
+    /// The FK-ORG parent for --create or --move: its UUID or its name.
+    #[arg(long, value_name = "UNIT")]
     pub under: Option<String>,
-    /// Close this FK-ORG unit (and everything below it).
-    #[arg(long, value_name = "FK_UUID", conflicts_with_all = ["move_unit", "rename", "edits"])]
+    /// Close this FK-ORG unit (and everything below it): its UUID or its name.
+    #[arg(long, value_name = "UNIT", conflicts_with_all = ["move_unit", "rename", "edits"])]
     pub close: Option<String>,
     /// The closing date for --close. Default: --today.
     #[arg(long, value_name = "YYYY-MM-DD", requires = "close")]
     pub date: Option<NaiveDate>,
-    /// Move this FK-ORG unit (with --under).
-    #[arg(long = "move", value_name = "FK_UUID", requires = "under", conflicts_with_all = ["rename", "edits"])]
+    /// Move this FK-ORG unit (UUID or name) under --under.
+    #[arg(long = "move", value_name = "UNIT", requires = "under", conflicts_with_all = ["rename", "edits"])]
     pub move_unit: Option<String>,
-    /// Rename an FK-ORG unit: --rename UUID NAME.
-    #[arg(long, num_args = 2, value_names = ["FK_UUID", "NAME"], conflicts_with = "edits")]
+    /// Rename an FK-ORG unit (UUID or name): --rename UNIT NEW-NAME.
+    #[arg(long, num_args = 2, value_names = ["UNIT", "NEW-NAME"], conflicts_with = "edits")]
     pub rename: Option<Vec<String>>,
-    /// A JSON file with several edits (format above).
+    /// A JSON file with several edits, units by UUID:
+    /// {"edits":[{"action":"create","name":"..","under":"<uuid>"}, {"action":"close","unit":"<uuid>",
+    /// "date":"YYYY-MM-DD"}, {"action":"move","unit":"<uuid>","under":"<uuid>"},
+    /// {"action":"rename","unit":"<uuid>","name":".."}]}
     #[arg(long, value_name = "FILE")]
     pub edits: Option<PathBuf>,
     /// Output format.
@@ -76,13 +84,51 @@ pub struct PreviewArgs {
     pub out: Option<PathBuf>,
 }
 
-fn uuid(s: &str, flag: &str) -> anyhow::Result<FkUuid> {
-    FkUuid::parse(s).with_context(|| format!("{flag} {s}"))
+/// The FK-ORG unit `given` names: a UUID in the tree, else the one unit with that name (case and
+/// surrounding spaces aside). Several or none: an error naming the flag and listing the candidates.
+pub fn find_unit(fk: &FkTree, given: &str, flag: &str) -> anyhow::Result<FkUuid> {
+    if let Ok(id) = FkUuid::parse(given) {
+        if fk.get(id).is_some() {
+            return Ok(id);
+        }
+        anyhow::bail!("{flag} {given}: this UUID is not in the FK-ORG tree");
+    }
+    let want = given.trim().to_lowercase();
+    let exact: Vec<usize> = (0..fk.len()).filter(|&i| fk.units[i].enhedsnavn.trim().to_lowercase() == want).collect();
+    let list = |found: &[usize]| -> String {
+        let mut lines: Vec<String> =
+            found.iter().take(20).map(|&i| format!("  {}  {}", fk.units[i].uuid, fk.path_names(i))).collect();
+        if found.len() > 20 {
+            lines.push(format!("  ... and {} more", found.len() - 20));
+        }
+        lines.join("\n")
+    };
+    match exact.as_slice() {
+        [one] => Ok(fk.units[*one].uuid),
+        [] => {
+            let partial: Vec<usize> =
+                (0..fk.len()).filter(|&i| fk.units[i].enhedsnavn.to_lowercase().contains(&want)).collect();
+            if partial.is_empty() {
+                anyhow::bail!("{flag} {given:?}: no FK-ORG unit has this name or UUID");
+            }
+            anyhow::bail!(
+                "{flag} {given:?}: no FK-ORG unit has exactly this name; units whose name contains it:\n{}\n\
+                 give the full name or the UUID",
+                list(&partial)
+            )
+        }
+        several => anyhow::bail!(
+            "{flag} {given:?}: {} FK-ORG units have this name:\n{}\ngive the UUID of the one you mean",
+            several.len(),
+            list(several)
+        ),
+    }
 }
 
-fn edits_from_args(args: &PreviewArgs, today: NaiveDate) -> anyhow::Result<(Vec<Edit>, Option<String>)> {
+fn edits_from_args(args: &PreviewArgs, today: NaiveDate, fk: &FkTree) -> anyhow::Result<(Vec<Edit>, Option<String>)> {
+    let uuid = |s: &str, flag: &str| find_unit(fk, s, flag);
     let under = || -> anyhow::Result<FkUuid> {
-        let u = args.under.as_deref().context("--under UUID is needed")?;
+        let u = args.under.as_deref().context("--under UNIT is needed (a UUID or a unit's name)")?;
         uuid(u, "--under")
     };
     if let Some(path) = &args.edits {
@@ -100,7 +146,8 @@ fn edits_from_args(args: &PreviewArgs, today: NaiveDate) -> anyhow::Result<(Vec<
         Edit::Rename { unit: uuid(unit, "--rename")?, name: name.clone() }
     } else {
         anyhow::bail!(
-            "say what to preview: --create NAME --under UUID, --close UUID, --move UUID --under UUID, --rename UUID NAME or --edits FILE"
+            "say what to preview: --create NAME --under UNIT, --close UNIT, --move UNIT --under UNIT, \
+             --rename UNIT NEW-NAME or --edits FILE (UNIT: an FK-ORG UUID or a unit's name)"
         );
     };
     Ok((vec![edit], None))
@@ -109,7 +156,6 @@ fn edits_from_args(args: &PreviewArgs, today: NaiveDate) -> anyhow::Result<(Vec<
 pub fn run(args: PreviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let today = args.today.unwrap_or_else(|| chrono::Local::now().date_naive());
     let kommune = args.kommune.as_deref().map(KommuneKode::parse).transpose().context("--kommune")?;
-    let (edits, edits_file) = edits_from_args(&args, today)?;
     let (fk, sor, links) = match (&args.fkorg, &args.sor, kommune) {
         (Some(fk_path), Some(sor_path), _) => {
             let fk = read_fkorg_file(fk_path)?;
@@ -124,6 +170,7 @@ pub fn run(args: PreviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             "give --fkorg FILE and --sor FILE, or only --kommune CODE to use the store's latest snapshots and approved links"
         ),
     };
+    let (edits, edits_file) = edits_from_args(&args, today, &fk)?;
     tracing::info!(n_links = links.len(), n_edits = edits.len(), "Links ready.");
     let result = preview(&fk, &sor, &links, &edits, today);
     let result = match (&edits_file, result) {
@@ -157,9 +204,7 @@ type TreesAndLinks = (FkTree, SorTree, Vec<(FkUuid, SorId)>);
 /// the links approved for it.
 fn load_from_store(ctx: &Context, kommune: KommuneKode) -> anyhow::Result<TreesAndLinks> {
     super::block_on(async {
-        let store = crate::store::Store::open(&ctx.config.store.database_url)
-            .await
-            .context("opening the store (see [store] database_url or --database-url)")?;
+        let store = super::import::open_existing_store(ctx).await?;
         let loaded = async {
             let fk = store.latest_fkorg(kommune).await?.with_context(|| {
                 format!(

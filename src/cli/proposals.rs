@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::{block_on, Context};
 use crate::domain::{FkUuid, KommuneKode, SorId};
 use crate::review::{
@@ -223,10 +223,39 @@ struct ListJson {
     proposals: Vec<ProposalJson>,
 }
 
+/// SOR units' names by SOR-ID, from the municipality's latest SOR snapshot (else the national one),
+/// so that lists name the SOR units they refer to.
+pub(super) struct SorNames(Option<crate::domain::SorTree>);
+
+impl SorNames {
+    pub(super) async fn load(store: &crate::store::Store, kommune: KommuneKode) -> anyhow::Result<SorNames> {
+        let tree = match store.latest_sor(Some(kommune)).await? {
+            Some(t) => Some(t),
+            None => store.latest_sor(None).await?,
+        };
+        Ok(SorNames(tree))
+    }
+
+    /// The unit's name, if the snapshot has it.
+    fn name(&self, id: &str) -> Option<&str> {
+        let tree = self.0.as_ref()?;
+        let id = SorId::parse(id).ok()?;
+        tree.get(id).map(|u| u.name.as_str())
+    }
+
+    /// `123456789012345 "Name"`, or the SOR-ID alone when the snapshot does not have it.
+    fn label(&self, id: &str) -> String {
+        match self.name(id) {
+            Some(n) => format!("{id} {n:?}"),
+            None => id.to_string(),
+        }
+    }
+}
+
 /// `#12  pending  link 0.934  FK-ORG 3f2c... -> SOR 123456789012345  "Name" -> "Name"`, with the
 /// lifecycle state and any failure.
-fn life_line(l: &ProposalLife) -> String {
-    let line = one_line(&l.proposal);
+fn life_line(l: &ProposalLife, names: &SorNames) -> String {
+    let line = named_line(&l.proposal, names);
     let line = line.replacen(l.proposal.status.as_str(), &format!("{:<10}", l.state.as_str()), 1);
     match &l.failure {
         Some(f) => format!("{}  FAILED: {f}", line.trim_end()),
@@ -237,6 +266,88 @@ fn life_line(l: &ProposalLife) -> String {
 /// The case a stored proposal belongs to: its FK-ORG unit, or its SOR unit when it names none.
 fn case_of(p: &StoredProposal) -> String {
     p.key.fk_uuid.clone().filter(|f| !f.is_empty()).or_else(|| p.key.sor_id.clone()).unwrap_or_default()
+}
+
+/// `#12  pending  link 0.934  FK-ORG 3f2c... "Name"  SOR 123456789012345 "SOR name"  under SOR ... "Name"`.
+fn named_line(p: &StoredProposal, names: &SorNames) -> String {
+    let confidence = p.confidence.map(|c| format!("{c:.3}")).unwrap_or_default();
+    let fk_name = p.payload.fk_name().map(|n| format!(" {n:?}")).unwrap_or_default();
+    let fk = p.key.fk_uuid.as_deref().filter(|f| !f.is_empty()).map(|f| format!("  FK-ORG {f}{fk_name}"));
+    let sor = p.key.sor_id.as_deref().map(|s| match p.payload.sor_name() {
+        Some(n) => format!("  SOR {s} {n:?}"),
+        None => format!("  SOR {}", names.label(s)),
+    });
+    let parent = p.key.parent_sor_id.as_deref().map(|s| format!("  under SOR {}", names.label(s)));
+    format!(
+        "#{:<6} {:<10} {:<10} {confidence:>5}{}{}{}",
+        p.id,
+        p.status.as_str(),
+        p.key.kind,
+        fk.unwrap_or_default(),
+        sor.unwrap_or_default(),
+        parent.unwrap_or_default()
+    )
+}
+
+/// What a proposal does, in words, with its explanation (`proposals show`).
+fn describe(p: &StoredProposal, names: &SorNames) -> Vec<String> {
+    use crate::matching::json::ProposalDto as P;
+    let mut out = Vec::new();
+    match &p.payload {
+        P::Link { fk_uuid, sor_id, confidence, explanation, alternatives, basis, flags, fk_name, sor_name } => {
+            let sor = match sor_name {
+                Some(n) => format!("{sor_id} {n:?}"),
+                None => names.label(sor_id),
+            };
+            let basis = if basis == "sor_id_on_unit" {
+                "the FK-ORG unit carries this SOR-ID"
+            } else {
+                "matched on name, contact details and structure"
+            };
+            out.push(format!("Link: FK-ORG unit {fk_name:?} ({fk_uuid}) is SOR unit {sor}"));
+            out.push(format!("Confidence {confidence:.3}: {basis}"));
+            if !explanation.is_empty() {
+                out.push("Why (feature, what was compared, weight of evidence):".to_string());
+                for c in explanation {
+                    out.push(format!("  {:<26} {:<50} {:+.2}", c.feature, c.value, c.weight));
+                }
+            }
+            if !alternatives.is_empty() {
+                out.push("Other candidates (`sorsync proposals choose ID --sor SORID` takes one):".to_string());
+                for a in alternatives {
+                    out.push(format!("  SOR {}  confidence {:.3}", names.label(&a.sor_id), a.confidence));
+                }
+            }
+            if !flags.is_empty() {
+                out.push(format!("Needs a closer look: {}", flags.join(", ")));
+            }
+        }
+        P::Create { fk_uuid, parent_sor_id, name, .. } => {
+            out.push(format!("Create in SOR: {name:?} (FK-ORG unit {fk_uuid})"));
+            out.push(format!("Under SOR unit {}", names.label(parent_sor_id)));
+        }
+        P::Update { fk_uuid, sor_id, changes } => {
+            out.push(format!("Update SOR unit {} from FK-ORG unit {fk_uuid}:", names.label(sor_id)));
+            for c in changes {
+                let v = |x: &Option<String>| x.as_deref().map(|t| format!("{t:?}")).unwrap_or_else(|| "(none)".into());
+                out.push(format!("  {:<10} {} -> {}", c.field, v(&c.from), v(&c.to)));
+            }
+        }
+        P::Close { sor_id, fk_uuid, name } => {
+            out.push(format!("Close SOR unit {sor_id} {name:?}: its FK-ORG unit {fk_uuid} is closed or gone"));
+        }
+        P::Move { sor_id, new_parent_sor_id, fk_uuid, old_parent_sor_id } => {
+            out.push(format!("Move SOR unit {} (FK-ORG unit {fk_uuid})", names.label(sor_id)));
+            if let Some(old) = old_parent_sor_id {
+                out.push(format!("  from under SOR unit {}", names.label(old)));
+            }
+            out.push(format!("  to under SOR unit {}", names.label(new_parent_sor_id)));
+        }
+        P::WriteBack { fk_uuid, sor_id } => {
+            out.push(format!("Write SOR-ID {} back to FK-ORG unit {fk_uuid}", names.label(sor_id)));
+        }
+    }
+    out
 }
 
 /// `#12  pending  link 0.934  FK-ORG 3f2c... -> SOR 123456789012345  "Name" -> "Name"`.
@@ -298,7 +409,7 @@ where
 {
     let actor = actor(as_user)?;
     let line = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let result = f(store.clone(), actor).await;
         store.close().await;
         result
@@ -318,9 +429,14 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         StatusFilter::Failed => Some(Lifecycle::Failed),
         StatusFilter::All => None,
     };
-    let proposals = block_on(async {
-        let store = open_store(ctx).await?;
-        let list = proposals_with_lifecycle(&store, args.kommune).await.context("listing proposals");
+    let (proposals, names) = block_on(async {
+        let store = open_existing_store(ctx).await?;
+        let list = async {
+            super::import::require_municipality_data(&store, ctx, args.kommune).await?;
+            let list = proposals_with_lifecycle(&store, args.kommune).await.context("listing proposals")?;
+            Ok::<_, anyhow::Error>((list, SorNames::load(&store, args.kommune).await?))
+        }
+        .await;
         store.close().await;
         list
     })?;
@@ -352,7 +468,7 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                     None => println!("case {key}"),
                 }
                 for p in list {
-                    println!("  {}", life_line(p));
+                    println!("  {}", life_line(p, &names));
                 }
             }
             println!("{} proposals in {} cases", shown.len(), cases.len());
@@ -362,12 +478,17 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let life = block_on(async {
-        let store = open_store(ctx).await?;
+    let (life, names) = block_on(async {
+        let store = open_existing_store(ctx).await?;
         let result = async {
             let p = store.proposal(args.id).await.with_context(|| format!("reading proposal {}", args.id))?;
             let all = proposals_with_lifecycle(&store, p.kommune).await?;
-            all.into_iter().find(|l| l.proposal.id == args.id).context("the proposal disappeared while reading it")
+            let names = SorNames::load(&store, p.kommune).await?;
+            let life = all
+                .into_iter()
+                .find(|l| l.proposal.id == args.id)
+                .context("the proposal disappeared while reading it")?;
+            Ok::<_, anyhow::Error>((life, names))
         }
         .await;
         store.close().await;
@@ -377,12 +498,14 @@ fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&ProposalJson::from(&life))?),
         Format::Text => {
-            println!("{}", life_line(&life));
+            println!("{}", life_line(&life, &names));
             println!(
                 "municipality {}, made {} from FK-ORG snapshot {} and SOR snapshot {}",
                 p.kommune, p.created_at, p.fk_snapshot_id, p.sor_snapshot_id
             );
-            println!("{}", serde_json::to_string_pretty(&p.payload)?);
+            for line in describe(p, &names) {
+                println!("{line}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -416,7 +539,7 @@ fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Re
         Decision::Reject => "rejected",
     };
     block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let result = async {
             let base = ctx.config.sync_policy().map_err(anyhow::Error::msg)?;
             let policy = crate::waves::pipeline::configured_policy(&store, args.kommune, &base).await?;

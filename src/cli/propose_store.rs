@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use serde::Serialize;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::domain::KommuneKode;
 use crate::matching::MatchOptions;
@@ -53,7 +53,7 @@ pub fn run_from_store(
 ) -> anyhow::Result<ExitCode> {
     let (StoreRun { mut summary, fk_snapshot_id: fk_id, sor_snapshot_id: sor_id, new, .. }, decided) =
         block_on(async {
-            let store = open_store(ctx).await?;
+            let store = open_existing_store(ctx).await?;
             let result = async {
                 let r = run(&store, kommune, opts).await?;
                 let decided = match &actor {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::{block_on, Context};
 use crate::web::{serve, WebConfig};
 
@@ -26,7 +26,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let config = WebConfig {
             secure_cookies: args.secure_cookies,
             today: None,

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::{block_on, Context};
 use crate::store::SnapshotInfo;
 
@@ -46,7 +46,7 @@ struct SnapshotsJson<'a> {
 
 pub fn run(args: SnapshotsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let snapshots = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let list = store.list_snapshots().await.context("listing snapshots");
         store.close().await;
         list

@@ -101,6 +101,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// A table for the terminal: one line per municipality, then the wave's totals.
+    Text,
     Html,
     Json,
     Csv,
@@ -113,13 +115,18 @@ pub struct ReportArgs {
     /// Only this municipality.
     #[arg(long, value_parser = KommuneKode::parse)]
     pub kommune: Option<KommuneKode>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[arg(long)]
     pub today: Option<NaiveDate>,
+}
+
+/// "in the store URL", for errors about what the store holds.
+fn in_store(ctx: &Context) -> String {
+    format!("in the store {}", crate::store::redact_password(&ctx.config.store.database_url))
 }
 
 /// The apply engine's steps for a wave run by `actor` (see [`crate::waves::steps`]): auto-approval
@@ -256,9 +263,9 @@ fn load(a: LoadArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn status(a: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let statuses = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = super::import::open_existing_store(ctx).await?;
         let r = async {
-            let plan = stored_plan(&store).await?;
+            let plan = stored_plan(&store).await.with_context(|| in_store(ctx))?;
             if let Some(w) = &a.wave {
                 anyhow::ensure!(plan.wave(w).is_some(), "the wave plan has no wave {w:?}");
             }
@@ -423,7 +430,7 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     block_on(async {
         let store = open_store(ctx).await?;
         let r = async {
-            let plan = stored_plan(&store).await?;
+            let plan = stored_plan(&store).await.with_context(|| in_store(ctx))?;
             let wave = plan.wave(&a.wave).with_context(|| format!("the wave plan has no wave {:?}", a.wave))?;
             if a.queue {
                 let (run_id, jobs) = enqueue_wave(&store, &plan, &opts).await?;
@@ -489,9 +496,9 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let statuses = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = super::import::open_existing_store(ctx).await?;
         let r = async {
-            let plan = stored_plan(&store).await?;
+            let plan = stored_plan(&store).await.with_context(|| in_store(ctx))?;
             anyhow::ensure!(plan.wave(&a.wave).is_some(), "the wave plan has no wave {:?}", a.wave);
             Ok(gather(&store, &plan, Some(&a.wave), a.kommune, today(a.today)).await?)
         }
@@ -499,6 +506,7 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         store.close().await;
         r
     })?;
+    let table = (a.format == ReportFormat::Text).then(|| statuses.clone());
     let report = build(&format!("Wave {} report", a.wave), statuses);
     let mut out: Box<dyn Write> = match &a.out {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -507,6 +515,20 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::stdout().lock()),
     };
     match a.format {
+        ReportFormat::Text => {
+            write_status_text(table.as_deref().unwrap_or_default(), &mut out)?;
+            let t = &report.totals;
+            writeln!(
+                out,
+                "{} municipalities: {} of {} units in scope linked ({:.1}%), {} pending, {} changes applied",
+                t.municipalities,
+                t.linked,
+                t.units_in_scope,
+                t.coverage * 100.0,
+                t.pending,
+                t.applied_changes
+            )?;
+        }
         ReportFormat::Html => write_html(&report, &mut out)?,
         ReportFormat::Json => write_json(&report, &mut out)?,
         ReportFormat::Csv => write_csv(&report, &mut out)?,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::import::open_store;
+use super::import::open_existing_store;
 use super::{block_on, Context, EXIT_NEEDS_ATTENTION};
 use crate::waves::runner::{NoProgress, RunVerdict};
 use crate::waves::worker::{work_queue, NoObserver, WorkerDeps, WorkerOptions};
@@ -50,7 +50,7 @@ pub fn run(a: WorkerArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         observer: Arc::new(NoObserver),
     };
     let summary = block_on(async {
-        let store = open_store(ctx).await?;
+        let store = open_existing_store(ctx).await?;
         let r = tokio::select! {
             r = work_queue(&store, &deps, &opts) => r.map_err(anyhow::Error::from),
             _ = tokio::signal::ctrl_c() => Ok(Default::default()),

@@ -218,6 +218,25 @@ pub fn coverage<'a>(fk: &FkTree, scope: &Scope, links: impl IntoIterator<Item = 
     c
 }
 
+/// THE scope of a municipality: the stored wave plan's scope for it, resolved against `fk`, or the
+/// whole tree when no stored plan names the municipality. Every count of "units in scope" (waves,
+/// contacts, the overview, the demo) takes its scope from here, and coverage from [`coverage_in_store`].
+pub async fn municipality_scope(store: &Store, kommune: KommuneKode, fk: &FkTree) -> Result<Scope, PipelineError> {
+    let Some(stored) = store.wave_plan().await? else { return Ok(Scope::default()) };
+    let plan: super::plan::WavePlan =
+        serde_json::from_str(&stored.plan_json).map_err(|e| PipelineError::BadPlan(e.to_string()))?;
+    Ok(plan.municipality(kommune).map(|(_, m)| m.scope.resolve(fk).scope).unwrap_or_default())
+}
+
+/// THE coverage of a municipality as the store holds it: of the AKTIV FK-ORG units of `fk` (its
+/// latest snapshot) within [`municipality_scope`], those in an approved link ([`coverage`]). The
+/// overview, the waves page and `waves status`, the demo and wave runs all show this number.
+pub async fn coverage_in_store(store: &Store, kommune: KommuneKode, fk: &FkTree) -> Result<Coverage, PipelineError> {
+    let scope = municipality_scope(store, kommune, fk).await?;
+    let links = store.approved_link_ids(kommune).await?;
+    Ok(coverage(fk, &scope, links.iter().map(|(f, _)| f)))
+}
+
 /// What a propose run would do, computed without writing anything.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Simulation {

@@ -146,6 +146,14 @@ pub async fn overview(state: &AppState, signed: &Signed, kommune: KommuneKode) -
         None => (0, 0, None),
     };
     let links = store.link_count(kommune).await?;
+    // The one coverage (waves::pipeline::coverage_in_store): in-scope AKTIV units, approved links.
+    let coverage = match &trees {
+        Some((fk, _)) => crate::waves::pipeline::coverage_in_store(store, kommune, fk)
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?
+            .share(),
+        None => 0.0,
+    };
     let counts = store.proposal_counts(kommune).await?;
     let (reviewed, total) = progress(&counts);
     let pending_by_kind = counts
@@ -171,7 +179,7 @@ pub async fn overview(state: &AppState, signed: &Signed, kommune: KommuneKode) -
         fk_units,
         sor_units,
         links,
-        coverage: if fk_units == 0 { 0.0 } else { links as f64 / fk_units as f64 },
+        coverage,
         pending_by_kind,
         reviewed,
         total,
@@ -1156,7 +1164,11 @@ pub async fn contact_report(
         .latest_trees(kommune)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("FK-ORG snapshot for municipality {kommune}")))?;
-    Ok(build_report(&fk, Some(kommune), &Scope::everything()))
+    // The one scope (waves::pipeline::municipality_scope), as waves and coverage count it.
+    let scope = crate::waves::pipeline::municipality_scope(state.store(), kommune, &fk)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(build_report(&fk, Some(kommune), &Scope { include: scope.include, exclude: scope.exclude }))
 }
 
 pub async fn contacts(state: &AppState, signed: &Signed, kommune: KommuneKode) -> Result<ContactsView, WebError> {

@@ -57,9 +57,9 @@ fn the_demo_runs_the_pipeline_on_the_bundled_data_and_a_second_run_stores_nothin
 
     // The pilot wave: the live municipality (Faxe) had its auto-approved links written back.
     let applied = |text: &str| -> usize {
-        let line = text.lines().find(|l| l.trim_start().starts_with("320 Faxe") && l.contains("changes applied"));
+        let line = text.lines().find(|l| l.trim_start().starts_with("320 Faxe") && l.contains(", applied "));
         let line = line.unwrap_or_else(|| panic!("a wave line for Faxe:\n{text}"));
-        let after = line.split("changes applied ").nth(1).unwrap_or_default();
+        let after = line.split(", applied ").nth(1).unwrap_or_default();
         after.split(|c: char| !c.is_ascii_digit()).next().unwrap_or_default().parse().unwrap_or_default()
     };
     assert!(applied(&text) > 0, "{text}");
@@ -111,8 +111,12 @@ fn init_writes_a_config_that_the_next_command_reads() {
         std::fs::read_to_string(&path).unwrap().replace("sqlite://sorsync.db", &format!("sqlite://{}", db.display()));
     std::fs::write(&path, text).unwrap();
     let out = run(&["--config", path.to_str().unwrap(), "snapshots"]);
+    assert_eq!(out.status.code(), Some(1), "a read-only command does not create the store");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("from-config.db"), "it looked where the config says");
+    let sor = fixture("preview/korsbaek-sor.csv");
+    let out = run(&["--config", path.to_str().unwrap(), "import", "sor", sor.to_str().unwrap(), "--kommune", "999"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(db.exists(), "the store named in the config file was created");
+    assert!(db.exists(), "the store named in the config file was created by the import");
 }
 
 #[test]

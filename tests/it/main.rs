@@ -11,6 +11,7 @@ mod browser;
 mod cases;
 mod cli;
 mod contacts;
+mod demo;
 mod fkorg_api;
 mod fkorg_reader;
 mod generate;

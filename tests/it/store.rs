@@ -425,7 +425,7 @@ fn importing_a_bad_sor_file_fails_and_creates_no_snapshot() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("truncated.xml"), "the error names the file: {stderr}");
-    assert_eq!(snapshots_json(&url), serde_json::json!({"snapshots": []}));
+    assert!(!dir.path().join("cli.db").exists(), "a file that does not read does not even create the store");
 }
 
 #[test]
@@ -507,10 +507,14 @@ fn snapshots_lists_what_was_imported_as_a_table_and_as_json() {
 fn an_empty_store_lists_no_snapshots_and_says_how_to_add_one() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
+    let missing = sorsync().args(["--database-url", &url, "snapshots"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1), "listing does not create a store");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cli.db"), "the error names the path looked for");
+    assert!(!dir.path().join("cli.db").exists());
+    tokio::runtime::Runtime::new().unwrap().block_on(async { Store::open(&url).await.unwrap().close().await });
     let out = sorsync().args(["--database-url", &url, "snapshots"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("No snapshots yet."));
-    assert!(dir.path().join("cli.db").exists(), "the SQLite file is created on first use");
 }
 
 #[test]
