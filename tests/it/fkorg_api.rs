@@ -430,6 +430,7 @@ fn schema_of(payload: &str) -> &'static str {
 
 #[tokio::test]
 async fn every_envelope_the_client_sends_and_the_stand_in_answers_is_valid_against_the_published_schemas() {
+    use crate::oioidws::signed_call;
     use sorsync::sources::fkorg_soap::{self as soap, body_payload, Service};
 
     let (tree, opts, unit) = unit_with_five_addresses_and_two_tasks();
@@ -451,7 +452,8 @@ async fn every_envelope_the_client_sends_and_the_stand_in_answers_is_valid_again
     for envelope in &sent {
         let payload = body_payload(envelope).expect("a Body");
         assert_valid(payload, schema_of(payload));
-        let header = &envelope[envelope.find("<rh:RequestHeader").unwrap()..envelope.find("</soap:Header>").unwrap()];
+        let end = envelope.find("</rh:RequestHeader>").unwrap() + "</rh:RequestHeader>".len();
+        let header = &envelope[envelope.find("<rh:RequestHeader").unwrap()..end];
         assert_valid(header, "common/RequestHeader.xsd");
     }
     // The stand-in's answers to laes (the richest outputs) pass too.

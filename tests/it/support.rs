@@ -103,3 +103,16 @@ pub fn https_client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// The `[fkorg]` keys (without the table header) for an in-process stand-in on HTTPS at `addr`.
+pub fn fkorg_toml_keys(addr: std::net::SocketAddr) -> String {
+    let certs = fkorg_certs();
+    format!(
+        "endpoint = \"https://{addr}{}\"\ntoken_url = \"https://{addr}{}\"\nclient_certificate = {:?}\nclient_key = {:?}\nca_certificate = {:?}\n",
+        sorsync::standin::fkorg::GRAPHQL_PATH,
+        sorsync::standin::fkorg::TOKEN_PATH,
+        certs.client_certificate().display().to_string(),
+        certs.client_key().display().to_string(),
+        certs.ca_certificate().display().to_string(),
+    )
+}

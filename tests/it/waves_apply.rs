@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sorsync::domain::{Cvr, KommuneKode};
 use sorsync::sources::fkorg_client::FkOrgClient;
 use sorsync::sources::{read_fkorg_file, read_sor_file};
-use sorsync::standin::fkorg::{self, StandInOptions};
+use sorsync::standin::fkorg;
 use sorsync::standin::sor::{spawn, SorStandInOptions};
 use sorsync::store::{ChangeState, Store};
 
@@ -32,7 +32,7 @@ async fn a_live_municipality_is_auto_approved_planned_and_applied_once_by_a_wave
     let fk_tree = read_fkorg_file(&data.join("320/fkorg.json")).unwrap();
     let cvr: Cvr = fk_tree.cvr.unwrap();
     let sor = spawn(sor_tree, SorStandInOptions { today: Some(day), ..SorStandInOptions::default() }).await.unwrap();
-    let (fk_addr, _fk_task) = fkorg::spawn(fk_tree, StandInOptions::default()).await.unwrap();
+    let (fk_addr, _fk_task) = fkorg::spawn(fk_tree, crate::support::secure_fkorg_options()).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("s.db").display());
@@ -43,9 +43,7 @@ async fn a_live_municipality_is_auto_approved_planned_and_applied_once_by_a_wave
             r#"[store]
 database_url = "{db}"
 [fkorg]
-endpoint = "http://{fk_addr}{graphql}"
-token_url = "http://{fk_addr}{token}"
-timeout_secs = 5
+{fkorg_keys}timeout_secs = 5
 [sor]
 url = "{sor_url}"
 timeout_secs = 5
@@ -56,8 +54,7 @@ retry_budget_secs = 30
 retry_first_delay_ms = 5
 retry_max_delay_ms = 100
 "#,
-            graphql = fkorg::GRAPHQL_PATH,
-            token = fkorg::TOKEN_PATH,
+            fkorg_keys = crate::support::fkorg_toml_keys(fk_addr),
             sor_url = sor.service_url(),
         ),
     )
@@ -78,11 +75,7 @@ retry_max_delay_ms = 100
     let changes = store.changes(faxe).await.unwrap();
     let write_backs = changes.iter().filter(|c| c.state == ChangeState::Applied).count();
     assert!(write_backs > 0, "auto-approved links were written back: {}", text(&first));
-    let fk_cfg = sorsync::config::FkOrgConfig {
-        endpoint: format!("http://{fk_addr}{}", fkorg::GRAPHQL_PATH),
-        token_url: format!("http://{fk_addr}{}", fkorg::TOKEN_PATH),
-        ..sorsync::config::FkOrgConfig::default()
-    };
+    let fk_cfg = crate::support::fkorg_config(fk_addr);
     let read_back = FkOrgClient::new(&fk_cfg).unwrap().fetch_tree(cvr).await.unwrap();
     let links = store.approved_link_ids(faxe).await.unwrap();
     let shown = links.iter().filter(|(f, s)| read_back.get(*f).and_then(|u| u.sor_id) == Some(*s)).count();
@@ -125,7 +118,7 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     let data = fixture("bundled");
     let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
     let units = served.len();
-    let opts = StandInOptions::default();
+    let opts = crate::support::secure_fkorg_options();
     let stats = opts.stats.clone();
     let (fk_addr, _fk_task) = fkorg::spawn(served, opts).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -133,11 +126,7 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     let config = dir.path().join("sorsync.toml");
     std::fs::write(
         &config,
-        format!(
-            "[store]\ndatabase_url = \"{db}\"\n[fkorg]\nendpoint = \"http://{fk_addr}{}\"\ntoken_url = \"http://{fk_addr}{}\"\n",
-            fkorg::GRAPHQL_PATH,
-            fkorg::TOKEN_PATH
-        ),
+        format!("[store]\ndatabase_url = \"{db}\"\n[fkorg]\n{}", crate::support::fkorg_toml_keys(fk_addr)),
     )
     .unwrap();
     let loaded = run(&config, &["waves", "load", fixture("waves/bundled.toml").to_str().unwrap()]);
