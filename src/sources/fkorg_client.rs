@@ -810,6 +810,10 @@ impl FkWriteBack for FkOrgClient {
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
         FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map(|_| ()).map_err(|e| e.to_write_error())
     }
+
+    async fn end_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
+        FkOrgClient::end_sor_id(self, *fk_uuid, *sor_id).await.map(|_| ()).map_err(|e| e.to_write_error())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
