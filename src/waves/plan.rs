@@ -546,6 +546,26 @@ scope.exclude = ["0b8c6a56-0000-4000-8000-000000000001"]
     }
 
     #[test]
+    fn a_scope_chosen_in_fk_org_reads_and_bad_entries_are_named() {
+        let text = OK.replace("29132000", &faxe_cvr()).replace(
+            "scope.include = [\"Sundhed og Ældre\"]",
+            "scope.it_systems = [\"0b8c6a56-0000-4000-8000-0000000000aa\"]\nscope.kle = [\"29.09.00\", \"27.24\"]",
+        );
+        let plan = parse_plan(&text, "w.toml").unwrap();
+        let m = &plan.waves[0].municipalities[0];
+        assert!(m.scope.from_fkorg() && m.scope.is_configured());
+        assert_eq!(m.scope.kle, ["29.09.00", "27.24"]);
+        let filter = m.scope.fkorg_filter();
+        assert_eq!(filter.it_systems.len(), 1);
+        let bad = text.replace("\"27.24\"", "\"sundhed\"");
+        let err = parse_plan(&bad, "w.toml").unwrap_err().to_string();
+        assert!(err.contains("w.toml") && err.contains("scope.kle") && err.contains("sundhed"), "{err}");
+        let bad = text.replace("0b8c6a56-0000-4000-8000-0000000000aa", "it-system");
+        let err = parse_plan(&bad, "w.toml").unwrap_err().to_string();
+        assert!(err.contains("scope.it_systems"), "{err}");
+    }
+
+    #[test]
     fn a_bad_status_is_named_with_file_wave_and_municipality() {
         let text = OK.replace("29132000", &faxe_cvr()).replace("\"pilot\"", "\"done\"");
         let e = parse_plan(&text, "plan.toml").expect_err("bad status");

@@ -163,3 +163,63 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     }
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_run_from_the_api_takes_the_scope_chosen_in_fk_org_by_it_system() {
+    let data = fixture("bundled");
+    let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
+    // In FK-ORG's administration module the municipality assigned "Ældreforvaltning" (and
+    // nothing else) to sorsync's IT system.
+    let system = uuid::Uuid::from_u128(0x5025_7c);
+    let aeldre = served.units.iter().find(|u| u.enhedsnavn == "Ældreforvaltning").unwrap().uuid;
+    let mut opts = crate::support::secure_fkorg_options();
+    opts.it_systems.insert(aeldre, vec![system]);
+    let (fk_addr, _fk_task) = fkorg::spawn(served, opts).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\ndatabase_url = \"{db}\"\n[fkorg]\n{}", crate::support::fkorg_toml_keys(fk_addr)),
+    )
+    .unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[[wave]]\nname = \"korsbaek\"\n[[wave.municipality]]\nname = \"Korsbæk\"\nkommunekode = \"999\"\n\
+             cvr = \"11111111\"\nstatus = \"preparing\"\nscope.it_systems = [\"{system}\"]\n\
+             sor.owner = \"999000011000016004\"\nsor.health_institutions = [\"999000021000016008\"]\n"
+        ),
+    )
+    .unwrap();
+    let loaded = run(&config, &["waves", "load", plan.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded));
+    let wave = run(
+        &config,
+        &["waves", "run", "korsbaek", "--today", "2026-11-02", "--from-api", "--sor-dir", data.to_str().unwrap()],
+    );
+    assert_ne!(wave.status.code(), Some(1), "{}", text(&wave));
+
+    let store = Store::open(&db).await.unwrap();
+    let korsbaek = KommuneKode::parse("999").unwrap();
+    let fk = store.latest_fkorg(korsbaek).await.unwrap().expect("an FK-ORG snapshot from the API");
+    let under_aeldre = |uuid: &str| {
+        let mut at = fk.units.iter().position(|u| u.uuid.to_string() == uuid);
+        while let Some(i) = at {
+            if fk.units[i].uuid == aeldre {
+                return true;
+            }
+            at = fk.tree.parent(i);
+        }
+        false
+    };
+    let proposals = store.proposals(korsbaek, None).await.unwrap();
+    assert!(!proposals.is_empty(), "{}", text(&wave));
+    for p in &proposals {
+        if let Some(f) = &p.key.fk_uuid {
+            assert!(under_aeldre(f), "proposal {} about {f} lies outside the scope FK-ORG gave", p.id);
+        }
+    }
+    store.close().await;
+}
