@@ -548,14 +548,13 @@ pub fn plan_id(steps: &[PlanStep]) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SOR-IDs sorsync has written back to FK-ORG units of `kommune` and not ended since (with
-/// `ever`: ended or not, as a plan's check needs it after the plan's own end steps applied).
-pub(crate) async fn written_back(
-    store: &Store,
-    kommune: KommuneKode,
-    ever: bool,
-) -> Result<Vec<(FkUuid, SorId)>, StoreError> {
-    let mut out: Vec<(FkUuid, SorId)> = Vec::new();
+/// SOR-IDs written back to FK-ORG units.
+type WrittenBack = Vec<(FkUuid, SorId)>;
+
+/// The SOR-IDs sorsync has written back to FK-ORG units of `kommune`: (ever written, not ended
+/// since).
+async fn written_back(store: &Store, kommune: KommuneKode) -> Result<(WrittenBack, WrittenBack), StoreError> {
+    let (mut ever, mut in_effect): (WrittenBack, WrittenBack) = (Vec::new(), Vec::new());
     for c in store.changes(kommune).await? {
         if c.state != crate::store::ChangeState::Applied {
             continue;
@@ -564,16 +563,32 @@ pub(crate) async fn written_back(
         let fk = v.get("fk_uuid").and_then(|f| f.as_str()).and_then(|f| FkUuid::parse(f).ok());
         let unit = |key: &str| v.get(key).and_then(|s| s.as_str()).and_then(|s| SorId::parse(s).ok());
         match (c.op.as_str(), fk) {
-            ("write_back", Some(f)) => out.extend(unit("sor_id").map(|s| (f, s))),
-            ("end_write_back", Some(f)) if !ever => {
+            ("write_back", Some(f)) => {
+                if let Some(s) = unit("sor_id") {
+                    ever.push((f, s));
+                    in_effect.push((f, s));
+                }
+            }
+            ("end_write_back", Some(f)) => {
                 if let Some(s) = unit("end_sor_id") {
-                    out.retain(|w| *w != (f, s));
+                    in_effect.retain(|w| *w != (f, s));
                 }
             }
             _ => {}
         }
     }
-    Ok(out)
+    Ok((ever, in_effect))
+}
+
+/// The SOR-IDs sorsync wrote back to units of `kommune` and has not ended: what a new plan may end.
+async fn written_back_in_effect(store: &Store, kommune: KommuneKode) -> Result<WrittenBack, StoreError> {
+    Ok(written_back(store, kommune).await?.1)
+}
+
+/// Every SOR-ID sorsync ever wrote back to units of `kommune`, ended or not: what a plan's check
+/// needs once the plan's own end steps have applied.
+pub(crate) async fn written_back_ever(store: &Store, kommune: KommuneKode) -> Result<Vec<(FkUuid, SorId)>, StoreError> {
+    Ok(written_back(store, kommune).await?.0)
 }
 
 /// Freezes `kommune`'s approved proposals that are not applied yet (including ones that failed
@@ -601,7 +616,7 @@ pub async fn build_plan(
         .map(|l| l.proposal)
         .collect();
     let links = store.approved_link_ids(kommune).await?;
-    let ours_before = written_back(store, kommune, false).await?;
+    let ours_before = written_back_in_effect(store, kommune).await?;
     let steps = plan_steps(kommune, &approved, Some(&fk), &links, &ours_before, effective_date)?;
     Ok(Plan {
         version: PLAN_VERSION,

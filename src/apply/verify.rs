@@ -52,7 +52,7 @@ pub async fn refused_step(store: &Store, plan: &Plan) -> Result<Option<StepRefus
     proposals.sort_by_key(|p| p.id);
     let fk = store.load_fkorg(plan.fk_snapshot.id).await?;
     let links = store.approved_link_ids(plan.kommune).await?;
-    let ours_before = super::plan::written_back(store, plan.kommune, true).await?;
+    let ours_before = super::plan::written_back_ever(store, plan.kommune).await?;
     let expected = match plan_steps(plan.kommune, &proposals, Some(&fk), &links, &ours_before, plan.effective_date) {
         Ok(steps) => steps,
         Err(e) => {

@@ -170,7 +170,7 @@ async fn a_wave_run_from_the_api_takes_the_scope_chosen_in_fk_org_by_it_system()
     let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
     // In FK-ORG's administration module the municipality assigned "Ældreforvaltning" (and
     // nothing else) to sorsync's IT system.
-    let system = uuid::Uuid::from_u128(0x5025_7c);
+    let system = uuid::Uuid::from_u128(0x0050_257c);
     let aeldre = served.units.iter().find(|u| u.enhedsnavn == "Ældreforvaltning").unwrap().uuid;
     let mut opts = crate::support::secure_fkorg_options();
     opts.it_systems.insert(aeldre, vec![system]);
