@@ -204,6 +204,11 @@ pub struct FkOrgConfig {
     /// No longer used (tokens go to the certificate); refused with a message naming the new keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Scope chosen in FK-ORG, for municipalities whose wave plan names none (`scope.it_systems`,
+    /// `scope.kle`): units assigned to these IT systems ...
+    pub it_systems: Vec<uuid::Uuid>,
+    /// ... and/or with these KLE tasks ("29.09.00"), as `organisationEnhedListe` filters them.
+    pub kle: Vec<String>,
     /// Page size for `organisationEnhedListe` / `brugerListe` (at most 500).
     pub page_size: u32,
     pub timeout_secs: u64,
@@ -231,6 +236,8 @@ impl Default for FkOrgConfig {
             ca_certificate: None,
             client_id: None,
             client_secret: None,
+            it_systems: Vec::new(),
+            kle: Vec::new(),
             page_size: 500,
             timeout_secs: 30,
             max_retries: 5,
@@ -252,6 +259,8 @@ impl std::fmt::Debug for FkOrgConfig {
             .field("ca_certificate", &self.ca_certificate)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("it_systems", &self.it_systems)
+            .field("kle", &self.kle)
             .field("page_size", &self.page_size)
             .field("timeout_secs", &self.timeout_secs)
             .field("max_retries", &self.max_retries)
@@ -411,6 +420,10 @@ token_url = "{token_url}"
 # KOMBIT's STS. Default: /runtime/services/kombittrust/14/certificatemixed on token_url's host.
 # env: SORSYNC_FKORG_STS_URL
 # sts_url = "https://n2adgangsstyring.stoettesystemerne.dk/runtime/services/kombittrust/14/certificatemixed"
+# The scope chosen in FK-ORG for municipalities whose wave plan names none (scope.it_systems,
+# scope.kle): units assigned to these IT systems and/or with these KLE tasks.
+# it_systems = ["00000000-0000-0000-0000-000000000000"]
+# kle = ["29.09.00"]
 # Units / users per page, at most 500. env: SORSYNC_FKORG_PAGE_SIZE
 page_size = {page}
 # Seconds before a request times out.

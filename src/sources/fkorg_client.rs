@@ -75,6 +75,15 @@ pub struct ScopeFilter {
     pub kle_role: Option<uuid::Uuid>,
 }
 
+/// Whether `text` is a KLE number as `organisationEnhedListe(opgaver:)` takes it: two-digit
+/// groups separated by dots, at most three ("29", "29.09", "29.09.00").
+pub fn is_kle_number(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && t.split('.').count() <= 3
+        && t.split('.').all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The entity id of FK-ORG's organisation service: the token request's `client_id` and the
 /// `entityid` in its scope when the client authenticates with a certificate.
 pub const ORGANISATION_SERVICE: &str = "http://stoettesystemerne.dk/service/organisation/3";
@@ -220,6 +229,9 @@ impl FkOrgClient {
         }
         if !(1..=500).contains(&cfg.page_size) {
             return Err(ClientError::Config(format!("fkorg.page_size {} must be between 1 and 500", cfg.page_size)));
+        }
+        if let Some(bad) = cfg.kle.iter().find(|k| !is_kle_number(k)) {
+            return Err(ClientError::Config(format!("fkorg.kle: {bad:?} is not a KLE number like \"29.09.00\"")));
         }
         if cfg.timeout_secs == 0 {
             return Err(ClientError::Config("fkorg.timeout_secs must be at least 1".into()));
@@ -962,5 +974,8 @@ mod tests {
         assert!(matches!(FkOrgClient::new(&cfg), Err(ClientError::Config(_))));
         let cfg = FkOrgConfig { page_size: 0, ..FkOrgConfig::default() };
         assert!(matches!(FkOrgClient::new(&cfg), Err(ClientError::Config(_))));
+        let cfg = FkOrgConfig { kle: vec!["29.09.00".into(), "sundhed".into()], ..FkOrgConfig::default() };
+        let err = FkOrgClient::new(&cfg).unwrap_err().to_string();
+        assert!(err.contains("fkorg.kle") && err.contains("sundhed"), "{err}");
     }
 }

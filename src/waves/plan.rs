@@ -482,12 +482,8 @@ pub fn parse_plan(text: &str, file: &str) -> Result<WavePlan, PlanError> {
                         .kle
                         .iter()
                         .map(|s| {
-                            let t = s.trim();
-                            let ok = !t.is_empty()
-                                && t.split('.').count() <= 3
-                                && t.split('.').all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()));
-                            if ok {
-                                Ok(t.to_string())
+                            if crate::sources::fkorg_client::is_kle_number(s) {
+                                Ok(s.trim().to_string())
                             } else {
                                 Err(merr(format!("scope.kle: {s:?} is not a KLE number like \"29.09.00\"")))
                             }

@@ -416,9 +416,21 @@ async fn read_inputs(
         DataSource::Api { sor_dir } => {
             let client = FkOrgClient::new(&runner.fkorg)?;
             let fk = client.fetch_tree(m.cvr).await?;
-            let fk_scope = match m.scope.from_fkorg() {
-                true => Some(client.units_in_scope(m.cvr, &m.scope.fkorg_filter()).await?),
-                false => None,
+            // The plan's scope from FK-ORG, else the configured one ([fkorg] it_systems, kle).
+            let filter = if m.scope.from_fkorg() {
+                Some(m.scope.fkorg_filter())
+            } else if !runner.fkorg.it_systems.is_empty() || !runner.fkorg.kle.is_empty() {
+                Some(crate::sources::fkorg_client::ScopeFilter {
+                    it_systems: runner.fkorg.it_systems.clone(),
+                    kle_numbers: runner.fkorg.kle.clone(),
+                    kle_role: None,
+                })
+            } else {
+                None
+            };
+            let fk_scope = match filter {
+                Some(filter) => Some(client.units_in_scope(m.cvr, &filter).await?),
+                None => None,
             };
             let sor = match sor_dir.clone() {
                 Some(dir) => {

@@ -164,8 +164,24 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     store.close().await;
 }
 
+/// Where the municipality's scope chosen in FK-ORG is named.
+#[derive(Clone, Copy)]
+enum ScopeNamedIn {
+    WavePlan,
+    Config,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wave_run_from_the_api_takes_the_scope_chosen_in_fk_org_by_it_system() {
+    scope_chosen_in_fk_org(ScopeNamedIn::WavePlan).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_it_system_is_the_scope_for_a_municipality_whose_plan_names_none() {
+    scope_chosen_in_fk_org(ScopeNamedIn::Config).await;
+}
+
+async fn scope_chosen_in_fk_org(named_in: ScopeNamedIn) {
     let data = fixture("bundled");
     let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
     // In FK-ORG's administration module the municipality assigned "Ældreforvaltning" (and
@@ -180,15 +196,27 @@ async fn a_wave_run_from_the_api_takes_the_scope_chosen_in_fk_org_by_it_system()
     let config = dir.path().join("sorsync.toml");
     std::fs::write(
         &config,
-        format!("[store]\ndatabase_url = \"{db}\"\n[fkorg]\n{}", crate::support::fkorg_toml_keys(fk_addr)),
+        format!(
+            "[store]\ndatabase_url = \"{db}\"\n[fkorg]\n{}{}",
+            crate::support::fkorg_toml_keys(fk_addr),
+            match named_in {
+                ScopeNamedIn::Config => format!("it_systems = [\"{system}\"]\n"),
+                ScopeNamedIn::WavePlan => String::new(),
+            }
+        ),
     )
     .unwrap();
+    let scope = match named_in {
+        ScopeNamedIn::WavePlan => format!("scope.it_systems = [\"{system}\"]"),
+        // The plan names no scope: the configured IT system decides.
+        ScopeNamedIn::Config => String::new(),
+    };
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,
         format!(
             "[[wave]]\nname = \"korsbaek\"\n[[wave.municipality]]\nname = \"Korsbæk\"\nkommunekode = \"999\"\n\
-             cvr = \"11111111\"\nstatus = \"preparing\"\nscope.it_systems = [\"{system}\"]\n\
+             cvr = \"11111111\"\nstatus = \"preparing\"\n{scope}\n\
              sor.owner = \"999000011000016004\"\nsor.health_institutions = [\"999000021000016008\"]\n"
         ),
     )
