@@ -183,16 +183,32 @@ pub struct FkOrgConfig {
     /// `<soap_url>organisationenhed/6/`), used to write SOR-IDs back. None (the default): the
     /// `/organisation/` folder of `endpoint`'s host, as on FK-ORG itself.
     pub soap_url: Option<String>,
-    /// The system's certificate (PEM) for TLS client authentication at KOMBIT's token service;
-    /// with `client_key`, the token is requested with it and no client secret.
+    /// KOMBIT's STS for the SOAP calls' OIOIDWS tokens. None (the default): the STS path
+    /// (`/runtime/services/kombittrust/14/certificatemixed`) on `token_url`'s host.
+    pub sts_url: Option<String>,
+    /// The system's certificate (PEM): TLS client authentication at the token service and the
+    /// STS, and the signature on every SOAP call. With `client_key`; or use `client_pkcs12`.
     pub client_certificate: Option<PathBuf>,
     /// The certificate's private key (PEM). Never logged.
     pub client_key: Option<PathBuf>,
+    /// Certificate and key in one PKCS#12 file (`.p12`/`.pfx`), instead of the two PEM files.
+    pub client_pkcs12: Option<PathBuf>,
+    /// The PKCS#12 file's password: only from `SORSYNC_FKORG_PKCS12_PASSWORD`, never in the file.
+    #[serde(skip)]
+    pub client_pkcs12_password: Option<String>,
     /// An extra CA to trust (PEM), e.g. the stand-ins' `ca.pem` from `--certs DIR`.
     pub ca_certificate: Option<PathBuf>,
-    pub client_id: String,
-    /// Better set through `SORSYNC_FKORG_CLIENT_SECRET` than in the file. Never logged.
-    pub client_secret: String,
+    /// No longer used (tokens go to the certificate); refused with a message naming the new keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// No longer used (tokens go to the certificate); refused with a message naming the new keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Scope chosen in FK-ORG, for municipalities whose wave plan names none (`scope.it_systems`,
+    /// `scope.kle`): units assigned to these IT systems ...
+    pub it_systems: Vec<uuid::Uuid>,
+    /// ... and/or with these KLE tasks ("29.09.00"), as `organisationEnhedListe` filters them.
+    pub kle: Vec<String>,
     /// Page size for `organisationEnhedListe` / `brugerListe` (at most 500).
     pub page_size: u32,
     pub timeout_secs: u64,
@@ -209,14 +225,19 @@ impl Default for StoreConfig {
 impl Default for FkOrgConfig {
     fn default() -> Self {
         FkOrgConfig {
-            endpoint: "http://127.0.0.1:8701/organisation/organisationhent/1".to_string(),
-            token_url: "http://127.0.0.1:8701/oauth/token".to_string(),
+            endpoint: "https://127.0.0.1:8701/organisation/organisationhent/1".to_string(),
+            token_url: "https://127.0.0.1:8701/runtime/api/rest/oauth/v1/issue".to_string(),
             soap_url: None,
+            sts_url: None,
             client_certificate: None,
             client_key: None,
+            client_pkcs12: None,
+            client_pkcs12_password: None,
             ca_certificate: None,
-            client_id: "sorsync".to_string(),
-            client_secret: "stand-in-secret".to_string(),
+            client_id: None,
+            client_secret: None,
+            it_systems: Vec::new(),
+            kle: Vec::new(),
             page_size: 500,
             timeout_secs: 30,
             max_retries: 5,
@@ -231,10 +252,15 @@ impl std::fmt::Debug for FkOrgConfig {
             .field("token_url", &self.token_url)
             .field("soap_url", &self.soap_url)
             .field("client_certificate", &self.client_certificate)
+            .field("sts_url", &self.sts_url)
             .field("client_key", &self.client_key)
+            .field("client_pkcs12", &self.client_pkcs12)
+            .field("client_pkcs12_password", &self.client_pkcs12_password.as_ref().map(|_| "***"))
             .field("ca_certificate", &self.ca_certificate)
             .field("client_id", &self.client_id)
-            .field("client_secret", &"***")
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("it_systems", &self.it_systems)
+            .field("kle", &self.kle)
             .field("page_size", &self.page_size)
             .field("timeout_secs", &self.timeout_secs)
             .field("max_retries", &self.max_retries)
@@ -265,8 +291,8 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "SORSYNC_FKORG_ENDPOINT",
     "SORSYNC_FKORG_TOKEN_URL",
     "SORSYNC_FKORG_SOAP_URL",
-    "SORSYNC_FKORG_CLIENT_ID",
-    "SORSYNC_FKORG_CLIENT_SECRET",
+    "SORSYNC_FKORG_STS_URL",
+    "SORSYNC_FKORG_PKCS12_PASSWORD",
     "SORSYNC_FKORG_PAGE_SIZE",
     "SORSYNC_SOR_URL",
 ];
@@ -326,11 +352,22 @@ impl Config {
         if let Some(v) = env("SORSYNC_FKORG_SOAP_URL") {
             self.fkorg.soap_url = Some(v);
         }
-        if let Some(v) = env("SORSYNC_FKORG_CLIENT_ID") {
-            self.fkorg.client_id = v;
+        if let Some(v) = env("SORSYNC_FKORG_STS_URL") {
+            self.fkorg.sts_url = Some(v);
         }
-        if let Some(v) = env("SORSYNC_FKORG_CLIENT_SECRET") {
-            self.fkorg.client_secret = v;
+        if let Some(v) = env("SORSYNC_FKORG_PKCS12_PASSWORD") {
+            self.fkorg.client_pkcs12_password = Some(v);
+        }
+        for name in ["SORSYNC_FKORG_CLIENT_ID", "SORSYNC_FKORG_CLIENT_SECRET"] {
+            if env(name).is_some() {
+                return Err(ConfigError::Env {
+                    name: if name.ends_with("ID") { "SORSYNC_FKORG_CLIENT_ID" } else { "SORSYNC_FKORG_CLIENT_SECRET" },
+                    message: "no longer used: FK-ORG's token service and STS issue tokens to the system's \
+                              certificate; set fkorg.client_certificate and fkorg.client_key, or \
+                              fkorg.client_pkcs12 with SORSYNC_FKORG_PKCS12_PASSWORD"
+                        .to_string(),
+                });
+            }
         }
         if let Some(v) = env("SORSYNC_SOR_URL") {
             self.sor.url = v;
@@ -373,15 +410,21 @@ token_url = "{token_url}"
 # <soap_url>organisationenhed/6/. Default: the /organisation/ folder of the endpoint's host.
 # env: SORSYNC_FKORG_SOAP_URL
 # soap_url = "https://organisation.stoettesystemerne.dk/organisation/"
-# KOMBIT's token service issues tokens to the system's certificate (TLS client authentication):
-# with both set, no client secret is sent. ca_certificate: an extra CA to trust (the stand-ins').
+# KOMBIT's token service and STS issue tokens to the system's certificate (an OCES3 system
+# certificate): TLS client authentication, and OIOIDWS signatures on the SOAP calls. PEM
+# certificate + key, or one PKCS#12 file whose password comes from SORSYNC_FKORG_PKCS12_PASSWORD.
+# ca_certificate: an extra CA to trust (the stand-ins' certs/ca.pem).
 # client_certificate = "/etc/sorsync/foces.pem"
 # client_key = "/etc/sorsync/foces-key.pem"
+# client_pkcs12 = "/etc/sorsync/foces.p12"
 # ca_certificate = "certs/ca.pem"
-# env: SORSYNC_FKORG_CLIENT_ID
-client_id = "{client_id}"
-# env: SORSYNC_FKORG_CLIENT_SECRET (never logged)
-client_secret = "{secret}"
+# KOMBIT's STS. Default: /runtime/services/kombittrust/14/certificatemixed on token_url's host.
+# env: SORSYNC_FKORG_STS_URL
+# sts_url = "https://n2adgangsstyring.stoettesystemerne.dk/runtime/services/kombittrust/14/certificatemixed"
+# The scope chosen in FK-ORG for municipalities whose wave plan names none (scope.it_systems,
+# scope.kle): units assigned to these IT systems and/or with these KLE tasks.
+# it_systems = ["00000000-0000-0000-0000-000000000000"]
+# kle = ["29.09.00"]
 # Units / users per page, at most 500. env: SORSYNC_FKORG_PAGE_SIZE
 page_size = {page}
 # Seconds before a request times out.
@@ -400,8 +443,6 @@ connect_timeout_secs = {sor_connect}
             db = d.store.database_url,
             endpoint = d.fkorg.endpoint,
             token_url = d.fkorg.token_url,
-            client_id = d.fkorg.client_id,
-            secret = d.fkorg.client_secret,
             page = d.fkorg.page_size,
             timeout = d.fkorg.timeout_secs,
             retries = d.fkorg.max_retries,
@@ -442,9 +483,21 @@ mod tests {
         assert!(!err.contains("hemmelig"), "{err}");
         assert!(err.starts_with("line 2"), "{err}");
         let mut c = Config::default();
-        c.fkorg.client_secret = "hemmelig-42".into();
+        c.fkorg.client_secret = Some("hemmelig-42".into());
+        c.fkorg.client_pkcs12_password = Some("hemmelig-42".into());
         c.store.database_url = "postgres://u:hemmelig-42@127.0.0.1/db".into();
         assert!(!format!("{c:?}").contains("hemmelig"), "{c:?}");
+    }
+
+    #[test]
+    fn a_client_secret_in_the_environment_is_refused_naming_the_certificate_keys() {
+        let env = |k: &str| (k == "SORSYNC_FKORG_CLIENT_SECRET").then(|| "x".to_string());
+        let err = Config::default().apply_env(env).unwrap_err().to_string();
+        assert!(err.contains("client_certificate") && err.contains("client_pkcs12"), "{err}");
+        let env = |k: &str| (k == "SORSYNC_FKORG_PKCS12_PASSWORD").then(|| "pw".to_string());
+        let mut c = Config::default();
+        c.apply_env(env).unwrap();
+        assert_eq!(c.fkorg.client_pkcs12_password.as_deref(), Some("pw"));
     }
 
     #[test]

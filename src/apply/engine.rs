@@ -491,6 +491,19 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
                 let attempts = attempts + read_attempts;
                 self.finish(step, result.map(|()| ChangeOutcome::Done), attempts, Some(sor_id), "write").await
             }
+            PlannedChange::EndWriteBack { fk_uuid, sor_id } => {
+                let change_json =
+                    serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "end_sor_id": sor_id.to_string() }).to_string();
+                if !in_flight {
+                    if let Begun::Settled(done) = self.begin(step, &change_json, Some(*sor_id), resend).await? {
+                        return Ok(*done);
+                    }
+                }
+                // Ending a relation that is ended already sends nothing, so it is simply sent again.
+                let fk = self.fk;
+                let (result, attempts) = counted(&self.opts.retry, |_| fk.end_sor_id(fk_uuid, sor_id)).await;
+                self.finish(step, result.map(|()| ChangeOutcome::Done), attempts, Some(*sor_id), "write").await
+            }
             change => {
                 let Some(sor_change) = change.to_sor_change(&self.created) else {
                     let detail = "waits for a create that did not apply".to_string();

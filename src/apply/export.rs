@@ -77,6 +77,15 @@ pub fn rows(plan: &Plan) -> Vec<[String; 11]> {
             PlannedChange::Close { sor_id, to_date } => {
                 out.push(base("Luk", sor_id.to_string(), String::new(), to_date.to_string(), String::new()));
             }
+            PlannedChange::EndWriteBack { fk_uuid, sor_id } => {
+                out.push(base(
+                    "Afslut SOR-ID i FK-ORG",
+                    sor_id.to_string(),
+                    String::new(),
+                    String::new(),
+                    fk_uuid.to_string(),
+                ));
+            }
             PlannedChange::WriteBack { fk_uuid, sor } => {
                 out.push(base(
                     "Skriv SOR-ID i FK-ORG",

@@ -59,6 +59,13 @@ pub enum PlannedChange {
         fk_uuid: FkUuid,
         sor: UnitRef,
     },
+    /// Ends the FK-ORG unit's SOR address relation showing `sor_id` (virkning to now): the unit
+    /// is now linked to another SOR unit, so the SOR-ID it shows must go before the new one is
+    /// written back.
+    EndWriteBack {
+        fk_uuid: FkUuid,
+        sor_id: SorId,
+    },
 }
 
 impl PlannedChange {
@@ -70,6 +77,7 @@ impl PlannedChange {
             PlannedChange::Move { .. } => "move",
             PlannedChange::Close { .. } => "close",
             PlannedChange::WriteBack { .. } => "write_back",
+            PlannedChange::EndWriteBack { .. } => "end_write_back",
         }
     }
 
@@ -79,7 +87,9 @@ impl PlannedChange {
             PlannedChange::Create { parent, .. } => parent,
             PlannedChange::Move { new_parent, .. } => new_parent,
             PlannedChange::WriteBack { sor, .. } => sor,
-            PlannedChange::Update { .. } | PlannedChange::Close { .. } => return None,
+            PlannedChange::Update { .. } | PlannedChange::Close { .. } | PlannedChange::EndWriteBack { .. } => {
+                return None
+            }
         };
         match r {
             UnitRef::CreatedBy(k) => Some(k),
@@ -94,6 +104,7 @@ impl PlannedChange {
             | PlannedChange::Move { sor_id, .. }
             | PlannedChange::Close { sor_id, .. } => Some(*sor_id),
             PlannedChange::WriteBack { sor: UnitRef::SorId(s), .. } => Some(*s),
+            PlannedChange::EndWriteBack { sor_id, .. } => Some(*sor_id),
             _ => None,
         }
     }
@@ -118,7 +129,7 @@ impl PlannedChange {
                 SorChange::Move { sor_id: *sor_id, new_parent: resolve(new_parent)? }
             }
             PlannedChange::Close { sor_id, to_date } => SorChange::Close { sor_id: *sor_id, to_date: *to_date },
-            PlannedChange::WriteBack { .. } => return None,
+            PlannedChange::WriteBack { .. } | PlannedChange::EndWriteBack { .. } => return None,
         })
     }
 }
@@ -184,7 +195,7 @@ impl Plan {
                 PlannedChange::Update { .. } => c.updates += 1,
                 PlannedChange::Move { .. } => c.moves += 1,
                 PlannedChange::Close { .. } => c.closes += 1,
-                PlannedChange::WriteBack { .. } => c.write_backs += 1,
+                PlannedChange::WriteBack { .. } | PlannedChange::EndWriteBack { .. } => c.write_backs += 1,
             }
         }
         c
@@ -312,12 +323,14 @@ fn follow_up_units(p: &StoredProposal) -> Option<(&str, &str)> {
 /// already, in `links`, it goes under the linked SOR unit), then write-backs, moves, updates and
 /// closures last. A follow-up (update, move, closure, write-back) is left out unless its FK-ORG
 /// unit is linked to its SOR unit in `links`: a case decided otherwise, or not yet, changes
-/// nothing. Each linked unit gets one write-back.
+/// nothing. Each linked unit gets one write-back; a SOR-ID sorsync wrote back to a unit before
+/// (`ours_before`, still in effect) that is not its linked one now gets an end step first.
 pub fn plan_steps(
     kommune: KommuneKode,
     proposals: &[StoredProposal],
     fk: Option<&FkTree>,
     links: &[(FkUuid, SorId)],
+    ours_before: &[(FkUuid, SorId)],
     effective_date: NaiveDate,
 ) -> Result<Vec<PlanStep>, PlanError> {
     let linked: HashMap<String, SorId> = links.iter().map(|(f, s)| (f.to_string(), *s)).collect();
@@ -346,6 +359,7 @@ pub fn plan_steps(
     }
     let mut creates: Vec<PlanStep> = Vec::new();
     let (mut write_backs, mut moves, mut updates, mut closes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut ends: Vec<PlanStep> = Vec::new();
     let mut written_back: HashSet<FkUuid> = HashSet::new();
     let mut write_back = |p: &StoredProposal, fk_uuid: FkUuid, sor: UnitRef, name: &str, out: &mut Vec<PlanStep>| {
         if !written_back.insert(fk_uuid) {
@@ -384,6 +398,22 @@ pub fn plan_steps(
             ProposalDto::Link { fk_uuid, sor_id, fk_name, .. } => {
                 let fk_uuid = fk_of(p, fk_uuid)?;
                 let sor_id = sor_of(p, sor_id, "SOR unit")?;
+                // sorsync wrote another SOR-ID to this unit before (its SOR unit was closed and
+                // the unit linked anew): a person decided it is `sor_id` now, so that SOR address
+                // relation is ended first. Only a SOR-ID sorsync wrote itself is ended; one set
+                // in FK-ORG by someone else holds the write-back back (never overwritten). At
+                // apply time FK-ORG is read live: nothing is sent when it no longer shows it.
+                let ours = ours_before.iter().filter(|(f, old)| *f == fk_uuid && *old != sor_id).map(|(_, old)| *old);
+                for old in ours.collect::<std::collections::BTreeSet<_>>() {
+                    ends.push(PlanStep {
+                        key: step_key(kommune, p, "end_write_back"),
+                        proposal_id: p.id,
+                        change: PlannedChange::EndWriteBack { fk_uuid, sor_id: old },
+                        label: fk_name.clone(),
+                        before: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": old.to_string() }),
+                        after: serde_json::json!({ "fk_uuid": fk_uuid.to_string(), "sor_id": null }),
+                    });
+                }
                 write_back(p, fk_uuid, UnitRef::SorId(sor_id), fk_name, &mut write_backs);
             }
             ProposalDto::WriteBack { fk_uuid, sor_id } => {
@@ -470,6 +500,7 @@ pub fn plan_steps(
         }
     }
     let mut steps = parents_first(creates);
+    steps.extend(ends);
     steps.extend(write_backs);
     steps.extend(moves);
     steps.extend(updates);
@@ -517,6 +548,49 @@ pub fn plan_id(steps: &[PlanStep]) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// SOR-IDs written back to FK-ORG units.
+type WrittenBack = Vec<(FkUuid, SorId)>;
+
+/// The SOR-IDs sorsync has written back to FK-ORG units of `kommune`: (ever written, not ended
+/// since).
+async fn written_back(store: &Store, kommune: KommuneKode) -> Result<(WrittenBack, WrittenBack), StoreError> {
+    let (mut ever, mut in_effect): (WrittenBack, WrittenBack) = (Vec::new(), Vec::new());
+    for c in store.changes(kommune).await? {
+        if c.state != crate::store::ChangeState::Applied {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&c.change_json) else { continue };
+        let fk = v.get("fk_uuid").and_then(|f| f.as_str()).and_then(|f| FkUuid::parse(f).ok());
+        let unit = |key: &str| v.get(key).and_then(|s| s.as_str()).and_then(|s| SorId::parse(s).ok());
+        match (c.op.as_str(), fk) {
+            ("write_back", Some(f)) => {
+                if let Some(s) = unit("sor_id") {
+                    ever.push((f, s));
+                    in_effect.push((f, s));
+                }
+            }
+            ("end_write_back", Some(f)) => {
+                if let Some(s) = unit("end_sor_id") {
+                    in_effect.retain(|w| *w != (f, s));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((ever, in_effect))
+}
+
+/// The SOR-IDs sorsync wrote back to units of `kommune` and has not ended: what a new plan may end.
+async fn written_back_in_effect(store: &Store, kommune: KommuneKode) -> Result<WrittenBack, StoreError> {
+    Ok(written_back(store, kommune).await?.1)
+}
+
+/// Every SOR-ID sorsync ever wrote back to units of `kommune`, ended or not: what a plan's check
+/// needs once the plan's own end steps have applied.
+pub(crate) async fn written_back_ever(store: &Store, kommune: KommuneKode) -> Result<Vec<(FkUuid, SorId)>, StoreError> {
+    Ok(written_back(store, kommune).await?.0)
+}
+
 /// Freezes `kommune`'s approved proposals that are not applied yet (including ones that failed
 /// before: applying reports them as quarantined unless told to send them again) into a plan made
 /// against the latest snapshots of both registers. `actor` must be an operator or a SOR
@@ -542,7 +616,8 @@ pub async fn build_plan(
         .map(|l| l.proposal)
         .collect();
     let links = store.approved_link_ids(kommune).await?;
-    let steps = plan_steps(kommune, &approved, Some(&fk), &links, effective_date)?;
+    let ours_before = written_back_in_effect(store, kommune).await?;
+    let steps = plan_steps(kommune, &approved, Some(&fk), &links, &ours_before, effective_date)?;
     Ok(Plan {
         version: PLAN_VERSION,
         plan_id: plan_id(&steps),
@@ -631,7 +706,7 @@ mod tests {
             // Linked to another SOR unit than the one this move is about.
             proposal(3, "move", 5, Some(7), Some(8), serde_json::json!({})),
         ];
-        let steps = plan_steps(k, &ps, None, &linked_5(), day).expect("steps");
+        let steps = plan_steps(k, &ps, None, &linked_5(), &[], day).expect("steps");
         let planned: Vec<i64> = steps.iter().map(|s| s.proposal_id).collect();
         assert_eq!(planned, vec![1], "only the closure of the linked unit 5 -> 5");
     }
@@ -644,9 +719,30 @@ mod tests {
             proposal(1, "write_back", 5, Some(5), None, serde_json::json!({})),
             proposal(2, "link", 5, Some(5), None, serde_json::json!({"fk_name": "Solhøj"})),
         ];
-        let steps = plan_steps(k, &ps, None, &linked_5(), day).expect("steps");
+        let steps = plan_steps(k, &ps, None, &linked_5(), &[], day).expect("steps");
         assert_eq!(steps.len(), 1, "{steps:?}");
         assert_eq!(steps[0].proposal_id, 2, "the link's write-back");
+    }
+
+    #[test]
+    fn a_sor_id_sorsync_wrote_before_is_ended_before_the_newly_linked_one_is_written() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let unit = FkUuid::from_uuid(uuid::Uuid::from_u128(5));
+        let (old, new) = (SorId::from_running_number(4), SorId::from_running_number(5));
+        let ps = vec![proposal(2, "link", 5, Some(5), None, serde_json::json!({"fk_name": "Solhøj"}))];
+        // sorsync wrote SOR-ID 4 (and 5, harmless) before; the unit is linked to 5 now.
+        let steps = plan_steps(k, &ps, None, &linked_5(), &[(unit, old), (unit, new)], day).expect("steps");
+        let ops: Vec<&str> = steps.iter().map(|s| s.change.op()).collect();
+        assert_eq!(ops, ["end_write_back", "write_back"], "{steps:?}");
+        assert_eq!(steps[0].change, PlannedChange::EndWriteBack { fk_uuid: unit, sor_id: old });
+        assert_ne!(steps[0].key, steps[1].key);
+        assert_eq!(steps[0].change.sor_id(), Some(old));
+        assert!(steps[0].change.to_sor_change(&HashMap::new()).is_none(), "not a SOR change");
+        // A SOR-ID sorsync did not write (only FK-ORG shows it) is not ended: the write-back is
+        // held back at apply time instead.
+        let steps = plan_steps(k, &ps, None, &linked_5(), &[], day).expect("steps");
+        assert_eq!(steps.iter().map(|s| s.change.op()).collect::<Vec<_>>(), ["write_back"]);
     }
 
     fn fk(n: u128) -> String {
@@ -664,7 +760,7 @@ mod tests {
             proposal(3, "create", 11, None, Some(1), serde_json::json!({"name": "B", "parent_fk_uuid": fk(10)})),
             proposal(4, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(1)})),
         ];
-        let steps = plan_steps(k, &ps, None, &linked_5(), day).expect("steps");
+        let steps = plan_steps(k, &ps, None, &linked_5(), &[], day).expect("steps");
         let order: Vec<(&str, &str)> = steps.iter().map(|s| (s.change.op(), s.label.as_str())).collect();
         assert_eq!(
             order,
@@ -691,7 +787,7 @@ mod tests {
             proposal(1, "create", 10, None, Some(1), serde_json::json!({"name": "A"})),
             proposal(2, "create", 10, None, Some(2), serde_json::json!({"name": "A"})),
         ];
-        let err = plan_steps(k, &ps, None, &[], day).expect_err("two creates");
+        let err = plan_steps(k, &ps, None, &[], &[], day).expect_err("two creates");
         assert!(err.to_string().contains("two approved creates or links (proposals 1 and 2)"), "{err}");
     }
 
@@ -699,14 +795,14 @@ mod tests {
     fn keys_depend_on_the_proposal_not_on_the_day() {
         let k = KommuneKode::parse("350").expect("code");
         let ps = vec![proposal(7, "close", 5, Some(5), None, serde_json::json!({}))];
-        let a =
-            plan_steps(k, &ps, None, &linked_5(), NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).expect("steps");
-        let b =
-            plan_steps(k, &ps, None, &linked_5(), NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")).expect("steps");
+        let a = plan_steps(k, &ps, None, &linked_5(), &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
+            .expect("steps");
+        let b = plan_steps(k, &ps, None, &linked_5(), &[], NaiveDate::from_ymd_opt(2027, 1, 1).expect("date"))
+            .expect("steps");
         assert_eq!(a[0].key, b[0].key);
         let other = vec![proposal(8, "close", 5, Some(5), None, serde_json::json!({}))];
         assert_ne!(
-            plan_steps(k, &other, None, &linked_5(), NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
+            plan_steps(k, &other, None, &linked_5(), &[], NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
                 .expect("steps")[0]
                 .key,
             a[0].key

@@ -117,4 +117,7 @@ pub trait FkWriteBack {
     /// Records the SOR-ID; sends nothing when the unit shows it already, and fails (permanent)
     /// rather than overwrite when the unit shows another.
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError>;
+    /// Ends the unit's SOR address relation showing `sor_id` (its other relations stay); sends
+    /// nothing when the unit does not show it.
+    async fn end_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError>;
 }

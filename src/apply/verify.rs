@@ -52,7 +52,8 @@ pub async fn refused_step(store: &Store, plan: &Plan) -> Result<Option<StepRefus
     proposals.sort_by_key(|p| p.id);
     let fk = store.load_fkorg(plan.fk_snapshot.id).await?;
     let links = store.approved_link_ids(plan.kommune).await?;
-    let expected = match plan_steps(plan.kommune, &proposals, Some(&fk), &links, plan.effective_date) {
+    let ours_before = super::plan::written_back_ever(store, plan.kommune).await?;
+    let expected = match plan_steps(plan.kommune, &proposals, Some(&fk), &links, &ours_before, plan.effective_date) {
         Ok(steps) => steps,
         Err(e) => {
             let step = plan.steps.first();

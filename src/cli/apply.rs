@@ -100,7 +100,8 @@ pub(super) async fn apply_with_configured_writers(
     };
     let writer = SorusClient::new(&config.sor, SelfDeclaredIdCard::new("sorsync", cvr))
         .context("setting up the SORUS client (see [sor] in the configuration)")?;
-    let fk = FkOrgClient::new(&config.fkorg).context("setting up the FK-ORG client (see [fkorg])")?;
+    let fk =
+        FkOrgClient::new(&config.fkorg).context("setting up the FK-ORG client (see [fkorg])")?.for_municipality(cvr);
     Ok(apply_plan(store, plan, &writer, &fk, actor, opts).await?)
 }
 

@@ -247,7 +247,7 @@ async fn run_municipality(
     // FK-ORG: serve the file from a stand-in on loopback and fetch it back with the real client.
     let served = read_fkorg_file(&dir.join("fkorg.json"))?;
     let Some(cvr) = served.cvr else { bail!("{}: the FK-ORG data carries no CVR", dir.display()) };
-    let opts = StandInOptions { tls: Some(certs.server_config()?), ..StandInOptions::default() };
+    let opts = StandInOptions::default().with_certs(certs)?;
     let stats = opts.stats.clone();
     let (addr, server) = spawn(served, opts).await.context("starting the stand-in FK-ORG server")?;
     let config = https_fkorg(fkorg_config, certs, addr);
@@ -380,7 +380,7 @@ async fn run_pilot_wave(
         )
         .await
         .context("starting the stand-in SOR server")?;
-        let fk_opts = StandInOptions { tls: Some(certs.server_config()?), ..StandInOptions::default() };
+        let fk_opts = StandInOptions::default().with_certs(certs)?;
         let (fk_addr, fk_server) = spawn(read_fkorg_file(&dir.join("fkorg.json"))?, fk_opts)
             .await
             .context("starting the stand-in FK-ORG server")?;

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 
 use super::Context;
 use crate::sources::{read_fkorg_file, read_sor_file};
-use crate::standin::fkorg::{self, Credentials, StandInOptions};
+use crate::standin::fkorg::{self, StandInOptions};
 use crate::standin::sor;
 
 #[derive(Debug, Subcommand)]
@@ -90,24 +90,16 @@ pub struct StandInFkorgArgs {
     /// Seed for the fault injection, so a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The client id the token endpoint accepts. Default: fkorg.client_id from the configuration.
-    #[arg(long)]
-    pub client_id: Option<String>,
-    /// The client secret the token endpoint accepts. Default: fkorg.client_secret from the configuration.
-    #[arg(long, env = "SORSYNC_STANDIN_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
-    /// Accept any client id and secret.
-    #[arg(long, conflicts_with_all = ["client_id", "client_secret"])]
-    pub any_client: bool,
     /// Seconds an issued token stays valid.
     #[arg(long, default_value_t = 3600)]
     pub token_ttl_secs: u64,
     /// Serve HTTPS with the certificates in DIR (generated on first use: ca.pem, client.pem,
-    /// client-key.pem, server.pem, ...); the token endpoint then issues tokens only to a client
-    /// certificate from that CA, with client_id and scope as KOMBIT's does (no secret). Point
+    /// client-key.pem, server.pem, sts.pem, ...): the token endpoint and the STS issue tokens only
+    /// to a client certificate from that CA, with client_id and scope as KOMBIT's does (no
+    /// secret), and the SOAP services take only requests signed under OIOIDWS. Point
     /// fkorg.client_certificate, fkorg.client_key and fkorg.ca_certificate at the files.
     #[arg(long, value_name = "DIR")]
-    pub certs: Option<PathBuf>,
+    pub certs: PathBuf,
 }
 
 pub fn run(cmd: StandInCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -155,7 +147,7 @@ fn run_sor(args: StandInSorArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+fn run_fkorg(args: StandInFkorgArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&args.fail_rate) || !(0.0..=1.0).contains(&args.hang_rate) {
         anyhow::bail!("--fail-rate and --hang-rate must be between 0.0 and 1.0");
     }
@@ -163,40 +155,30 @@ fn run_fkorg(args: StandInFkorgArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         anyhow::bail!("--fail-rate plus --hang-rate must not exceed 1.0");
     }
     let tree = read_fkorg_file(&args.data)?;
-    let credentials = (!args.any_client).then(|| Credentials {
-        client_id: args.client_id.unwrap_or_else(|| ctx.config.fkorg.client_id.clone()),
-        client_secret: args.client_secret.unwrap_or_else(|| ctx.config.fkorg.client_secret.clone()),
-    });
-    let tls = match &args.certs {
-        Some(dir) => {
-            let certs = crate::standin::tls::StandInCerts::load_or_create(dir)
-                .with_context(|| format!("the stand-in certificates in {}", dir.display()))?;
-            Some(certs.server_config()?)
-        }
-        None => None,
-    };
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let certs = crate::standin::tls::StandInCerts::load_or_create(&args.certs)
+        .with_context(|| format!("the stand-in certificates in {}", args.certs.display()))?;
+    let scheme = "https";
     let opts = StandInOptions {
-        tls,
         port: args.port,
         latency: Duration::from_millis(args.latency_ms),
         fail_rate: args.fail_rate,
         hang_rate: args.hang_rate,
         hang_time: Duration::from_secs(args.hang_secs),
         seed: args.seed,
-        credentials,
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         ..StandInOptions::default()
-    };
+    }
+    .with_certs(&certs)?;
     let (units, users, cvr) = (tree.len(), tree.users.len(), tree.cvr);
     super::block_on(async move {
         let (addr, server) =
             fkorg::spawn(tree, opts).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
         let cvr = cvr.map(|c| c.to_string()).unwrap_or_else(|| "any".to_string());
         let banner = format!(
-            "listening on {scheme}://{addr}\n  GraphQL: {scheme}://{addr}{}  (CVR {cvr}: {units} units, {users} users)\n  token:   {scheme}://{addr}{}\n  SOAP:    {scheme}://{addr}/organisation/{{adresse,organisationenhed}}/6/\n",
+            "listening on {scheme}://{addr}\n  GraphQL: {scheme}://{addr}{}  (CVR {cvr}: {units} units, {users} users)\n  token:   {scheme}://{addr}{}\n  SOAP:    {scheme}://{addr}/organisation/{{adresse,organisationenhed}}/6/\n  STS:     {scheme}://{addr}{}\n",
             fkorg::GRAPHQL_PATH,
-            fkorg::TOKEN_PATH
+            fkorg::TOKEN_PATH,
+            crate::sources::oioidws::STS_PATH
         );
         // One write, so a reader that stops after the first line cannot cut it short; and keep
         // serving if nobody reads stdout any more.

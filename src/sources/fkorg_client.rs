@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::fkorg_json::{FkPages, PageInfo};
 use super::fkorg_soap::{self as soap, Operation, Service, SoapError, UnitRegistration};
+use super::oioidws::{Identity, StsToken};
 use super::ReadError;
 use crate::apply::port::{FkWriteBack, WriteError};
 use crate::config::FkOrgConfig;
@@ -74,6 +75,15 @@ pub struct ScopeFilter {
     pub kle_role: Option<uuid::Uuid>,
 }
 
+/// Whether `text` is a KLE number as `organisationEnhedListe(opgaver:)` takes it: two-digit
+/// groups separated by dots, at most three ("29", "29.09", "29.09.00").
+pub fn is_kle_number(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && t.split('.').count() <= 3
+        && t.split('.').all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The entity id of FK-ORG's organisation service: the token request's `client_id` and the
 /// `entityid` in its scope when the client authenticates with a certificate.
 pub const ORGANISATION_SERVICE: &str = "http://stoettesystemerne.dk/service/organisation/3";
@@ -85,7 +95,7 @@ pub enum ClientError {
     Config(String),
     #[error(
         "FK-ORG's token endpoint {url} refused the credentials (client id {client_id:?}): HTTP {status} {detail}; \
-         check fkorg.client_id and fkorg.client_secret (or SORSYNC_FKORG_CLIENT_SECRET)"
+         check fkorg.client_certificate and fkorg.client_key (or fkorg.client_pkcs12) and the service agreement"
     )]
     CredentialsRefused { url: String, client_id: String, status: u16, detail: String },
     #[error("FK-ORG refused the token (client id {client_id:?}): HTTP 401 {detail}")]
@@ -112,6 +122,10 @@ pub enum ClientError {
         "FK-ORG unit {unit} already shows SOR-ID {shown}, not {wanted}: not overwritten; correct FK-ORG or the link first"
     )]
     OtherSorId { unit: FkUuid, shown: String, wanted: SorId },
+    #[error("KOMBIT's STS ({url}) gave no token: HTTP {status} {detail}")]
+    StsRefused { url: String, status: u16, detail: String },
+    #[error("OIOIDWS: {0}")]
+    Security(String),
     #[error("FK-ORG {service} {operation}: {problem}")]
     Soap { service: &'static str, operation: &'static str, problem: SoapError },
     #[error("FK-ORG {service} {operation} answered StatusKode {status}: {message}")]
@@ -154,10 +168,13 @@ pub struct FkOrgClient {
     token_url: Url,
     /// Where the Organisation 6 services live: `<soap_base>adresse/6/`, `<soap_base>organisationenhed/6/`.
     soap_base: Url,
-    client_id: String,
-    client_secret: String,
-    /// The token is requested with the client certificate (KOMBIT's way), not with the secret.
-    certificate_auth: bool,
+    /// KOMBIT's STS (OIOIDWS tokens for the SOAP calls).
+    sts_url: Url,
+    /// The system's certificate and key: TLS client authentication, the STS request and the
+    /// signature on every SOAP call.
+    identity: Identity,
+    /// The municipality the SOAP calls are made for (the STS token names its CVR).
+    municipality: Option<Cvr>,
     page_size: u32,
     max_retries: u32,
     backoff: Backoff,
@@ -165,6 +182,8 @@ pub struct FkOrgClient {
     timeout: Duration,
     /// One token per municipality (the scope names its CVR).
     token: tokio::sync::Mutex<Option<(Cvr, CachedToken)>>,
+    /// The STS's token for the SOAP calls, kept until shortly before it expires.
+    sts_token: tokio::sync::Mutex<Option<(Cvr, StsToken)>>,
 }
 
 impl fmt::Debug for FkOrgClient {
@@ -173,8 +192,9 @@ impl fmt::Debug for FkOrgClient {
             .field("endpoint", &self.endpoint.as_str())
             .field("token_url", &self.token_url.as_str())
             .field("soap_base", &self.soap_base.as_str())
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<hidden>")
+            .field("sts_url", &self.sts_url.as_str())
+            .field("identity", &self.identity)
+            .field("municipality", &self.municipality)
             .field("page_size", &self.page_size)
             .field("max_retries", &self.max_retries)
             .finish_non_exhaustive()
@@ -210,6 +230,9 @@ impl FkOrgClient {
         if !(1..=500).contains(&cfg.page_size) {
             return Err(ClientError::Config(format!("fkorg.page_size {} must be between 1 and 500", cfg.page_size)));
         }
+        if let Some(bad) = cfg.kle.iter().find(|k| !is_kle_number(k)) {
+            return Err(ClientError::Config(format!("fkorg.kle: {bad:?} is not a KLE number like \"29.09.00\"")));
+        }
         if cfg.timeout_secs == 0 {
             return Err(ClientError::Config("fkorg.timeout_secs must be at least 1".into()));
         }
@@ -220,56 +243,86 @@ impl FkOrgClient {
         let mut http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")));
-        let certificate_auth = match (&cfg.client_certificate, &cfg.client_key) {
-            (Some(cert), Some(key)) => {
-                let mut pem = read("client_certificate", cert)?;
-                pem.push(b'\n');
-                pem.extend(read("client_key", key)?);
-                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                    ClientError::Config(format!(
-                        "fkorg.client_certificate {} with fkorg.client_key {} is not a PEM certificate and key: {e}",
-                        cert.display(),
-                        key.display()
-                    ))
-                })?;
-                http = http.identity(identity);
-                true
+        if cfg.client_secret.is_some() || cfg.client_id.is_some() {
+            return Err(ClientError::Config(
+                "fkorg.client_id and fkorg.client_secret (SORSYNC_FKORG_CLIENT_SECRET) are no longer used: KOMBIT's \
+                 token service and STS issue tokens to the system's certificate; set fkorg.client_certificate and \
+                 fkorg.client_key (PEM), or fkorg.client_pkcs12 (password in SORSYNC_FKORG_PKCS12_PASSWORD)"
+                    .into(),
+            ));
+        }
+        let identity = match (&cfg.client_certificate, &cfg.client_key, &cfg.client_pkcs12) {
+            (Some(cert), Some(key), None) => {
+                let what =
+                    format!("fkorg.client_certificate {} with fkorg.client_key {}", cert.display(), key.display());
+                Identity::from_pem(&read("client_certificate", cert)?, &read("client_key", key)?, &what)
+                    .map_err(|e| ClientError::Config(e.to_string()))?
             }
-            (None, None) => false,
+            (None, None, Some(p12)) => {
+                let what = format!("fkorg.client_pkcs12 {}", p12.display());
+                let password = cfg.client_pkcs12_password.as_deref().unwrap_or_default();
+                Identity::from_pkcs12(&read("client_pkcs12", p12)?, password, &what)
+                    .map_err(|e| ClientError::Config(e.to_string()))?
+            }
+            (None, None, None) => {
+                return Err(ClientError::Config(
+                    "FK-ORG is reached with the system's certificate: set fkorg.client_certificate and \
+                     fkorg.client_key (PEM), or fkorg.client_pkcs12 (password in SORSYNC_FKORG_PKCS12_PASSWORD)"
+                        .into(),
+                ))
+            }
+            (_, _, Some(_)) => {
+                return Err(ClientError::Config(
+                    "set either fkorg.client_pkcs12 or fkorg.client_certificate with fkorg.client_key, not both".into(),
+                ))
+            }
             _ => {
                 return Err(ClientError::Config(
-                    "fkorg.client_certificate and fkorg.client_key go together: set both or neither".into(),
+                    "fkorg.client_certificate and fkorg.client_key go together: set both".into(),
                 ))
             }
         };
+        let tls_identity = reqwest::Identity::from_pem(&identity.tls_pem())
+            .map_err(|e| ClientError::Config(format!("the FK-ORG client certificate cannot be used for TLS: {e}")))?;
+        http = http.identity(tls_identity);
         if let Some(ca) = &cfg.ca_certificate {
             let root = reqwest::Certificate::from_pem(&read("ca_certificate", ca)?).map_err(|e| {
                 ClientError::Config(format!("fkorg.ca_certificate {} is not a PEM certificate: {e}", ca.display()))
             })?;
             http = http.add_root_certificate(root);
         }
-        if !certificate_auth && (cfg.client_id.trim().is_empty() || cfg.client_secret.is_empty()) {
-            return Err(ClientError::Config(
-                "set fkorg.client_certificate and fkorg.client_key (KOMBIT's token service), or fkorg.client_id and \
-                 fkorg.client_secret (SORSYNC_FKORG_CLIENT_SECRET) for a stand-in without TLS"
-                    .into(),
-            ));
-        }
+        let sts_url = match &cfg.sts_url {
+            Some(url) => {
+                Url::parse(url).map_err(|e| ClientError::Config(format!("fkorg.sts_url {url:?} is not a URL: {e}")))?
+            }
+            // The stand-in serves the STS next to the token service; KOMBIT's is on the same host
+            // as its token service too (n2adgangsstyring.stoettesystemerne.dk).
+            None => token_url
+                .join(super::oioidws::STS_PATH)
+                .map_err(|e| ClientError::Config(format!("cannot derive the STS address from fkorg.token_url: {e}")))?,
+        };
         let http = http.build().map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
         Ok(FkOrgClient {
             http,
             endpoint,
             token_url,
             soap_base,
-            client_id: cfg.client_id.clone(),
-            client_secret: cfg.client_secret.clone(),
-            certificate_auth,
+            sts_url,
+            identity,
+            municipality: None,
             page_size: cfg.page_size,
             max_retries: cfg.max_retries,
             backoff: Backoff::default(),
             timeout,
             token: tokio::sync::Mutex::new(None),
+            sts_token: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The municipality the SOAP calls (write-backs) are made for: the STS token names its CVR.
+    pub fn for_municipality(mut self, cvr: Cvr) -> Self {
+        self.municipality = Some(cvr);
+        self
     }
 
     /// Replaces the default backoff between retries (tests use a few milliseconds).
@@ -513,7 +566,20 @@ impl FkOrgClient {
             .soap_base
             .join(&format!("{}/6/", service.name()))
             .map_err(|e| ClientError::Config(format!("cannot form the {} address: {e}", service.name())))?;
-        let envelope = soap::envelope(&uuid::Uuid::new_v4().to_string(), payload);
+        let cvr = self.municipality.ok_or_else(|| {
+            ClientError::Config("the FK-ORG client needs the municipality for SOAP calls (for_municipality)".into())
+        })?;
+        let token = self.sts_token(cvr).await?;
+        let action = soap::soap_action(service, operation);
+        let addressing = super::oioidws::Addressing {
+            action: &action,
+            to: url.as_str(),
+            message_id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        };
+        let header = soap::request_header(&uuid::Uuid::new_v4().to_string());
+        let envelope =
+            super::oioidws::secured_request(&self.identity, &token, &addressing, &header, payload, chrono::Utc::now())
+                .map_err(|e| ClientError::Security(e.to_string()))?;
         let content_type =
             format!("application/soap+xml; charset=utf-8; action=\"{}\"", soap::soap_action(service, operation));
         let answer = self
@@ -564,13 +630,49 @@ impl FkOrgClient {
                 }
                 StatusCode::UNAUTHORIZED => {
                     return Err(ClientError::TokenRefused {
-                        client_id: self.client_id.clone(),
+                        client_id: ORGANISATION_SERVICE.to_string(),
                         detail: body_detail(&answer.body),
                     })
                 }
                 s => return Err(ClientError::Rejected { status: s.as_u16(), detail: body_detail(&answer.body) }),
             }
         }
+    }
+
+    /// The STS token for SOAP calls on behalf of `cvr`: the cached one while it has more than a
+    /// minute left, else a new one (a WS-Trust Issue request signed with the certificate).
+    async fn sts_token(&self, cvr: Cvr) -> Result<StsToken, ClientError> {
+        let mut cached = self.sts_token.lock().await;
+        let margin = chrono::Duration::seconds(60);
+        if let Some((_, t)) = cached.as_ref().filter(|(c, t)| *c == cvr && chrono::Utc::now() + margin < t.expires) {
+            return Ok(t.clone());
+        }
+        let request = super::oioidws::issue_request(
+            &self.identity,
+            self.sts_url.as_str(),
+            ORGANISATION_SERVICE,
+            &cvr.to_string(),
+            chrono::Utc::now(),
+        )
+        .map_err(|e| ClientError::Security(e.to_string()))?;
+        let content_type =
+            format!("application/soap+xml; charset=utf-8; action=\"{}\"", super::oioidws::unconfirmed::ISSUE_ACTION);
+        let answer = self
+            .send_with_retries(&self.sts_url, || {
+                self.http
+                    .post(self.sts_url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(request.clone())
+            })
+            .await?;
+        let token = super::oioidws::read_issue_response(&answer.body).map_err(|e| ClientError::StsRefused {
+            url: self.sts_url.to_string(),
+            status: answer.status.as_u16(),
+            detail: e.to_string(),
+        })?;
+        tracing::debug!(expires = %token.expires, "Got an STS token for FK-ORG's SOAP services.");
+        *cached = Some((cvr, token.clone()));
+        Ok(token)
     }
 
     /// A cached access token for `cvr`, or a new one from the token endpoint: with the client
@@ -582,21 +684,14 @@ impl FkOrgClient {
             return Ok(t.access_token.clone());
         }
         let scope = format!("entityid:{ORGANISATION_SERVICE},anvenderkontekst:{cvr}");
-        let form: Vec<(&str, &str)> = if self.certificate_auth {
-            vec![("grant_type", "client_credentials"), ("client_id", ORGANISATION_SERVICE), ("scope", &scope)]
-        } else {
-            vec![
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
-            ]
-        };
+        let form: Vec<(&str, &str)> =
+            vec![("grant_type", "client_credentials"), ("client_id", ORGANISATION_SERVICE), ("scope", &scope)];
         let answer =
             self.send_with_retries(&self.token_url, || self.http.post(self.token_url.clone()).form(&form)).await?;
         if !answer.status.is_success() {
             return Err(ClientError::CredentialsRefused {
                 url: self.token_url.to_string(),
-                client_id: self.client_id.clone(),
+                client_id: ORGANISATION_SERVICE.to_string(),
                 status: answer.status.as_u16(),
                 detail: body_detail(&answer.body),
             });
@@ -726,6 +821,10 @@ impl FkWriteBack for FkOrgClient {
 
     async fn write_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
         FkOrgClient::write_sor_id(self, *fk_uuid, *sor_id).await.map(|_| ()).map_err(|e| e.to_write_error())
+    }
+
+    async fn end_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
+        FkOrgClient::end_sor_id(self, *fk_uuid, *sor_id).await.map(|_| ()).map_err(|e| e.to_write_error())
     }
 }
 
@@ -862,10 +961,11 @@ mod tests {
     }
 
     #[test]
-    fn the_secret_is_not_in_debug_output() {
-        let cfg = FkOrgConfig { client_secret: "hemmelig-42".into(), ..FkOrgConfig::default() };
-        let c = FkOrgClient::new(&cfg).unwrap();
-        assert!(!format!("{c:?}").contains("hemmelig-42"));
+    fn a_client_secret_is_refused_and_not_shown() {
+        let cfg = FkOrgConfig { client_secret: Some("hemmelig-42".into()), ..FkOrgConfig::default() };
+        let err = FkOrgClient::new(&cfg).unwrap_err().to_string();
+        assert!(!err.contains("hemmelig-42") && err.contains("fkorg.client_pkcs12"), "{err}");
+        assert!(!format!("{cfg:?}").contains("hemmelig-42"));
     }
 
     #[test]
@@ -874,5 +974,8 @@ mod tests {
         assert!(matches!(FkOrgClient::new(&cfg), Err(ClientError::Config(_))));
         let cfg = FkOrgConfig { page_size: 0, ..FkOrgConfig::default() };
         assert!(matches!(FkOrgClient::new(&cfg), Err(ClientError::Config(_))));
+        let cfg = FkOrgConfig { kle: vec!["29.09.00".into(), "sundhed".into()], ..FkOrgConfig::default() };
+        let err = FkOrgClient::new(&cfg).unwrap_err().to_string();
+        assert!(err.contains("fkorg.kle") && err.contains("sundhed"), "{err}");
     }
 }

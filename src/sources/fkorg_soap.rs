@@ -546,6 +546,15 @@ pub fn envelope(transaction: &str, payload: &str) -> String {
     x.0
 }
 
+/// KOMBIT's RequestHeader with `transaction`, for the Header of a request.
+pub fn request_header(transaction: &str) -> String {
+    let mut x = Xml::default();
+    x.open_with_ns("rh:RequestHeader", &[("rh", REQUEST_HEADER_NS)]);
+    x.leaf("rh:TransactionUUID", transaction);
+    x.close("rh:RequestHeader");
+    x.0
+}
+
 /// A SOAP 1.2 fault: `code` is `Sender` or `Receiver`.
 pub fn fault(code: &str, reason: &str) -> String {
     let mut x = Xml::default();
@@ -935,8 +944,10 @@ pub fn parse_request(
 }
 
 /// The payload of a `soap:Body` in an envelope built by [`envelope`] (for validating it alone).
+/// Also for a signed request, whose Body carries a `wsu:Id`.
 pub fn body_payload(envelope: &str) -> Option<&str> {
-    let start = envelope.find("<soap:Body>")? + "<soap:Body>".len();
+    let open = envelope.find("<soap:Body")?;
+    let start = open + envelope[open..].find('>')? + 1;
     let end = envelope.rfind("</soap:Body>")?;
     envelope.get(start..end)
 }

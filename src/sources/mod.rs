@@ -5,6 +5,7 @@
 pub mod fkorg_client;
 pub mod fkorg_json;
 pub mod fkorg_soap;
+pub mod oioidws;
 pub mod sor_csv;
 mod sor_record;
 pub mod sor_xml;

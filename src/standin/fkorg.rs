@@ -36,6 +36,7 @@ use crate::domain::fkorg::roles;
 use crate::domain::{FkStatus, FkTree, FkUuid};
 use crate::sources::fkorg_client::ORGANISATION_SERVICE;
 use crate::sources::fkorg_soap::{self as soap, Operation, Service};
+use crate::sources::oioidws;
 
 /// Where the GraphQL API is served, as on the real FK-ORG.
 pub const GRAPHQL_PATH: &str = "/organisation/organisationhent/1";
@@ -43,13 +44,6 @@ pub const GRAPHQL_PATH: &str = "/organisation/organisationhent/1";
 pub const TOKEN_PATH: &str = "/runtime/api/rest/oauth/v1/issue";
 /// The most units or users one page may ask for (`first`).
 pub const MAX_PAGE_SIZE: i32 = 500;
-
-/// Client credentials the token endpoint accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: String,
-}
 
 /// Counters a test can read to see what the stand-in did.
 #[derive(Debug, Default)]
@@ -69,6 +63,8 @@ pub struct StandInStats {
     pub soap_requests: Mutex<Vec<String>>,
     /// The `scope` of every token issued to a client certificate.
     pub token_scopes: Mutex<Vec<String>>,
+    /// Organisation 6 requests refused for their OIOIDWS security (SOAP Fault).
+    pub soap_refused: AtomicU64,
 }
 
 impl StandInStats {
@@ -92,21 +88,32 @@ pub struct StandInOptions {
     pub hang_time: Duration,
     /// Seed for the fault injection, so a run can be repeated.
     pub seed: u64,
-    /// The only credentials the token endpoint accepts; `None` accepts any.
-    pub credentials: Option<Credentials>,
     /// How long an issued token is valid.
     pub token_ttl: Duration,
     /// Counters; clone the `Arc` before spawning to read them.
     pub stats: Arc<StandInStats>,
     /// KLE task numbers per unit, served as the units' `Opgaver` relations.
     pub tasks: HashMap<FkUuid, Vec<String>>,
-    /// Serve HTTPS with this configuration (see [`super::tls`]); then the token endpoint issues
+    /// Serve HTTPS with this configuration (see [`super::tls`]): the token endpoint issues
     /// tokens only to a client certificate from the stand-in's CA, as KOMBIT's does. `None`:
-    /// plain HTTP on loopback with client id and secret (`credentials`), for quick tests.
+    /// plain HTTP on loopback, where no token is issued (set both with [`StandInOptions::with_certs`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// IT systems (UUIDs) each unit is assigned to in FK-ORG's administration module, served as
     /// the units' `TilknyttedeItSystemer` relations.
     pub it_systems: HashMap<FkUuid, Vec<uuid::Uuid>>,
+    /// OIOIDWS: the STS at [`oioidws::STS_PATH`] and the checks on every Organisation 6 request
+    /// (from the certificate directory, [`super::tls::StandInCerts::security`]). `None`: the STS
+    /// and the SOAP services refuse everything.
+    pub security: Option<Arc<super::sts::Security>>,
+}
+
+impl StandInOptions {
+    /// HTTPS with the certificates in `certs`, the STS and OIOIDWS on the SOAP services.
+    pub fn with_certs(mut self, certs: &super::tls::StandInCerts) -> std::io::Result<Self> {
+        self.tls = Some(certs.server_config()?);
+        self.security = Some(certs.security()?);
+        Ok(self)
+    }
 }
 
 impl Default for StandInOptions {
@@ -118,12 +125,12 @@ impl Default for StandInOptions {
             hang_rate: 0.0,
             hang_time: Duration::from_secs(60),
             seed: 0,
-            credentials: None,
             token_ttl: Duration::from_secs(3600),
             stats: Arc::new(StandInStats::default()),
             tasks: HashMap::new(),
             it_systems: HashMap::new(),
             tls: None,
+            security: None,
         }
     }
 }
@@ -163,6 +170,7 @@ pub fn router(tree: FkTree, opts: StandInOptions) -> Router {
     Router::new()
         .route(GRAPHQL_PATH, post(graphql))
         .route(TOKEN_PATH, post(token))
+        .route(oioidws::STS_PATH, post(sts))
         .route(Service::Adresse.path(), post(soap_adresse))
         .route(Service::OrganisationEnhed.path(), post(soap_enhed))
         .with_state(app)
@@ -303,45 +311,41 @@ async fn token(
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported");
     }
     let shown = certificate.is_some_and(|Extension(ClientCertificate(shown))| shown);
-    if app.opts.tls.is_some() {
-        // KOMBIT's way: the client certificate is the credential; client_id names the service
-        // and the scope names it and the municipality the token is for.
-        if !shown {
-            return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "a client certificate issued by the stand-in's CA is required (TLS client authentication)",
-            );
-        }
-        if form.get("client_id").map(String::as_str) != Some(ORGANISATION_SERVICE) {
-            let message = format!("client_id must be {ORGANISATION_SERVICE}");
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
-        }
-        let scope = form.get("scope").map(String::as_str).unwrap_or_default();
-        let parts: Vec<&str> = scope.split(',').map(str::trim).collect();
-        let entity = parts.iter().find_map(|p| p.strip_prefix("entityid:"));
-        let cvr = parts.iter().find_map(|p| p.strip_prefix("anvenderkontekst:"));
-        let cvr = match (entity, cvr.map(crate::domain::Cvr::parse)) {
-            (Some(ORGANISATION_SERVICE), Some(Ok(cvr))) => cvr,
-            _ => {
-                let message = format!("scope must be entityid:{ORGANISATION_SERVICE},anvenderkontekst:<CVR>");
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &message);
-            }
-        };
-        if app.data.tree.cvr.is_some_and(|own| own != cvr) {
-            return oauth_error(StatusCode::FORBIDDEN, "invalid_scope", &format!("no service agreement for CVR {cvr}"));
-        }
-        stats.token_scopes.lock().unwrap_or_else(|p| p.into_inner()).push(scope.to_string());
-    } else {
-        let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
-        };
-        if let Some(expected) = &app.opts.credentials {
-            if *id != expected.client_id || *secret != expected.client_secret {
-                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
-            }
-        }
+    if app.opts.tls.is_none() {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "the stand-in issues tokens only over HTTPS to a client certificate (start it with --certs DIR)",
+        );
     }
+    // KOMBIT's way: the client certificate is the credential; client_id names the service
+    // and the scope names it and the municipality the token is for.
+    if !shown {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "a client certificate issued by the stand-in's CA is required (TLS client authentication)",
+        );
+    }
+    if form.get("client_id").map(String::as_str) != Some(ORGANISATION_SERVICE) {
+        let message = format!("client_id must be {ORGANISATION_SERVICE}");
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
+    }
+    let scope = form.get("scope").map(String::as_str).unwrap_or_default();
+    let parts: Vec<&str> = scope.split(',').map(str::trim).collect();
+    let entity = parts.iter().find_map(|p| p.strip_prefix("entityid:"));
+    let cvr = parts.iter().find_map(|p| p.strip_prefix("anvenderkontekst:"));
+    let cvr = match (entity, cvr.map(crate::domain::Cvr::parse)) {
+        (Some(ORGANISATION_SERVICE), Some(Ok(cvr))) => cvr,
+        _ => {
+            let message = format!("scope must be entityid:{ORGANISATION_SERVICE},anvenderkontekst:<CVR>");
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &message);
+        }
+    };
+    if app.data.tree.cvr.is_some_and(|own| own != cvr) {
+        return oauth_error(StatusCode::FORBIDDEN, "invalid_scope", &format!("no service agreement for CVR {cvr}"));
+    }
+    stats.token_scopes.lock().unwrap_or_else(|p| p.into_inner()).push(scope.to_string());
     let token = format!("standin-{}", uuid::Uuid::new_v4().simple());
     let ttl = app.opts.token_ttl;
     {
@@ -353,6 +357,12 @@ async fn token(
     stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
     Json(serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl.as_secs() }))
         .into_response()
+}
+
+async fn sts(State(app): State<Arc<App>>, certificate: Option<Extension<ClientCertificate>>, body: Bytes) -> Response {
+    let state =
+        super::sts::StsState { security: app.opts.security.clone(), cvr: app.data.tree.cvr.map(|c| c.to_string()) };
+    super::sts::issue(State(state), certificate, body).await
 }
 
 async fn soap_adresse(State(app): State<Arc<App>>, body: Bytes) -> Response {
@@ -378,6 +388,17 @@ async fn organisation6(app: &App, service: Service, body: &[u8]) -> Response {
         Ok(parsed) => parsed,
         Err(e) => return sender_fault(e.to_string()),
     };
+    // OIOIDWS: the STS's token for this municipality, the message signed by its holder.
+    let Some(security) = &app.opts.security else {
+        return sender_fault(
+            "wsse:InvalidSecurity: the stand-in serves Organisation 6 only with --certs DIR (OIOIDWS)".into(),
+        );
+    };
+    let own_cvr = app.data.tree.cvr.map(|c| c.to_string());
+    if let Err(reason) = security.check_request(body, &soap::soap_action(service, op), own_cvr.as_deref()) {
+        app.opts.stats.soap_refused.fetch_add(1, Ordering::Relaxed);
+        return sender_fault(format!("wsse:InvalidSecurity: {reason}"));
+    }
     let Some(transaction) = transaction.filter(|t| !t.is_empty()) else {
         return sender_fault("missing RequestHeader/TransactionUUID".into());
     };

@@ -3,4 +3,5 @@
 
 pub mod fkorg;
 pub mod sor;
+pub mod sts;
 pub mod tls;

@@ -20,6 +20,9 @@ pub const SERVER_FILE: &str = "server.pem";
 pub const SERVER_KEY_FILE: &str = "server-key.pem";
 pub const CLIENT_FILE: &str = "client.pem";
 pub const CLIENT_KEY_FILE: &str = "client-key.pem";
+/// The stand-in STS's signing certificate and key (its SAML tokens are signed with them).
+pub const STS_FILE: &str = "sts.pem";
+pub const STS_KEY_FILE: &str = "sts-key.pem";
 
 /// The stand-ins' certificates, as PEM.
 #[derive(Clone)]
@@ -49,6 +52,10 @@ impl StandInCerts {
     pub fn load_or_create(dir: &Path) -> io::Result<StandInCerts> {
         if !dir.join(CA_FILE).exists() {
             Self::create(dir)?;
+        }
+        // Directories written before the stand-in had an STS get its certificate now.
+        if !dir.join(STS_FILE).exists() {
+            Self::create_sts(dir)?;
         }
         let read = |name: &str| {
             let path = dir.join(name);
@@ -96,11 +103,40 @@ impl StandInCerts {
             (CLIENT_KEY_FILE, client_key.serialize_pem()),
         ];
         for (name, pem) in files {
-            let path = dir.join(name);
-            std::fs::write(&path, pem).map_err(|e| io_err(&path, e))?;
+            write_file(&dir.join(name), &pem, name.ends_with("-key.pem"))?;
         }
         tracing::info!(dir = %dir.display(), "Stand-in certificates generated.");
         Ok(())
+    }
+
+    /// The STS's own signing certificate (self-signed: FK-ORG's services trust the STS by its
+    /// certificate, not through a CA).
+    fn create_sts(dir: &Path) -> io::Result<()> {
+        use rcgen::{CertificateParams, DnType, KeyPair};
+        let key = KeyPair::generate().map_err(generated)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(generated)?;
+        params.distinguished_name.push(DnType::CommonName, "sorsync stand-in STS (test only)");
+        let cert = params.self_signed(&key).map_err(generated)?;
+        write_file(&dir.join(STS_FILE), &cert.pem(), false)?;
+        write_file(&dir.join(STS_KEY_FILE), &key.serialize_pem(), true)
+    }
+
+    /// What the stand-in needs for OIOIDWS: the CA that client certificates must come from and
+    /// the STS's signing identity.
+    pub fn security(&self) -> io::Result<Arc<super::sts::Security>> {
+        let read = |name: &str| {
+            let path = self.dir.join(name);
+            std::fs::read(&path).map_err(|e| io_err(&path, e))
+        };
+        let ca =
+            openssl::x509::X509::from_pem(self.ca_pem.as_bytes()).map_err(|e| io_err(&self.dir.join(CA_FILE), e))?;
+        let sts = crate::sources::oioidws::Identity::from_pem(
+            &read(STS_FILE)?,
+            &read(STS_KEY_FILE)?,
+            &format!("{}", self.dir.join(STS_FILE).display()),
+        )
+        .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Arc::new(super::sts::Security::new(ca, sts)))
     }
 
     /// The client certificate file (for `fkorg.client_certificate`).
@@ -145,6 +181,21 @@ impl StandInCerts {
             .map_err(|e| bad(SERVER_FILE, &e))?;
         Ok(Arc::new(config))
     }
+}
+
+/// Writes `text` to `path`; a private key is readable by its owner only (0600).
+fn write_file(path: &Path, text: &str, secret: bool) -> io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = secret;
+    let mut file = options.open(path).map_err(|e| io_err(path, e))?;
+    file.write_all(text.as_bytes()).map_err(|e| io_err(path, e))
 }
 
 /// Whether the request's connection showed a client certificate that the CA vouches for.

@@ -91,6 +91,13 @@ pub struct ScopeFilter {
     /// Subtree roots to leave out (wins over `include`).
     #[serde(default)]
     pub exclude: Vec<UnitRef>,
+    /// Scope chosen in FK-ORG itself: units assigned to one of these IT systems in FK-ORG's
+    /// administration module (`organisationEnhedListe(itSystemer:)`).
+    #[serde(default)]
+    pub it_systems: Vec<uuid::Uuid>,
+    /// ... and/or units with one of these KLE tasks (`organisationEnhedListe(opgaver:)`), e.g. "29.09.00".
+    #[serde(default)]
+    pub kle: Vec<String>,
 }
 
 /// A scope filter applied to one FK-ORG tree.
@@ -104,7 +111,34 @@ pub struct ResolvedScope {
 impl ScopeFilter {
     /// True when the municipality made a choice (a whole-tree decision or at least one root).
     pub fn is_configured(&self) -> bool {
-        self.whole_tree || !self.include.is_empty() || !self.exclude.is_empty()
+        self.whole_tree || !self.include.is_empty() || !self.exclude.is_empty() || self.from_fkorg()
+    }
+
+    /// True when FK-ORG is to be asked for the scope (IT systems and/or KLE tasks).
+    pub fn from_fkorg(&self) -> bool {
+        !self.it_systems.is_empty() || !self.kle.is_empty()
+    }
+
+    /// The filter to pass to `organisationEnhedListe`.
+    pub fn fkorg_filter(&self) -> crate::sources::fkorg_client::ScopeFilter {
+        crate::sources::fkorg_client::ScopeFilter {
+            it_systems: self.it_systems.clone(),
+            kle_numbers: self.kle.clone(),
+            kle_role: None,
+        }
+    }
+
+    /// [`Self::resolve`] with the units FK-ORG gave for [`Self::fkorg_filter`]: they are the
+    /// subtree roots to consider (instead of `include`); `exclude` still leaves subtrees out. An
+    /// empty answer from FK-ORG selects nothing, never the whole tree.
+    pub fn resolve_with_fkorg(&self, tree: &FkTree, from_fkorg: &[FkUuid]) -> ResolvedScope {
+        let mut resolved = ScopeFilter { include: Vec::new(), ..self.clone() }.resolve(tree);
+        let mut include: Vec<FkUuid> = from_fkorg.iter().copied().filter(|u| tree.get(*u).is_some()).collect();
+        if include.is_empty() {
+            include.push(FkUuid::from_uuid(uuid::Uuid::nil()));
+        }
+        resolved.scope.include = include;
+        resolved
     }
 
     /// The matcher's [`Scope`] for `tree`, and the entries that name no unit in it.
@@ -293,6 +327,10 @@ struct ScopeToml {
     include: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
+    #[serde(default)]
+    it_systems: Vec<String>,
+    #[serde(default)]
+    kle: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -430,6 +468,27 @@ pub fn parse_plan(text: &str, file: &str) -> Result<WavePlan, PlanError> {
                     whole_tree: m.scope.whole_tree,
                     include: m.scope.include.iter().map(|s| UnitRef::from_text(s)).collect(),
                     exclude: m.scope.exclude.iter().map(|s| UnitRef::from_text(s)).collect(),
+                    it_systems: m
+                        .scope
+                        .it_systems
+                        .iter()
+                        .map(|s| {
+                            uuid::Uuid::parse_str(s.trim())
+                                .map_err(|_| merr(format!("scope.it_systems: {s:?} is not an IT system's UUID")))
+                        })
+                        .collect::<Result<_, _>>()?,
+                    kle: m
+                        .scope
+                        .kle
+                        .iter()
+                        .map(|s| {
+                            if crate::sources::fkorg_client::is_kle_number(s) {
+                                Ok(s.trim().to_string())
+                            } else {
+                                Err(merr(format!("scope.kle: {s:?} is not a KLE number like \"29.09.00\"")))
+                            }
+                        })
+                        .collect::<Result<_, _>>()?,
                 },
                 sor: SorPlacement { owner, health_institutions },
                 service_agreement_approved: date(&m.service_agreement_approved, "service_agreement_approved")?,
@@ -480,6 +539,26 @@ scope.exclude = ["0b8c6a56-0000-4000-8000-000000000001"]
         assert_eq!(m.scope.include, vec![UnitRef::Name("Sundhed og Ældre".into())]);
         assert!(matches!(m.scope.exclude[0], UnitRef::Uuid(_)));
         assert_eq!(m.service_agreement_approved, NaiveDate::from_ymd_opt(2026, 8, 15));
+    }
+
+    #[test]
+    fn a_scope_chosen_in_fk_org_reads_and_bad_entries_are_named() {
+        let text = OK.replace("29132000", &faxe_cvr()).replace(
+            "scope.include = [\"Sundhed og Ældre\"]",
+            "scope.it_systems = [\"0b8c6a56-0000-4000-8000-0000000000aa\"]\nscope.kle = [\"29.09.00\", \"27.24\"]",
+        );
+        let plan = parse_plan(&text, "w.toml").unwrap();
+        let m = &plan.waves[0].municipalities[0];
+        assert!(m.scope.from_fkorg() && m.scope.is_configured());
+        assert_eq!(m.scope.kle, ["29.09.00", "27.24"]);
+        let filter = m.scope.fkorg_filter();
+        assert_eq!(filter.it_systems.len(), 1);
+        let bad = text.replace("\"27.24\"", "\"sundhed\"");
+        let err = parse_plan(&bad, "w.toml").unwrap_err().to_string();
+        assert!(err.contains("w.toml") && err.contains("scope.kle") && err.contains("sundhed"), "{err}");
+        let bad = text.replace("0b8c6a56-0000-4000-8000-0000000000aa", "it-system");
+        let err = parse_plan(&bad, "w.toml").unwrap_err().to_string();
+        assert!(err.contains("scope.it_systems"), "{err}");
     }
 
     #[test]

@@ -365,6 +365,8 @@ type FkInput = (FkTree, String);
 struct Inputs {
     fk: FkTree,
     fk_source: String,
+    /// The units FK-ORG gives for the municipality's scope filter (read from the API only).
+    fk_scope: Option<Vec<crate::domain::FkUuid>>,
     /// SOR tree, its source and whose it is (None: national).
     sor: Option<SorInput>,
 }
@@ -409,11 +411,27 @@ async fn read_inputs(
                 .await
                 .map_err(|e| MunicipalityError::Other(e.to_string()))??;
             let (fk, fk_source) = fk.ok_or_else(|| MunicipalityError::Other("no FK-ORG data".into()))?;
-            Ok(Inputs { fk, fk_source, sor })
+            Ok(Inputs { fk, fk_source, fk_scope: None, sor })
         }
         DataSource::Api { sor_dir } => {
             let client = FkOrgClient::new(&runner.fkorg)?;
             let fk = client.fetch_tree(m.cvr).await?;
+            // The plan's scope from FK-ORG, else the configured one ([fkorg] it_systems, kle).
+            let filter = if m.scope.from_fkorg() {
+                Some(m.scope.fkorg_filter())
+            } else if !runner.fkorg.it_systems.is_empty() || !runner.fkorg.kle.is_empty() {
+                Some(crate::sources::fkorg_client::ScopeFilter {
+                    it_systems: runner.fkorg.it_systems.clone(),
+                    kle_numbers: runner.fkorg.kle.clone(),
+                    kle_role: None,
+                })
+            } else {
+                None
+            };
+            let fk_scope = match filter {
+                Some(filter) => Some(client.units_in_scope(m.cvr, &filter).await?),
+                None => None,
+            };
             let sor = match sor_dir.clone() {
                 Some(dir) => {
                     tokio::task::spawn_blocking(move || read_dir_inputs(&dir, k, false))
@@ -423,7 +441,7 @@ async fn read_inputs(
                 }
                 None => None,
             };
-            Ok(Inputs { fk, fk_source: runner.fkorg.endpoint.clone(), sor })
+            Ok(Inputs { fk, fk_source: runner.fkorg.endpoint.clone(), fk_scope, sor })
         }
     }
 }
@@ -443,7 +461,17 @@ async fn work(
     runner.progress.step(k, Step::Import);
     let inputs = read_inputs(runner, m, &opts.source).await?;
     metrics.fk_units = inputs.fk.len();
-    let resolved = m.scope.resolve(&inputs.fk);
+    let resolved = match &inputs.fk_scope {
+        Some(units) => m.scope.resolve_with_fkorg(&inputs.fk, units),
+        None => m.scope.resolve(&inputs.fk),
+    };
+    if inputs.fk_scope.is_none() && m.scope.from_fkorg() {
+        metrics.attention.push(
+            "the scope is chosen in FK-ORG (scope.it_systems / scope.kle), which only the API can tell: \
+             run with the FK-ORG API; the file's whole tree less scope.exclude was used"
+                .to_string(),
+        );
+    }
     if !resolved.missing.is_empty() {
         let names: Vec<String> = resolved.missing.iter().map(ToString::to_string).collect();
         metrics.attention.push(format!("the scope names units that are not in FK-ORG: {}", names.join(", ")));

@@ -293,7 +293,7 @@ async fn a_plan_step_for_a_proposal_rejected_after_planning_is_refused(db: &Test
     // The operator adds a step for the pending closure to the plan file; then anna rejects it.
     let p = store.proposal(pending).await.unwrap();
     let links = store.approved_link_ids(kommune()).await.unwrap();
-    let extra = sorsync::apply::plan_steps(kommune(), &[p], None, &links, today()).unwrap();
+    let extra = sorsync::apply::plan_steps(kommune(), &[p], None, &links, &[], today()).unwrap();
     plan.steps.extend(extra);
     decide(store, &w.anna, pending, Decision::Reject, Some("still in use")).await.unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());

@@ -15,7 +15,7 @@ use sorsync::domain::{Cvr, FkTree, FkUnit, FkUuid, KommuneKode, SorId, SorKind, 
 use sorsync::matching::json::ProposalDto;
 use sorsync::matching::ProposalKind;
 use sorsync::review::{decide, grant, Actor, Decision, Role};
-use sorsync::standin::fkorg::{self, StandInOptions};
+use sorsync::standin::fkorg;
 use sorsync::standin::sor::{spawn, SorStandIn, SorStandInOptions};
 use sorsync::store::{ChangeState, NewProposal, ProposalKey, RunPlan, Store};
 
@@ -196,7 +196,7 @@ async fn setup_with_limit(
     let plan = approved_plan(&db.store).await;
     let dir = tempfile::tempdir().unwrap();
     let sor = spawn(sor_tree(), SorStandInOptions { today: Some(day()), ..sor_options }).await.unwrap();
-    let (fk_addr, _task) = fkorg::spawn(fk_tree(), StandInOptions::default()).await.unwrap();
+    let (fk_addr, _task) = fkorg::spawn(fk_tree(), crate::support::secure_fkorg_options()).await.unwrap();
     let config = dir.path().join("sorsync.toml");
     std::fs::write(
         &config,
@@ -204,9 +204,7 @@ async fn setup_with_limit(
             r#"[store]
 database_url = "{db}"
 [fkorg]
-endpoint = "http://{fk}{graphql}"
-token_url = "http://{fk}{token}"
-timeout_secs = 5
+{fkorg_keys}timeout_secs = 5
 max_retries = 3
 [sor]
 url = "{sor}"
@@ -220,9 +218,7 @@ retry_first_delay_ms = 5
 retry_max_delay_ms = 200
 "#,
             db = db.url,
-            fk = fk_addr,
-            graphql = fkorg::GRAPHQL_PATH,
-            token = fkorg::TOKEN_PATH,
+            fkorg_keys = crate::support::fkorg_toml_keys(fk_addr),
             sor = sor.service_url(),
         ),
     )
@@ -279,11 +275,7 @@ async fn assert_applied_exactly_once(s: &Setup, store: &Store) {
     // Every SOR change took effect exactly once at the stand-in (repeats were answered from its key table).
     assert_eq!(s.sor.stats().applied, TOP_CREATES + CHILD_CREATES + UPDATES + MOVES + CLOSES, "{:?}", s.sor.stats());
     // And FK-ORG shows each new unit's SOR-ID (read back through the API).
-    let cfg = sorsync::config::FkOrgConfig {
-        endpoint: format!("http://{}{}", s.fk_addr, fkorg::GRAPHQL_PATH),
-        token_url: format!("http://{}{}", s.fk_addr, fkorg::TOKEN_PATH),
-        ..sorsync::config::FkOrgConfig::default()
-    };
+    let cfg = crate::support::fkorg_config(s.fk_addr);
     let read_back = sorsync::sources::fkorg_client::FkOrgClient::new(&cfg).unwrap().fetch_tree(cvr()).await.unwrap();
     for (fk, sor) in &by_fk {
         assert_eq!(read_back.get(*fk).and_then(|u| u.sor_id), Some(*sor), "the SOR-ID was written back to {fk}");

@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use sorsync::config::FkOrgConfig;
 use sorsync::domain::{Cvr, FkTree, FkUnit, FkUser};
-use sorsync::sources::fkorg_client::{Backoff, ClientError, FkOrgClient};
+use sorsync::sources::fkorg_client::{Backoff, ClientError, FkOrgClient, ORGANISATION_SERVICE};
 use sorsync::sources::read_fkorg_file;
-use sorsync::standin::fkorg::{spawn, Credentials, StandInOptions, StandInStats, GRAPHQL_PATH, TOKEN_PATH};
+use sorsync::standin::fkorg::{spawn, StandInOptions, StandInStats, GRAPHQL_PATH, TOKEN_PATH};
 
-use crate::support::{fixture, stand_in_process};
-
-const SECRET: &str = "korsbaek-test-secret";
+use crate::support::{fixture, https_client, secure_fkorg_options, stand_in_process};
 
 fn korsbaek() -> FkTree {
     read_fkorg_file(&fixture("fkorg/korsbaek.json")).unwrap()
@@ -22,33 +20,20 @@ fn cvr() -> Cvr {
     Cvr::parse("11111111").unwrap()
 }
 
+/// The stand-in on HTTPS with the shared test certificates: token, STS and OIOIDWS as on FK-ORG.
 fn options() -> StandInOptions {
-    StandInOptions {
-        credentials: Some(Credentials { client_id: "sorsync".into(), client_secret: SECRET.into() }),
-        ..StandInOptions::default()
-    }
+    secure_fkorg_options()
 }
 
 fn config(addr: SocketAddr, page_size: u32) -> FkOrgConfig {
-    FkOrgConfig {
-        endpoint: format!("http://{addr}{GRAPHQL_PATH}"),
-        token_url: format!("http://{addr}{TOKEN_PATH}"),
-        soap_url: None,
-        client_certificate: None,
-        client_key: None,
-        ca_certificate: None,
-        client_id: "sorsync".into(),
-        client_secret: SECRET.into(),
-        page_size,
-        timeout_secs: 10,
-        max_retries: 3,
-    }
+    FkOrgConfig { page_size, ..crate::support::fkorg_config(addr) }
 }
 
 fn client(cfg: &FkOrgConfig) -> FkOrgClient {
     FkOrgClient::new(cfg)
         .unwrap()
         .with_backoff(Backoff { base: Duration::from_millis(1), max: Duration::from_millis(5) })
+        .for_municipality(cvr())
 }
 
 fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
@@ -87,9 +72,10 @@ async fn paging_two_at_a_time_fetches_the_same_tree_as_the_file() {
 }
 
 async fn token(addr: SocketAddr) -> String {
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}{TOKEN_PATH}"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "sorsync"), ("client_secret", SECRET)])
+    let scope = format!("entityid:{ORGANISATION_SERVICE},anvenderkontekst:11111111");
+    let resp = https_client()
+        .post(format!("https://{addr}{TOKEN_PATH}"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", ORGANISATION_SERVICE), ("scope", &scope)])
         .send()
         .await
         .unwrap();
@@ -102,7 +88,7 @@ async fn token(addr: SocketAddr) -> String {
 
 /// Sends a units query with the given token and headers; returns status and body.
 async fn raw_query(addr: SocketAddr, token: Option<&str>, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut req = reqwest::Client::new().post(format!("http://{addr}{GRAPHQL_PATH}")).json(&serde_json::json!({
+    let mut req = https_client().post(format!("https://{addr}{GRAPHQL_PATH}")).json(&serde_json::json!({
         "query": "{ organisationEnhedListe(cvr: \"11111111\", status: AKTIV, first: 1) { edges { node { uuid } } } }"
     }));
     if let Some(t) = token {
@@ -187,18 +173,12 @@ async fn a_server_that_keeps_failing_is_given_up_after_max_retries() {
 }
 
 #[tokio::test]
-async fn a_wrong_client_secret_is_a_clear_error_without_retries() {
-    let opts = options();
-    let stats = opts.stats.clone();
-    let (addr, _server) = spawn(korsbaek(), opts).await.unwrap();
-    let cfg = FkOrgConfig { client_secret: "not-the-secret-3141".into(), max_retries: 5, ..config(addr, 2) };
-    let err = client(&cfg).fetch_tree(cvr()).await.unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, ClientError::CredentialsRefused { status: 401, .. }), "{msg}");
-    assert!(msg.contains("client id \"sorsync\"") && msg.contains("client_secret"), "{msg}");
+async fn a_client_secret_is_refused_naming_the_certificate_keys() {
+    let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let cfg = FkOrgConfig { client_secret: Some("not-the-secret-3141".into()), ..config(addr, 2) };
+    let msg = FkOrgClient::new(&cfg).unwrap_err().to_string();
+    assert!(msg.contains("client_certificate") && msg.contains("client_pkcs12"), "{msg}");
     assert!(!msg.contains("3141"), "the secret must not be shown: {msg}");
-    assert_eq!(count(&stats.token_refusals), 1, "a refused secret is not retried");
-    assert_eq!(count(&stats.graphql_requests), 0);
 }
 
 #[tokio::test]
@@ -210,7 +190,10 @@ async fn a_token_the_api_refuses_is_renewed_once_then_reported() {
     let err = client(&config(addr, 2)).fetch_tree(cvr()).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ClientError::TokenRefused { .. }), "{msg}");
-    assert!(msg.starts_with("FK-ORG refused the token (client id \"sorsync\")"), "{msg}");
+    assert!(
+        msg.starts_with("FK-ORG refused the token (client id \"http://stoettesystemerne.dk/service/organisation/3\")"),
+        "{msg}"
+    );
     assert!(!msg.contains("standin-"), "the token must not be shown: {msg}");
     assert_eq!((count(&stats.tokens_issued), count(&stats.graphql_requests)), (2, 2));
 }
@@ -240,8 +223,8 @@ async fn the_stand_in_command_prints_its_address_and_serves_the_file() {
         "fkorg".into(),
         "--port".into(),
         "0".into(),
-        "--client-secret".into(),
-        SECRET.into(),
+        "--certs".into(),
+        crate::support::fkorg_certs().dir.clone().into(),
         "--data".into(),
         fixture("fkorg/korsbaek.json").into(),
     ])
@@ -282,8 +265,8 @@ async fn sor_addresses(addr: SocketAddr, unit: sorsync::domain::FkUuid) -> Vec<S
         "{{ organisationEnhedListe(cvr: \"11111111\", status: AKTIV) {{ edges {{ node {{ uuid adresser(rolle: [\"{}\"]) {{ adresseTekst }} }} }} }} }}",
         sorsync::domain::fkorg::roles::UNIT_SOR_ID
     );
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+    let resp = https_client()
+        .post(format!("https://{addr}{GRAPHQL_PATH}"))
         .bearer_auth(t)
         .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
         .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")
@@ -447,6 +430,7 @@ fn schema_of(payload: &str) -> &'static str {
 
 #[tokio::test]
 async fn every_envelope_the_client_sends_and_the_stand_in_answers_is_valid_against_the_published_schemas() {
+    use crate::oioidws::signed_call;
     use sorsync::sources::fkorg_soap::{self as soap, body_payload, Service};
 
     let (tree, opts, unit) = unit_with_five_addresses_and_two_tasks();
@@ -468,20 +452,18 @@ async fn every_envelope_the_client_sends_and_the_stand_in_answers_is_valid_again
     for envelope in &sent {
         let payload = body_payload(envelope).expect("a Body");
         assert_valid(payload, schema_of(payload));
-        let header = &envelope[envelope.find("<rh:RequestHeader").unwrap()..envelope.find("</soap:Header>").unwrap()];
+        let end = envelope.find("</rh:RequestHeader>").unwrap() + "</rh:RequestHeader>".len();
+        let header = &envelope[envelope.find("<rh:RequestHeader").unwrap()..end];
         assert_valid(header, "common/RequestHeader.xsd");
     }
     // The stand-in's answers to laes (the richest outputs) pass too.
-    let http = reqwest::Client::new();
     let address = c.read_unit(unit).await.unwrap().relations.iter().find_map(|r| {
         (r.role_uuid().as_deref() == Some(sorsync::domain::fkorg::roles::UNIT_EMAIL))
             .then(|| r.reference_uuid().unwrap())
     });
     for (service, uuid) in [(Service::OrganisationEnhed, unit.to_string()), (Service::Adresse, address.unwrap())] {
-        let request = soap::envelope(&uuid::Uuid::new_v4().to_string(), &soap::laes_input(service, &uuid));
-        let answer = http.post(format!("http://{addr}{}", service.path())).body(request).send().await.unwrap();
-        assert_eq!(answer.status(), 200);
-        let text = answer.text().await.unwrap();
+        let (status, text) = signed_call(addr, service, soap::Operation::Laes, &soap::laes_input(service, &uuid)).await;
+        assert_eq!(status, 200, "{text}");
         let payload = body_payload(&text).unwrap();
         assert!(payload.contains("FiltreretOejebliksbillede"), "{payload}");
         assert_valid(payload, schema_of(payload));
@@ -507,8 +489,8 @@ async fn writing_to_an_unknown_unit_is_a_permanent_error() {
 async fn the_graphql_api_is_read_only_like_fk_orgs() {
     let (addr, server) = spawn(korsbaek(), options()).await.unwrap();
     let t = token(addr).await;
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+    let resp = https_client()
+        .post(format!("https://{addr}{GRAPHQL_PATH}"))
         .bearer_auth(t)
         .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
         .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")
@@ -524,8 +506,8 @@ async fn the_graphql_api_is_read_only_like_fk_orgs() {
 #[tokio::test]
 async fn a_soap_message_that_is_not_one_gets_a_sender_fault() {
     let (addr, server) = spawn(korsbaek(), options()).await.unwrap();
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}/organisation/organisationenhed/6/"))
+    let resp = https_client()
+        .post(format!("https://{addr}/organisation/organisationenhed/6/"))
         .body("<not-soap/>")
         .send()
         .await
@@ -569,8 +551,8 @@ async fn fk_org_gives_the_scope_chosen_there_by_kle_task_and_by_it_system() {
         "{{ organisationEnhed(uuid: [\"{}\"]) {{ opgaver {{ kleEmneNummer opgaveRolleTitel }} itSystemer {{ uuid }} }} }}",
         ids[2]
     );
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+    let resp = https_client()
+        .post(format!("https://{addr}{GRAPHQL_PATH}"))
         .bearer_auth(token(addr).await)
         .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
         .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")
@@ -594,7 +576,7 @@ async fn https_stand_in(
 ) -> (SocketAddr, tokio::task::JoinHandle<()>, FkOrgConfig, std::sync::Arc<StandInStats>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let certs = sorsync::standin::tls::StandInCerts::load_or_create(dir.path()).unwrap();
-    let opts = StandInOptions { tls: Some(certs.server_config().unwrap()), ..StandInOptions::default() };
+    let opts = StandInOptions::default().with_certs(&certs).unwrap();
     let stats = opts.stats.clone();
     let (addr, server) = spawn(tree, opts).await.unwrap();
     let cfg = FkOrgConfig {
@@ -603,7 +585,6 @@ async fn https_stand_in(
         client_certificate: Some(certs.client_certificate()),
         client_key: Some(certs.client_key()),
         ca_certificate: Some(certs.ca_certificate()),
-        client_secret: String::new(),
         ..config(addr, 500)
     };
     (addr, server, cfg, stats, dir)
@@ -649,7 +630,8 @@ async fn the_token_endpoint_refuses_a_client_without_a_certificate() {
     // The client without certificate and key is told what to configure.
     let no_cert = FkOrgConfig { client_certificate: None, client_key: None, ..config(addr, 500) };
     let no_cert = FkOrgConfig { endpoint: format!("https://{addr}{GRAPHQL_PATH}"), ..no_cert };
-    assert!(FkOrgClient::new(&FkOrgConfig { client_secret: String::new(), ..no_cert }).is_err());
+    let msg = FkOrgClient::new(&no_cert).unwrap_err().to_string();
+    assert!(msg.contains("client_certificate") && msg.contains("client_pkcs12"), "{msg}");
     drop(dir);
     server.abort();
 }
@@ -678,7 +660,6 @@ async fn the_stand_in_command_with_certs_writes_them_and_serves_https_to_the_cli
         client_certificate: Some(dir.path().join("client.pem")),
         client_key: Some(dir.path().join("client-key.pem")),
         ca_certificate: Some(dir.path().join("ca.pem")),
-        client_secret: String::new(),
         ..config(addr, 500)
     };
     assert_same_tree(&client(&cfg).fetch_tree(cvr()).await.unwrap(), &korsbaek());
@@ -732,8 +713,8 @@ async fn the_stand_ins_graphql_query_type_is_the_published_one_and_has_no_mutati
     let query = format!(
         "{{ __schema {{ mutationType {{ name }} queryType {{ fields {{ name args {{ name type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}"
     );
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}{GRAPHQL_PATH}"))
+    let resp = https_client()
+        .post(format!("https://{addr}{GRAPHQL_PATH}"))
         .bearer_auth(t)
         .header("x-TransaktionsId", uuid::Uuid::new_v4().to_string())
         .header("x-TransaktionsTid", "2026-11-22T08:00:00Z")

@@ -16,6 +16,7 @@ mod fkorg_api;
 mod fkorg_reader;
 mod generate;
 mod matching;
+mod oioidws;
 mod preview;
 mod review;
 mod security;

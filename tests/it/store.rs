@@ -589,8 +589,7 @@ fn fkorg_from_an_unreachable_api_fails_without_touching_the_store() {
     let config = dir.path().join("sorsync.toml");
     std::fs::write(
         &config,
-        "[fkorg]\nendpoint = \"http://127.0.0.1:9/organisation/organisationhent/1\"\n\
-         token_url = \"http://127.0.0.1:9/oauth/token\"\nmax_retries = 0\n",
+        format!("[fkorg]\n{}max_retries = 0\n", crate::support::fkorg_toml_keys("127.0.0.1:9".parse().unwrap())),
     )
     .unwrap();
     let out = sorsync()
@@ -639,25 +638,15 @@ fn every_bad_file_is_refused_and_leaves_the_store_unchanged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fkorg_from_the_api_is_stored_like_the_same_file() {
-    use sorsync::standin::fkorg::{spawn, Credentials, StandInOptions, GRAPHQL_PATH, TOKEN_PATH};
+    use sorsync::standin::fkorg::spawn;
     let file = fixture("fkorg/korsbaek.json");
     let tree = sorsync::sources::read_fkorg_file(&file).unwrap();
-    let options = StandInOptions {
-        credentials: Some(Credentials { client_id: "sorsync".into(), client_secret: "store-test".into() }),
-        ..StandInOptions::default()
-    };
+    let options = crate::support::secure_fkorg_options();
     let (addr, _server) = spawn(tree, options).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let config = dir.path().join("sorsync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[fkorg]\nendpoint = \"http://{addr}{GRAPHQL_PATH}\"\ntoken_url = \"http://{addr}{TOKEN_PATH}\"\n\
-             client_id = \"sorsync\"\nclient_secret = \"store-test\"\npage_size = 2\n"
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, format!("[fkorg]\n{}page_size = 2\n", crate::support::fkorg_toml_keys(addr))).unwrap();
     let run = move |args: Vec<String>| tokio::task::spawn_blocking(move || sorsync().args(args).output().unwrap());
     let from_api =
         run(["--config", &config.display().to_string(), "--database-url", &url, "import", "fkorg", "--from-api"]
@@ -682,6 +671,6 @@ async fn fkorg_from_the_api_is_stored_like_the_same_file() {
         String::from_utf8_lossy(&from_file.stdout)
     );
     let listed = snapshots_json(&url);
-    assert!(listed["snapshots"][0]["source"].as_str().unwrap().starts_with(&format!("http://{addr}")));
+    assert!(listed["snapshots"][0]["source"].as_str().unwrap().starts_with(&format!("https://{addr}")));
     assert_eq!(listed["snapshots"][0]["cvr"], "11111111");
 }

@@ -57,3 +57,62 @@ pub async fn stand_in_process(args: &[std::ffi::OsString]) -> StandInProcess {
         .unwrap();
     process
 }
+
+/// The stand-in certificates the in-process FK-ORG stand-ins of the tests share (generated once
+/// per test process in a temporary directory).
+pub fn fkorg_certs() -> &'static sorsync::standin::tls::StandInCerts {
+    static CERTS: std::sync::OnceLock<(tempfile::TempDir, sorsync::standin::tls::StandInCerts)> =
+        std::sync::OnceLock::new();
+    let (_, certs) = CERTS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = sorsync::standin::tls::StandInCerts::load_or_create(dir.path()).unwrap();
+        (dir, certs)
+    });
+    certs
+}
+
+/// Stand-in options for HTTPS with [`fkorg_certs`]: token, STS and OIOIDWS as on FK-ORG.
+pub fn secure_fkorg_options() -> sorsync::standin::fkorg::StandInOptions {
+    sorsync::standin::fkorg::StandInOptions::default().with_certs(fkorg_certs()).unwrap()
+}
+
+/// The FK-ORG client configuration for an in-process stand-in on HTTPS at `addr`.
+pub fn fkorg_config(addr: std::net::SocketAddr) -> sorsync::config::FkOrgConfig {
+    let certs = fkorg_certs();
+    sorsync::config::FkOrgConfig {
+        endpoint: format!("https://{addr}{}", sorsync::standin::fkorg::GRAPHQL_PATH),
+        token_url: format!("https://{addr}{}", sorsync::standin::fkorg::TOKEN_PATH),
+        client_certificate: Some(certs.client_certificate()),
+        client_key: Some(certs.client_key()),
+        ca_certificate: Some(certs.ca_certificate()),
+        timeout_secs: 10,
+        max_retries: 3,
+        ..sorsync::config::FkOrgConfig::default()
+    }
+}
+
+/// An HTTPS client that trusts the stand-in CA and shows the test client certificate.
+pub fn https_client() -> reqwest::Client {
+    let certs = fkorg_certs();
+    let mut pem = std::fs::read(certs.client_certificate()).unwrap();
+    pem.push(b'\n');
+    pem.extend(std::fs::read(certs.client_key()).unwrap());
+    reqwest::Client::builder()
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// The `[fkorg]` keys (without the table header) for an in-process stand-in on HTTPS at `addr`.
+pub fn fkorg_toml_keys(addr: std::net::SocketAddr) -> String {
+    let certs = fkorg_certs();
+    format!(
+        "endpoint = \"https://{addr}{}\"\ntoken_url = \"https://{addr}{}\"\nclient_certificate = {:?}\nclient_key = {:?}\nca_certificate = {:?}\n",
+        sorsync::standin::fkorg::GRAPHQL_PATH,
+        sorsync::standin::fkorg::TOKEN_PATH,
+        certs.client_certificate().display().to_string(),
+        certs.client_key().display().to_string(),
+        certs.ca_certificate().display().to_string(),
+    )
+}

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sorsync::domain::{Cvr, KommuneKode};
 use sorsync::sources::fkorg_client::FkOrgClient;
 use sorsync::sources::{read_fkorg_file, read_sor_file};
-use sorsync::standin::fkorg::{self, StandInOptions};
+use sorsync::standin::fkorg;
 use sorsync::standin::sor::{spawn, SorStandInOptions};
 use sorsync::store::{ChangeState, Store};
 
@@ -32,7 +32,7 @@ async fn a_live_municipality_is_auto_approved_planned_and_applied_once_by_a_wave
     let fk_tree = read_fkorg_file(&data.join("320/fkorg.json")).unwrap();
     let cvr: Cvr = fk_tree.cvr.unwrap();
     let sor = spawn(sor_tree, SorStandInOptions { today: Some(day), ..SorStandInOptions::default() }).await.unwrap();
-    let (fk_addr, _fk_task) = fkorg::spawn(fk_tree, StandInOptions::default()).await.unwrap();
+    let (fk_addr, _fk_task) = fkorg::spawn(fk_tree, crate::support::secure_fkorg_options()).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("s.db").display());
@@ -43,9 +43,7 @@ async fn a_live_municipality_is_auto_approved_planned_and_applied_once_by_a_wave
             r#"[store]
 database_url = "{db}"
 [fkorg]
-endpoint = "http://{fk_addr}{graphql}"
-token_url = "http://{fk_addr}{token}"
-timeout_secs = 5
+{fkorg_keys}timeout_secs = 5
 [sor]
 url = "{sor_url}"
 timeout_secs = 5
@@ -56,8 +54,7 @@ retry_budget_secs = 30
 retry_first_delay_ms = 5
 retry_max_delay_ms = 100
 "#,
-            graphql = fkorg::GRAPHQL_PATH,
-            token = fkorg::TOKEN_PATH,
+            fkorg_keys = crate::support::fkorg_toml_keys(fk_addr),
             sor_url = sor.service_url(),
         ),
     )
@@ -78,11 +75,7 @@ retry_max_delay_ms = 100
     let changes = store.changes(faxe).await.unwrap();
     let write_backs = changes.iter().filter(|c| c.state == ChangeState::Applied).count();
     assert!(write_backs > 0, "auto-approved links were written back: {}", text(&first));
-    let fk_cfg = sorsync::config::FkOrgConfig {
-        endpoint: format!("http://{fk_addr}{}", fkorg::GRAPHQL_PATH),
-        token_url: format!("http://{fk_addr}{}", fkorg::TOKEN_PATH),
-        ..sorsync::config::FkOrgConfig::default()
-    };
+    let fk_cfg = crate::support::fkorg_config(fk_addr);
     let read_back = FkOrgClient::new(&fk_cfg).unwrap().fetch_tree(cvr).await.unwrap();
     let links = store.approved_link_ids(faxe).await.unwrap();
     let shown = links.iter().filter(|(f, s)| read_back.get(*f).and_then(|u| u.sor_id) == Some(*s)).count();
@@ -125,7 +118,7 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     let data = fixture("bundled");
     let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
     let units = served.len();
-    let opts = StandInOptions::default();
+    let opts = crate::support::secure_fkorg_options();
     let stats = opts.stats.clone();
     let (fk_addr, _fk_task) = fkorg::spawn(served, opts).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -133,11 +126,7 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     let config = dir.path().join("sorsync.toml");
     std::fs::write(
         &config,
-        format!(
-            "[store]\ndatabase_url = \"{db}\"\n[fkorg]\nendpoint = \"http://{fk_addr}{}\"\ntoken_url = \"http://{fk_addr}{}\"\n",
-            fkorg::GRAPHQL_PATH,
-            fkorg::TOKEN_PATH
-        ),
+        format!("[store]\ndatabase_url = \"{db}\"\n[fkorg]\n{}", crate::support::fkorg_toml_keys(fk_addr)),
     )
     .unwrap();
     let loaded = run(&config, &["waves", "load", fixture("waves/bundled.toml").to_str().unwrap()]);
@@ -170,6 +159,94 @@ async fn a_wave_run_from_the_api_fetches_fk_org_through_the_client_and_proposes_
     for p in &proposals {
         if let Some(f) = &p.key.fk_uuid {
             assert!(in_scope(f), "proposal {} about {f} lies outside the configured scope", p.id);
+        }
+    }
+    store.close().await;
+}
+
+/// Where the municipality's scope chosen in FK-ORG is named.
+#[derive(Clone, Copy)]
+enum ScopeNamedIn {
+    WavePlan,
+    Config,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_run_from_the_api_takes_the_scope_chosen_in_fk_org_by_it_system() {
+    scope_chosen_in_fk_org(ScopeNamedIn::WavePlan).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_it_system_is_the_scope_for_a_municipality_whose_plan_names_none() {
+    scope_chosen_in_fk_org(ScopeNamedIn::Config).await;
+}
+
+async fn scope_chosen_in_fk_org(named_in: ScopeNamedIn) {
+    let data = fixture("bundled");
+    let served = read_fkorg_file(&data.join("999/fkorg.json")).unwrap();
+    // In FK-ORG's administration module the municipality assigned "Ældreforvaltning" (and
+    // nothing else) to sorsync's IT system.
+    let system = uuid::Uuid::from_u128(0x0050_257c);
+    let aeldre = served.units.iter().find(|u| u.enhedsnavn == "Ældreforvaltning").unwrap().uuid;
+    let mut opts = crate::support::secure_fkorg_options();
+    opts.it_systems.insert(aeldre, vec![system]);
+    let (fk_addr, _fk_task) = fkorg::spawn(served, opts).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let config = dir.path().join("sorsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndatabase_url = \"{db}\"\n[fkorg]\n{}{}",
+            crate::support::fkorg_toml_keys(fk_addr),
+            match named_in {
+                ScopeNamedIn::Config => format!("it_systems = [\"{system}\"]\n"),
+                ScopeNamedIn::WavePlan => String::new(),
+            }
+        ),
+    )
+    .unwrap();
+    let scope = match named_in {
+        ScopeNamedIn::WavePlan => format!("scope.it_systems = [\"{system}\"]"),
+        // The plan names no scope: the configured IT system decides.
+        ScopeNamedIn::Config => String::new(),
+    };
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[[wave]]\nname = \"korsbaek\"\n[[wave.municipality]]\nname = \"Korsbæk\"\nkommunekode = \"999\"\n\
+             cvr = \"11111111\"\nstatus = \"preparing\"\n{scope}\n\
+             sor.owner = \"999000011000016004\"\nsor.health_institutions = [\"999000021000016008\"]\n"
+        ),
+    )
+    .unwrap();
+    let loaded = run(&config, &["waves", "load", plan.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded));
+    let wave = run(
+        &config,
+        &["waves", "run", "korsbaek", "--today", "2026-11-02", "--from-api", "--sor-dir", data.to_str().unwrap()],
+    );
+    assert_ne!(wave.status.code(), Some(1), "{}", text(&wave));
+
+    let store = Store::open(&db).await.unwrap();
+    let korsbaek = KommuneKode::parse("999").unwrap();
+    let fk = store.latest_fkorg(korsbaek).await.unwrap().expect("an FK-ORG snapshot from the API");
+    let under_aeldre = |uuid: &str| {
+        let mut at = fk.units.iter().position(|u| u.uuid.to_string() == uuid);
+        while let Some(i) = at {
+            if fk.units[i].uuid == aeldre {
+                return true;
+            }
+            at = fk.tree.parent(i);
+        }
+        false
+    };
+    let proposals = store.proposals(korsbaek, None).await.unwrap();
+    assert!(!proposals.is_empty(), "{}", text(&wave));
+    for p in &proposals {
+        if let Some(f) = &p.key.fk_uuid {
+            assert!(under_aeldre(f), "proposal {} about {f} lies outside the scope FK-ORG gave", p.id);
         }
     }
     store.close().await;

@@ -232,4 +232,12 @@ impl FkWriteBack for FakeFk {
         }
         Ok(())
     }
+
+    async fn end_sor_id(&self, fk_uuid: &FkUuid, sor_id: &SorId) -> Result<(), WriteError> {
+        *self.calls.lock().unwrap() += 1;
+        if let Some(shown) = self.addresses.lock().unwrap().get_mut(fk_uuid) {
+            shown.remove(sor_id);
+        }
+        Ok(())
+    }
 }
