@@ -116,7 +116,7 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     println!("      sorsync --database-url {url} waves status");
     println!("      sorsync contacts --dir {}   (people without a phone number)", args.data.display());
     if !args.no_serve {
-        let web = crate::web::WebConfig { secure_cookies: false, today: Some(today), proxy_user_header: None };
+        let web = crate::web::WebConfig { secure_cookies: false, today: Some(today), ..Default::default() };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -2,5 +2,6 @@
 //! They bind to loopback only.
 
 pub mod fkorg;
+pub mod idp;
 pub mod sor;
 pub mod tls;

@@ -152,7 +152,7 @@ impl Drop for Server {
 }
 
 pub async fn start(store: Store) -> Server {
-    start_with(store, WebConfig { secure_cookies: false, today: Some(today()), proxy_user_header: None }).await
+    start_with(store, WebConfig { secure_cookies: false, today: Some(today()), ..Default::default() }).await
 }
 
 pub async fn start_with(store: Store, config: WebConfig) -> Server {
@@ -602,8 +602,9 @@ async fn a_trusted_proxy_header_signs_the_user_in_only_when_configured(db: &Test
         spoof.get(format!("{}/k/350/queue", plain.base)).header("x-remote-user", "sor_admin-350").send().await.unwrap();
     assert_eq!(r.status(), 303, "the header is ignored unless configured");
 
-    let config =
-        WebConfig { secure_cookies: false, today: Some(today()), proxy_user_header: Some("X-Remote-User".into()) };
+    let proxy =
+        sorsync::web::auth::ProxySignIn::new("X-Remote-User", &[], None, None, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let config = WebConfig { secure_cookies: false, today: Some(today()), proxy: Some(proxy), ..Default::default() };
     let proxied = start_with(db.store.clone(), config).await;
     let get = |path: &str, user: &str| {
         spoof.get(format!("{}{path}", proxied.base)).header("x-remote-user", user.to_string()).send()
