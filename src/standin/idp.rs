@@ -299,9 +299,15 @@ impl StandinIdp {
     /// encrypted to the SP's certificate.
     pub fn response_xml(&self, spec: &AssertionSpec) -> Result<String, IdpError> {
         let assertion = self.signed_assertion(spec)?;
+        self.wrap_response(spec, &assertion)
+    }
+
+    /// A Response around an already signed assertion (tests change it in between), encrypted as
+    /// `spec.encryption` says.
+    pub fn wrap_response(&self, spec: &AssertionSpec, assertion: &str) -> Result<String, IdpError> {
         let body = match spec.encryption {
-            Encryption::None => assertion,
-            e => encrypt_assertion(&assertion, &self.sp_cert_der, e)?,
+            Encryption::None => assertion.to_string(),
+            e => encrypt_assertion(assertion, &self.sp_cert_der, e)?,
         };
         let id = format!("_{}", uuid::Uuid::new_v4().simple());
         let now = spec.issue_instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

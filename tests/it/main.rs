@@ -17,6 +17,7 @@ mod generate;
 mod matching;
 mod preview;
 mod review;
+mod saml;
 mod sor_reader;
 mod sorus;
 mod store;
