@@ -8,6 +8,7 @@ mod demo;
 mod eval;
 mod export;
 mod fixtures;
+pub mod identity;
 mod import;
 mod init;
 mod inspect;

@@ -93,7 +93,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub today: Option<NaiveDate>,
     /// Who runs the wave (an operator of its municipalities): needed to auto-approve and to plan
-    /// and apply. Default: $SORSYNC_USER, else $USER.
+    /// and apply. Default: $SORSYNC_USER, else the only sorsync user the operating-system account is mapped to.
     #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
     pub as_user: Option<String>,
 }
@@ -438,7 +438,7 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 store: store.clone(),
                 plan: Arc::new(plan.clone()),
                 fkorg: ctx.config.fkorg.clone(),
-                steps: apply_steps(&ctx.config, super::proposals::actor(a.as_user.clone()).ok()),
+                steps: apply_steps(&ctx.config, optional_actor(&store, a.as_user.as_deref()).await?),
                 progress: bars.clone(),
             };
             let result = run_wave(&runner, &opts, a.concurrency).await?;
@@ -512,4 +512,17 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The verified user who starts a run (see `cli::identity`): required to be valid when `--as` is
+/// given; without it, the mapped user if there is exactly one, else nobody (the automatic steps are
+/// then left for a person).
+pub(super) async fn optional_actor(
+    store: &crate::store::Store,
+    as_user: Option<&str>,
+) -> anyhow::Result<Option<crate::review::Actor>> {
+    match as_user {
+        Some(u) => Ok(Some(super::identity::verified_actor(store, Some(u)).await?)),
+        None => Ok(super::identity::verified_actor(store, None).await.ok()),
+    }
 }

@@ -365,6 +365,32 @@ pub async fn revoke(
     Ok(existed)
 }
 
+/// [`grant`] from the command line's bootstrap (store access is the administrator's), audited as
+/// `bootstrap:<operating-system user>`.
+pub async fn bootstrap_grant(
+    store: &Store,
+    os_user: &str,
+    user_name: &str,
+    kommune: KommuneKode,
+    role: Role,
+) -> Result<bool, ReviewError> {
+    Ok(store.record_grant_audited(user_name, kommune, role.as_str(), &format!("bootstrap:{os_user}")).await?)
+}
+
+/// [`revoke`] from the command line's bootstrap: audited as `bootstrap:<operating-system user>`;
+/// ends the user's sessions.
+pub async fn bootstrap_revoke(
+    store: &Store,
+    os_user: &str,
+    user_name: &str,
+    kommune: KommuneKode,
+    role: Role,
+) -> Result<bool, ReviewError> {
+    let existed = store.revoke_grant(user_name, kommune, role.as_str(), &format!("bootstrap:{os_user}")).await?;
+    store.delete_sessions_of(user_name).await?;
+    Ok(existed)
+}
+
 /// Refuses unless `actor` holds `needed` for `kommune`.
 pub async fn require_role(
     store: &Store,

@@ -14,10 +14,9 @@ const INSERT_GRANT: &str = "INSERT INTO role_grants (user_name, kommunekode, rol
 const DELETE_GRANT: &str = "DELETE FROM role_grants WHERE user_name = $1 AND kommunekode = $2 AND role = $3";
 const DELETE_SESSIONS: &str = "DELETE FROM web_sessions WHERE user_name = $1";
 const MAP_OS_USER: &str = "INSERT INTO os_users (os_user, user_name, mapped_by, mapped_at) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (os_user) DO UPDATE SET user_name = excluded.user_name, mapped_by = excluded.mapped_by, \
-     mapped_at = excluded.mapped_at";
-const OS_USER: &str = "SELECT user_name FROM os_users WHERE os_user = $1";
-const UNMAP_OS_USER: &str = "DELETE FROM os_users WHERE os_user = $1";
+     ON CONFLICT (os_user, user_name) DO NOTHING";
+const OS_USER: &str = "SELECT user_name FROM os_users WHERE os_user = $1 ORDER BY user_name";
+const UNMAP_OS_USER: &str = "DELETE FROM os_users WHERE os_user = $1 AND user_name = $2";
 
 /// What an account that signs in elsewhere keeps as its password hash: no password verifies it.
 pub const NO_PASSWORD: &str = "!external";
@@ -134,13 +133,14 @@ macro_rules! identity_backend {
                 Ok(())
             }
 
-            pub(crate) async fn os_user(pool: &Pool, os_user: &str) -> Result<Option<String>, sqlx::Error> {
-                let row: Option<(String,)> = sqlx::query_as(super::OS_USER).bind(os_user).fetch_optional(pool).await?;
-                Ok(row.map(|r| r.0))
+            pub(crate) async fn os_user(pool: &Pool, os_user: &str) -> Result<Vec<String>, sqlx::Error> {
+                let rows: Vec<(String,)> = sqlx::query_as(super::OS_USER).bind(os_user).fetch_all(pool).await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
             }
 
-            pub(crate) async fn unmap_os_user(pool: &Pool, os_user: &str) -> Result<bool, sqlx::Error> {
-                Ok(sqlx::query(super::UNMAP_OS_USER).bind(os_user).execute(pool).await?.rows_affected() > 0)
+            pub(crate) async fn unmap_os_user(pool: &Pool, os_user: &str, user_name: &str) -> Result<bool, sqlx::Error> {
+                Ok(sqlx::query(super::UNMAP_OS_USER).bind(os_user).bind(user_name).execute(pool).await?.rows_affected()
+                    > 0)
             }
         }
     };
@@ -210,18 +210,18 @@ impl Store {
         Ok(on_db!(self, delete_sessions(user_name))?)
     }
 
-    /// Maps an operating-system account to a sorsync user (replacing an earlier mapping).
+    /// Lets an operating-system account act as a sorsync user on the command line.
     pub async fn map_os_user(&self, os_user: &str, user_name: &str, mapped_by: &str) -> Result<(), StoreError> {
         Ok(on_db!(self, map_os_user(os_user, user_name, mapped_by, &now()))?)
     }
 
-    /// The sorsync user an operating-system account is mapped to.
-    pub async fn os_user_mapping(&self, os_user: &str) -> Result<Option<String>, StoreError> {
+    /// The sorsync users an operating-system account may act as.
+    pub async fn os_user_mapping(&self, os_user: &str) -> Result<Vec<String>, StoreError> {
         Ok(on_db!(self, os_user(os_user))?)
     }
 
-    /// Removes an operating-system account's mapping. True when there was one.
-    pub async fn unmap_os_user(&self, os_user: &str) -> Result<bool, StoreError> {
-        Ok(on_db!(self, unmap_os_user(os_user))?)
+    /// Removes one mapping of an operating-system account. True when there was one.
+    pub async fn unmap_os_user(&self, os_user: &str, user_name: &str) -> Result<bool, StoreError> {
+        Ok(on_db!(self, unmap_os_user(os_user, user_name))?)
     }
 }

@@ -918,6 +918,7 @@ async fn bulk_approval_shows_what_it_would_approve_and_needs_a_yes_without_a_ter
     let w = world(store).await;
     let sure = propose(&w, store, "link", 10, Some(sor_id(10)), None, link_payload(10, sor_id(10), 0.97)).await;
     let unsure = propose(&w, store, "link", 11, Some(sor_id(11)), None, link_payload(11, sor_id(11), 0.90)).await;
+    crate::support::map_os_users(store, &["anna", "olga"]).await;
     let bulk = ["proposals", "approve", "--kommune", "350", "--all", "--min-confidence", "0.95", "--as", "anna"];
     let (code, out, err) = run_cli(&db, &bulk);
     assert_eq!(code, Some(1), "{out}{err}");
@@ -946,6 +947,7 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
     let plan_arg = plan_path.to_str().unwrap();
+    crate::support::map_os_users(store, &["olga", "oscar"]).await;
     let (code, out, err) =
         run_cli(&db, &["plan", "--kommune", "350", "--out", plan_arg, "--as", "olga", "--date", "2026-12-01"]);
     assert_eq!(code, Some(0), "{err}");
@@ -975,17 +977,24 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
     let (code, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "json"]);
     assert_eq!(code, Some(0));
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let first = &json["entries"][0];
+    // Role grants are audited too; the first decision is what this test is about.
+    let decisions: Vec<&serde_json::Value> =
+        json["entries"].as_array().unwrap().iter().filter(|e| e["action"] != "grant_role").collect();
+    let grants = json["entries"].as_array().unwrap().len() - decisions.len();
+    let first = decisions[0];
     assert_eq!(
         (first["action"].as_str(), first["actor"].as_str(), first["proposal_id"].as_i64()),
         (Some("approve"), Some("anna"), Some(link_id(store, 11).await)),
         "the link the update follows from was approved first"
     );
-    assert_eq!(json["entries"][1]["proposal_id"].as_i64(), Some(update));
+    assert_eq!(decisions[1]["proposal_id"].as_i64(), Some(update));
     let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "csv"]);
     assert!(out.starts_with('\u{feff}') && out.contains("approve"), "{out}");
     let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350"]);
-    assert!(out.contains("5 entries"), "two links, an update, a create and a closure: {out}");
+    assert!(
+        out.contains(&format!("{} entries", 5 + grants)),
+        "two links, an update, a create, a closure and the grants: {out}"
+    );
 
     let (_, out, _) = run_cli(&db, &["proposals", "list", "--kommune", "350", "--status", "approved"]);
     assert!(out.contains("5 proposals"), "{out}");

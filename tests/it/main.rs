@@ -14,6 +14,7 @@ mod contacts;
 mod fkorg_api;
 mod fkorg_reader;
 mod generate;
+mod identity;
 mod matching;
 mod preview;
 mod review;
