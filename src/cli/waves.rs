@@ -168,7 +168,8 @@ impl ApplySteps for EngineSteps {
             let Some(band) = self.config.review.auto_approve_band() else {
                 return StepOutcome::Done { detail: policy_detail, decided: decided.approved.len(), applied: 0 };
             };
-            match review::auto_approve(ctx.store, ctx.kommune, band).await {
+            let band = band.floored();
+            match review::auto_approve(ctx.store, actor, ctx.kommune, band).await {
                 Ok(a) => StepOutcome::Done {
                     detail: format!(
                         "{policy_detail}; {} link proposals approved by the rule {}, {} in the band left for a person",

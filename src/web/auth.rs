@@ -527,17 +527,35 @@ mod tests {
     }
 
     #[test]
-    fn one_address_trying_many_names_is_blocked_after_twenty_failures() {
+    fn one_address_trying_many_names_is_slowed_after_twenty_failures_but_not_locked_out() {
         let mut l = LoginLimiter::default();
         let t0 = Instant::now();
         let ip: SocketAddr = "10.0.0.7:5000".parse().unwrap();
         for i in 0..MAX_FAILURES_PER_ADDRESS {
             let name = format!("user{i}");
-            assert!(!l.blocked(&name, Some(ip), t0), "blocked after {i} failures");
+            assert_eq!(l.check(&name, Some(ip), t0), LoginLimit::Go, "slowed after {i} failures");
             l.record_failure(&name, Some(ip), t0);
         }
-        assert!(l.blocked("someone-new", Some(ip), t0));
-        assert!(!l.blocked("someone-new", Some("10.0.0.8:5000".parse().unwrap()), t0));
+        // An office behind that address is slowed down, never refused.
+        assert!(matches!(l.check("someone-new", Some(ip), t0), LoginLimit::Wait(_)));
+        assert_eq!(l.check("someone-new", Some("10.0.0.8:5000".parse().unwrap()), t0), LoginLimit::Go);
+    }
+
+    #[test]
+    fn an_attacker_failing_for_a_name_locks_only_their_own_address_out_for_it() {
+        let mut l = LoginLimiter::default();
+        let t0 = Instant::now();
+        let attacker: SocketAddr = "203.0.113.9:4000".parse().unwrap();
+        let office: SocketAddr = "198.51.100.1:4000".parse().unwrap();
+        for _ in 0..50 {
+            l.record_failure("anna", Some(attacker), t0);
+        }
+        assert_eq!(l.check("anna", Some(attacker), t0), LoginLimit::Refuse);
+        match l.check("anna", Some(office), t0) {
+            LoginLimit::Wait(d) => assert!(d <= MAX_DELAY, "a bounded wait, not a lockout"),
+            other => panic!("anna from the office: {other:?}"),
+        }
+        assert_eq!(l.check("bo", Some(office), t0), LoginLimit::Go, "others behind the office address are not touched");
     }
 
     #[test]
