@@ -360,7 +360,7 @@ impl SamlSp {
     ) -> Result<SamlIdentity, SamlError> {
         let conditions = assertion.conditions.as_ref().ok_or_else(|| refused("the assertion has no Conditions"))?;
         let audiences = conditions.audience_restrictions.as_deref().unwrap_or(&[]);
-        if audiences.is_empty() || !audiences.iter().all(|r| r.audience.iter().any(|a| *a == self.config.entity_id)) {
+        if audiences.is_empty() || !audiences.iter().all(|r| r.audience.contains(&self.config.entity_id)) {
             return Err(refused("the assertion is not for us (Audience)"));
         }
         let subject = assertion.subject.as_ref().ok_or_else(|| refused("the assertion has no Subject"))?;
@@ -764,7 +764,7 @@ fn decrypt_data(algorithm: &str, key: &[u8], data: &[u8]) -> Result<Vec<u8>, Sam
             .map_err(|_| refused("the encrypted assertion does not decrypt (GCM tag)"))
     } else {
         const IV: usize = 16;
-        if data.len() < IV + 16 || (data.len() - IV) % 16 != 0 {
+        if data.len() < IV + 16 || !(data.len() - IV).is_multiple_of(16) {
             return Err(refused("the encrypted assertion has a wrong length for CBC"));
         }
         let (iv, body) = data.split_at(IV);
@@ -996,5 +996,61 @@ impl SamlSp {
             .map(|n| n.value.trim().to_string())
             .filter(|n| !n.is_empty())
             .ok_or_else(|| refused("the LogoutRequest names nobody"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(xml: &str) -> String {
+        B64.encode(xml.as_bytes())
+    }
+
+    #[test]
+    fn privileges_are_read_in_both_namespaces_with_unqualified_or_qualified_children() {
+        let old = b64(r#"<?xml version="1.0" encoding="UTF-8"?>
+            <bpp:PrivilegeList xmlns:bpp="http://itst.dk/oiosaml/basic_privilege_profile">
+              <PrivilegeGroup Scope="urn:dk:gov:saml:cvrNumberIdentifier:64942212">
+                <Privilege>http://a/roles/usersystemrole/sor_admin/1</Privilege>
+                <Constraint Name="http://sts.kombit.dk/constraints/KLE/1">29.*</Constraint>
+              </PrivilegeGroup>
+              <PrivilegeGroup Scope="urn:dk:gov:saml:somethingElse:1"><Privilege>x</Privilege></PrivilegeGroup>
+            </bpp:PrivilegeList>"#);
+        let cvr = Cvr::parse("64942212").unwrap();
+        assert_eq!(privileges_in(&old).unwrap(), vec![(cvr, "http://a/roles/usersystemrole/sor_admin/1".to_string())]);
+        let new = b64(r#"<PrivilegeList xmlns="http://digst.dk/oiosaml/basic_privilege_profile">
+              <PrivilegeGroup Scope="urn:dk:gov:saml:cvrNumberIdentifier:64942212"><Privilege>p</Privilege></PrivilegeGroup>
+            </PrivilegeList>"#);
+        assert_eq!(privileges_in(&new).unwrap(), vec![(cvr, "p".to_string())]);
+    }
+
+    #[test]
+    fn a_privilege_list_in_another_namespace_or_with_a_doctype_is_refused() {
+        assert!(privileges_in(&b64(r#"<PrivilegeList xmlns="urn:other"/>"#)).is_err());
+        assert!(privileges_in(&b64(r#"<!DOCTYPE x [<!ENTITY a "b">]><x/>"#)).is_err());
+        assert!(privileges_in("not base64 !").is_err());
+    }
+
+    #[test]
+    fn municipalities_are_found_by_their_real_cvr() {
+        let copenhagen = municipality_by_cvr(Cvr::parse("64942212").unwrap()).unwrap();
+        assert_eq!(copenhagen.as_u16(), 101);
+        assert!(municipality_by_cvr(Cvr::parse("12345674").unwrap()).is_none());
+    }
+
+    #[test]
+    fn broken_encrypted_assertions_are_refused_without_panicking() {
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        for xml in [
+            "",
+            "<x/>",
+            r#"<EncryptedAssertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey><xenc:CipherData><xenc:CipherValue>AA==</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></EncryptedAssertion>"#,
+        ] {
+            assert!(decrypt_assertion(xml, &key).is_err(), "{xml}");
+        }
+        assert!(decrypt_data("http://www.w3.org/2009/xmlenc11#aes256-gcm", &[0u8; 32], &[1, 2, 3]).is_err());
+        assert!(decrypt_data("http://www.w3.org/2001/04/xmlenc#aes256-cbc", &[0u8; 32], &[0u8; 17]).is_err());
+        assert!(decrypt_data("http://www.w3.org/2001/04/xmlenc#aes256-cbc", &[0u8; 16], &[0u8; 32]).is_err());
     }
 }
