@@ -37,6 +37,12 @@ pub const USER_DELAY_AFTER: usize = 5;
 /// Failed sign-ins from one address after which each attempt from it waits: slows one machine
 /// trying many names, without locking out an office behind the same proxy.
 pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+/// Longest user name a sign-in accepts (bytes).
+pub const MAX_USER_NAME_LEN: usize = 128;
+/// Longest password a sign-in accepts (bytes).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// argon2 runs at once at most; further sign-ins wait for a slot.
+pub const MAX_CONCURRENT_HASHES: usize = 4;
 /// The longest wait before a password is checked.
 pub const MAX_DELAY: Duration = Duration::from_secs(8);
 /// How many counters the limiter keeps at most (memory stays bounded under a flood).
@@ -150,7 +156,17 @@ fn backoff(failures: usize, after: usize) -> Duration {
 
 impl LoginLimiter {
     fn user_key(user: &str) -> String {
-        user.to_lowercase()
+        user.chars().take(MAX_USER_NAME_LEN).collect::<String>().to_lowercase()
+    }
+
+    /// [`LoginLimiter::check`], and unless refused, the attempt counted as a failure already;
+    /// [`LoginLimiter::record_success`] takes it back.
+    pub fn begin_attempt(&mut self, user: &str, ip: Option<SocketAddr>, now: Instant) -> LoginLimit {
+        let limit = self.check(user, ip, now);
+        if limit != LoginLimit::Refuse {
+            self.record_failure(user, ip, now);
+        }
+        limit
     }
 
     /// Whether and when an attempt for `user` from `ip` may check its password.
@@ -191,10 +207,19 @@ impl LoginLimiter {
         }
     }
 
-    /// A successful sign-in clears that user name's failures from that address (the per-name and
-    /// per-address counts stay: they only slow down).
+    /// A successful sign-in clears that user name's failures from that address and takes back the
+    /// attempt [`LoginLimiter::begin_attempt`] counted (the other per-name and per-address failures
+    /// stay: they only slow down).
     pub fn record_success(&mut self, user: &str, ip: Option<SocketAddr>) {
-        self.pairs.remove(&(Self::user_key(user), ip.map(|a| a.ip())));
+        let user = Self::user_key(user);
+        let ip = ip.map(|a| a.ip());
+        self.pairs.remove(&(user.clone(), ip));
+        if let Some(times) = self.users.get_mut(&user) {
+            times.pop();
+        }
+        if let Some(times) = ip.and_then(|ip| self.addresses.get_mut(&ip)) {
+            times.pop();
+        }
     }
 }
 
@@ -210,7 +235,9 @@ pub async fn sign_in(
     if !state.local_accounts_enabled() {
         return Err(WebError::Forbidden("local accounts are off here: sign in through Adgangsstyring".into()));
     }
-    let limit = state.limiter().check(user, ip, Instant::now());
+    // Counted as a failure when it starts (a success takes it back), so attempts that are still
+    // running count against the limit too.
+    let limit = state.limiter().begin_attempt(user, ip, Instant::now());
     match limit {
         LoginLimit::Refuse => {
             tracing::warn!(user, "Sign-in refused: too many failures from this address.");
@@ -219,8 +246,14 @@ pub async fn sign_in(
         LoginLimit::Wait(wait) => tokio::time::sleep(wait).await,
         LoginLimit::Go => {}
     }
+    if user.is_empty() || user.len() > MAX_USER_NAME_LEN || password.len() > MAX_PASSWORD_LEN {
+        tracing::info!(user_len = user.len(), "Sign-in failed: the name or password is empty or too long.");
+        return Err(WebError::BadLogin);
+    }
     let stored = state.store().web_password_hash(user).await?;
     let password = password.to_string();
+    // At most MAX_CONCURRENT_HASHES argon2 runs at once (each takes ~19 MiB); others wait.
+    let _permit = state.hash_permits().acquire().await.map_err(|e| WebError::Internal(e.to_string()))?;
     let ok = tokio::task::spawn_blocking(move || match stored {
         Some(hash) => verify_password(&password, &hash),
         None => {
@@ -232,7 +265,6 @@ pub async fn sign_in(
     .await
     .map_err(|e| WebError::Internal(e.to_string()))?;
     if !ok {
-        state.limiter().record_failure(user, ip, Instant::now());
         tracing::info!(user, "Sign-in failed.");
         return Err(WebError::BadLogin);
     }
@@ -556,6 +588,24 @@ mod tests {
             other => panic!("anna from the office: {other:?}"),
         }
         assert_eq!(l.check("bo", Some(office), t0), LoginLimit::Go, "others behind the office address are not touched");
+    }
+
+    #[test]
+    fn attempts_count_when_they_start_so_concurrent_ones_cannot_pass_the_limit() {
+        let mut l = LoginLimiter::default();
+        let t0 = Instant::now();
+        let ip: SocketAddr = "203.0.113.9:4000".parse().unwrap();
+        // Five attempts begun, none finished yet: the sixth is refused already.
+        for _ in 0..MAX_FAILURES {
+            assert_ne!(l.begin_attempt("anna", Some(ip), t0), LoginLimit::Refuse);
+        }
+        assert_eq!(l.begin_attempt("anna", Some(ip), t0), LoginLimit::Refuse);
+        // A success takes its own count back and clears the pair.
+        let mut l = LoginLimiter::default();
+        assert_eq!(l.begin_attempt("bo", Some(ip), t0), LoginLimit::Go);
+        l.record_success("bo", Some(ip));
+        assert_eq!(l.check("bo", Some(ip), t0), LoginLimit::Go);
+        assert!(l.users.get("bo").is_none_or(Vec::is_empty));
     }
 
     #[test]

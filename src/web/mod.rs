@@ -63,6 +63,8 @@ struct Inner {
     store: Store,
     config: WebConfig,
     limiter: Mutex<auth::LoginLimiter>,
+    /// Slots for argon2 runs (sign-ins): bounds their memory and CPU under a flood.
+    hash_permits: tokio::sync::Semaphore,
     fk_trees: Mutex<HashMap<i64, Arc<FkTree>>>,
     sor_trees: Mutex<HashMap<i64, Arc<SorTree>>>,
     /// Each municipality's pending proposals in queue order with names, rebuilt when the store's
@@ -82,6 +84,7 @@ impl AppState {
                 store,
                 config,
                 limiter: Mutex::new(auth::LoginLimiter::default()),
+                hash_permits: tokio::sync::Semaphore::new(auth::MAX_CONCURRENT_HASHES),
                 fk_trees: Mutex::new(HashMap::new()),
                 sor_trees: Mutex::new(HashMap::new()),
                 queues: tokio::sync::Mutex::new(HashMap::new()),
@@ -116,6 +119,10 @@ impl AppState {
 
     pub fn today(&self) -> NaiveDate {
         self.inner.config.today.unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    fn hash_permits(&self) -> &tokio::sync::Semaphore {
+        &self.inner.hash_permits
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, auth::LoginLimiter> {

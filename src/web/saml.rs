@@ -825,6 +825,9 @@ pub fn privileges_in(base64_value: &str) -> Result<Vec<(Cvr, String)>, SamlError
                     text.clear();
                 }
             }
+            Event::Empty(ref e) if depth == 0 && !(in_profile && e.local_name().as_ref() == b"PrivilegeList") => {
+                return Err(refused("the privilege attribute is not a basic privilege profile PrivilegeList"));
+            }
             Event::Text(ref t) if in_privilege => {
                 text.push_str(&t.unescape().map_err(|_| refused("a Privilege is not text"))?);
             }
