@@ -81,7 +81,7 @@ async fn main() {
     let server = tokio::spawn(serve_listener(
         listener,
         store.clone(),
-        WebConfig { secure_cookies: false, today: Some(today), proxy_user_header: None },
+        WebConfig { secure_cookies: false, today: Some(today), ..Default::default() },
         async {
             let _ = stopped.await;
         },

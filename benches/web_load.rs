@@ -69,7 +69,7 @@ async fn main() {
     let server = tokio::spawn(serve_listener(
         listener,
         store.clone(),
-        WebConfig { secure_cookies: false, today: Some(g.snapshot_date), proxy_user_header: None },
+        WebConfig { secure_cookies: false, today: Some(g.snapshot_date), ..Default::default() },
         async {
             let _ = stopped.await;
         },

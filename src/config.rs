@@ -14,10 +14,80 @@ pub struct Config {
     pub sor: SorConfig,
     pub review: ReviewConfig,
     pub apply: ApplyConfig,
+    /// `[saml]`: sign-in through KOMBIT's Adgangsstyring (the Context Handler) or the stand-in IdP.
+    /// Absent: local accounts only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saml: Option<SamlConfig>,
+    /// `[web]`: the web app's sign-in options that are not SAML (the authenticating proxy).
+    pub web: WebSignInConfig,
     /// `[policy]`: who decides what (see `matching::policy::SyncPolicy`); keys `link_auto_min`,
     /// `name`, `address`, `phone`, `email`, `move`, `close`, `create`, `not_in_sor`. Keys left out
     /// keep the careful defaults; the wave plan can override them per municipality.
     pub policy: std::collections::BTreeMap<String, toml::Value>,
+}
+
+/// `[saml]`: this installation as a SAML 2.0 service provider (OIOSAML 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlConfig {
+    /// The IdP's metadata XML (the Context Handler's, or the stand-in's).
+    pub idp_metadata: PathBuf,
+    /// Our entity id.
+    pub entity_id: String,
+    /// Where users reach us; the ACS is `{base_url}/saml/acs`.
+    pub base_url: String,
+    /// Our certificate (PEM): signs AuthnRequests, receives encrypted assertions.
+    pub cert: PathBuf,
+    /// Our private key (PEM). Never logged.
+    pub key: PathBuf,
+    /// Refuse assertions that are not encrypted (the Context Handler always encrypts).
+    #[serde(default = "yes")]
+    pub require_encryption: bool,
+    /// Keep local password accounts working beside SAML (off by default).
+    #[serde(default)]
+    pub local_accounts: bool,
+    /// The user-system role URI that grants each of our roles.
+    #[serde(default)]
+    pub privileges: SamlPrivileges,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[saml.privileges]`: which user-system role URI grants which of our roles.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamlPrivileges {
+    pub sor_admin: Option<String>,
+    pub org_admin: Option<String>,
+    pub operator: Option<String>,
+    pub read_only: Option<String>,
+}
+
+/// `[web]`: sign-in through an authenticating reverse proxy.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSignInConfig {
+    /// The header carrying the user name (e.g. `X-Remote-User`). Off unless set.
+    pub proxy_user_header: Option<String>,
+    /// The proxies' addresses: the header is believed only on connections from these.
+    pub proxy_addresses: Vec<std::net::IpAddr>,
+    /// The header carrying the shared secret the proxy adds (e.g. `X-Proxy-Secret`).
+    pub proxy_secret_header: Option<String>,
+    /// The shared secret (or env SORSYNC_PROXY_SECRET). Never logged.
+    pub proxy_secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebSignInConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSignInConfig")
+            .field("proxy_user_header", &self.proxy_user_header)
+            .field("proxy_addresses", &self.proxy_addresses)
+            .field("proxy_secret_header", &self.proxy_secret_header)
+            .field("proxy_secret", &self.proxy_secret.as_ref().map(|_| "(set)"))
+            .finish()
+    }
 }
 
 /// A policy table's entries as (key, value text), for [`crate::matching::policy::SyncPolicy::with`].
@@ -295,6 +365,7 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "SORSYNC_FKORG_PKCS12_PASSWORD",
     "SORSYNC_FKORG_PAGE_SIZE",
     "SORSYNC_SOR_URL",
+    "SORSYNC_PROXY_SECRET",
 ];
 
 impl Config {
@@ -371,6 +442,9 @@ impl Config {
         }
         if let Some(v) = env("SORSYNC_SOR_URL") {
             self.sor.url = v;
+        }
+        if let Some(v) = env("SORSYNC_PROXY_SECRET") {
+            self.web.proxy_secret = Some(v);
         }
         if let Some(v) = env("SORSYNC_FKORG_PAGE_SIZE") {
             let n: u32 = v.parse().map_err(|_| ConfigError::Env {

@@ -40,7 +40,7 @@ pub struct ApplyArgs {
     /// Send changes quarantined by an earlier run again (after the cause was fixed).
     #[arg(long)]
     pub retry_failed: bool,
-    /// Who applies (an operator or SOR administrator). Default: $SORSYNC_USER, else $USER.
+    /// Who applies (an operator or SOR administrator). Default: $SORSYNC_USER, else the only sorsync user the operating-system account is mapped to.
     #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
     pub as_user: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -50,7 +50,7 @@ pub struct ApplyArgs {
 pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.plan).with_context(|| format!("reading {}", args.plan.display()))?;
     let plan = Plan::from_json(&text).with_context(|| format!("reading {}", args.plan.display()))?;
-    let actor = actor(args.as_user.clone())?;
+    let actor = actor(args.as_user.clone(), ctx)?;
     let opts = ApplyOptions {
         allow_closures: args.allow_closures.clone(),
         closure_limit: ctx.config.apply.closure_limit(),

@@ -141,7 +141,19 @@ async fn run_async(args: DemoArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     println!("      sorsync --database-url {url} waves status");
     println!("      sorsync --database-url {url} contacts --all   (people without a phone number)");
     if !args.no_serve {
-        let web = crate::web::WebConfig { secure_cookies: false, today: Some(today), proxy_user_header: None };
+        let mut web = crate::web::WebConfig { secure_cookies: false, today: Some(today), ..Default::default() };
+        // With [saml], the demo signs in through the stand-in Adgangsstyring (port 8703).
+        if let Some(saml) = &ctx.config.saml {
+            let dir = saml.idp_metadata.parent().unwrap_or(std::path::Path::new(".")).join("standin-idp");
+            let codes: Vec<u16> = kommuner.iter().map(|k| k.as_u16()).collect();
+            let idp = super::standin::standin_idp(saml, 8703, &dir, &codes)?;
+            let listener =
+                tokio::net::TcpListener::bind(("127.0.0.1", 8703)).await.context("binding the stand-in IdP")?;
+            tokio::spawn(crate::standin::idp::serve(listener, idp, std::future::pending()));
+            let sp = crate::web::saml::SamlSp::load(saml).context("loading [saml]")?;
+            web.saml = Some(std::sync::Arc::new(sp));
+            println!("Sign-in: through the stand-in Adgangsstyring at http://127.0.0.1:8703 (choose a demo user).");
+        }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

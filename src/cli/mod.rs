@@ -9,6 +9,7 @@ mod eval;
 mod examples;
 mod export;
 mod fixtures;
+pub mod identity;
 mod import;
 mod init;
 mod inspect;

@@ -25,13 +25,13 @@ pub struct PlanArgs {
     /// The day new units start and closed units end. Default: today.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<NaiveDate>,
-    /// Who makes the plan (an operator or SOR administrator). Default: $SORSYNC_USER, else $USER.
+    /// Who makes the plan (an operator or SOR administrator). Default: $SORSYNC_USER, else the only sorsync user the operating-system account is mapped to.
     #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
     pub as_user: Option<String>,
 }
 
 pub fn run(args: PlanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let actor = actor(args.as_user)?;
+    let actor = actor(args.as_user, ctx)?;
     let date = args.date.unwrap_or_else(|| chrono::Local::now().date_naive());
     let (plan, stale) = block_on(async {
         let store = open_existing_store(ctx).await?;

@@ -119,7 +119,7 @@ pub struct DecideArgs {
     /// The municipality the proposals belong to (a guard against a mistyped id).
     #[arg(long, value_name = "CODE", value_parser = KommuneKode::parse)]
     pub kommune: KommuneKode,
-    /// Who decides. Default: $SORSYNC_USER, else the OS user ($USER).
+    /// Who decides. Default: $SORSYNC_USER, else the only sorsync user the operating-system account is mapped to.
     #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
     pub as_user: Option<String>,
     /// Why (kept with the decision).
@@ -407,7 +407,7 @@ fn by_hand<Fut>(
 where
     Fut: std::future::Future<Output = anyhow::Result<String>>,
 {
-    let actor = actor(as_user)?;
+    let actor = actor(as_user, ctx)?;
     let line = block_on(async {
         let store = open_existing_store(ctx).await?;
         let result = f(store.clone(), actor).await;
@@ -511,13 +511,10 @@ fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--as`, else $SORSYNC_USER (clap reads it into `--as`), else $USER.
-pub(super) fn actor(as_user: Option<String>) -> anyhow::Result<Actor> {
-    let name = as_user
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|n| !n.trim().is_empty())
-        .context("who is deciding? give --as USER (or set SORSYNC_USER)")?;
-    Ok(Actor::new(name.trim()))
+/// The verified user of this process (see `cli::identity`): `--as`/SORSYNC_USER only chooses
+/// among the sorsync users the operating-system account is mapped to.
+pub(super) fn actor(as_user: Option<String>, ctx: &Context) -> anyhow::Result<Actor> {
+    super::identity::verified_actor_blocking(ctx, as_user.as_deref())
 }
 
 /// Asks "QUESTION [y/N]" on the terminal. Refuses without a terminal (scripts pass --yes).
@@ -533,7 +530,7 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 }
 
 fn decide_all(args: DecideArgs, decision: Decision, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let actor = actor(args.as_user.clone())?;
+    let actor = actor(args.as_user.clone(), ctx)?;
     let verb = match decision {
         Decision::Approve => "approved",
         Decision::Reject => "rejected",

@@ -85,7 +85,12 @@ pub fn run(args: ProposeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 Format::Json => StoreRunFormat::Json,
                 Format::Csv => anyhow::bail!("--format csv works on files; with the store use text or json"),
             };
-            let actor = args.as_user.clone().map(crate::review::Actor::new);
+            let actor = super::block_on(async {
+                let store = super::import::open_store(ctx).await?;
+                let r = super::waves::optional_actor(&store, args.as_user.as_deref()).await;
+                store.close().await;
+                r
+            })?;
             return super::propose_store::run_from_store(kommune, &opts, actor, format, ctx);
         }
         _ => anyhow::bail!(

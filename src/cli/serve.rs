@@ -19,19 +19,43 @@ pub struct ServeArgs {
     #[arg(long)]
     pub secure_cookies: bool,
     /// Take the user name from this header (e.g. X-Remote-User), set by an authenticating reverse
-    /// proxy. Only when the app is reachable through that proxy alone.
+    /// proxy that strips it from what clients send. Believed only from `[web] proxy_addresses`
+    /// with the shared secret (`[web] proxy_secret_header`, SORSYNC_PROXY_SECRET); refused on an
+    /// address other than loopback without them. Also `[web] proxy_user_header`.
     #[arg(long, value_name = "HEADER")]
     pub trust_proxy_header: Option<String>,
 }
 
+/// The web app's configuration from the flags and the config file: SAML when `[saml]` is set,
+/// the proxy header when asked for (checked against the address the server binds to).
+pub fn web_config(args: &ServeArgs, config: &crate::config::Config) -> anyhow::Result<WebConfig> {
+    let saml = match &config.saml {
+        Some(s) => Some(std::sync::Arc::new(crate::web::saml::SamlSp::load(s).context("loading [saml]")?)),
+        None => None,
+    };
+    let web = &config.web;
+    let header = args.trust_proxy_header.clone().or_else(|| web.proxy_user_header.clone());
+    let proxy = match header {
+        Some(h) => Some(
+            crate::web::auth::ProxySignIn::new(
+                &h,
+                &web.proxy_addresses,
+                web.proxy_secret_header.as_deref(),
+                web.proxy_secret.as_deref(),
+                args.addr,
+            )
+            .map_err(anyhow::Error::msg)
+            .context("the proxy header")?,
+        ),
+        None => None,
+    };
+    Ok(WebConfig { secure_cookies: args.secure_cookies, today: None, proxy, saml })
+}
+
 pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let config = web_config(&args, &ctx.config)?;
     block_on(async {
         let store = open_existing_store(ctx).await?;
-        let config = WebConfig {
-            secure_cookies: args.secure_cookies,
-            today: None,
-            proxy_user_header: args.trust_proxy_header.clone(),
-        };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -31,6 +31,26 @@ pub enum StandInCommand {
     /// GET /stats (counters as JSON) and GET /health. Prints "listening on http://127.0.0.1:PORT"
     /// when ready; stop it with Ctrl-C.
     Sor(StandInSorArgs),
+    /// A stand-in for KOMBIT's Context Handler (Adgangsstyring): a SAML IdP for the `[saml]`
+    /// service provider of the config file. Writes its key (0600), certificate and metadata to
+    /// --dir (point `[saml] idp_metadata` at DIR/idp-metadata.xml), serves GET /metadata, GET
+    /// /sso (a page listing demo users: one per role and municipality) and GET /slo on
+    /// 127.0.0.1. Assertions are signed, and encrypted (AES-256-GCM, RSA-OAEP) unless
+    /// `[saml] require_encryption = false`.
+    Idp(StandInIdpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StandInIdpArgs {
+    /// Port on 127.0.0.1 (the metadata names it, so keep it fixed).
+    #[arg(long, default_value_t = 8703)]
+    pub port: u16,
+    /// Where the IdP's key, certificate and metadata live (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "standin-idp")]
+    pub dir: PathBuf,
+    /// The municipalities whose demo users are listed (kommunekoder). Default: the pilots.
+    #[arg(long = "kommune", value_name = "CODE")]
+    pub kommuner: Vec<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +126,7 @@ pub fn run(cmd: StandInCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         StandInCommand::Fkorg(args) => run_fkorg(args, ctx),
         StandInCommand::Sor(args) => run_sor(args),
+        StandInCommand::Idp(args) => run_idp(args, ctx),
     }
 }
 
@@ -191,6 +212,89 @@ fn run_fkorg(args: StandInFkorgArgs, _ctx: &Context) -> anyhow::Result<ExitCode>
             r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
             r = server => r.context("the stand-in server stopped")?,
         }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Builds the stand-in IdP for the `[saml]` service provider: key and certificate in `dir`, the
+/// metadata written to `dir/idp-metadata.xml` (and to `[saml] idp_metadata` when that file does
+/// not exist yet), demo users for `kommuner` with the configured privilege URIs.
+pub fn standin_idp(
+    saml: &crate::config::SamlConfig,
+    port: u16,
+    dir: &std::path::Path,
+    kommuner: &[u16],
+) -> anyhow::Result<std::sync::Arc<crate::standin::idp::StandinIdp>> {
+    use crate::standin::idp;
+    let (key, cert) = idp::key_and_cert_in(dir, "idp").context("the stand-in IdP's key and certificate")?;
+    let sp_cert = crate::web::saml::read_cert_pem(&saml.cert)?;
+    let codes: Vec<u16> =
+        if kommuner.is_empty() { crate::generate::municipalities::PILOTS.to_vec() } else { kommuner.to_vec() };
+    let mut municipalities = Vec::new();
+    for code in codes {
+        let m = crate::generate::municipalities::Municipality::by_code(code)
+            .with_context(|| format!("no municipality {code}"))?;
+        municipalities.push((m.cvr(), code));
+    }
+    let p = &saml.privileges;
+    let privileges: Vec<(&str, String)> = [
+        ("sor_admin", &p.sor_admin),
+        ("org_admin", &p.org_admin),
+        ("operator", &p.operator),
+        ("read_only", &p.read_only),
+    ]
+    .into_iter()
+    .filter_map(|(r, u)| u.clone().map(|u| (r, u)))
+    .collect();
+    if privileges.is_empty() {
+        anyhow::bail!("[saml.privileges] names no role URI: the demo users would have no roles");
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let acs = format!("{}/saml/acs", saml.base_url.trim_end_matches('/'));
+    let mut standin = idp::StandinIdp::new(
+        &format!("{base}/metadata"),
+        &base,
+        key,
+        cert,
+        &saml.entity_id,
+        &acs,
+        sp_cert,
+        idp::demo_users(&municipalities, &privileges),
+    );
+    if !saml.require_encryption {
+        standin.encryption = idp::Encryption::None;
+    }
+    let metadata = standin.metadata_xml();
+    std::fs::write(dir.join("idp-metadata.xml"), &metadata).context("writing the stand-in IdP's metadata")?;
+    if !saml.idp_metadata.exists() {
+        std::fs::write(&saml.idp_metadata, &metadata)
+            .with_context(|| format!("writing {}", saml.idp_metadata.display()))?;
+    }
+    Ok(std::sync::Arc::new(standin))
+}
+
+fn run_idp(args: StandInIdpArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let saml = ctx
+        .config
+        .saml
+        .as_ref()
+        .context("the stand-in IdP serves the [saml] service provider: set [saml] in the config")?;
+    let idp = standin_idp(saml, args.port, &args.dir, &args.kommuner)?;
+    super::block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+        println!(
+            "listening on http://127.0.0.1:{}\n  metadata: {}/metadata (also {})\n  {} demo users",
+            args.port,
+            idp.base_url,
+            args.dir.join("idp-metadata.xml").display(),
+            idp.users.len()
+        );
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::standin::idp::serve(listener, idp, shutdown).await.context("the stand-in IdP stopped")?;
         Ok(ExitCode::SUCCESS)
     })
 }

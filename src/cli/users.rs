@@ -1,8 +1,11 @@
-//! `sorsync users add|grant|list`: local web accounts (password from a prompt or standard input,
-//! stored as an argon2 hash) and who holds which role for which municipality.
+//! `sorsync users add|grant|revoke|list|map-os|unmap-os`: local web accounts (password from a
+//! prompt or standard input, stored as an argon2 hash), who holds which role for which
+//! municipality, and which operating-system accounts may act as which sorsync users on the
+//! command line.
 //!
-//! This is the operators' bootstrap: whoever can run sorsync against the store can add accounts
-//! and grant roles (recorded as granted by "bootstrap").
+//! This is the operators' bootstrap: whoever can run sorsync against the store can add accounts,
+//! grant and revoke roles (audited as `bootstrap:<operating-system user>`) and map OS accounts.
+//! A changed password and a revocation end the user's sessions.
 
 use std::process::ExitCode;
 
@@ -12,7 +15,7 @@ use clap::{Args, Subcommand};
 use super::import::open_store;
 use super::{block_on, Context};
 use crate::domain::KommuneKode;
-use crate::review::{grant, Role};
+use crate::review::{bootstrap_grant, bootstrap_revoke, Role};
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
@@ -21,8 +24,23 @@ pub enum UsersCommand {
     Add(AddArgs),
     /// Give a user a role for a municipality (sor_admin, org_admin, operator, read_only).
     Grant(GrantArgs),
+    /// Take a role for a municipality from a user (audited); ends the user's sessions.
+    Revoke(GrantArgs),
     /// List the role grants.
     List(ListArgs),
+    /// Let an operating-system account act as a sorsync user on the command line (mutating
+    /// commands refuse to run for an account that is not mapped).
+    MapOs(MapOsArgs),
+    /// Take a mapping away again.
+    UnmapOs(MapOsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MapOsArgs {
+    /// The operating-system account's name (as its uid resolves; `uid:N` without a name).
+    pub os_user: String,
+    /// The sorsync user it may act as.
+    pub user: String,
 }
 
 #[derive(Debug, Args)]
@@ -82,17 +100,54 @@ pub fn run(command: UsersCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
                     "{user}: account added (grant roles with `sorsync users grant {user} --kommune CODE --role ROLE`)"
                 );
             } else {
-                println!("{user}: password changed");
+                println!("{user}: password changed; the user's sessions ended");
             }
         }
+        UsersCommand::Revoke(a) => {
+            let os = super::identity::os_user()?;
+            let user = a.user.trim().to_string();
+            let existed = block_on(async {
+                let store = open_store(ctx).await?;
+                let r = bootstrap_revoke(&store, &os, &user, a.kommune, a.role).await.context("revoking the role");
+                store.close().await;
+                r
+            })?;
+            let how = if existed { "revoked; the user's sessions ended" } else { "was not held" };
+            println!("{user}: {} for municipality {} {how}", a.role.as_str(), a.kommune);
+        }
+        UsersCommand::MapOs(a) => {
+            let os = super::identity::os_user()?;
+            let (os_user, user) = (a.os_user.trim().to_string(), a.user.trim().to_string());
+            if os_user.is_empty() || user.is_empty() || os_user.chars().chain(user.chars()).any(char::is_control) {
+                anyhow::bail!("give an operating-system user and a sorsync user name");
+            }
+            block_on(async {
+                let store = open_store(ctx).await?;
+                let r = store.map_os_user(&os_user, &user, &format!("bootstrap:{os}")).await.context("mapping");
+                store.close().await;
+                r
+            })?;
+            println!("{os_user} may act as {user} on the command line");
+        }
+        UsersCommand::UnmapOs(a) => {
+            let removed = block_on(async {
+                let store = open_store(ctx).await?;
+                let r = store.unmap_os_user(a.os_user.trim(), a.user.trim()).await.context("unmapping");
+                store.close().await;
+                r
+            })?;
+            let how = if removed { "no longer acts" } else { "did not act" };
+            println!("{} {how} as {}", a.os_user.trim(), a.user.trim());
+        }
         UsersCommand::Grant(a) => {
+            let os = super::identity::os_user()?;
             let user = a.user.trim().to_string();
             if user.is_empty() {
                 anyhow::bail!("the user name is empty");
             }
             let created = block_on(async {
                 let store = open_store(ctx).await?;
-                let r = grant(&store, None, &user, a.kommune, a.role).await.context("granting the role");
+                let r = bootstrap_grant(&store, &os, &user, a.kommune, a.role).await.context("granting the role");
                 store.close().await;
                 r
             })?;

@@ -94,7 +94,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub today: Option<NaiveDate>,
     /// Who runs the wave (an operator of its municipalities): needed to auto-approve and to plan
-    /// and apply. Default: $SORSYNC_USER, else $USER.
+    /// and apply. Default: $SORSYNC_USER, else the only sorsync user the operating-system account is mapped to.
     #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
     pub as_user: Option<String>,
 }
@@ -176,7 +176,8 @@ impl ApplySteps for EngineSteps {
             let Some(band) = self.config.review.auto_approve_band() else {
                 return StepOutcome::Done { detail: policy_detail, decided: decided.approved.len(), applied: 0 };
             };
-            match review::auto_approve(ctx.store, ctx.kommune, band).await {
+            let band = band.floored();
+            match review::auto_approve(ctx.store, actor, ctx.kommune, band).await {
                 Ok(a) => StepOutcome::Done {
                     detail: format!(
                         "{policy_detail}; {} link proposals approved by the rule {}, {} in the band left for a person",
@@ -446,7 +447,7 @@ fn run_cmd(a: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 store: store.clone(),
                 plan: Arc::new(plan.clone()),
                 fkorg: ctx.config.fkorg.clone(),
-                steps: apply_steps(&ctx.config, super::proposals::actor(a.as_user.clone()).ok()),
+                steps: apply_steps(&ctx.config, optional_actor(&store, a.as_user.as_deref()).await?),
                 progress: bars.clone(),
             };
             let result = run_wave(&runner, &opts, a.concurrency).await?;
@@ -535,4 +536,17 @@ fn report(a: ReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The verified user who starts a run (see `cli::identity`): required to be valid when `--as` is
+/// given; without it, the mapped user if there is exactly one, else nobody (the automatic steps are
+/// then left for a person).
+pub(super) async fn optional_actor(
+    store: &crate::store::Store,
+    as_user: Option<&str>,
+) -> anyhow::Result<Option<crate::review::Actor>> {
+    match as_user {
+        Some(u) => Ok(Some(super::identity::verified_actor(store, Some(u)).await?)),
+        None => Ok(super::identity::verified_actor(store, None).await.ok()),
+    }
 }

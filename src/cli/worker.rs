@@ -27,7 +27,8 @@ pub struct WorkerArgs {
     #[arg(long, default_value_t = 5)]
     pub poll_secs: u64,
     /// Who the worker acts as (an operator of the municipalities it works on): needed to
-    /// auto-approve and to plan and apply. Default: $SORSYNC_USER, else $USER.
+    /// auto-approve and to plan and apply: one of the sorsync users the operating-system account is
+    /// mapped to (`sorsync users map-os`). Default: $SORSYNC_USER, else the only one mapped.
     #[arg(long = "as", value_name = "USER", env = "SORSYNC_USER")]
     pub as_user: Option<String>,
 }
@@ -45,7 +46,15 @@ pub fn run(a: WorkerArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     let deps = WorkerDeps {
         fkorg: ctx.config.fkorg.clone(),
-        steps: super::waves::apply_steps(&ctx.config, super::proposals::actor(a.as_user.clone()).ok()),
+        steps: super::waves::apply_steps(
+            &ctx.config,
+            block_on(async {
+                let store = open_existing_store(ctx).await?;
+                let r = super::waves::optional_actor(&store, a.as_user.as_deref()).await;
+                store.close().await;
+                r
+            })?,
+        ),
         progress: Arc::new(NoProgress),
         observer: Arc::new(NoObserver),
     };

@@ -18,6 +18,15 @@ pub struct ConfidenceBand {
 }
 
 impl ConfidenceBand {
+    /// The lowest confidence a rule may ever approve a link at, whatever the configuration says:
+    /// configuration can only raise it (the same floor as the sync policy's `link_auto_min`).
+    pub const FLOOR: f64 = crate::matching::policy::SyncPolicy::LINK_AUTO_FLOOR;
+
+    /// The band as the library applies it: its lower bound raised to [`ConfidenceBand::FLOOR`].
+    pub fn floored(self) -> ConfidenceBand {
+        ConfidenceBand { min: self.min.max(Self::FLOOR), max: self.max }
+    }
+
     pub fn contains(&self, confidence: f64) -> bool {
         confidence >= self.min && confidence <= self.max
     }
@@ -37,15 +46,22 @@ pub struct AutoApproval {
     pub left_for_review: Vec<i64>,
 }
 
-/// Approves `kommune`'s pending link proposals whose confidence lies in `band` and that carry no
-/// flags, recorded as automatic with the rule as the actor. Configured in `[review]` and off by
-/// default: callers (the waves runner) call this only when the configuration names a band.
-#[tracing::instrument(skip_all, fields(kommune = %kommune, min = band.min, max = band.max))]
+/// Approves `kommune`'s pending link proposals whose confidence lies in `band` (its lower bound
+/// never below [`ConfidenceBand::FLOOR`]) and that carry no flags, recorded as automatic with the
+/// rule as the actor and `run_by` (who started the run: an operator or SOR administrator of the
+/// municipality) in the reason. Configured in `[review]` and off by default: callers (the waves
+/// runner) call this only when the configuration names a band.
+#[tracing::instrument(skip_all, fields(kommune = %kommune, min = band.min, max = band.max, user = %run_by.user_name))]
 pub async fn auto_approve(
     store: &Store,
+    run_by: &Actor,
     kommune: KommuneKode,
     band: ConfidenceBand,
 ) -> Result<AutoApproval, ReviewError> {
+    if !store.has_role(&run_by.user_name, kommune, Role::SorAdmin.as_str()).await? {
+        require_role(store, run_by, kommune, Role::Operator, "start auto-approval").await?;
+    }
+    let band = band.floored();
     let rule = band.actor_name();
     let mut out = AutoApproval::default();
     for p in store.proposals(kommune, Some(ProposalStatus::Pending)).await? {
@@ -57,7 +73,10 @@ pub async fn auto_approve(
             out.left_for_review.push(p.id);
             continue;
         }
-        let reason = format!("confidence {confidence:.3} within the auto-approval band {}..{}", band.min, band.max);
+        let reason = format!(
+            "confidence {confidence:.3} within the auto-approval band {}..{}; run by {}",
+            band.min, band.max, run_by.user_name
+        );
         match store.record_decision(kommune, p.id, Verdict::Approved, &rule, Some(&reason), true).await {
             Ok(_) => out.approved.push(p.id),
             Err(e) if e.is_decision_conflict() => out.left_for_review.push(p.id),

@@ -342,7 +342,53 @@ pub async fn grant(
         require_role(store, actor, kommune, Role::SorAdmin, "grant roles").await?;
     }
     let by = granting.map_or("bootstrap", |a| a.user_name.as_str());
-    Ok(store.record_grant(user_name, kommune, role.as_str(), by).await?)
+    Ok(store.record_grant_audited(user_name, kommune, role.as_str(), by).await?)
+}
+
+/// Takes `role` for `kommune` from `user_name` (audited as `revoke_role`) and ends all of the
+/// user's sessions, so the role cannot be used from a session signed in before. `revoking`: the
+/// SOR administrator of that municipality doing it, or None for the operators' bootstrap (the
+/// command line's verified administrator). True when the grant existed.
+pub async fn revoke(
+    store: &Store,
+    revoking: Option<&Actor>,
+    user_name: &str,
+    kommune: KommuneKode,
+    role: Role,
+) -> Result<bool, ReviewError> {
+    if let Some(actor) = revoking {
+        require_role(store, actor, kommune, Role::SorAdmin, "revoke roles").await?;
+    }
+    let by = revoking.map_or("bootstrap", |a| a.user_name.as_str());
+    let existed = store.revoke_grant(user_name, kommune, role.as_str(), by).await?;
+    store.delete_sessions_of(user_name).await?;
+    Ok(existed)
+}
+
+/// [`grant`] from the command line's bootstrap (store access is the administrator's), audited as
+/// `bootstrap:<operating-system user>`.
+pub async fn bootstrap_grant(
+    store: &Store,
+    os_user: &str,
+    user_name: &str,
+    kommune: KommuneKode,
+    role: Role,
+) -> Result<bool, ReviewError> {
+    Ok(store.record_grant_audited(user_name, kommune, role.as_str(), &format!("bootstrap:{os_user}")).await?)
+}
+
+/// [`revoke`] from the command line's bootstrap: audited as `bootstrap:<operating-system user>`;
+/// ends the user's sessions.
+pub async fn bootstrap_revoke(
+    store: &Store,
+    os_user: &str,
+    user_name: &str,
+    kommune: KommuneKode,
+    role: Role,
+) -> Result<bool, ReviewError> {
+    let existed = store.revoke_grant(user_name, kommune, role.as_str(), &format!("bootstrap:{os_user}")).await?;
+    store.delete_sessions_of(user_name).await?;
+    Ok(existed)
 }
 
 /// Refuses unless `actor` holds `needed` for `kommune`.

@@ -2,6 +2,7 @@
 //! They bind to loopback only.
 
 pub mod fkorg;
+pub mod idp;
 pub mod sor;
 pub mod sts;
 pub mod tls;

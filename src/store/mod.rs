@@ -7,6 +7,7 @@
 mod apply;
 mod apply_lock;
 pub(crate) mod apply_sql;
+mod identity;
 mod review;
 mod review_sql;
 mod rows;
@@ -53,6 +54,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000005, "web", include_str!("../../migrations/sqlite/20261122000005_web.sql")),
     (20261122000006, "apply_lock", include_str!("../../migrations/sqlite/20261122000006_apply_lock.sql")),
     (20261203000010, "decision_undo", include_str!("../../migrations/sqlite/20261203000010_decision_undo.sql")),
+    (20261203000150, "identity", include_str!("../../migrations/sqlite/20261203000150_identity.sql")),
 ];
 /// `migrations/postgres/`: the same versions as SQLite, PostgreSQL dialect.
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -63,6 +65,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (20261122000005, "web", include_str!("../../migrations/postgres/20261122000005_web.sql")),
     (20261122000006, "apply_lock", include_str!("../../migrations/postgres/20261122000006_apply_lock.sql")),
     (20261203000010, "decision_undo", include_str!("../../migrations/postgres/20261203000010_decision_undo.sql")),
+    (20261203000150, "identity", include_str!("../../migrations/postgres/20261203000150_identity.sql")),
 ];
 
 /// Embedded migrations as a source for sqlx's migrator (sqlx's `migrate!` macro needs the

@@ -322,9 +322,14 @@ fn code(kommune: KommuneKode) -> i64 {
 }
 
 impl Store {
-    /// Stores (or replaces) `user_name`'s password hash. True when the account is new.
+    /// Stores (or replaces) `user_name`'s password hash. True when the account is new. A changed
+    /// password ends all of the user's sessions.
     pub async fn set_web_password_hash(&self, user_name: &str, password_hash: &str) -> Result<bool, StoreError> {
-        Ok(on_db!(self, upsert_user(user_name, password_hash, &now()))?)
+        let created = on_db!(self, upsert_user(user_name, password_hash, &now()))?;
+        if !created {
+            self.delete_sessions_of(user_name).await?;
+        }
+        Ok(created)
     }
 
     /// The stored password hash of `user_name`, if the account exists.

@@ -123,6 +123,7 @@ pub fn copenhagen(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
 pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("app_title", "sorsync – SOR og FK-ORG i takt", "sorsync – SOR and FK-ORG in step"),
     ("sign_in", "Log ind", "Sign in"),
+    ("sign_in_saml", "Log ind med Fælleskommunal Adgangsstyring", "Sign in with Fælleskommunal Adgangsstyring"),
     ("sign_out", "Log ud", "Sign out"),
     ("user_name", "Brugernavn", "User name"),
     ("password", "Adgangskode", "Password"),

@@ -17,6 +17,7 @@ pub mod explain;
 pub mod i18n;
 pub mod openapi;
 pub mod pages;
+pub mod saml;
 pub mod views;
 
 use std::collections::HashMap;
@@ -42,10 +43,13 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The day the pages compute with (what-if dates, closed units). None: today.
     pub today: Option<NaiveDate>,
-    /// Trust this request header (e.g. `X-Remote-User`) as the signed-in user name, set by a
-    /// reverse proxy that authenticates users. Only when configured explicitly, and only safe when
-    /// the app is reachable through that proxy alone (bind to loopback). Sessions still work.
-    pub proxy_user_header: Option<String>,
+    /// Trust a request header (e.g. `X-Remote-User`) as the signed-in user name, set by a reverse
+    /// proxy that authenticates users: only from the proxies' addresses, with the shared secret,
+    /// for known accounts. Sessions still work.
+    pub proxy: Option<auth::ProxySignIn>,
+    /// Sign-in through Adgangsstyring (SAML). Local accounts are off then, unless
+    /// `[saml] local_accounts = true`.
+    pub saml: Option<Arc<saml::SamlSp>>,
 }
 
 /// The server's shared state: the store, the configuration, the login limiter and a small cache
@@ -59,6 +63,8 @@ struct Inner {
     store: Store,
     config: WebConfig,
     limiter: Mutex<auth::LoginLimiter>,
+    /// Slots for argon2 runs (sign-ins): bounds their memory and CPU under a flood.
+    hash_permits: tokio::sync::Semaphore,
     fk_trees: Mutex<HashMap<i64, Arc<FkTree>>>,
     sor_trees: Mutex<HashMap<i64, Arc<SorTree>>>,
     /// Each municipality's pending proposals in queue order with names, rebuilt when the store's
@@ -78,6 +84,7 @@ impl AppState {
                 store,
                 config,
                 limiter: Mutex::new(auth::LoginLimiter::default()),
+                hash_permits: tokio::sync::Semaphore::new(auth::MAX_CONCURRENT_HASHES),
                 fk_trees: Mutex::new(HashMap::new()),
                 sor_trees: Mutex::new(HashMap::new()),
                 queues: tokio::sync::Mutex::new(HashMap::new()),
@@ -94,6 +101,17 @@ impl AppState {
         &self.inner.config
     }
 
+    /// Whether local password accounts may sign in (always without SAML; with SAML only when
+    /// `[saml] local_accounts = true`).
+    pub fn local_accounts_enabled(&self) -> bool {
+        self.inner.config.saml.as_ref().is_none_or(|sp| sp.config().local_accounts)
+    }
+
+    /// The server's secret key (random per process): MACs of login form tokens.
+    pub fn server_key(&self) -> &[u8] {
+        self.inner.proxy_csrf_secret.as_bytes()
+    }
+
     /// The CSRF token of a user identified by the proxy header (stable for the process's life).
     pub fn proxy_csrf(&self, user: &str) -> String {
         auth::token_hash(&format!("{}:{user}", self.inner.proxy_csrf_secret))
@@ -101,6 +119,10 @@ impl AppState {
 
     pub fn today(&self) -> NaiveDate {
         self.inner.config.today.unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    fn hash_permits(&self) -> &tokio::sync::Semaphore {
+        &self.inner.hash_permits
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, auth::LoginLimiter> {
@@ -262,6 +284,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
+        .route("/saml/metadata", get(saml::metadata))
+        .route("/saml/login", get(saml::login))
+        .route("/saml/acs", post(saml::acs))
+        .route("/saml/logout", get(saml::logout_from_idp).post(saml::logout))
         .route("/lang", get(pages::set_lang))
         .route("/k/{kommune}", get(pages::overview))
         .route("/k/{kommune}/queue", get(pages::queue))

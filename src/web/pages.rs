@@ -8,7 +8,7 @@ use axum::Form;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
-use super::auth::{self, ClientAddr, Signed, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS};
+use super::auth::{self, ClientAddr, Signed, SESSION_COOKIE, SESSION_HOURS};
 use super::cases as views_cases;
 use super::i18n::Lang;
 use super::views::{self, parse_kommune, Act, AuditQuery, BulkQuery, QueueQuery, WhatIfQuery};
@@ -197,18 +197,26 @@ pub async fn login_form(State(state): State<AppState>, l: Lang) -> Response {
 }
 
 fn login_page(state: &AppState, l: Lang, problem: Option<&str>, status: StatusCode) -> Response {
-    let token = auth::random_token();
+    let token = auth::issue_login_token(state.server_key());
+    let saml = state.config().saml.is_some();
+    let local = state.local_accounts_enabled();
     let body = html! {
         h1 { (l.t("sign_in")) }
         @if let Some(p) = problem { p.error { (p) } }
-        form.login method="post" action="/login" {
-            input type="hidden" name="csrf" value=(token);
-            label { span { (l.t("user_name")) } input name="user" autocomplete="username" required autofocus; }
-            label { span { (l.t("password")) } input name="password" type="password" autocomplete="current-password" required; }
-            button type="submit" { (l.t("sign_in")) }
+        @if saml {
+            p { a.button href="/saml/login" { (l.t("sign_in_saml")) } }
+        }
+        @if local {
+            form.login method="post" action="/login" {
+                input type="hidden" name="csrf" value=(token);
+                label { span { (l.t("user_name")) } input name="user" autocomplete="username" required autofocus; }
+                label { span { (l.t("password")) } input name="password" type="password" autocomplete="current-password" required; }
+                button type="submit" { (l.t("sign_in")) }
+            }
         }
     };
-    let cookie = auth::set_cookie(LOGIN_COOKIE, &token, 3600, state.config().secure_cookies);
+    let secure = state.config().secure_cookies;
+    let cookie = auth::set_cookie(auth::login_cookie_name(secure), &token, auth::LOGIN_TOKEN_SECONDS, secure);
     (status, [(header::SET_COOKIE, cookie)], layout(l, l.t("sign_in"), None, None, body)).into_response()
 }
 
@@ -227,8 +235,8 @@ pub async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     // Double-submit: the form's token must equal the cookie set with the form.
-    let expected = auth::cookie(&headers, LOGIN_COOKIE);
-    let csrf_ok = matches!((expected, f.csrf.as_deref()), (Some(a), Some(b)) if auth::same_token(a, b));
+    let expected = auth::cookie(&headers, auth::login_cookie_name(state.config().secure_cookies));
+    let csrf_ok = auth::login_token_ok(state.server_key(), expected, f.csrf.as_deref());
     if !csrf_ok {
         return WebError::Csrf.into_response();
     }

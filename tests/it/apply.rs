@@ -792,7 +792,7 @@ async fn the_audit_log_shows_each_approval_and_write_with_before_and_after(db: &
     decide(store, &w.anna, rejected, Decision::Reject, Some("still open")).await.unwrap();
     let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
     apply_plan(store, &plan, &fake_sor(), &FakeFk::default(), &w.olga, &opts()).await.unwrap();
-    let log = store.audit_log(kommune()).await.unwrap();
+    let log = decisions_and_writes(store).await;
     let actions: Vec<(&str, &str, Option<i64>)> =
         log.iter().map(|e| (e.action.as_str(), e.actor.as_str(), e.proposal_id)).collect();
     assert_eq!(
@@ -822,14 +822,23 @@ async fn auto_approval_approves_only_unflagged_links_in_its_band_as_the_rule(db:
     let mut flagged_payload = link_payload(12, sor_id(12), 0.99);
     flagged_payload["flags"] = json!(["sor_id_on_several_units"]);
     let flagged = propose(&w, store, "link", 12, Some(sor_id(12)), None, flagged_payload).await;
-    let band = ConfidenceBand { min: 0.95, max: 1.0 };
-    let done = auto_approve(store, kommune(), band).await.unwrap();
+    // A configured band below the library's floor is raised to it.
+    let band = ConfidenceBand { min: 0.5, max: 1.0 };
+    let done = auto_approve(store, &w.olga, kommune(), band).await.unwrap();
+    let band = band.floored();
+    assert_eq!(band.min, ConfidenceBand::FLOOR);
     assert_eq!(done.approved, vec![sure]);
     assert_eq!(done.left_for_review, vec![flagged]);
     assert_eq!(store.proposal(unsure).await.unwrap().status, ProposalStatus::Pending);
-    let log = store.audit_log(kommune()).await.unwrap();
+    let log: Vec<_> =
+        store.audit_log(kommune()).await.unwrap().into_iter().filter(|e| e.action != "grant_role").collect();
     assert_eq!(log.len(), 1);
     assert!(log[0].automatic && log[0].action == "auto_approve" && log[0].actor == band.actor_name(), "{:?}", log[0]);
+    assert!(
+        log[0].detail.as_deref().unwrap_or("").contains("run by olga"),
+        "who started it, beside the rule: {:?}",
+        log[0]
+    );
 }
 
 async fn choosing_an_alternative_or_creating_new_replaces_the_proposed_link(db: &TestDb) {
@@ -854,7 +863,7 @@ async fn choosing_an_alternative_or_creating_new_replaces_the_proposed_link(db: 
         .steps
         .iter()
         .any(|s| matches!(&s.change, PlannedChange::Create { fk_uuid, .. } if *fk_uuid == fk_id(100))));
-    let actions: Vec<String> = store.audit_log(kommune()).await.unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = decisions_and_writes(store).await.into_iter().map(|e| e.action).collect();
     assert_eq!(actions, vec!["reject", "choose_alternative", "link_by_hand", "reject", "create_new"]);
 }
 
@@ -889,8 +898,14 @@ async fn the_audit_log_refuses_changes_and_deletions(db: &TestDb) {
         };
         assert!(refused, "{sql} was allowed");
     }
-    let log = store.audit_log(kommune()).await.unwrap();
+    let log = decisions_and_writes(store).await;
     assert_eq!((log.len(), log[0].actor.as_str()), (2, "anna"), "the link and the update, both approved by anna");
+}
+
+/// The municipality's audit log without the role grants of the test's set-up (grants are
+/// audited too).
+async fn decisions_and_writes(store: &Store) -> Vec<sorsync::store::AuditEntry> {
+    store.audit_log(kommune()).await.unwrap().into_iter().filter(|e| e.action != "grant_role").collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -918,6 +933,7 @@ async fn bulk_approval_shows_what_it_would_approve_and_needs_a_yes_without_a_ter
     let w = world(store).await;
     let sure = propose(&w, store, "link", 10, Some(sor_id(10)), None, link_payload(10, sor_id(10), 0.97)).await;
     let unsure = propose(&w, store, "link", 11, Some(sor_id(11)), None, link_payload(11, sor_id(11), 0.90)).await;
+    crate::support::map_os_users(store, &["anna", "olga"]).await;
     let bulk = ["proposals", "approve", "--kommune", "350", "--all", "--min-confidence", "0.95", "--as", "anna"];
     let (code, out, err) = run_cli(&db, &bulk);
     assert_eq!(code, Some(1), "{out}{err}");
@@ -946,6 +962,7 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
     let plan_arg = plan_path.to_str().unwrap();
+    crate::support::map_os_users(store, &["olga", "oscar"]).await;
     let (code, out, err) =
         run_cli(&db, &["plan", "--kommune", "350", "--out", plan_arg, "--as", "olga", "--date", "2026-12-01"]);
     assert_eq!(code, Some(0), "{err}");
@@ -975,17 +992,24 @@ async fn plan_export_audit_and_list_work_from_the_command_line() {
     let (code, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "json"]);
     assert_eq!(code, Some(0));
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let first = &json["entries"][0];
+    // Role grants are audited too; the first decision is what this test is about.
+    let decisions: Vec<&serde_json::Value> =
+        json["entries"].as_array().unwrap().iter().filter(|e| e["action"] != "grant_role").collect();
+    let grants = json["entries"].as_array().unwrap().len() - decisions.len();
+    let first = decisions[0];
     assert_eq!(
         (first["action"].as_str(), first["actor"].as_str(), first["proposal_id"].as_i64()),
         (Some("approve"), Some("anna"), Some(link_id(store, 11).await)),
         "the link the update follows from was approved first"
     );
-    assert_eq!(json["entries"][1]["proposal_id"].as_i64(), Some(update));
+    assert_eq!(decisions[1]["proposal_id"].as_i64(), Some(update));
     let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350", "--format", "csv"]);
     assert!(out.starts_with('\u{feff}') && out.contains("approve"), "{out}");
     let (_, out, _) = run_cli(&db, &["audit", "--kommune", "350"]);
-    assert!(out.contains("5 entries"), "two links, an update, a create and a closure: {out}");
+    assert!(
+        out.contains(&format!("{} entries", 5 + grants)),
+        "two links, an update, a create, a closure and the grants: {out}"
+    );
 
     let (_, out, _) = run_cli(&db, &["proposals", "list", "--kommune", "350", "--status", "approved"]);
     assert!(out.contains("5 proposals"), "{out}");

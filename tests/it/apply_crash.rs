@@ -194,6 +194,7 @@ async fn setup_with_limit(
     max_closures: usize,
 ) -> (Setup, Plan) {
     let plan = approved_plan(&db.store).await;
+    crate::support::map_os_users(&db.store, &["olga"]).await;
     let dir = tempfile::tempdir().unwrap();
     let sor = spawn(sor_tree(), SorStandInOptions { today: Some(day()), ..sor_options }).await.unwrap();
     let (fk_addr, _task) = fkorg::spawn(fk_tree(), crate::support::secure_fkorg_options()).await.unwrap();

@@ -176,6 +176,8 @@ fn preview_on_the_store_places_a_new_unit_under_the_approved_counterpart_of_its_
         .expect("a link proposal for Ældreforvaltning");
     let id = link["id"].to_string();
     let sor_id = link["sor_id"].as_str().expect("a SOR-ID").to_string();
+    let os = sorsync::cli::identity::os_user().unwrap();
+    assert!(run(&["--database-url", &url, "users", "map-os", &os, "anna"]).status.success());
     let approve = ["--database-url", &url, "proposals", "approve", &id, "--kommune", "999", "--as", "anna"];
     assert!(!run(&approve).status.success(), "anna has no role yet");
     let grant = ["--database-url", &url, "users", "grant", "anna", "--kommune", "999", "--role", "sor_admin"];

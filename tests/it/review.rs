@@ -258,6 +258,14 @@ async fn proposals_are_approved_and_rejected_from_the_command_line() {
         )
     };
 
+    // Without a verified identity: refused, whatever --as says.
+    let (code, _, err) = cli(&["proposals", "approve", &ids[0].to_string(), "--kommune", "350", "--as", "carl"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("users map-os"), "{err}");
+    let os = sorsync::cli::identity::os_user().unwrap();
+    let (code, _, err) = cli(&["users", "map-os", &os, "carl"]);
+    assert_eq!(code, Some(0), "{err}");
+
     // Without the role: refused with a message that says what is missing, and nothing changes.
     let (code, _, err) = cli(&["proposals", "approve", &ids[0].to_string(), "--kommune", "350", "--as", "carl"]);
     assert_eq!(code, Some(1));

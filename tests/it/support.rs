@@ -116,3 +116,12 @@ pub fn fkorg_toml_keys(addr: std::net::SocketAddr) -> String {
         certs.ca_certificate().display().to_string(),
     )
 }
+
+/// Lets this process's operating-system account act as each of `users` on the command line
+/// (mutating commands need a verified identity).
+pub async fn map_os_users(store: &sorsync::store::Store, users: &[&str]) {
+    let os = sorsync::cli::identity::os_user().unwrap();
+    for u in users {
+        store.map_os_user(&os, u, "test").await.unwrap();
+    }
+}

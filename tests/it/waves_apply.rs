@@ -62,9 +62,12 @@ retry_max_delay_ms = 100
 
     let loaded = run(&config, &["waves", "load", fixture("waves/bundled.toml").to_str().unwrap()]);
     assert!(loaded.status.success(), "{}", text(&loaded));
+    let os = sorsync::cli::identity::os_user().unwrap();
     for (user, role) in [("olga", "operator"), ("anna", "sor_admin")] {
         let g = run(&config, &["users", "grant", user, "--kommune", "320", "--role", role]);
         assert!(g.status.success(), "{}", text(&g));
+        let m = run(&config, &["users", "map-os", &os, user]);
+        assert!(m.status.success(), "{}", text(&m));
     }
     let wave = ["waves", "run", "pilots", "--today", "2026-11-02", "--as", "olga", "--data", data.to_str().unwrap()];
 
