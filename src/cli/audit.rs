@@ -132,7 +132,7 @@ fn text_line(e: &AuditEntry) -> String {
         (Some(b), None) => format!("  before: {}", value(b)),
         (None, None) => String::new(),
     };
-    let detail = e.detail.as_deref().map(|d| format!("  ({d})")).unwrap_or_default();
+    let detail = e.detail.as_deref().map(|d| format!("  ({})", value(d))).unwrap_or_default();
     format!("{}  {who}  {}{proposal}{key}{change}{detail}", readable_time(&e.at), e.action)
 }
 

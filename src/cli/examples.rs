@@ -71,14 +71,21 @@ Every key has an environment override, e.g. SORSYNC_DATABASE_URL.",
     (
         "stand-in",
         "Examples:
-  sorsync stand-in fkorg --data fixtures/bundled/999/fkorg.json --port 8701
-  sorsync stand-in sor --data fixtures/bundled/999/sor.xml --port 8702",
+  sorsync stand-in fkorg --data fixtures/bundled/999/fkorg.json --port 8701 --certs certs/
+  sorsync stand-in sor --data fixtures/bundled/999/sor.xml --port 8702
+  sorsync stand-in idp --port 8703 --kommune 320",
     ),
     (
         "stand-in fkorg",
         "Examples:
-  sorsync stand-in fkorg --data fkorg.json --port 8701
-  sorsync stand-in fkorg --data fkorg.json --port 8701 --certs certs/   # HTTPS, certificate-bound tokens",
+  sorsync stand-in fkorg --data fkorg.json --port 8701 --certs certs/   # HTTPS, tokens to certs/client.pem
+  sorsync stand-in fkorg --data fkorg.json --port 8701 --certs certs/ --fail-rate 0.1",
+    ),
+    (
+        "stand-in idp",
+        "Examples:
+  sorsync stand-in idp --port 8703 --kommune 320            # Adgangsstyring stand-in for the demo users of 320
+  sorsync stand-in idp --port 8703 --dir idp/ --kommune 101 --kommune 320",
     ),
     (
         "stand-in sor",
@@ -193,6 +200,22 @@ Examples:
         "users list",
         "Examples:
   sorsync users list",
+    ),
+    (
+        "users revoke",
+        "Examples:
+  sorsync users revoke anna --kommune 320 --role sor_admin   # audited; ends anna's sessions",
+    ),
+    (
+        "users map-os",
+        "Examples:
+  sorsync users map-os jens anna       # the OS account jens may run commands as anna
+  sorsync users map-os uid:1001 olga",
+    ),
+    (
+        "users unmap-os",
+        "Examples:
+  sorsync users unmap-os jens anna",
     ),
     (
         "plan",

@@ -388,6 +388,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("audit_link_by_hand", "Koblet i hånden", "Linked by hand"),
     ("audit_close_sor_only", "SOR-enhed nedlagt", "SOR unit closed"),
     ("audit_undo", "Fortrudt", "Undone"),
+    ("audit_grant_role", "Rolle tildelt", "Role granted"),
+    ("audit_revoke_role", "Rolle frataget", "Role revoked"),
     ("audit_write", "Skrevet til SOR", "Written to SOR"),
     ("audit_write_failed", "Skrivning fejlede", "Write failed"),
     ("audit_write_found", "Fundet i SOR", "Found in SOR"),

@@ -1120,6 +1120,12 @@ fn audit_detail(l: Lang, d: &str) -> String {
     if let Some(t) = l.text(&format!("detail_{}", d.replace(' ', "_"))) {
         return t.to_string();
     }
+    // A role granted or revoked: `{"user": .., "role": ..}`.
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(d) {
+        if let (Some(user), Some(role)) = (v["user"].as_str(), v["role"].as_str()) {
+            return format!("{}: {user}", l.role(role));
+        }
+    }
     let (first, rest) = d.split_once(' ').unwrap_or((d, ""));
     if views::KINDS.contains(&first) {
         return format!("{} {rest}", l.kind(first)).trim_end().to_string();
