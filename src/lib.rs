@@ -12,6 +12,7 @@ pub mod domain;
 pub mod generate;
 pub mod markup;
 pub mod matching;
+pub mod net;
 pub mod preview;
 pub mod private_file;
 pub mod review;

@@ -46,22 +46,13 @@ impl<P: TokenProvider> SorusClient<P> {
         let shown = redact_password(&cfg.url);
         let url =
             Url::parse(&cfg.url).map_err(|e| SorusError::Config(format!("sor.url {shown:?} is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(SorusError::Config(format!("sor.url {shown:?} must start with https:// or http://")));
-        }
-        if url.scheme() == "http" && !is_loopback(&url) {
-            return Err(SorusError::Config(format!(
-                "sor.url {shown:?} uses plain http to another machine: use https:// (plain http only to this machine)"
-            )));
-        }
+        crate::net::check_scheme("sor.url", &url).map_err(|e| SorusError::Config(e.replace(url.as_str(), &shown)))?;
         if cfg.timeout_secs == 0 || cfg.connect_timeout_secs == 0 {
             return Err(SorusError::Config("sor.timeout_secs and sor.connect_timeout_secs must be at least 1".into()));
         }
-        let http = reqwest::Client::builder()
-            // A redirect would re-send the ID card to wherever it points: never followed.
-            .redirect(reqwest::redirect::Policy::none())
+        // No redirects: one would re-send the ID card to wherever it points.
+        let http = crate::net::client_builder()
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
-            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SorusError::Config(format!("cannot set up HTTP: {e}")))?;
         Ok(SorusClient { http, url, shown, timeout: Duration::from_secs(cfg.timeout_secs), tokens })
@@ -155,33 +146,17 @@ impl<P: TokenProvider> SorWriter for SorusClient<P> {
     }
 }
 
-/// True for a URL host that is this machine (plain HTTP is allowed there only, for the stand-in).
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Reads at most [`MAX_ANSWER_BYTES`] of an answer, in chunks; a longer one is a temporary failure
 /// (a proxy's error page or a broken server, not SORUS).
-async fn read_capped(mut resp: reqwest::Response, shown: &str) -> Result<Vec<u8>, WriteError> {
-    let mut out = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if out.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(WriteError::Temporary(format!(
-                        "SOR ({shown}): the answer is longer than {MAX_ANSWER_BYTES} bytes; not read"
-                    )));
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(out),
-            Err(e) => {
-                return Err(WriteError::Temporary(format!("SOR ({shown}): the answer broke off: {}", describe(&e))))
-            }
+async fn read_capped(resp: reqwest::Response, shown: &str) -> Result<Vec<u8>, WriteError> {
+    crate::net::read_capped(resp, MAX_ANSWER_BYTES).await.map_err(|e| match e {
+        crate::net::ReadFailure::TooLong { cap } => {
+            WriteError::Temporary(format!("SOR ({shown}): the answer is longer than {cap} bytes; not read"))
         }
-    }
+        crate::net::ReadFailure::Broken(e) => {
+            WriteError::Temporary(format!("SOR ({shown}): the answer broke off: {}", describe(&e)))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -208,6 +208,9 @@ struct Answer {
     body: Vec<u8>,
 }
 
+/// The most of one FK-ORG answer we read (a page of 500 units with their addresses is a few MB).
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
 impl FkOrgClient {
     /// Checks the configuration and prepares the HTTP client (no request is sent yet).
     pub fn new(cfg: &FkOrgConfig) -> Result<Self, ClientError> {
@@ -240,9 +243,8 @@ impl FkOrgClient {
             std::fs::read(path).map_err(|e| ClientError::Config(format!("fkorg.{key} {}: {e}", path.display())))
         };
         let timeout = Duration::from_secs(cfg.timeout_secs);
-        let mut http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("sorsync/", env!("CARGO_PKG_VERSION")));
+        // No redirects: one would carry the token or the signed SOAP body to wherever it points.
+        let mut http = crate::net::client_builder().connect_timeout(timeout.min(Duration::from_secs(10)));
         if cfg.client_secret.is_some() || cfg.client_id.is_some() {
             return Err(ClientError::Config(
                 "fkorg.client_id and fkorg.client_secret (SORSYNC_FKORG_CLIENT_SECRET) are no longer used: KOMBIT's \
@@ -301,6 +303,14 @@ impl FkOrgClient {
                 .join(super::oioidws::STS_PATH)
                 .map_err(|e| ClientError::Config(format!("cannot derive the STS address from fkorg.token_url: {e}")))?,
         };
+        for (key, url) in [
+            ("fkorg.endpoint", &endpoint),
+            ("fkorg.token_url", &token_url),
+            ("fkorg.soap_url", &soap_base),
+            ("fkorg.sts_url", &sts_url),
+        ] {
+            crate::net::check_scheme(key, url).map_err(ClientError::Config)?;
+        }
         let http = http.build().map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
         Ok(FkOrgClient {
             http,
@@ -732,10 +742,19 @@ impl FkOrgClient {
             let last = match request().timeout(self.timeout).send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    match resp.bytes().await {
-                        Ok(body) if !status.is_server_error() => return Ok(Answer { status, body: body.to_vec() }),
+                    match crate::net::read_capped(resp, MAX_ANSWER_BYTES).await {
+                        Ok(body) if !status.is_server_error() => return Ok(Answer { status, body }),
                         Ok(body) => format!("HTTP {} {}", status.as_u16(), body_detail(&body)),
-                        Err(e) => format!("reading the answer failed: {}", describe(&e)),
+                        Err(crate::net::ReadFailure::TooLong { cap }) => {
+                            return Err(ClientError::Unavailable {
+                                url: url.to_string(),
+                                attempts: attempt + 1,
+                                last: format!("the answer is longer than {cap} bytes; not read"),
+                            })
+                        }
+                        Err(crate::net::ReadFailure::Broken(e)) => {
+                            format!("reading the answer failed: {}", describe(&e))
+                        }
                     }
                 }
                 Err(e) if e.is_builder() => return Err(ClientError::Config(describe(&e))),

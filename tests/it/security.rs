@@ -163,3 +163,74 @@ fn a_very_deep_tree_prints_in_linear_space() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("[level {}] Enhed {}", DEPTH - 1, DEPTH - 1)), "the deepest unit says its level");
 }
+
+/// A plain-HTTP server on loopback that answers every request with `head` (and no body beyond
+/// `body_len` bytes of `x`), and counts the connections it got.
+async fn raw_server(
+    head: String,
+    body_len: usize,
+) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let head = head.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(head.as_bytes()).await;
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = body_len;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if sock.write_all(&chunk[..n]).await.is_err() {
+                        break;
+                    }
+                    left -= n;
+                }
+            });
+        }
+    });
+    (addr, hits)
+}
+
+#[tokio::test]
+async fn the_fkorg_client_follows_no_redirect_and_speaks_plain_http_to_no_other_machine() {
+    use sorsync::sources::fkorg_client::FkOrgClient;
+    let cvr = sorsync::domain::Cvr::parse("29189846").unwrap();
+    let (elsewhere, stolen) = raw_server("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".into(), 0).await;
+    let (redirecting, _) = raw_server(
+        format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: http://{elsewhere}/steal\r\ncontent-length: 0\r\n\r\n"),
+        0,
+    )
+    .await;
+    let mut cfg = crate::support::fkorg_config(redirecting);
+    cfg.token_url = format!("http://{redirecting}/runtime/api/rest/oauth/v1/issue");
+    cfg.endpoint = format!("http://{redirecting}/organisation/organisationhent/1");
+    cfg.max_retries = 0;
+    let client = FkOrgClient::new(&cfg).unwrap();
+    assert!(client.fetch_tree(cvr).await.is_err());
+    assert_eq!(stolen.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect was followed");
+
+    let mut remote = crate::support::fkorg_config(redirecting);
+    remote.endpoint = "http://fkorg.example.dk/organisation/organisationhent/1".into();
+    let err = FkOrgClient::new(&remote).unwrap_err().to_string();
+    assert!(err.contains("plain http to another machine"), "{err}");
+}
+
+#[tokio::test]
+async fn an_endless_fkorg_answer_is_not_read_to_the_end() {
+    use sorsync::sources::fkorg_client::FkOrgClient;
+    let cvr = sorsync::domain::Cvr::parse("29189846").unwrap();
+    // No content length: the client cannot know in advance; it must stop reading at its cap.
+    let (server, _) = raw_server("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".into(), 80 * 1024 * 1024).await;
+    let mut cfg = crate::support::fkorg_config(server);
+    cfg.token_url = format!("http://{server}/runtime/api/rest/oauth/v1/issue");
+    cfg.max_retries = 0;
+    let err = FkOrgClient::new(&cfg).unwrap().fetch_tree(cvr).await.unwrap_err().to_string();
+    assert!(err.contains("longer than"), "{err}");
+}
