@@ -135,7 +135,7 @@ pub fn build(
         } else {
             let reason = if fk_is_closed(u, opts.today) {
                 NotInSorReason::Closed
-            } else if !registered.wants(f) {
+            } else if registered.clearly_unwanted(f) {
                 NotInSorReason::NotRegistered { kind: registered.kind_of(f).to_string() }
             } else {
                 NotInSorReason::NoPlace
