@@ -137,7 +137,7 @@ fn text_line(e: &AuditEntry) -> String {
 }
 
 /// `2026-11-22T08:00:00.000Z` as `2026-11-22 08:00:00 UTC` (other text as it is).
-fn readable_time(at: &str) -> String {
+pub(super) fn readable_time(at: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(at) {
         Ok(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         Err(_) => at.to_string(),

@@ -295,7 +295,7 @@ fn last_run_text(s: &MunicipalityStatus) -> String {
             r.run_id,
             if r.dry_run { " (dry)" } else { "" },
             r.outcome,
-            r.finished_at.as_deref().unwrap_or(&r.started_at)
+            super::audit::readable_time(r.finished_at.as_deref().unwrap_or(&r.started_at))
         ),
         None => "never run".to_string(),
     }

@@ -234,3 +234,39 @@ async fn an_endless_fkorg_answer_is_not_read_to_the_end() {
     let err = FkOrgClient::new(&cfg).unwrap().fetch_tree(cvr).await.unwrap_err().to_string();
     assert!(err.contains("longer than"), "{err}");
 }
+
+#[test]
+fn a_reader_that_stops_early_gets_no_error_from_us() {
+    use std::process::Stdio;
+    // 20,000 units: far more output than a pipe holds.
+    let uuid = |i: usize| format!("a1000000-0000-4000-8000-{i:012}");
+    let edges: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| {
+            serde_json::json!({ "node": {
+                "uuid": uuid(i),
+                "enhedsnavn": format!("Enhed {i}"),
+                "overordnetEnhed": if i == 0 { serde_json::Value::Null } else { serde_json::json!({ "uuid": uuid(0) }) },
+                "tilstand": { "status": "AKTIV", "fraTidspunkt": "2019-01-01T00:00:00+01:00", "tilTidspunkt": null },
+                "adresser": []
+            }})
+        })
+        .collect();
+    let page = serde_json::json!({ "data": { "organisationEnhedListe": {
+        "edges": edges, "pageInfo": { "hasNextPage": false }
+    }}});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wide.json");
+    std::fs::write(&file, serde_json::to_vec(&page).unwrap()).unwrap();
+    let mut child = sorsync()
+        .args(["inspect", "fkorg", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // and the pipe closes here, like `| head`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("Broken pipe") && !stderr.contains("panicked"), "{stderr}");
+}
