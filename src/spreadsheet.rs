@@ -144,7 +144,7 @@ pub fn write<W: Write>(
     w.flush()
 }
 
-/// [`write`] into memory.
+/// [`write()`] into memory.
 pub fn bytes(flavour: Flavour, header: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.

@@ -14,7 +14,7 @@ pub fn init(verbose: u8) {
 }
 
 /// The longest message [`printable`] shows.
-const MAX_SHOWN_CHARS: usize = 4000;
+pub const MAX_SHOWN_CHARS: usize = 4000;
 
 /// `text` made safe for a terminal: control characters other than line breaks and tabs (an escape
 /// sequence in a unit name or in a server's error message could move the cursor, rewrite the

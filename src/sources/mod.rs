@@ -38,7 +38,7 @@ impl fmt::Display for RecordRef {
 }
 
 /// How much of a record's name an error shows.
-const SHOWN_NAME_CHARS: usize = 80;
+pub const SHOWN_NAME_CHARS: usize = 80;
 
 /// The longest name (of a unit, a user, a person) we accept. SOR's schema allows 60 characters
 /// for EntityName; FK-ORG publishes no limit. Well above both, so a real name is never refused,

@@ -361,7 +361,7 @@ pub enum ServeError {
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long shutting down waits for requests in flight.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves the app on a bound listener until `shutdown` completes, then lets requests in flight
 /// finish (up to [`SHUTDOWN_GRACE`]). Each connection is HTTP/1.1 with [`HEADER_READ_TIMEOUT`]
