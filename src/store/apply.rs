@@ -184,15 +184,6 @@ pub(crate) fn insert_audit<'a>(kommune: KommuneKode, at: &'a str, e: &'a NewAudi
     }
 }
 
-macro_rules! on_db {
-    ($store:expr, $function:ident ( $($arg:expr),* )) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => apply_sql::sqlite::$function(pool, $($arg),*).await,
-            Pool::Postgres(pool) => apply_sql::postgres::$function(pool, $($arg),*).await,
-        }
-    };
-}
-
 impl Store {
     /// Records `change` as 'sending' before it is sent, unless its key is known already; returns
     /// the change as the store now has it (an earlier run's state when the key was known) and
@@ -217,7 +208,7 @@ impl Store {
             actor: change.actor,
             started_at: &started_at,
         };
-        let (row, ours) = on_db!(self, begin_change(&row, resend_failed))?;
+        let (row, ours) = on_db!(self, apply_sql::begin_change(&row, resend_failed))?;
         Ok((record(row)?, ours))
     }
 
@@ -244,7 +235,7 @@ impl Store {
             FinishChange { key, state, outcome_json, sor_id, reason, attempts: i64::from(attempts), finished_at: &at };
         let a = insert_audit(kommune, &at, audit);
         let l = link.map(|(fk_uuid, sor_id)| InsertLink { fk_uuid, sor_id, by: &audit.actor, at: &at });
-        Ok(match on_db!(self, finish_change(&f, &a, l.as_ref()))? {
+        Ok(match on_db!(self, apply_sql::finish_change(&f, &a, l.as_ref()))? {
             Finish::Finished => ChangeFinished::Finished,
             Finish::NotSending => ChangeFinished::SettledElsewhere,
             Finish::LinkTaken { fk_uuid, sor_id } => ChangeFinished::LinkTaken { fk_uuid, sor_id },
@@ -253,22 +244,22 @@ impl Store {
 
     /// One change by its key.
     pub async fn change(&self, key: &str) -> Result<Option<ChangeRecord>, StoreError> {
-        on_db!(self, change(key))?.map(record).transpose()
+        on_db!(self, apply_sql::change(key))?.map(record).transpose()
     }
 
     /// The municipality's changes, oldest first.
     pub async fn changes(&self, kommune: KommuneKode) -> Result<Vec<ChangeRecord>, StoreError> {
-        on_db!(self, changes(code(kommune)))?.into_iter().map(record).collect()
+        on_db!(self, apply_sql::changes(code(kommune)))?.into_iter().map(record).collect()
     }
 
     /// Appends an entry to the audit log. Returns its id.
     pub async fn append_audit(&self, kommune: KommuneKode, e: &NewAuditEntry) -> Result<i64, StoreError> {
         let at = now();
-        Ok(on_db!(self, append_audit(&insert_audit(kommune, &at, e)))?)
+        Ok(on_db!(self, apply_sql::append_audit(&insert_audit(kommune, &at, e)))?)
     }
 
     /// The municipality's audit log, oldest first.
     pub async fn audit_log(&self, kommune: KommuneKode) -> Result<Vec<AuditEntry>, StoreError> {
-        on_db!(self, audit(code(kommune)))?.into_iter().map(entry).collect()
+        on_db!(self, apply_sql::audit(code(kommune)))?.into_iter().map(entry).collect()
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::domain::KommuneKode;
 
+use super::review::code;
 use super::{now, Pool, Store, StoreError};
 
 const ENSURE_USER: &str = "INSERT INTO web_users (user_name, password_hash, created_at) VALUES ($1, $2, $3) \
@@ -148,19 +149,6 @@ macro_rules! identity_backend {
 
 identity_backend!(sqlite, sqlx::Sqlite);
 identity_backend!(postgres, sqlx::Postgres);
-
-macro_rules! on_db {
-    ($store:expr, $function:ident ( $($arg:expr),* )) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => sqlite::$function(pool, $($arg),*).await,
-            Pool::Postgres(pool) => postgres::$function(pool, $($arg),*).await,
-        }
-    };
-}
-
-fn code(kommune: KommuneKode) -> i64 {
-    i64::from(kommune.as_u16())
-}
 
 impl Store {
     /// Makes sure an account that signs in elsewhere (SAML) exists, without a usable password.

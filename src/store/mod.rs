@@ -4,6 +4,24 @@
 //! [`SorTree::new`] / [`FkTree::new`], so inheritance is always computed by the current rules.
 //! Importing the same content twice (in any order, from any path) makes no new snapshot.
 
+/// Runs `function` of the statement module for the store's database: `on_db!(store, f(args))`
+/// for the calling module's own `sqlite`/`postgres` modules, `on_db!(store, review_sql::f(args))`
+/// for another's. The one dispatch from `Store` to the statements compiled for each database.
+macro_rules! on_db {
+    ($store:expr, $module:ident :: $function:ident ( $($arg:expr),* $(,)? )) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => $module::sqlite::$function(pool, $($arg),*).await,
+            Pool::Postgres(pool) => $module::postgres::$function(pool, $($arg),*).await,
+        }
+    };
+    ($store:expr, $function:ident ( $($arg:expr),* $(,)? )) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => sqlite::$function(pool, $($arg),*).await,
+            Pool::Postgres(pool) => postgres::$function(pool, $($arg),*).await,
+        }
+    };
+}
+
 mod apply;
 mod apply_lock;
 pub(crate) mod apply_sql;

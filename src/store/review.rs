@@ -149,7 +149,7 @@ pub fn units_data_hash(fk: Option<&FkUnit>, sor: Option<&SorUnit>) -> String {
     super::rows::units_data_hash(fk, sor)
 }
 
-/// A municipality code as the tables hold it (shared by the review and apply storage).
+/// A municipality code as the tables hold it (every store module uses this one).
 pub(super) fn code(kommune: KommuneKode) -> i64 {
     i64::from(kommune.as_u16())
 }
@@ -230,15 +230,6 @@ fn review_state(rows: &ReviewRows) -> ReviewState {
     }
 }
 
-macro_rules! on_db {
-    ($store:expr, $function:ident ( $($arg:expr),* )) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => review_sql::sqlite::$function(pool, $($arg),*).await,
-            Pool::Postgres(pool) => review_sql::postgres::$function(pool, $($arg),*).await,
-        }
-    };
-}
-
 impl Store {
     /// In one transaction (no other review write for `kommune` in between): reads the
     /// municipality's review state, lets `plan` choose, supersedes and inserts. Returns the ids of
@@ -271,7 +262,10 @@ impl Store {
             let p = plan(&review_state(r));
             (p.supersede, p.insert)
         };
-        Ok(on_db!(self, record_run(code(kommune), fk_snapshot_id, sor_snapshot_id, &created_at, &rows, plan))?)
+        Ok(on_db!(
+            self,
+            review_sql::record_run(code(kommune), fk_snapshot_id, sor_snapshot_id, &created_at, &rows, plan)
+        )?)
     }
 
     /// The municipality's proposals (only those with `status` when given), oldest first.
@@ -281,13 +275,13 @@ impl Store {
         kommune: KommuneKode,
         status: Option<ProposalStatus>,
     ) -> Result<Vec<StoredProposal>, StoreError> {
-        let rows = on_db!(self, proposals(code(kommune), status.map(ProposalStatus::as_str)))?;
+        let rows = on_db!(self, review_sql::proposals(code(kommune), status.map(ProposalStatus::as_str)))?;
         rows.into_iter().map(stored).collect()
     }
 
     /// One proposal.
     pub async fn proposal(&self, id: i64) -> Result<StoredProposal, StoreError> {
-        let row = on_db!(self, proposal(id))?;
+        let row = on_db!(self, review_sql::proposal(id))?;
         stored(row.ok_or(StoreError::NoSuchProposal(id))?)
     }
 
@@ -334,7 +328,7 @@ impl Store {
             decided_at: &decided_at,
             action,
         };
-        decided(proposal_id, on_db!(self, decide(code(kommune), d))?)
+        decided(proposal_id, on_db!(self, review_sql::decide(code(kommune), d))?)
     }
 
     /// A decision by hand, all or nothing: optionally decides `first` (a pending proposal, with
@@ -383,8 +377,10 @@ impl Store {
             decided_at: &decided_at,
             action,
         };
-        let (id, outcome) =
-            on_db!(self, decide_by_hand(code(kommune), first, supersede, &row, snapshots.0, snapshots.1, then))?;
+        let (id, outcome) = on_db!(
+            self,
+            review_sql::decide_by_hand(code(kommune), first, supersede, &row, snapshots.0, snapshots.1, then)
+        )?;
         decided(if id == 0 { first_id.unwrap_or(0) } else { id }, outcome)?;
         Ok(id)
     }
@@ -393,7 +389,7 @@ impl Store {
     /// `review_sql::undo_last`), all or nothing, with its `undo` audit entry. Does NOT check roles:
     /// call [`crate::review::undo_last`], which does.
     pub async fn undo_decision(&self, kommune: KommuneKode, actor: &str) -> Result<UndoRecord, StoreError> {
-        Ok(on_db!(self, undo_last(code(kommune), actor, &now()))?)
+        Ok(on_db!(self, review_sql::undo_last(code(kommune), actor, &now()))?)
     }
 
     /// The municipality's approved links.
@@ -411,7 +407,7 @@ impl Store {
     }
 
     pub async fn links(&self, kommune: KommuneKode) -> Result<Vec<ApprovedLink>, StoreError> {
-        let rows = on_db!(self, links(code(kommune)))?;
+        let rows = on_db!(self, review_sql::links(code(kommune)))?;
         Ok(rows
             .into_iter()
             .map(|(fk_uuid, sor_id, approved_by, approved_at)| ApprovedLink {
@@ -432,17 +428,17 @@ impl Store {
         role: &str,
         granted_by: &str,
     ) -> Result<bool, StoreError> {
-        Ok(on_db!(self, grant(user_name, code(kommune), role, granted_by, &now()))?)
+        Ok(on_db!(self, review_sql::grant(user_name, code(kommune), role, granted_by, &now()))?)
     }
 
     /// Whether `user_name` holds `role` for `kommune`.
     pub async fn has_role(&self, user_name: &str, kommune: KommuneKode, role: &str) -> Result<bool, StoreError> {
-        Ok(on_db!(self, has_role(user_name, code(kommune), role))?)
+        Ok(on_db!(self, review_sql::has_role(user_name, code(kommune), role))?)
     }
 
     /// Every role grant, by municipality and user.
     pub async fn role_grants(&self) -> Result<Vec<RoleGrant>, StoreError> {
-        let rows = on_db!(self, grants())?;
+        let rows = on_db!(self, review_sql::grants())?;
         rows.into_iter()
             .map(|(user_name, k, role, granted_by, granted_at)| {
                 Ok(RoleGrant { user_name, kommune: kommune_from(k)?, role, granted_by, granted_at })

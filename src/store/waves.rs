@@ -141,15 +141,6 @@ fn job(row: JobRow) -> Result<WaveJob, StoreError> {
     })
 }
 
-macro_rules! on_db {
-    ($store:expr, $function:ident ( $($arg:expr),* )) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => waves_sql::sqlite::$function(pool, $($arg),*).await,
-            Pool::Postgres(pool) => waves_sql::postgres::$function(pool, $($arg),*).await,
-        }
-    };
-}
-
 impl Store {
     /// Stores the checked plan (JSON) and its municipalities, replacing the one stored before.
     /// False (nothing written) when the stored plan has the same `content_hash`.
@@ -172,12 +163,12 @@ impl Store {
                 status: m.status,
             })
             .collect();
-        Ok(on_db!(self, store_plan(content_hash, plan_json, source, &now(), &rows))?)
+        Ok(on_db!(self, waves_sql::store_plan(content_hash, plan_json, source, &now(), &rows))?)
     }
 
     /// The stored wave plan, if one was loaded.
     pub async fn wave_plan(&self) -> Result<Option<StoredWavePlan>, StoreError> {
-        Ok(on_db!(self, plan())?.map(|(plan_json, content_hash, source, stored_at)| StoredWavePlan {
+        Ok(on_db!(self, waves_sql::plan())?.map(|(plan_json, content_hash, source, stored_at)| StoredWavePlan {
             plan_json,
             content_hash,
             source,
@@ -188,7 +179,7 @@ impl Store {
     /// The latest unfinished run of `wave` with the same `dry_run` (to resume it), else a new one.
     /// Returns (run id, resumed).
     pub async fn open_wave_run(&self, wave: &str, dry_run: bool) -> Result<(i64, bool), StoreError> {
-        if let Some(id) = on_db!(self, open_run(wave, dry_run))? {
+        if let Some(id) = on_db!(self, waves_sql::open_run(wave, dry_run))? {
             return Ok((id, true));
         }
         Ok((self.new_wave_run(wave, dry_run).await?, false))
@@ -196,17 +187,17 @@ impl Store {
 
     /// A new run of `wave`.
     pub async fn new_wave_run(&self, wave: &str, dry_run: bool) -> Result<i64, StoreError> {
-        Ok(on_db!(self, insert_run(wave, dry_run, &now()))?)
+        Ok(on_db!(self, waves_sql::insert_run(wave, dry_run, &now()))?)
     }
 
     /// Marks a run finished with its overall outcome.
     pub async fn finish_wave_run(&self, run_id: i64, outcome: &str) -> Result<(), StoreError> {
-        Ok(on_db!(self, finish_run(run_id, &now(), outcome))?)
+        Ok(on_db!(self, waves_sql::finish_run(run_id, &now(), outcome))?)
     }
 
     /// Records that `run_id` started work on `kommune` (again: an earlier unfinished start is reset).
     pub async fn start_wave_item(&self, run_id: i64, kommune: KommuneKode) -> Result<(), StoreError> {
-        Ok(on_db!(self, start_item(run_id, code(kommune), &now()))?)
+        Ok(on_db!(self, waves_sql::start_item(run_id, code(kommune), &now()))?)
     }
 
     /// Records how `run_id` ended for `kommune`.
@@ -218,17 +209,17 @@ impl Store {
         metrics: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        Ok(on_db!(self, finish_item(run_id, code(kommune), &now(), outcome, metrics, error))?)
+        Ok(on_db!(self, waves_sql::finish_item(run_id, code(kommune), &now(), outcome, metrics, error))?)
     }
 
     /// The items of one run, by kommunekode.
     pub async fn wave_run_items(&self, run_id: i64) -> Result<Vec<WaveRunItem>, StoreError> {
-        on_db!(self, items_of_run(run_id))?.into_iter().map(item).collect()
+        on_db!(self, waves_sql::items_of_run(run_id))?.into_iter().map(item).collect()
     }
 
     /// Every run item of `kommune`, oldest run first (dry runs included: see `dry_run`).
     pub async fn wave_items_of(&self, kommune: KommuneKode) -> Result<Vec<WaveRunItem>, StoreError> {
-        on_db!(self, items_of_kommune(code(kommune)))?.into_iter().map(item).collect()
+        on_db!(self, waves_sql::items_of_kommune(code(kommune)))?.into_iter().map(item).collect()
     }
 
     /// Queues one job per municipality for `run_id`; `options` (JSON) says how to run them.
@@ -239,12 +230,12 @@ impl Store {
         options: &str,
     ) -> Result<Vec<i64>, StoreError> {
         let codes: Vec<i64> = kommuner.iter().map(|k| code(*k)).collect();
-        Ok(on_db!(self, insert_jobs(run_id, &codes, &now(), options))?)
+        Ok(on_db!(self, waves_sql::insert_jobs(run_id, &codes, &now(), options))?)
     }
 
     /// The jobs of a run, in queue order.
     pub async fn wave_jobs(&self, run_id: i64) -> Result<Vec<WaveJob>, StoreError> {
-        on_db!(self, jobs_of_run(run_id))?.into_iter().map(job).collect()
+        on_db!(self, waves_sql::jobs_of_run(run_id))?.into_iter().map(job).collect()
     }
 
     /// Takes the next job no live worker is working on, as `worker`, or None when there is none.

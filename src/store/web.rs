@@ -5,6 +5,7 @@
 
 use crate::domain::KommuneKode;
 
+use super::review::code;
 use super::{now, Pool, Store, StoreError};
 
 /// Which pending proposals the review queue shows.
@@ -307,19 +308,6 @@ macro_rules! web_backend {
 
 web_backend!(sqlite, sqlx::Sqlite);
 web_backend!(postgres, sqlx::Postgres);
-
-macro_rules! on_db {
-    ($store:expr, $function:ident ( $($arg:expr),* )) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => sqlite::$function(pool, $($arg),*).await,
-            Pool::Postgres(pool) => postgres::$function(pool, $($arg),*).await,
-        }
-    };
-}
-
-fn code(kommune: KommuneKode) -> i64 {
-    i64::from(kommune.as_u16())
-}
 
 impl Store {
     /// Stores (or replaces) `user_name`'s password hash. True when the account is new. A changed
