@@ -15,4 +15,4 @@ export SORSYNC_TEST_POSTGRES_URL
 # Tests that need PostgreSQL fail (not skip) when it is missing.
 export SORSYNC_REQUIRE_POSTGRES=1
 
-cargo test --locked "$@"
+cargo test --locked --workspace "$@"

@@ -1,26 +1,23 @@
 //! sorsync: keeps SOR (the health-care organisation register) in step with FK-ORG.
 //!
-//! The core ([`domain`], [`matching`], [`contacts`] report building) is pure; IO lives in
-//! [`sources`] (readers and API clients), [`store`] (the only module with SQL) and [`standin`]
-//! (local servers that speak the real registers' protocols).
+//! This is the binary's crate: the command line ([`cli`]) and logging ([`telemetry`]). The rest is
+//! a workspace of crates, one per layer (see `docs/ARCHITECTURE.md`), re-exported here by the
+//! module names the tests, benchmarks and the command line use:
+//!
+//! - `sorsync-core`: [`domain`], [`matching`], [`preview`], [`contacts`], [`markup`], [`spreadsheet`]
+//!   (pure: no IO, no clock);
+//! - `sorsync-store`: [`store`], [`private_file`];
+//! - `sorsync-clients`: [`sources`], [`sorus`], [`net`];
+//! - `sorsync-app`: [`review`], [`apply`], [`waves`], [`config`];
+//! - `sorsync-standin`: [`standin`], [`generate`];
+//! - `sorsync-web`: [`web`].
 
-pub mod apply;
 pub mod cli;
-pub mod config;
-pub mod contacts;
-pub mod domain;
-pub mod generate;
-pub mod markup;
-pub mod matching;
-pub mod net;
-pub mod preview;
-pub mod private_file;
-pub mod review;
-pub mod sorus;
-pub mod sources;
-pub mod spreadsheet;
-pub mod standin;
-pub mod store;
 pub mod telemetry;
-pub mod waves;
-pub mod web;
+
+pub use sorsync_app::{apply, config, review, waves};
+pub use sorsync_clients::{net, sorus, sources};
+pub use sorsync_core::{contacts, domain, markup, matching, preview, secrets, spreadsheet};
+pub use sorsync_standin::{self as standin, generate};
+pub use sorsync_store::{self as store, private_file};
+pub use sorsync_web as web;

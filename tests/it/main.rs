@@ -7,6 +7,7 @@ mod test_db;
 
 mod apply;
 mod apply_crash;
+mod architecture;
 mod browser;
 mod cases;
 mod cli;

@@ -1,0 +1,16 @@
+//! sorsync's application layer, between the core and its front ends (command line, web app):
+//!
+//! - [`review`]: who may decide what, and every decision (the library is the guard);
+//! - [`apply`]: plans from approved proposals and the exactly-once apply engine;
+//! - [`waves`]: onboarding waves, their runs and workers;
+//! - [`config`]: `sorsync.toml` and its environment overrides.
+
+pub mod apply;
+pub mod config;
+pub mod review;
+pub mod waves;
+
+// The layers below, by the names the code here uses (`crate::domain::...`, `crate::store::...`).
+use sorsync_clients::sources;
+use sorsync_core::{domain, markup, matching, spreadsheet};
+use sorsync_store as store;
