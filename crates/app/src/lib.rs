@@ -12,5 +12,5 @@ pub mod waves;
 
 // The layers below, by the names the code here uses (`crate::domain::...`, `crate::store::...`).
 use sorsync_clients::sources;
-use sorsync_core::{domain, markup, matching, spreadsheet};
+use sorsync_core::{domain, matching, spreadsheet};
 use sorsync_store as store;

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::markup::escape_xml;
+use maud::{html, Markup, DOCTYPE};
 
 use super::status::MunicipalityStatus;
 use crate::spreadsheet::{self, Flavour};
@@ -122,101 +122,80 @@ pub fn write_csv<W: Write>(report: &Report, w: W) -> io::Result<()> {
 }
 
 /// A horizontal bar per municipality: linked % of the units in scope.
-fn chart(ms: &[&MunicipalityStatus]) -> String {
+fn chart(ms: &[MunicipalityStatus]) -> Markup {
     const BAR: f64 = 300.0;
     let row_h = 18;
     let height = row_h * ms.len() + 10;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"{height}\" role=\"img\" \
-         aria-label=\"Linked share of units in scope per municipality\">"
-    );
-    for (i, m) in ms.iter().enumerate() {
-        let y = 5 + i * row_h;
-        let width = (m.coverage.clamp(0.0, 1.0) * BAR).round();
-        s.push_str(&format!(
-            "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"150\" y=\"{y}\" width=\"{BAR}\" height=\"14\" \
-             fill=\"#eee\"/><rect x=\"150\" y=\"{y}\" width=\"{width}\" height=\"14\" fill=\"#2a7\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"12\">{:.0} %</text>",
-            y + 12,
-            escape_xml(&format!("{} ({})", m.name, m.kommune)),
-            150.0 + BAR + 6.0,
-            y + 12,
-            m.coverage * 100.0
-        ));
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width="520" height=(height) role="img"
+            aria-label="Linked share of units in scope per municipality" {
+            @for (i, m) in ms.iter().enumerate() {
+                @let y = 5 + i * row_h;
+                text x="0" y=(y + 12) font-size="12" { (m.name) " (" (m.kommune) ")" }
+                rect x="150" y=(y) width=(BAR) height="14" fill="#eee" {}
+                rect x="150" y=(y) width=((m.coverage.clamp(0.0, 1.0) * BAR).round()) height="14" fill="#2a7" {}
+                text x=(150.0 + BAR + 6.0) y=(y + 12) font-size="12" { (format!("{:.0} %", m.coverage * 100.0)) }
+            }
+        }
     }
-    s.push_str("</svg>");
-    s
 }
 
-/// A standalone HTML page. Every value is escaped.
+/// A standalone HTML page (a maud template: every value is escaped by construction).
 pub fn write_html<W: Write>(report: &Report, mut w: W) -> io::Result<()> {
-    let e = |s: &str| escape_xml(s).into_owned();
-    writeln!(
-        w,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}td.t,th.t{{text-align:left}}\
-         .failed{{color:#b00}}</style></head><body>",
-        e(&report.title)
-    )?;
-    writeln!(w, "<h1>{}</h1>", e(&report.title))?;
+    let style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+                 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td.t,th.t{text-align:left}\
+                 .failed{color:#b00}";
     let t = &report.totals;
-    writeln!(
-        w,
-        "<p>{} municipalities, {} units in scope, {} linked ({:.1} %), {} pending reviews, {} applied changes, {} failed.</p>",
-        t.municipalities,
-        t.units_in_scope,
-        t.linked,
-        t.coverage * 100.0,
-        t.pending,
-        t.applied_changes,
-        t.failed
-    )?;
-    for wave in &report.waves {
-        writeln!(w, "<h2>Wave {}</h2>", e(&wave.wave))?;
-        let ms: Vec<&MunicipalityStatus> = wave.municipalities.iter().collect();
-        writeln!(w, "{}", chart(&ms))?;
-        write!(
-            w,
-            "<table><tr><th class=\"t\">Municipality</th><th class=\"t\">Status</th><th>Readiness</th>\
-             <th>Units in scope</th><th>SOR units</th><th>Linked</th><th>Linked %</th>"
-        )?;
-        for k in KINDS {
-            write!(w, "<th>{}</th>", e(k))?;
-        }
-        writeln!(w, "<th>Pending</th><th>Applied</th><th class=\"t\">Last run</th><th class=\"t\">Errors</th></tr>")?;
-        for m in &wave.municipalities {
-            let outcome = m.last_run.as_ref().map(|r| r.outcome.as_str()).unwrap_or("");
-            write!(
-                w,
-                "<tr><td class=\"t\">{} ({})</td><td class=\"t\">{}</td><td title=\"missing: {}\">{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{:.1}</td>",
-                e(&m.name),
-                m.kommune,
-                e(&m.status),
-                e(&m.readiness.missing.iter().map(|i| i.key()).collect::<Vec<_>>().join(", ")),
-                e(&m.readiness.score()),
-                m.units_in_scope,
-                m.sor_units,
-                m.linked,
-                m.coverage * 100.0
-            )?;
-            for k in KINDS {
-                write!(w, "<td>{}</td>", m.proposals_by_kind.get(k).copied().unwrap_or(0))?;
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (report.title) }
+                style { (style) }
             }
-            writeln!(
-                w,
-                "<td>{}</td><td>{}</td><td class=\"t {}\">{}</td><td class=\"t failed\">{}</td></tr>",
-                m.pending,
-                m.applied_changes,
-                e(outcome),
-                e(outcome),
-                e(&m.errors.join("; "))
-            )?;
+            body {
+                h1 { (report.title) }
+                p {
+                    (t.municipalities) " municipalities, " (t.units_in_scope) " units in scope, " (t.linked) " linked ("
+                    (format!("{:.1}", t.coverage * 100.0)) " %), " (t.pending) " pending reviews, "
+                    (t.applied_changes) " applied changes, " (t.failed) " failed."
+                }
+                @for wave in &report.waves {
+                    h2 { "Wave " (wave.wave) }
+                    (chart(&wave.municipalities))
+                    table {
+                        tr {
+                            th.t { "Municipality" } th.t { "Status" } th { "Readiness" } th { "Units in scope" }
+                            th { "SOR units" } th { "Linked" } th { "Linked %" }
+                            @for k in KINDS { th { (k) } }
+                            th { "Pending" } th { "Applied" } th.t { "Last run" } th.t { "Errors" }
+                        }
+                        @for m in &wave.municipalities {
+                            @let outcome = m.last_run.as_ref().map(|r| r.outcome.as_str()).unwrap_or("");
+                            tr {
+                                td.t { (m.name) " (" (m.kommune) ")" }
+                                td.t { (m.status) }
+                                td title={ "missing: " (m.readiness.missing.iter().map(|i| i.key()).collect::<Vec<_>>().join(", ")) } {
+                                    (m.readiness.score())
+                                }
+                                td { (m.units_in_scope) }
+                                td { (m.sor_units) }
+                                td { (m.linked) }
+                                td { (format!("{:.1}", m.coverage * 100.0)) }
+                                @for k in KINDS { td { (m.proposals_by_kind.get(k).copied().unwrap_or(0)) } }
+                                td { (m.pending) }
+                                td { (m.applied_changes) }
+                                td class={ "t " (outcome) } { (outcome) }
+                                td.t.failed { (m.errors.join("; ")) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        writeln!(w, "</table>")?;
-    }
-    writeln!(w, "</body></html>")
+    };
+    writeln!(w, "{}", page.into_string())
 }
 
 #[cfg(test)]

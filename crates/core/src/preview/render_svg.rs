@@ -1,16 +1,16 @@
 //! The drawing of a preview: FK-ORG (left) and SOR (right) side by side, link lines between
 //! linked units, new units green, closed red, changed amber, moved blue. Only the affected
 //! branches are drawn; each unaffected branch is one "… N more" row, so 200 units stay readable.
-//! Hand-written SVG; every name is XML-escaped. [`render_html`] wraps it in a self-contained page.
+//! SVG by maud templates, so every name is escaped by construction. [`render_html`] wraps it in a self-contained page.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+
+use maud::{html, Markup, DOCTYPE};
 
 use super::view::Say;
 use super::view::{fk_rows, sor_rows, Marker, Row, RowKey};
 use super::{Preview, Text};
 use crate::domain::{FkTree, FkUuid, SorId, SorTree};
-use crate::markup::escape_xml;
 
 pub const GREEN: &str = "#2e7d32";
 pub const RED: &str = "#c62828";
@@ -76,38 +76,26 @@ fn both_sides(
     (fk_rows(fk, preview, &fk_context, say, open), sor_rows(sor, preview, &sor_context, say, open).0)
 }
 
-fn draw_rows(out: &mut String, rows: &[Row], x0: usize) {
-    for (i, r) in rows.iter().enumerate() {
-        let y = TOP + i * ROW_H;
-        let x = x0 + r.depth * INDENT;
-        if let Some((stroke, fill)) = colour(r.marker) {
-            // The old place of a moved unit is dashed, its new place filled.
-            let dash = if r.marker == Marker::MoveFrom { r#" stroke-dasharray="5 3""# } else { "" };
-            let _ = writeln!(
-                out,
-                r#"<rect x="{}" y="{}" width="{}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"{dash}/>"#,
-                x - 4,
-                y - 15,
-                COL_W.saturating_sub(r.depth * INDENT),
-                ROW_H - 3
-            );
+fn draw_rows(rows: &[Row], x0: usize) -> Markup {
+    html! {
+        @for (i, r) in rows.iter().enumerate() {
+            @let y = TOP + i * ROW_H;
+            @let x = x0 + r.depth * INDENT;
+            @if let Some((stroke, fill)) = colour(r.marker) {
+                // The old place of a moved unit is dashed, its new place filled.
+                rect x=(x - 4) y=(y - 15) width=(COL_W.saturating_sub(r.depth * INDENT)) height=(ROW_H - 3) rx="3"
+                    fill=(fill) stroke=(stroke) stroke-dasharray=[(r.marker == Marker::MoveFrom).then_some("5 3")] {}
+            }
+            @let marker = r.marker.text().trim();
+            @let label = if marker.is_empty() { shorten(&r.name) } else { format!("{marker} {}", shorten(&r.name)) };
+            @let title = match (&r.id, r.note.is_empty()) {
+                (Some(id), false) => format!("{} [{id}]: {}", r.name, r.note),
+                (Some(id), true) => format!("{} [{id}]", r.name),
+                (None, false) => format!("{}: {}", r.name, r.note),
+                (None, true) => r.name.clone(),
+            };
+            text x=(x) y=(y) class=[(r.marker == Marker::More).then_some("more")] { title { (title) } (label) }
         }
-        let class = if r.marker == Marker::More { " class=\"more\"" } else { "" };
-        let mut label =
-            format!("{}{}", r.marker.text().trim(), if r.marker.text().trim().is_empty() { "" } else { " " });
-        label.push_str(&shorten(&r.name));
-        let title = match (&r.id, r.note.is_empty()) {
-            (Some(id), false) => format!("{} [{id}]: {}", r.name, r.note),
-            (Some(id), true) => format!("{} [{id}]", r.name),
-            (None, false) => format!("{}: {}", r.name, r.note),
-            (None, true) => r.name.clone(),
-        };
-        let _ = writeln!(
-            out,
-            r#"<text x="{x}" y="{y}"{class}><title>{}</title>{}</text>"#,
-            escape_xml(&title),
-            escape_xml(&label)
-        );
     }
 }
 
@@ -126,36 +114,21 @@ pub fn render_svg_in(
     say: Say,
     open: usize,
 ) -> String {
+    drawing(preview, fk, sor, links, say, open).into_string()
+}
+
+fn drawing(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)], say: Say, open: usize) -> Markup {
     let (left, right) = both_sides(fk, sor, links, preview, say, open);
     let n = left.len().max(right.len()).max(1);
     let width = RIGHT_X + COL_W + 10;
     let height = TOP + n * ROW_H + 10;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">"#
-    );
-    let _ =
-        writeln!(out, "<style>.more{{fill:#777;font-style:italic}} .head{{font-weight:bold;font-size:15px}}</style>");
-    let _ = writeln!(out, r#"<text x="{LEFT_X}" y="22" class="head">FK-ORG</text>"#);
-    let _ = writeln!(out, r#"<text x="{RIGHT_X}" y="22" class="head">SOR</text>"#);
-    let _ = writeln!(out, r#"<text x="{LEFT_X}" y="42">{}</text>"#, escape_xml(&say(&preview.summary.text())));
     let legend = [
-        (GREEN, GREEN, "legend_new", ""),
-        (RED, RED, "legend_closed", ""),
-        (AMBER, AMBER, "legend_changed", ""),
-        ("#ffffff", BLUE, "legend_moved_from", r#" stroke-dasharray="3 2""#),
-        (BLUE, BLUE, "legend_moved_to", ""),
+        (GREEN, GREEN, "legend_new", None),
+        (RED, RED, "legend_closed", None),
+        (AMBER, AMBER, "legend_changed", None),
+        ("#ffffff", BLUE, "legend_moved_from", Some("3 2")),
+        (BLUE, BLUE, "legend_moved_to", None),
     ];
-    for (i, (fill, stroke, code, dash)) in legend.iter().enumerate() {
-        let x = RIGHT_X - 110 + i * 118;
-        let _ = writeln!(
-            out,
-            r#"<rect x="{x}" y="32" width="12" height="12" fill="{fill}" stroke="{stroke}"{dash}/><text x="{}" y="42">{}</text>"#,
-            x + 16,
-            escape_xml(&say(&Text::new(code)))
-        );
-    }
     // Link lines first, so that the rows are drawn over them.
     let by_fk: HashMap<FkUuid, SorId> = links.iter().copied().collect();
     let sor_row: HashMap<SorId, usize> = right
@@ -163,68 +136,84 @@ pub fn render_svg_in(
         .enumerate()
         .filter_map(|(i, r)| if let RowKey::Sor(s) = r.key { Some((s, i)) } else { None })
         .collect();
-    for (i, r) in left.iter().enumerate() {
-        let RowKey::Fk(f) = r.key else { continue };
-        let Some(j) = by_fk.get(&f).and_then(|s| sor_row.get(s)) else { continue };
-        let _ = writeln!(
-            out,
-            r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#9e9e9e" stroke-dasharray="4 3"/>"##,
-            LEFT_X + COL_W,
-            TOP + i * ROW_H - 5,
-            RIGHT_X - 6,
-            TOP + j * ROW_H - 5
-        );
+    let lines: Vec<(usize, usize)> = left
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let RowKey::Fk(f) = r.key else { return None };
+            by_fk.get(&f).and_then(|s| sor_row.get(s)).map(|&j| (i, j))
+        })
+        .collect();
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height) viewBox={"0 0 " (width) " " (height)}
+            font-family="sans-serif" font-size="13" {
+            style { ".more{fill:#777;font-style:italic} .head{font-weight:bold;font-size:15px}" }
+            text x=(LEFT_X) y="22" class="head" { "FK-ORG" }
+            text x=(RIGHT_X) y="22" class="head" { "SOR" }
+            text x=(LEFT_X) y="42" { (say(&preview.summary.text())) }
+            @for (i, (fill, stroke, code, dash)) in legend.iter().enumerate() {
+                @let x = RIGHT_X - 110 + i * 118;
+                rect x=(x) y="32" width="12" height="12" fill=(fill) stroke=(stroke) stroke-dasharray=[dash] {}
+                text x=(x + 16) y="42" { (say(&Text::new(code))) }
+            }
+            @for (i, j) in lines {
+                line x1=(LEFT_X + COL_W) y1=(TOP + i * ROW_H - 5) x2=(RIGHT_X - 6) y2=(TOP + j * ROW_H - 5)
+                    stroke="#9e9e9e" stroke-dasharray="4 3" {}
+            }
+            (draw_rows(&left, LEFT_X))
+            (draw_rows(&right, RIGHT_X))
+        }
     }
-    draw_rows(&mut out, &left, LEFT_X);
-    draw_rows(&mut out, &right, RIGHT_X);
-    out.push_str("</svg>\n");
-    out
 }
 
 /// A self-contained HTML page: the drawing, the summary, the changes and the warnings. No
 /// external assets.
 pub fn render_html(preview: &Preview, fk: &FkTree, sor: &SorTree, links: &[(FkUuid, SorId)]) -> String {
-    let svg = render_svg(preview, fk, sor, links);
-    let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>SOR consequence preview</title>\n");
-    out.push_str("<style>body{font-family:sans-serif;margin:1.5em} .warn{color:#8a4b00} td,th{padding:2px 8px;text-align:left;vertical-align:top} .create{color:#2e7d32} .close{color:#c62828} .update{color:#b36200} .move{color:#1565c0}</style>\n</head>\n<body>\n");
-    out.push_str("<h1>What the change does in SOR</h1>\n");
-    let _ = writeln!(out, "<p><strong>{}</strong></p>", escape_xml(&preview.summary.line()));
-    out.push_str("<div style=\"overflow-x:auto\">\n");
-    out.push_str(&svg);
-    out.push_str("</div>\n<h2>Changes</h2>\n");
-    if preview.changes.is_empty() {
-        out.push_str("<p>None.</p>\n");
-    } else {
-        out.push_str("<table>\n<tr><th>Action</th><th>SOR-ID</th><th>Name</th><th>Because</th></tr>\n");
-        for c in &preview.changes {
-            let _ = writeln!(
-                out,
-                "<tr class=\"{a}\"><td>{a}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                c.sor_id.map(|s| s.to_string()).unwrap_or_default(),
-                escape_xml(&c.name),
-                escape_xml(&c.because),
-                a = c.action.as_str()
-            );
+    let style = "body{font-family:sans-serif;margin:1.5em} .warn{color:#8a4b00} td,th{padding:2px 8px;text-align:left;vertical-align:top} .create{color:#2e7d32} .close{color:#c62828} .update{color:#b36200} .move{color:#1565c0}";
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "SOR consequence preview" }
+                style { (style) }
+            }
+            body {
+                h1 { "What the change does in SOR" }
+                p { strong { (preview.summary.line()) } }
+                div style="overflow-x:auto" { (drawing(preview, fk, sor, links, &|t: &Text| t.english(), 0)) }
+                h2 { "Changes" }
+                @if preview.changes.is_empty() {
+                    p { "None." }
+                } @else {
+                    table {
+                        tr { th { "Action" } th { "SOR-ID" } th { "Name" } th { "Because" } }
+                        @for c in &preview.changes {
+                            tr class=(c.action.as_str()) {
+                                td { (c.action.as_str()) }
+                                td { @if let Some(id) = c.sor_id { (id) } }
+                                td { (c.name) }
+                                td { (c.because) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Warnings" }
+                @if preview.warnings.is_empty() {
+                    p { "None." }
+                } @else {
+                    ul {
+                        @for w in &preview.warnings {
+                            li class="warn" {
+                                strong { (w.kind.key()) }
+                                @if let Some(id) = w.sor_id { " [" (id) "]" }
+                                ": " (w.message)
+                            }
+                        }
+                    }
+                }
+            }
         }
-        out.push_str("</table>\n");
     }
-    out.push_str("<h2>Warnings</h2>\n");
-    if preview.warnings.is_empty() {
-        out.push_str("<p>None.</p>\n");
-    } else {
-        out.push_str("<ul>\n");
-        for w in &preview.warnings {
-            let id = w.sor_id.map(|s| format!(" [{s}]")).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "<li class=\"warn\"><strong>{}</strong>{id}: {}</li>",
-                w.kind.key(),
-                escape_xml(&w.message)
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    out.push_str("</body>\n</html>\n");
-    out
+    .into_string()
 }
