@@ -52,7 +52,7 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
-    /// The vocabulary shipped with sorsync (`src/matching/synonyms.toml`).
+    /// The vocabulary shipped with sorsync (`crates/core/src/matching/synonyms.toml`).
     pub fn builtin() -> Self {
         // The embedded file is checked by a unit test, so this cannot fail in a built binary.
         Self::from_toml(BUILTIN).unwrap_or_default()
