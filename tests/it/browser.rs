@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -52,17 +52,23 @@ async fn driver() -> Option<Driver> {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let child = Command::new(path)
+    let mut child = Command::new(path)
         .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start listening");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // chromedriver says on stdout when it listens: wait for that line, then keep draining the pipe.
+    let stdout = child.stdout.take().expect("chromedriver's stdout");
+    let listening = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let started = lines.by_ref().map_while(Result::ok).any(|l| l.contains("started successfully"));
+        std::thread::spawn(move || lines.for_each(drop));
+        started
+    });
+    let started = tokio::time::timeout(Duration::from_secs(30), listening).await;
+    assert!(matches!(started, Ok(Ok(true))), "chromedriver did not say it was listening");
     Some(Driver { child, url: format!("http://127.0.0.1:{port}") })
 }
 
@@ -100,17 +106,25 @@ async fn press(b: &Client, key: char) {
     b.perform_actions(keys).await.unwrap();
 }
 
-/// Waits (up to 20 s) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits (up to 20 s) until the review page, loaded again after a decision, counts `n` cases
+/// reviewed ("n af N gennemgået", or "n of N reviewed" in English). The decision is stored before
+/// the page is answered, so the store can be read right after.
+async fn reviewed(b: &Client, n: usize) {
+    progress_where(
+        b,
+        &format!("starts-with(normalize-space(.), '{n} af ') or starts-with(normalize-space(.), '{n} of ')"),
+    )
+    .await;
+}
+
+/// Waits (up to 20 s) until the review page counts more than `n` cases reviewed.
+async fn reviewed_more_than(b: &Client, n: usize) {
+    progress_where(b, &format!("number(substring-before(normalize-space(.), ' ')) > {n}")).await;
+}
+
+async fn progress_where(b: &Client, condition: &str) {
+    let xpath = format!("//*[@id='progress' and ({condition})]");
+    b.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&xpath)).await.unwrap();
 }
 
 async fn setup() -> Option<(Driver, TestDb, Server)> {
@@ -134,36 +148,22 @@ async fn an_administrator_signs_in_and_approves_with_the_keyboard() {
     // j moves to the second row, a approves it.
     press(&b, 'j').await;
     press(&b, 'a').await;
-    eventually("the second proposal is approved", || async {
-        db.store.proposal(second).await.unwrap().status == ProposalStatus::Approved
-    })
-    .await;
+    reviewed(&b, 1).await;
+    assert_eq!(db.store.proposal(second).await.unwrap().status, ProposalStatus::Approved);
     assert_eq!(
         db.store.proposal(first).await.unwrap().status,
         ProposalStatus::Pending,
         "only the marked row is decided"
     );
-    b.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#progress")).await.unwrap();
-    eventually("the progress line counts it", || async {
-        // "1 af N gennemgået", or "1 of N reviewed" when the browser asks for English.
-        let t = b.find(Locator::Css("#progress")).await.unwrap().text().await.unwrap();
-        t.starts_with("1 af ") || t.starts_with("1 of ")
-    })
-    .await;
     // The cursor stayed on the second row (now the next case); k moves up, r says "not in SOR".
     press(&b, 'k').await;
     press(&b, 'r').await;
-    eventually("the first proposal is rejected", || async {
-        db.store.proposal(first).await.unwrap().status == ProposalStatus::Rejected
-    })
-    .await;
+    reviewed_more_than(&b, 1).await;
+    assert_eq!(db.store.proposal(first).await.unwrap().status, ProposalStatus::Rejected);
     // u undoes it: the case waits again.
-    b.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#queue")).await.unwrap();
     press(&b, 'u').await;
-    eventually("the rejection is undone", || async {
-        db.store.proposal(first).await.unwrap().status == ProposalStatus::Pending
-    })
-    .await;
+    reviewed(&b, 1).await;
+    assert_eq!(db.store.proposal(first).await.unwrap().status, ProposalStatus::Pending);
     b.close().await.unwrap();
 }
 
@@ -184,8 +184,10 @@ async fn bulk_approval_shows_the_confirmation_and_approves_the_listed_links() {
     assert!(n > 0);
     assert_eq!(pending.len(), n, "nothing is approved before confirming");
     b.find(Locator::Css("#bulk-confirm")).await.unwrap().click().await.unwrap();
-    eventually("the listed links are approved", || async { pending_links(&db.store, kommune()).await.is_empty() })
-        .await;
+    // The approval answers with the queue, saying how many were approved.
+    let back = url::Url::parse(&format!("{}/k/350/queue?approved={n}", server.base)).unwrap();
+    b.wait().at_most(Duration::from_secs(20)).for_url(back).await.unwrap();
+    assert!(pending_links(&db.store, kommune()).await.is_empty(), "the listed links are approved");
     assert_eq!(db.store.links(kommune()).await.unwrap().len(), n);
     b.close().await.unwrap();
 }
