@@ -26,6 +26,7 @@ mod security;
 mod sor_reader;
 mod sorus;
 mod store;
+mod store_schema;
 mod undo;
 mod waves;
 mod waves_apply;

@@ -4,8 +4,7 @@
 use crate::domain::KommuneKode;
 
 use super::apply_sql::{self, AuditRow, ChangeRow, Finish, FinishChange, InsertAudit, InsertChange, InsertLink};
-use super::review::{code, kommune_from};
-use super::{now, Pool, Store, StoreError};
+use super::{code, kommune_from, now, Pool, Store, StoreError};
 
 /// Where a change is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +34,8 @@ impl ChangeState {
         }
     }
 }
+
+decoded_from_code!(ChangeState, ChangeState::parse, "change state");
 
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,12 +130,6 @@ pub struct AuditEntry {
 }
 
 fn record(row: ChangeRow) -> Result<ChangeRecord, StoreError> {
-    let state = ChangeState::parse(&row.state).ok_or_else(|| {
-        StoreError::UnreadableValue(format!(
-            "change {} (proposal {}) has state {:?}",
-            row.key, row.proposal_id, row.state
-        ))
-    })?;
     Ok(ChangeRecord {
         key: row.key,
         kommune: kommune_from(row.kommunekode)?,
@@ -142,7 +137,7 @@ fn record(row: ChangeRow) -> Result<ChangeRecord, StoreError> {
         plan_id: row.plan_id,
         op: row.op,
         change_json: row.change_json,
-        state,
+        state: row.state,
         outcome_json: row.outcome_json,
         sor_id: row.sor_id,
         reason: row.reason,

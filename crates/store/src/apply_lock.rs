@@ -12,13 +12,13 @@ use sqlx::Postgres;
 
 use crate::domain::KommuneKode;
 
-use super::{Pool, Store, StoreError};
+use super::{code, Pool, Store, StoreError};
 
 /// The advisory-lock key for applies of one municipality.
 fn apply_lock_key(kommune: KommuneKode) -> i64 {
     // "SORA" in the high bits: apart from imports ("SORS"), review ("SORR") and waves ("SORW").
     const NAMESPACE: i64 = 0x534F_5241 << 32;
-    NAMESPACE | i64::from(kommune.as_u16())
+    NAMESPACE | code(kommune)
 }
 
 /// A held apply lock. Give it back with [`Store::unlock_apply`]; dropped without that, the
@@ -75,6 +75,13 @@ const HOLDER: &str = "SELECT holder, expires_at FROM apply_locks WHERE kommuneko
 const FREE: &str = "DELETE FROM apply_locks WHERE kommunekode = $1 AND holder = $2";
 const RENEW: &str = "UPDATE apply_locks SET expires_at = $3 WHERE kommunekode = $1 AND holder = $2";
 
+/// Who holds a SQLite apply lock, and until when.
+#[derive(Debug, sqlx::FromRow)]
+struct Holder {
+    holder: String,
+    expires_at: String,
+}
+
 impl Store {
     /// Takes the apply lock of `kommune`, or returns who holds it (Err with a description).
     /// On SQLite the lease lasts `lease` unless renewed with [`Store::renew_apply_lock`].
@@ -84,13 +91,13 @@ impl Store {
         lease: Duration,
     ) -> Result<Result<ApplyLock, String>, StoreError> {
         let holder = format!("{} {} {}", host(), std::process::id(), uuid::Uuid::new_v4().simple());
-        let code = i64::from(kommune.as_u16());
+        let kommunekode = code(kommune);
         match &self.pool {
             Pool::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
                 let key = apply_lock_key(kommune);
-                let (locked,): (bool,) =
-                    sqlx::query_as("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *conn).await?;
+                let locked: bool =
+                    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *conn).await?;
                 if !locked {
                     return Ok(Err("another apply holds its lock".to_string()));
                 }
@@ -99,17 +106,21 @@ impl Store {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let now = at(Duration::ZERO);
-                let current: Option<(String, String)> =
-                    sqlx::query_as(HOLDER).bind(code).fetch_optional(&mut *tx).await?;
-                if let Some((other, expires_at)) = current {
+                let current: Option<Holder> = sqlx::query_as(HOLDER).bind(kommunekode).fetch_optional(&mut *tx).await?;
+                if let Some(Holder { holder: other, expires_at }) = current {
                     if expires_at > now && !holder_is_gone(&other) {
                         tx.rollback().await?;
                         return Ok(Err(format!("held by process {other} until {expires_at}")));
                     }
-                    sqlx::query(FREE).bind(code).bind(&other).execute(&mut *tx).await?;
+                    sqlx::query(FREE).bind(kommunekode).bind(&other).execute(&mut *tx).await?;
                 }
-                let taken =
-                    sqlx::query(TAKE).bind(code).bind(&holder).bind(&now).bind(at(lease)).execute(&mut *tx).await?;
+                let taken = sqlx::query(TAKE)
+                    .bind(kommunekode)
+                    .bind(&holder)
+                    .bind(&now)
+                    .bind(at(lease))
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 if taken.rows_affected() != 1 {
                     return Ok(Err("another apply took it at the same moment".to_string()));
@@ -122,12 +133,7 @@ impl Store {
     /// Extends a SQLite lease by `lease` from now (PostgreSQL: nothing to do).
     pub async fn renew_apply_lock(&self, lock: &ApplyLock, lease: Duration) -> Result<(), StoreError> {
         if let Pool::Sqlite(pool) = &self.pool {
-            sqlx::query(RENEW)
-                .bind(i64::from(lock.kommune.as_u16()))
-                .bind(&lock.holder)
-                .bind(at(lease))
-                .execute(pool)
-                .await?;
+            sqlx::query(RENEW).bind(code(lock.kommune)).bind(&lock.holder).bind(at(lease)).execute(pool).await?;
         }
         Ok(())
     }
@@ -136,16 +142,16 @@ impl Store {
     pub async fn unlock_apply(&self, mut lock: ApplyLock) -> Result<(), StoreError> {
         match (&self.pool, lock.pg.take()) {
             (_, Some((mut conn, key))) => {
-                let unlocked: Result<(bool,), sqlx::Error> =
-                    sqlx::query_as("SELECT pg_advisory_unlock($1)").bind(key).fetch_one(&mut *conn).await;
-                if !matches!(unlocked, Ok((true,))) {
+                let unlocked: Result<bool, sqlx::Error> =
+                    sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(key).fetch_one(&mut *conn).await;
+                if !matches!(unlocked, Ok(true)) {
                     drop(conn.detach());
                 }
                 unlocked?;
                 Ok(())
             }
             (Pool::Sqlite(pool), None) => {
-                sqlx::query(FREE).bind(i64::from(lock.kommune.as_u16())).bind(&lock.holder).execute(pool).await?;
+                sqlx::query(FREE).bind(code(lock.kommune)).bind(&lock.holder).execute(pool).await?;
                 Ok(())
             }
             (Pool::Postgres(_), None) => Ok(()),

@@ -1,5 +1,8 @@
 //! The SQL of applied changes and the audit log. Written once; [`apply_backend!`] compiles it per
-//! database, like [`super::sql`] and [`super::review_sql`].
+//! database, like [`super::sql`] and [`super::review_sql`]. Rows are read by column name into the
+//! row structs below.
+
+use crate::apply::ChangeState;
 
 const CHANGE_COLUMNS: &str = "SELECT idempotency_key, kommunekode, proposal_id, plan_id, op, change_json, state, \
      outcome_json, sor_id, reason, attempts, actor, started_at, finished_at FROM changes";
@@ -35,15 +38,16 @@ fn audit_for_kommune_sql() -> String {
 }
 
 /// A change row as the database holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ChangeRow {
+    #[sqlx(rename = "idempotency_key")]
     pub key: String,
     pub kommunekode: i64,
     pub proposal_id: i64,
     pub plan_id: String,
     pub op: String,
     pub change_json: String,
-    pub state: String,
+    pub state: ChangeState,
     pub outcome_json: Option<String>,
     pub sor_id: Option<String>,
     pub reason: Option<String>,
@@ -118,7 +122,7 @@ pub(crate) struct InsertAudit<'a> {
 }
 
 /// An audit-log row as the database holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct AuditRow {
     pub id: i64,
     pub kommunekode: i64,
@@ -127,6 +131,7 @@ pub(crate) struct AuditRow {
     pub automatic: bool,
     pub action: String,
     pub proposal_id: Option<i64>,
+    #[sqlx(rename = "idempotency_key")]
     pub key: Option<String>,
     pub before_json: Option<String>,
     pub after_json: Option<String>,
@@ -136,54 +141,19 @@ pub(crate) struct AuditRow {
 macro_rules! apply_backend {
     ($module:ident, $db:ty) => {
         pub(crate) mod $module {
-            use sqlx::Row as _;
-
-            use super::{AuditRow, ChangeRow, Finish, FinishChange, InsertAudit, InsertChange, InsertLink};
+            use super::{
+                AuditRow, ChangeRow, ChangeState, Finish, FinishChange, InsertAudit, InsertChange, InsertLink,
+            };
+            use crate::review_sql::LinkedUnits;
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
-            type Row = <Db as sqlx::Database>::Row;
-
-            fn change_row(row: &Row) -> Result<ChangeRow, sqlx::Error> {
-                Ok(ChangeRow {
-                    key: row.try_get(0)?,
-                    kommunekode: row.try_get(1)?,
-                    proposal_id: row.try_get(2)?,
-                    plan_id: row.try_get(3)?,
-                    op: row.try_get(4)?,
-                    change_json: row.try_get(5)?,
-                    state: row.try_get(6)?,
-                    outcome_json: row.try_get(7)?,
-                    sor_id: row.try_get(8)?,
-                    reason: row.try_get(9)?,
-                    attempts: row.try_get(10)?,
-                    actor: row.try_get(11)?,
-                    started_at: row.try_get(12)?,
-                    finished_at: row.try_get(13)?,
-                })
-            }
-
-            fn audit_row(row: &Row) -> Result<AuditRow, sqlx::Error> {
-                Ok(AuditRow {
-                    id: row.try_get(0)?,
-                    kommunekode: row.try_get(1)?,
-                    at: row.try_get(2)?,
-                    actor: row.try_get(3)?,
-                    automatic: row.try_get(4)?,
-                    action: row.try_get(5)?,
-                    proposal_id: row.try_get(6)?,
-                    key: row.try_get(7)?,
-                    before_json: row.try_get(8)?,
-                    after_json: row.try_get(9)?,
-                    detail: row.try_get(10)?,
-                })
-            }
 
             pub(crate) async fn insert_audit<'e, E>(executor: E, a: &InsertAudit<'_>) -> Result<i64, sqlx::Error>
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
-                let (id,): (i64,) = sqlx::query_as(super::INSERT_AUDIT)
+                let id: i64 = sqlx::query_scalar(super::INSERT_AUDIT)
                     .bind(a.kommunekode)
                     .bind(a.at)
                     .bind(a.actor)
@@ -221,12 +191,12 @@ macro_rules! apply_backend {
                     .await?
                     .rows_affected()
                     == 1;
-                let row = sqlx::query(&super::change_by_key_sql()).bind(c.key).fetch_one(&mut *tx).await?;
-                let mut row = change_row(&row)?;
+                let mut row: ChangeRow =
+                    sqlx::query_as(&super::change_by_key_sql()).bind(c.key).fetch_one(&mut *tx).await?;
                 let mut ours = inserted;
-                if resend_failed && row.state == "failed" {
+                if resend_failed && row.state == ChangeState::Failed {
                     sqlx::query(super::RESEND_CHANGE).bind(c.key).bind(c.change_json).execute(&mut *tx).await?;
-                    row.state = "sending".to_string();
+                    row.state = ChangeState::Sending;
                     row.change_json = c.change_json.to_string();
                     row.reason = None;
                     ours = true;
@@ -273,7 +243,7 @@ macro_rules! apply_backend {
                         .await?
                         .rows_affected();
                     if inserted == 0 {
-                        let in_the_way: Vec<(String, String)> = sqlx::query_as(super::LINKS_IN_THE_WAY)
+                        let in_the_way: Vec<LinkedUnits> = sqlx::query_as(super::LINKS_IN_THE_WAY)
                             .bind(audit.kommunekode)
                             .bind(l.fk_uuid)
                             .bind(l.sor_id)
@@ -281,8 +251,8 @@ macro_rules! apply_backend {
                             .await?;
                         let clash = in_the_way
                             .into_iter()
-                            .find(|(fk, sor)| (fk.as_str(), sor.as_str()) != (l.fk_uuid, l.sor_id));
-                        if let Some((fk_uuid, sor_id)) = clash {
+                            .find(|o| (o.fk_uuid.as_str(), o.sor_id.as_str()) != (l.fk_uuid, l.sor_id));
+                        if let Some(LinkedUnits { fk_uuid, sor_id }) = clash {
                             tx.rollback().await?;
                             return Ok(Finish::LinkTaken { fk_uuid, sor_id });
                         }
@@ -293,13 +263,11 @@ macro_rules! apply_backend {
             }
 
             pub(crate) async fn change(pool: &Pool, key: &str) -> Result<Option<ChangeRow>, sqlx::Error> {
-                let row = sqlx::query(&super::change_by_key_sql()).bind(key).fetch_optional(pool).await?;
-                row.as_ref().map(change_row).transpose()
+                sqlx::query_as(&super::change_by_key_sql()).bind(key).fetch_optional(pool).await
             }
 
             pub(crate) async fn changes(pool: &Pool, kommunekode: i64) -> Result<Vec<ChangeRow>, sqlx::Error> {
-                let rows = sqlx::query(&super::changes_for_kommune_sql()).bind(kommunekode).fetch_all(pool).await?;
-                rows.iter().map(change_row).collect()
+                sqlx::query_as(&super::changes_for_kommune_sql()).bind(kommunekode).fetch_all(pool).await
             }
 
             pub(crate) async fn append_audit(pool: &Pool, a: &InsertAudit<'_>) -> Result<i64, sqlx::Error> {
@@ -307,8 +275,7 @@ macro_rules! apply_backend {
             }
 
             pub(crate) async fn audit(pool: &Pool, kommunekode: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
-                let rows = sqlx::query(&super::audit_for_kommune_sql()).bind(kommunekode).fetch_all(pool).await?;
-                rows.iter().map(audit_row).collect()
+                sqlx::query_as(&super::audit_for_kommune_sql()).bind(kommunekode).fetch_all(pool).await
             }
         }
     };

@@ -4,14 +4,12 @@
 
 use crate::domain::KommuneKode;
 
-use super::review::code;
-use super::{now, Pool, Store, StoreError};
+use super::review_sql::{RoleRow, INSERT_GRANT};
+use super::{code, now, Pool, Store, StoreError};
 
 const ENSURE_USER: &str = "INSERT INTO web_users (user_name, password_hash, created_at) VALUES ($1, $2, $3) \
      ON CONFLICT (user_name) DO NOTHING";
 const GRANTS_OF: &str = "SELECT kommunekode, role FROM role_grants WHERE user_name = $1";
-const INSERT_GRANT: &str = "INSERT INTO role_grants (user_name, kommunekode, role, granted_by, granted_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_name, kommunekode, role) DO NOTHING";
 const DELETE_GRANT: &str = "DELETE FROM role_grants WHERE user_name = $1 AND kommunekode = $2 AND role = $3";
 const DELETE_SESSIONS: &str = "DELETE FROM web_sessions WHERE user_name = $1";
 const MAP_OS_USER: &str = "INSERT INTO os_users (os_user, user_name, mapped_by, mapped_at) VALUES ($1, $2, $3, $4) \
@@ -32,7 +30,7 @@ pub(crate) enum GrantChange {
 macro_rules! identity_backend {
     ($module:ident, $db:ty) => {
         pub(crate) mod $module {
-            use super::GrantChange;
+            use super::{GrantChange, RoleRow};
             use crate::apply_sql::InsertAudit;
 
             type Db = $db;
@@ -102,18 +100,17 @@ macro_rules! identity_backend {
             pub(crate) async fn replace_grants(
                 pool: &Pool,
                 user_name: &str,
-                wanted: &[(i64, String)],
+                wanted: &[RoleRow],
                 by: &str,
                 at: &str,
             ) -> Result<(), sqlx::Error> {
                 let mut tx = pool.begin().await?;
-                let held: Vec<(i64, String)> =
-                    sqlx::query_as(super::GRANTS_OF).bind(user_name).fetch_all(&mut *tx).await?;
-                for (k, role) in held.iter().filter(|h| !wanted.contains(h)) {
-                    change(&mut tx, user_name, *k, role, by, at, GrantChange::Revoke).await?;
+                let held: Vec<RoleRow> = sqlx::query_as(super::GRANTS_OF).bind(user_name).fetch_all(&mut *tx).await?;
+                for r in held.iter().filter(|h| !wanted.contains(h)) {
+                    change(&mut tx, user_name, r.kommunekode, &r.role, by, at, GrantChange::Revoke).await?;
                 }
-                for (k, role) in wanted.iter().filter(|w| !held.contains(w)) {
-                    change(&mut tx, user_name, *k, role, by, at, GrantChange::Grant).await?;
+                for r in wanted.iter().filter(|w| !held.contains(w)) {
+                    change(&mut tx, user_name, r.kommunekode, &r.role, by, at, GrantChange::Grant).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -135,8 +132,7 @@ macro_rules! identity_backend {
             }
 
             pub(crate) async fn os_user(pool: &Pool, os_user: &str) -> Result<Vec<String>, sqlx::Error> {
-                let rows: Vec<(String,)> = sqlx::query_as(super::OS_USER).bind(os_user).fetch_all(pool).await?;
-                Ok(rows.into_iter().map(|r| r.0).collect())
+                sqlx::query_scalar(super::OS_USER).bind(os_user).fetch_all(pool).await
             }
 
             pub(crate) async fn unmap_os_user(pool: &Pool, os_user: &str, user_name: &str) -> Result<bool, sqlx::Error> {
@@ -189,7 +185,8 @@ impl Store {
         grants: &[(KommuneKode, &str)],
         by: &str,
     ) -> Result<(), StoreError> {
-        let wanted: Vec<(i64, String)> = grants.iter().map(|(k, r)| (code(*k), r.to_string())).collect();
+        let wanted: Vec<RoleRow> =
+            grants.iter().map(|(k, r)| RoleRow { kommunekode: code(*k), role: r.to_string() }).collect();
         Ok(on_db!(self, replace_grants(user_name, &wanted, by, &now()))?)
     }
 

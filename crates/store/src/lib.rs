@@ -4,12 +4,41 @@
 //! [`SorTree::new`] / [`FkTree::new`], so inheritance is always computed by the current rules.
 //! Importing the same content twice (in any order, from any path) makes no new snapshot.
 
-/// Runs `function` of the statement module for the store's database: `on_db!(store, f(args))`
-/// for the calling module's own `sqlite`/`postgres` modules, `on_db!(store, review_sql::f(args))`
-/// for another's. The one dispatch from `Store` to the statements compiled for each database.
 // The core's modules, by the names the code here uses (`crate::domain::...`).
 use sorsync_core::{domain, matching};
 
+/// Reads `$type` from the text column that holds its code, on both databases, with `$parse`
+/// (`&str -> Option<$type>`): a code this version does not know is an error that names it.
+macro_rules! decoded_from_code {
+    ($type:ty, $parse:path, $what:literal) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $type
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $type
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let code = <String as sqlx::Decode<'r, DB>>::decode(value)?;
+                $parse(&code).ok_or_else(|| format!("{code:?} is not a {}", $what).into())
+            }
+        }
+    };
+}
+
+/// Runs `function` of the statement module for the store's database: `on_db!(store, f(args))`
+/// for the calling module's own `sqlite`/`postgres` modules, `on_db!(store, review_sql::f(args))`
+/// for another's. The one dispatch from `Store` to the statements compiled for each database.
 macro_rules! on_db {
     ($store:expr, $module:ident :: $function:ident ( $($arg:expr),* $(,)? )) => {
         match &$store.pool {
@@ -127,14 +156,12 @@ impl Register {
         }
     }
 
-    fn from_str_opt(s: &str) -> Option<Register> {
-        match s {
-            "sor" => Some(Register::Sor),
-            "fkorg" => Some(Register::FkOrg),
-            _ => None,
-        }
+    fn parse(s: &str) -> Option<Register> {
+        [Register::Sor, Register::FkOrg].into_iter().find(|r| r.as_str() == s)
     }
 }
+
+decoded_from_code!(Register, Register::parse, "register");
 
 impl fmt::Display for Register {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -182,7 +209,7 @@ pub enum StoreError {
     #[error("cannot bring the store's tables up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database refused the operation (nothing was changed): {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("there is no snapshot {0}")]
     NoSuchSnapshot(i64),
     #[error("snapshot {id} is a {actual} snapshot, not a {expected} snapshot")]
@@ -227,20 +254,31 @@ impl StoreError {
     }
 }
 
+/// A value read from a row that does not decode (a code this version does not know, a column
+/// of another type) is a value sorsync cannot read; anything else is the database's refusal.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        match e {
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::UnreadableValue(e.to_string()),
+            e => StoreError::Database(e),
+        }
+    }
+}
+
+/// A municipality code as the tables hold it (every store module uses this one).
+pub(crate) fn code(kommune: KommuneKode) -> i64 {
+    i64::from(kommune.as_u16())
+}
+
+/// A municipality code read back from the tables.
+pub(crate) fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
+    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
+}
+
 #[derive(Debug, Clone)]
 enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
-}
-
-/// Runs the same function of the `sql` module on whichever database the store uses.
-macro_rules! on_database {
-    ($store:expr, $function:ident ( $($arg:expr),* )) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => sql::sqlite::$function(pool, $($arg),*).await,
-            Pool::Postgres(pool) => sql::postgres::$function(pool, $($arg),*).await,
-        }
-    };
 }
 
 /// A connection pool to the store, with its tables up to date.
@@ -337,7 +375,7 @@ impl Store {
         let units: Vec<Vec<Cell>> = tree.units.iter().map(rows::sor_unit_cells).collect();
         let new = NewSnapshot {
             register: Register::Sor.as_str(),
-            kommunekode: kommune.map(|k| i64::from(k.as_u16())),
+            kommunekode: kommune.map(code),
             cvr: None,
             source,
             content_hash: rows::sor_content_hash(&units),
@@ -346,7 +384,7 @@ impl Store {
             imported_at: now(),
         };
         let tables = vec![TableRows { table: &SOR_UNITS, rows: units }];
-        let (snapshot_id, created) = on_database!(self, import(new, tables))?;
+        let (snapshot_id, created) = on_db!(self, sql::import(new, tables))?;
         tracing::info!(snapshot_id, created, "SOR snapshot imported.");
         Ok(ImportOutcome { snapshot_id, created, units: tree.len(), users: 0 })
     }
@@ -370,7 +408,7 @@ impl Store {
             .collect();
         let new = NewSnapshot {
             register: Register::FkOrg.as_str(),
-            kommunekode: Some(i64::from(kommune.as_u16())),
+            kommunekode: Some(code(kommune)),
             cvr: tree.cvr.map(|c| c.to_string()),
             source,
             content_hash: rows::fkorg_content_hash(tree.cvr, &units, &tree.users),
@@ -383,7 +421,7 @@ impl Store {
             TableRows { table: &FKORG_USERS, rows: users },
             TableRows { table: &FKORG_MEMBERSHIPS, rows: memberships },
         ];
-        let (snapshot_id, created) = on_database!(self, import(new, tables))?;
+        let (snapshot_id, created) = on_db!(self, sql::import(new, tables))?;
         tracing::info!(snapshot_id, created, "FK-ORG snapshot imported.");
         Ok(ImportOutcome { snapshot_id, created, units: tree.len(), users: tree.users.len() })
     }
@@ -391,22 +429,21 @@ impl Store {
     /// All snapshots, oldest first.
     #[tracing::instrument(skip_all)]
     pub async fn list_snapshots(&self) -> Result<Vec<SnapshotInfo>, StoreError> {
-        let rows = on_database!(self, list_snapshots())?;
+        let rows = on_db!(self, sql::list_snapshots())?;
         rows.into_iter().map(snapshot_info).collect()
     }
 
     /// One snapshot's description.
     #[tracing::instrument(skip_all, fields(snapshot_id = snapshot_id))]
     pub async fn snapshot(&self, snapshot_id: i64) -> Result<SnapshotInfo, StoreError> {
-        let row = on_database!(self, snapshot(snapshot_id))?;
+        let row = on_db!(self, sql::snapshot(snapshot_id))?;
         snapshot_info(row.ok_or(StoreError::NoSuchSnapshot(snapshot_id))?)
     }
 
     /// The latest SOR tree for `kommune` (None: the latest national file), if any was imported.
     #[tracing::instrument(skip_all, fields(kommune = kommune.map(|k| k.as_u16())))]
     pub async fn latest_sor(&self, kommune: Option<KommuneKode>) -> Result<Option<SorTree>, StoreError> {
-        let kommunekode = kommune.map(|k| i64::from(k.as_u16()));
-        match on_database!(self, latest_snapshot_id(Register::Sor.as_str(), kommunekode))? {
+        match self.latest_snapshot_id(Register::Sor, kommune).await? {
             Some(id) => Ok(Some(self.load_sor(id).await?)),
             None => Ok(None),
         }
@@ -415,8 +452,7 @@ impl Store {
     /// The latest FK-ORG tree for `kommune`, if any was imported.
     #[tracing::instrument(skip_all, fields(kommune = %kommune))]
     pub async fn latest_fkorg(&self, kommune: KommuneKode) -> Result<Option<FkTree>, StoreError> {
-        let kommunekode = Some(i64::from(kommune.as_u16()));
-        match on_database!(self, latest_snapshot_id(Register::FkOrg.as_str(), kommunekode))? {
+        match self.latest_snapshot_id(Register::FkOrg, Some(kommune)).await? {
             Some(id) => Ok(Some(self.load_fkorg(id).await?)),
             None => Ok(None),
         }
@@ -427,7 +463,7 @@ impl Store {
     pub async fn load_sor(&self, snapshot_id: i64) -> Result<SorTree, StoreError> {
         self.expect_register(snapshot_id, Register::Sor).await?;
         let damaged = |message: String| StoreError::Damaged { snapshot_id, message };
-        let cells = on_database!(self, load_rows(&SOR_UNITS, snapshot_id))?;
+        let cells = on_db!(self, sql::load_rows(&SOR_UNITS, snapshot_id))?;
         let units =
             cells.iter().map(|c| rows::sor_unit_from_cells(c)).collect::<Result<Vec<_>, _>>().map_err(damaged)?;
         SorTree::new(units).map_err(|e| damaged(e.to_string()))
@@ -438,9 +474,9 @@ impl Store {
     pub async fn load_fkorg(&self, snapshot_id: i64) -> Result<FkTree, StoreError> {
         let info = self.expect_register(snapshot_id, Register::FkOrg).await?;
         let damaged = |message: String| StoreError::Damaged { snapshot_id, message };
-        let unit_cells = on_database!(self, load_rows(&FKORG_UNITS, snapshot_id))?;
-        let user_cells = on_database!(self, load_rows(&FKORG_USERS, snapshot_id))?;
-        let membership_cells = on_database!(self, load_rows(&FKORG_MEMBERSHIPS, snapshot_id))?;
+        let unit_cells = on_db!(self, sql::load_rows(&FKORG_UNITS, snapshot_id))?;
+        let user_cells = on_db!(self, sql::load_rows(&FKORG_USERS, snapshot_id))?;
+        let membership_cells = on_db!(self, sql::load_rows(&FKORG_MEMBERSHIPS, snapshot_id))?;
         let units = unit_cells
             .iter()
             .map(|c| rows::fkorg_unit_from_cells(c))
@@ -453,11 +489,7 @@ impl Store {
     /// The municipalities that have at least one FK-ORG snapshot, in code order.
     #[tracing::instrument(skip_all)]
     pub async fn fkorg_kommuner(&self) -> Result<Vec<KommuneKode>, StoreError> {
-        let codes = on_database!(self, fkorg_kommuner())?;
-        codes
-            .into_iter()
-            .map(|k| KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string())))
-            .collect()
+        on_db!(self, sql::fkorg_kommuner())?.into_iter().map(kommune_from).collect()
     }
 
     async fn expect_register(&self, snapshot_id: i64, expected: Register) -> Result<SnapshotInfo, StoreError> {
@@ -480,20 +512,14 @@ fn now() -> String {
 fn snapshot_info(row: SnapshotRow) -> Result<SnapshotInfo, StoreError> {
     let id = row.id;
     let damaged = |message: String| StoreError::Damaged { snapshot_id: id, message };
-    let register =
-        Register::from_str_opt(&row.register).ok_or_else(|| damaged(format!("unknown register {:?}", row.register)))?;
-    let kommune = row
-        .kommunekode
-        .map(|k| KommuneKode::parse(&format!("{k:03}")))
-        .transpose()
-        .map_err(|e| damaged(e.to_string()))?;
+    let kommune = row.kommunekode.map(kommune_from).transpose()?;
     let cvr = row.cvr.as_deref().map(Cvr::parse).transpose().map_err(|e| damaged(e.to_string()))?;
     let imported_at = DateTime::parse_from_rfc3339(&row.imported_at)
         .map_err(|_| damaged(format!("imported_at {:?} is not a time", row.imported_at)))?
         .with_timezone(&Utc);
     Ok(SnapshotInfo {
         id,
-        register,
+        register: row.register,
         kommune,
         cvr,
         source: row.source,
@@ -533,6 +559,21 @@ mod tests {
         assert_eq!(redact_password("postgres://h/db?sslpassword=k3y"), "postgres://h/db?sslpassword=***");
         assert_eq!(unsupported_secret_parameter("postgres://h/db?sslpassword=k3y").as_deref(), Some("sslpassword"));
         assert_eq!(unsupported_secret_parameter("postgres://h/db?password=p&sslmode=require"), None);
+    }
+
+    #[tokio::test]
+    async fn a_code_this_version_does_not_know_is_an_unreadable_value_not_a_panic() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let known: ChangeState = sqlx::query_scalar("SELECT 'applied' AS state").fetch_one(&pool).await.unwrap();
+        assert_eq!(known, ChangeState::Applied);
+        let unknown: Result<ChangeState, _> = sqlx::query_scalar("SELECT 'sideways' AS state").fetch_one(&pool).await;
+        let err = StoreError::from(unknown.unwrap_err());
+        assert!(
+            matches!(&err, StoreError::UnreadableValue(m) if m.contains("\"sideways\" is not a change state")),
+            "{err}"
+        );
+        let other_type: Result<Register, _> = sqlx::query_scalar("SELECT 7 AS register").fetch_one(&pool).await;
+        assert!(matches!(StoreError::from(other_type.unwrap_err()), StoreError::UnreadableValue(_)));
     }
 
     fn files_in(dir: &str) -> Vec<String> {

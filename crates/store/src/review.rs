@@ -6,7 +6,8 @@ use crate::matching::json::ProposalDto;
 use crate::matching::ProposalKind;
 
 use super::review_sql::{self, DecideOutcome, InsertDecision, InsertProposal, ProposalRow, ReviewRows, UndoRecord};
-use super::{now, Pool, Store, StoreError};
+use super::sql;
+use super::{code, kommune_from, now, Pool, Store, StoreError};
 
 /// Where a proposal is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,8 +103,8 @@ pub struct PastDecision {
     pub verdict: Verdict,
 }
 
-/// An approved link.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An approved link (read as the `links` table's row).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApprovedLink {
     pub fk_uuid: String,
     pub sor_id: String,
@@ -147,16 +148,6 @@ pub struct RoleGrant {
 /// sha256 (hex) of the units' own values: equal hashes mean the proposal was made from the same data.
 pub fn units_data_hash(fk: Option<&FkUnit>, sor: Option<&SorUnit>) -> String {
     super::rows::units_data_hash(fk, sor)
-}
-
-/// A municipality code as the tables hold it (every store module uses this one).
-pub(super) fn code(kommune: KommuneKode) -> i64 {
-    i64::from(kommune.as_u16())
-}
-
-/// A municipality code read back from the tables.
-pub(super) fn kommune_from(k: i64) -> Result<KommuneKode, StoreError> {
-    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))
 }
 
 fn key_of(
@@ -392,7 +383,6 @@ impl Store {
         Ok(on_db!(self, review_sql::undo_last(code(kommune), actor, &now()))?)
     }
 
-    /// The municipality's approved links.
     /// The approved links of `kommune` as checked ids (for the matcher and the preview).
     pub async fn approved_link_ids(&self, kommune: KommuneKode) -> Result<Vec<(FkUuid, SorId)>, StoreError> {
         self.links(kommune)
@@ -406,17 +396,9 @@ impl Store {
             .collect()
     }
 
+    /// The municipality's approved links.
     pub async fn links(&self, kommune: KommuneKode) -> Result<Vec<ApprovedLink>, StoreError> {
-        let rows = on_db!(self, review_sql::links(code(kommune)))?;
-        Ok(rows
-            .into_iter()
-            .map(|(fk_uuid, sor_id, approved_by, approved_at)| ApprovedLink {
-                fk_uuid,
-                sor_id,
-                approved_by,
-                approved_at,
-            })
-            .collect())
+        Ok(on_db!(self, review_sql::links(code(kommune)))?)
     }
 
     /// Gives `user_name` `role` for `kommune`. True when the grant is new. Does NOT check who
@@ -440,8 +422,14 @@ impl Store {
     pub async fn role_grants(&self) -> Result<Vec<RoleGrant>, StoreError> {
         let rows = on_db!(self, review_sql::grants())?;
         rows.into_iter()
-            .map(|(user_name, k, role, granted_by, granted_at)| {
-                Ok(RoleGrant { user_name, kommune: kommune_from(k)?, role, granted_by, granted_at })
+            .map(|g| {
+                Ok(RoleGrant {
+                    user_name: g.user_name,
+                    kommune: kommune_from(g.kommunekode)?,
+                    role: g.role,
+                    granted_by: g.granted_by,
+                    granted_at: g.granted_at,
+                })
             })
             .collect()
     }
@@ -461,18 +449,6 @@ impl Store {
         register: super::Register,
         kommune: Option<KommuneKode>,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(on_database_latest(self, register, kommune).await?)
-    }
-}
-
-async fn on_database_latest(
-    store: &Store,
-    register: super::Register,
-    kommune: Option<KommuneKode>,
-) -> Result<Option<i64>, sqlx::Error> {
-    let k = kommune.map(code);
-    match &store.pool {
-        Pool::Sqlite(pool) => super::sql::sqlite::latest_snapshot_id(pool, register.as_str(), k).await,
-        Pool::Postgres(pool) => super::sql::postgres::latest_snapshot_id(pool, register.as_str(), k).await,
+        Ok(on_db!(self, sql::latest_snapshot_id(register.as_str(), kommune.map(code)))?)
     }
 }

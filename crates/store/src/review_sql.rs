@@ -1,7 +1,7 @@
 //! The SQL of proposals, decisions, links and role grants. Written once; [`review_backend!`]
 //! compiles it per database, like [`super::sql`]. Mutations run in one transaction that keeps
 //! other writers for the same municipality out (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
-//! lock per municipality).
+//! lock per municipality). Rows are read by column name into the row structs below.
 
 const PROPOSAL_COLUMNS: &str = "SELECT id, kommunekode, kind, fk_uuid, sor_id, parent_sor_id, confidence, payload, \
      data_hash, fk_snapshot_id, sor_snapshot_id, status, created_at FROM proposals";
@@ -30,16 +30,17 @@ const SUPERSEDE_FOLLOW_UPS: &str = "UPDATE proposals SET status = 'superseded' W
      (SELECT 1 FROM changes c WHERE c.proposal_id = proposals.id)))";
 const DECIDE_PROPOSAL: &str = "UPDATE proposals SET status = $1 WHERE id = $2 AND status = 'pending'";
 /// Decisions that still stand (an undone one is as if it was never taken).
-const PAST_DECISIONS: &str = "SELECT p.kind, p.fk_uuid, p.sor_id, p.parent_sor_id, d.data_hash, d.decision \
+const PAST_DECISIONS: &str = "SELECT p.kind AS kind, p.fk_uuid AS fk_uuid, p.sor_id AS sor_id, \
+     p.parent_sor_id AS parent_sor_id, d.data_hash AS data_hash, d.decision AS decision \
      FROM decisions d JOIN proposals p ON p.id = d.proposal_id WHERE d.kommunekode = $1 \
      AND d.undone_at IS NULL ORDER BY d.id";
 /// A person's last decision in a municipality that still stands (automatic ones are a rule's).
 const LAST_DECISION_OF_ACTOR: &str = "SELECT id, proposal_id, decision, decided_at FROM decisions \
      WHERE kommunekode = $1 AND actor = $2 AND NOT automatic AND undone_at IS NULL ORDER BY id DESC LIMIT 1";
 /// Changes recorded (sending, applied or failed) for a proposal.
-const CHANGES_OF_PROPOSAL: &str = "SELECT COUNT(*) FROM changes WHERE proposal_id = $1";
+const CHANGES_OF_PROPOSAL: &str = "SELECT COUNT(*) AS n FROM changes WHERE proposal_id = $1";
 /// Changes recorded for the approved follow-ups of a link (same FK-ORG unit, same SOR unit).
-const CHANGES_OF_FOLLOW_UPS: &str = "SELECT COUNT(*) FROM changes c JOIN proposals p ON p.id = c.proposal_id \
+const CHANGES_OF_FOLLOW_UPS: &str = "SELECT COUNT(*) AS n FROM changes c JOIN proposals p ON p.id = c.proposal_id \
      WHERE p.kommunekode = $1 AND p.fk_uuid = $2 AND p.sor_id = $3 \
      AND p.kind IN ('update', 'move', 'close', 'write_back') AND p.status = 'approved'";
 /// The approved follow-ups of a link that nothing was sent for yet.
@@ -67,9 +68,10 @@ const CONFLICTING_LINK: &str =
     "SELECT fk_uuid, sor_id FROM links WHERE kommunekode = $1 AND (fk_uuid = $2 OR sor_id = $3) LIMIT 1";
 const INSERT_LINK: &str =
     "INSERT INTO links (kommunekode, fk_uuid, sor_id, approved_by, approved_at) VALUES ($1, $2, $3, $4, $5)";
-const INSERT_GRANT: &str = "INSERT INTO role_grants (user_name, kommunekode, role, granted_by, granted_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_name, kommunekode, role) DO NOTHING";
-const HAS_ROLE: &str = "SELECT COUNT(*) FROM role_grants WHERE user_name = $1 AND kommunekode = $2 AND role = $3";
+pub(crate) const INSERT_GRANT: &str = "INSERT INTO role_grants \
+     (user_name, kommunekode, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (user_name, kommunekode, role) DO NOTHING";
+const HAS_ROLE: &str = "SELECT COUNT(*) AS n FROM role_grants WHERE user_name = $1 AND kommunekode = $2 AND role = $3";
 const GRANTS: &str = "SELECT user_name, kommunekode, role, granted_by, granted_at FROM role_grants \
      ORDER BY kommunekode, user_name, role";
 
@@ -114,8 +116,10 @@ fn review_lock_key(kommunekode: i64) -> i64 {
     NAMESPACE | kommunekode
 }
 
-/// A proposal row as the database holds it.
-#[derive(Debug, Clone)]
+/// A proposal row as the database holds it. `kind` and `status` stay text here: a row whose codes
+/// (or payload) cannot be read is left out of planning one by one (`review::stored`), not the
+/// whole municipality.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ProposalRow {
     pub id: i64,
     pub kommunekode: i64,
@@ -133,7 +137,7 @@ pub(crate) struct ProposalRow {
 }
 
 /// A decision joined with its proposal's key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct PastDecisionRow {
     pub kind: String,
     pub fk_uuid: Option<String>,
@@ -141,6 +145,40 @@ pub(crate) struct PastDecisionRow {
     pub parent_sor_id: Option<String>,
     pub data_hash: String,
     pub decision: String,
+}
+
+/// A person's last decision that still stands.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct LastDecision {
+    pub id: i64,
+    pub proposal_id: i64,
+    /// "approved" or "rejected".
+    pub decision: String,
+    pub decided_at: String,
+}
+
+/// The two units of a link.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct LinkedUnits {
+    pub fk_uuid: String,
+    pub sor_id: String,
+}
+
+/// A role grant as the database holds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct GrantRow {
+    pub user_name: String,
+    pub kommunekode: i64,
+    pub role: String,
+    pub granted_by: String,
+    pub granted_at: String,
+}
+
+/// A role of a user for a municipality.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct RoleRow {
+    pub kommunekode: i64,
+    pub role: String,
 }
 
 /// A proposal to insert.
@@ -237,17 +275,15 @@ pub(crate) struct ReviewRows {
 macro_rules! review_backend {
     ($module:ident, $db:ty, begin = $begin:expr, lock = $lock:expr) => {
         pub(crate) mod $module {
-            use sqlx::Row as _;
-
             use super::{
-                DecideOutcome, InsertDecision, InsertProposal, PastDecisionRow, ProposalRow, ReviewRows, UndoRecord,
-                UndoneDecision,
+                DecideOutcome, GrantRow, InsertDecision, InsertProposal, LastDecision, LinkedUnits, PastDecisionRow,
+                ProposalRow, ReviewRows, UndoRecord, UndoneDecision,
             };
             use crate::apply_sql::InsertAudit;
+            use crate::review::ApprovedLink;
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
-            type Row = <Db as sqlx::Database>::Row;
             type Tx<'c> = sqlx::Transaction<'c, Db>;
 
             async fn begin(pool: &Pool, kommunekode: i64) -> Result<Tx<'static>, sqlx::Error> {
@@ -259,63 +295,26 @@ macro_rules! review_backend {
                 Ok(tx)
             }
 
-            fn proposal_row(row: &Row) -> Result<ProposalRow, sqlx::Error> {
-                Ok(ProposalRow {
-                    id: row.try_get(0)?,
-                    kommunekode: row.try_get(1)?,
-                    kind: row.try_get(2)?,
-                    fk_uuid: row.try_get(3)?,
-                    sor_id: row.try_get(4)?,
-                    parent_sor_id: row.try_get(5)?,
-                    confidence: row.try_get(6)?,
-                    payload: row.try_get(7)?,
-                    data_hash: row.try_get(8)?,
-                    fk_snapshot_id: row.try_get(9)?,
-                    sor_snapshot_id: row.try_get(10)?,
-                    status: row.try_get(11)?,
-                    created_at: row.try_get(12)?,
-                })
-            }
-
             async fn state(tx: &mut Tx<'_>, kommunekode: i64) -> Result<ReviewRows, sqlx::Error> {
-                let pending = sqlx::query(&super::proposals_for_kommune_sql(true))
+                let pending: Vec<ProposalRow> = sqlx::query_as(&super::proposals_for_kommune_sql(true))
                     .bind(kommunekode)
                     .bind("pending")
                     .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(proposal_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let approved_unsent = sqlx::query(&format!("{} {}", super::PROPOSAL_COLUMNS, super::APPROVED_UNSENT))
-                    .bind(kommunekode)
-                    .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(proposal_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let decided = sqlx::query(super::PAST_DECISIONS)
-                    .bind(kommunekode)
-                    .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        Ok(PastDecisionRow {
-                            kind: r.try_get(0)?,
-                            fk_uuid: r.try_get(1)?,
-                            sor_id: r.try_get(2)?,
-                            parent_sor_id: r.try_get(3)?,
-                            data_hash: r.try_get(4)?,
-                            decision: r.try_get(5)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                let links: Vec<(String, String, String, String)> =
+                    .await?;
+                let approved_unsent: Vec<ProposalRow> =
+                    sqlx::query_as(&format!("{} {}", super::PROPOSAL_COLUMNS, super::APPROVED_UNSENT))
+                        .bind(kommunekode)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                let decided: Vec<PastDecisionRow> =
+                    sqlx::query_as(super::PAST_DECISIONS).bind(kommunekode).fetch_all(&mut **tx).await?;
+                let links: Vec<LinkedUnits> =
                     sqlx::query_as(super::LINKS).bind(kommunekode).fetch_all(&mut **tx).await?;
                 Ok(ReviewRows {
                     pending,
                     approved_unsent,
                     decided,
-                    links: links.into_iter().map(|(f, s, _, _)| (f, s)).collect(),
+                    links: links.into_iter().map(|l| (l.fk_uuid, l.sor_id)).collect(),
                 })
             }
 
@@ -342,7 +341,7 @@ macro_rules! review_backend {
                 }
                 let mut ids = Vec::with_capacity(insert.len());
                 for p in insert.into_iter().filter_map(|i| candidates.get(i)) {
-                    let (id,): (i64,) = sqlx::query_as(super::INSERT_PROPOSAL)
+                    let id: i64 = sqlx::query_scalar(super::INSERT_PROPOSAL)
                         .bind(kommunekode)
                         .bind(p.kind)
                         .bind(p.fk_uuid)
@@ -367,24 +366,22 @@ macro_rules! review_backend {
                 kommunekode: i64,
                 status: Option<&str>,
             ) -> Result<Vec<ProposalRow>, sqlx::Error> {
-                let rows = match status {
+                match status {
                     Some(s) => {
-                        sqlx::query(&super::proposals_for_kommune_sql(true))
+                        sqlx::query_as(&super::proposals_for_kommune_sql(true))
                             .bind(kommunekode)
                             .bind(s)
                             .fetch_all(pool)
-                            .await?
+                            .await
                     }
                     None => {
-                        sqlx::query(&super::proposals_for_kommune_sql(false)).bind(kommunekode).fetch_all(pool).await?
+                        sqlx::query_as(&super::proposals_for_kommune_sql(false)).bind(kommunekode).fetch_all(pool).await
                     }
-                };
-                rows.iter().map(proposal_row).collect()
+                }
             }
 
             pub(crate) async fn proposal(pool: &Pool, id: i64) -> Result<Option<ProposalRow>, sqlx::Error> {
-                let row = sqlx::query(&super::proposal_by_id_sql()).bind(id).fetch_optional(pool).await?;
-                row.as_ref().map(proposal_row).transpose()
+                sqlx::query_as(&super::proposal_by_id_sql()).bind(id).fetch_optional(pool).await
             }
 
             /// Inside a transaction: marks a pending proposal decided, records the decision and its
@@ -395,14 +392,9 @@ macro_rules! review_backend {
                 kommunekode: i64,
                 d: &InsertDecision<'_>,
             ) -> Result<DecideOutcome, sqlx::Error> {
-                let Some(p) = sqlx::query(&super::proposal_by_id_sql())
-                    .bind(d.proposal_id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .as_ref()
-                    .map(proposal_row)
-                    .transpose()?
-                else {
+                let p: Option<ProposalRow> =
+                    sqlx::query_as(&super::proposal_by_id_sql()).bind(d.proposal_id).fetch_optional(&mut **tx).await?;
+                let Some(p) = p else {
                     return Ok(DecideOutcome::NoSuchProposal);
                 };
                 if p.status != "pending" || p.kommunekode != kommunekode {
@@ -410,13 +402,13 @@ macro_rules! review_backend {
                 }
                 if (p.kind == "link" || p.kind == "create") && d.decision == "approved" {
                     if let Some(fk) = p.fk_uuid.as_deref() {
-                        let other: Option<(i64,)> = sqlx::query_as(super::OTHER_APPROVED_FOR_FK)
+                        let other: Option<i64> = sqlx::query_scalar(super::OTHER_APPROVED_FOR_FK)
                             .bind(kommunekode)
                             .bind(fk)
                             .bind(p.id)
                             .fetch_optional(&mut **tx)
                             .await?;
-                        if let Some((other,)) = other {
+                        if let Some(other) = other {
                             return Ok(DecideOutcome::FkUnitTaken(fk.to_string(), other));
                         }
                     }
@@ -426,21 +418,23 @@ macro_rules! review_backend {
                 if sor_only_close && d.decision == "approved" {
                     // A SOR-only unit: closed only while nothing in FK-ORG is linked to it.
                     let Some(sor) = p.sor_id.as_deref() else { return Ok(DecideOutcome::NotPending(p.status)) };
-                    let linked: Option<(String,)> = sqlx::query_as(super::LINK_OF_SOR)
+                    let linked: Option<String> = sqlx::query_scalar(super::LINK_OF_SOR)
                         .bind(kommunekode)
                         .bind(sor)
                         .fetch_optional(&mut **tx)
                         .await?;
-                    if let Some((fk,)) = linked {
+                    if let Some(fk) = linked {
                         return Ok(DecideOutcome::LinkConflict(fk, sor.to_string()));
                     }
                 } else if follow_up && d.decision == "approved" {
                     let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) else {
                         return Ok(DecideOutcome::NotPending(p.status));
                     };
-                    let linked: Option<(String,)> =
-                        sqlx::query_as(super::LINK_OF_FK).bind(kommunekode).bind(fk).fetch_optional(&mut **tx).await?;
-                    let linked = linked.map(|(s,)| s);
+                    let linked: Option<String> = sqlx::query_scalar(super::LINK_OF_FK)
+                        .bind(kommunekode)
+                        .bind(fk)
+                        .fetch_optional(&mut **tx)
+                        .await?;
                     if linked.as_deref() != Some(sor) {
                         return Ok(DecideOutcome::CaseNotLinked(fk.to_string(), sor.to_string(), linked));
                     }
@@ -459,14 +453,14 @@ macro_rules! review_backend {
                     let (Some(fk), Some(sor)) = (p.fk_uuid.as_deref(), p.sor_id.as_deref()) else {
                         return Ok(DecideOutcome::NotPending(p.status));
                     };
-                    let conflict: Option<(String, String)> = sqlx::query_as(super::CONFLICTING_LINK)
+                    let conflict: Option<LinkedUnits> = sqlx::query_as(super::CONFLICTING_LINK)
                         .bind(kommunekode)
                         .bind(fk)
                         .bind(sor)
                         .fetch_optional(&mut **tx)
                         .await?;
-                    if let Some((f, s)) = conflict {
-                        return Ok(DecideOutcome::LinkConflict(f, s));
+                    if let Some(l) = conflict {
+                        return Ok(DecideOutcome::LinkConflict(l.fk_uuid, l.sor_id));
                     }
                     sqlx::query(super::INSERT_LINK)
                         .bind(kommunekode)
@@ -478,7 +472,7 @@ macro_rules! review_backend {
                         .await?;
                 }
                 sqlx::query(super::DECIDE_PROPOSAL).bind(d.decision).bind(d.proposal_id).execute(&mut **tx).await?;
-                let (id,): (i64,) = sqlx::query_as(super::INSERT_DECISION)
+                let id: i64 = sqlx::query_scalar(super::INSERT_DECISION)
                     .bind(d.proposal_id)
                     .bind(kommunekode)
                     .bind(&p.kind)
@@ -550,7 +544,7 @@ macro_rules! review_backend {
                 for id in supersede {
                     sqlx::query(super::SUPERSEDE).bind(id).execute(&mut *tx).await?;
                 }
-                let (id,): (i64,) = sqlx::query_as(super::INSERT_PROPOSAL)
+                let id: i64 = sqlx::query_scalar(super::INSERT_PROPOSAL)
                     .bind(kommunekode)
                     .bind(new.kind)
                     .bind(new.fk_uuid)
@@ -584,22 +578,17 @@ macro_rules! review_backend {
                 at: &str,
             ) -> Result<UndoRecord, sqlx::Error> {
                 let mut tx = begin(pool, kommunekode).await?;
-                let last: Option<(i64, i64, String, String)> = sqlx::query_as(super::LAST_DECISION_OF_ACTOR)
+                let last: Option<LastDecision> = sqlx::query_as(super::LAST_DECISION_OF_ACTOR)
                     .bind(kommunekode)
                     .bind(actor)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some((decision_id, proposal_id, decision, decided_at)) = last else {
+                let Some(LastDecision { id: decision_id, proposal_id, decision, decided_at }) = last else {
                     return Ok(UndoRecord::NothingToUndo);
                 };
-                let Some(p) = sqlx::query(&super::proposal_by_id_sql())
-                    .bind(proposal_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .as_ref()
-                    .map(proposal_row)
-                    .transpose()?
-                else {
+                let p: Option<ProposalRow> =
+                    sqlx::query_as(&super::proposal_by_id_sql()).bind(proposal_id).fetch_optional(&mut *tx).await?;
+                let Some(p) = p else {
                     return Ok(UndoRecord::Changed { decision_id, proposal_id, status: "missing".into() });
                 };
                 if p.created_at == decided_at {
@@ -608,15 +597,15 @@ macro_rules! review_backend {
                 if p.status != decision {
                     return Ok(UndoRecord::Changed { decision_id, proposal_id, status: p.status });
                 }
-                let (sent,): (i64,) =
-                    sqlx::query_as(super::CHANGES_OF_PROPOSAL).bind(proposal_id).fetch_one(&mut *tx).await?;
+                let sent: i64 =
+                    sqlx::query_scalar(super::CHANGES_OF_PROPOSAL).bind(proposal_id).fetch_one(&mut *tx).await?;
                 let link = match (p.kind.as_str(), p.fk_uuid.as_deref(), p.sor_id.as_deref()) {
                     ("link", Some(f), Some(s)) => Some((f, s)),
                     _ => None,
                 };
                 let mut follow_ups_sent: i64 = 0;
                 if let (Some((f, s)), "approved") = (link, decision.as_str()) {
-                    (follow_ups_sent,) = sqlx::query_as(super::CHANGES_OF_FOLLOW_UPS)
+                    follow_ups_sent = sqlx::query_scalar(super::CHANGES_OF_FOLLOW_UPS)
                         .bind(kommunekode)
                         .bind(f)
                         .bind(s)
@@ -630,17 +619,16 @@ macro_rules! review_backend {
                 let mut link_removed = false;
                 if let Some((f, s)) = link {
                     let query = if decision == "approved" {
-                        sqlx::query_as(super::APPROVED_UNSENT_FOLLOW_UPS).bind(kommunekode).bind(f).bind(s)
+                        sqlx::query_scalar(super::APPROVED_UNSENT_FOLLOW_UPS).bind(kommunekode).bind(f).bind(s)
                     } else {
-                        sqlx::query_as(super::FOLLOW_UPS_SUPERSEDED_WITH_LINK)
+                        sqlx::query_scalar(super::FOLLOW_UPS_SUPERSEDED_WITH_LINK)
                             .bind(kommunekode)
                             .bind(f)
                             .bind(s)
                             .bind(p.fk_snapshot_id)
                             .bind(p.sor_snapshot_id)
                     };
-                    let rows: Vec<(i64,)> = query.fetch_all(&mut *tx).await?;
-                    restored = rows.into_iter().map(|(id,)| id).collect();
+                    restored = query.fetch_all(&mut *tx).await?;
                     if decision == "approved" {
                         let done =
                             sqlx::query(super::DELETE_LINK).bind(kommunekode).bind(f).bind(s).execute(&mut *tx).await?;
@@ -688,10 +676,7 @@ macro_rules! review_backend {
                 }))
             }
 
-            pub(crate) async fn links(
-                pool: &Pool,
-                kommunekode: i64,
-            ) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+            pub(crate) async fn links(pool: &Pool, kommunekode: i64) -> Result<Vec<ApprovedLink>, sqlx::Error> {
                 sqlx::query_as(super::LINKS).bind(kommunekode).fetch_all(pool).await
             }
 
@@ -721,7 +706,7 @@ macro_rules! review_backend {
                 kommunekode: i64,
                 role: &str,
             ) -> Result<bool, sqlx::Error> {
-                let (n,): (i64,) = sqlx::query_as(super::HAS_ROLE)
+                let n: i64 = sqlx::query_scalar(super::HAS_ROLE)
                     .bind(user_name)
                     .bind(kommunekode)
                     .bind(role)
@@ -730,7 +715,7 @@ macro_rules! review_backend {
                 Ok(n > 0)
             }
 
-            pub(crate) async fn grants(pool: &Pool) -> Result<Vec<(String, i64, String, String, String)>, sqlx::Error> {
+            pub(crate) async fn grants(pool: &Pool) -> Result<Vec<GrantRow>, sqlx::Error> {
                 sqlx::query_as(super::GRANTS).fetch_all(pool).await
             }
         }

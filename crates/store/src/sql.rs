@@ -1,8 +1,10 @@
-//! All of sorsync's SQL. The statements are written once; [`backend!`] compiles the code that runs
+//! The SQL of snapshots. The statements are written once; [`backend!`] compiles the code that runs
 //! them once per database (SQLite and PostgreSQL) with that database's own types. `$1` placeholders
 //! work in both, and bulk inserts use [`sqlx::QueryBuilder`], which writes each database's
-//! placeholders itself. The one dialect difference, how an import keeps other writers out, is
-//! given where the backends are generated, at the bottom.
+//! placeholders itself. Rows are read by column name: each query has its row struct
+//! (`#[derive(sqlx::FromRow)]`, decoding on both databases), or reads a table's cells by the names
+//! its [`Table`] lists. The one dialect difference, how an import keeps other writers out, is given
+//! where the backends are generated, at the bottom.
 
 use super::rows::Table;
 
@@ -47,11 +49,18 @@ fn select_rows_sql(table: &Table) -> String {
     format!("SELECT {} FROM {} WHERE snapshot_id = $1 ORDER BY position", columns.join(", "), table.name)
 }
 
-/// A snapshot row as the database holds it, before its values are checked.
-#[derive(Debug)]
+/// The latest snapshot of a register and municipality.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct LatestSnapshot {
+    pub id: i64,
+    pub content_hash: String,
+}
+
+/// A snapshot row as the database holds it, before its other values are checked.
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct SnapshotRow {
     pub id: i64,
-    pub register: String,
+    pub register: crate::Register,
     pub kommunekode: Option<i64>,
     pub cvr: Option<String>,
     pub source: String,
@@ -80,12 +89,11 @@ macro_rules! backend {
         pub(crate) mod $module {
             use sqlx::{QueryBuilder, Row as _};
 
-            use super::{NewSnapshot, SnapshotRow};
+            use super::{LatestSnapshot, NewSnapshot, SnapshotRow};
             use crate::rows::{Cell, ColumnType, Table, TableRows};
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
-            type Row = <Db as sqlx::Database>::Row;
 
             /// Stores a snapshot and its rows in one transaction, unless the latest snapshot of the
             /// same register and municipality has the same content. Returns (snapshot id, created).
@@ -99,7 +107,7 @@ macro_rules! backend {
                 if let Some(lock) = lock {
                     sqlx::query(lock).bind(super::import_lock_key(&new)).execute(&mut *tx).await?;
                 }
-                let latest: Option<(i64, String)> = match new.kommunekode {
+                let latest: Option<LatestSnapshot> = match new.kommunekode {
                     Some(k) => {
                         sqlx::query_as(super::LATEST_FOR_KOMMUNE)
                             .bind(new.register)
@@ -109,13 +117,13 @@ macro_rules! backend {
                     }
                     None => sqlx::query_as(super::LATEST_NATIONAL).bind(new.register).fetch_optional(&mut *tx).await?,
                 };
-                if let Some((id, hash)) = latest {
-                    if hash == new.content_hash {
+                if let Some(latest) = latest {
+                    if latest.content_hash == new.content_hash {
                         tx.rollback().await?;
-                        return Ok((id, false));
+                        return Ok((latest.id, false));
                     }
                 }
-                let (id,): (i64,) = sqlx::query_as(super::INSERT_SNAPSHOT)
+                let id: i64 = sqlx::query_scalar(super::INSERT_SNAPSHOT)
                     .bind(new.register)
                     .bind(new.kommunekode)
                     .bind(new.cvr)
@@ -149,28 +157,12 @@ macro_rules! backend {
                 Ok((id, true))
             }
 
-            fn snapshot_row(row: &Row) -> Result<SnapshotRow, sqlx::Error> {
-                Ok(SnapshotRow {
-                    id: row.try_get(0)?,
-                    register: row.try_get(1)?,
-                    kommunekode: row.try_get(2)?,
-                    cvr: row.try_get(3)?,
-                    source: row.try_get(4)?,
-                    content_hash: row.try_get(5)?,
-                    unit_count: row.try_get(6)?,
-                    user_count: row.try_get(7)?,
-                    imported_at: row.try_get(8)?,
-                })
-            }
-
             pub(crate) async fn list_snapshots(pool: &Pool) -> Result<Vec<SnapshotRow>, sqlx::Error> {
-                let rows = sqlx::query(&super::list_snapshots_sql()).fetch_all(pool).await?;
-                rows.iter().map(snapshot_row).collect()
+                sqlx::query_as(&super::list_snapshots_sql()).fetch_all(pool).await
             }
 
             pub(crate) async fn snapshot(pool: &Pool, id: i64) -> Result<Option<SnapshotRow>, sqlx::Error> {
-                let row = sqlx::query(&super::snapshot_by_id_sql()).bind(id).fetch_optional(pool).await?;
-                row.as_ref().map(snapshot_row).transpose()
+                sqlx::query_as(&super::snapshot_by_id_sql()).bind(id).fetch_optional(pool).await
             }
 
             /// The id of the latest snapshot of `register` for `kommunekode` (None: national).
@@ -179,16 +171,16 @@ macro_rules! backend {
                 register: &'static str,
                 kommunekode: Option<i64>,
             ) -> Result<Option<i64>, sqlx::Error> {
-                let latest: Option<(i64, String)> = match kommunekode {
+                let latest: Option<LatestSnapshot> = match kommunekode {
                     Some(k) => {
                         sqlx::query_as(super::LATEST_FOR_KOMMUNE).bind(register).bind(k).fetch_optional(pool).await?
                     }
                     None => sqlx::query_as(super::LATEST_NATIONAL).bind(register).fetch_optional(pool).await?,
                 };
-                Ok(latest.map(|(id, _)| id))
+                Ok(latest.map(|latest| latest.id))
             }
 
-            /// A table's rows for one snapshot, in position order.
+            /// A table's rows for one snapshot, in position order, each column read by its name.
             pub(crate) async fn load_rows(
                 pool: &Pool,
                 table: &'static Table,
@@ -200,11 +192,10 @@ macro_rules! backend {
                         table
                             .content
                             .iter()
-                            .enumerate()
-                            .map(|(i, (_, column_type))| {
+                            .map(|(name, column_type)| {
                                 Ok(match column_type {
-                                    ColumnType::Text => Cell::Text(row.try_get(i)?),
-                                    ColumnType::Bool => Cell::Bool(row.try_get(i)?),
+                                    ColumnType::Text => Cell::Text(row.try_get(*name)?),
+                                    ColumnType::Bool => Cell::Bool(row.try_get(*name)?),
                                 })
                             })
                             .collect()
@@ -213,8 +204,7 @@ macro_rules! backend {
             }
 
             pub(crate) async fn fkorg_kommuner(pool: &Pool) -> Result<Vec<i64>, sqlx::Error> {
-                let rows: Vec<(i64,)> = sqlx::query_as(super::FKORG_KOMMUNER).fetch_all(pool).await?;
-                Ok(rows.into_iter().map(|(k,)| k).collect())
+                sqlx::query_scalar(super::FKORG_KOMMUNER).fetch_all(pool).await
             }
         }
     };

@@ -13,12 +13,12 @@ use sqlx::{Acquire as _, Postgres};
 
 use crate::domain::KommuneKode;
 
-use super::review::{code, kommune_from};
 use super::waves_sql::{self, ItemRow, JobRow, MunicipalityRow};
+use super::{code, kommune_from};
 use super::{now, Pool, Store, StoreError};
 
-/// The stored wave plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The stored wave plan (read as the `wave_plan` table's row).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredWavePlan {
     /// The checked plan as JSON (`sorsync_app::waves::plan::WavePlan`).
     pub plan_json: String,
@@ -78,6 +78,8 @@ impl JobState {
     }
 }
 
+decoded_from_code!(JobState, JobState::parse, "job state");
+
 /// One queued municipality job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaveJob {
@@ -127,8 +129,7 @@ fn job(row: JobRow) -> Result<WaveJob, StoreError> {
         id: row.id,
         run_id: row.run_id,
         kommune: kommune_from(row.kommunekode)?,
-        state: JobState::parse(&row.state)
-            .ok_or_else(|| StoreError::UnreadableValue(format!("job state {:?}", row.state)))?,
+        state: row.state,
         attempts: row.attempts,
         worker: row.worker,
         lease_until: row.lease_until,
@@ -168,12 +169,7 @@ impl Store {
 
     /// The stored wave plan, if one was loaded.
     pub async fn wave_plan(&self) -> Result<Option<StoredWavePlan>, StoreError> {
-        Ok(on_db!(self, waves_sql::plan())?.map(|(plan_json, content_hash, source, stored_at)| StoredWavePlan {
-            plan_json,
-            content_hash,
-            source,
-            stored_at,
-        }))
+        Ok(on_db!(self, waves_sql::plan())?)
     }
 
     /// The latest unfinished run of `wave` with the same `dry_run` (to resume it), else a new one.
@@ -247,16 +243,15 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let row = sqlx::query(&waves_sql::next_job_sql(false))
+                let taken: Option<JobRow> = sqlx::query_as(&waves_sql::next_job_sql(false))
                     .bind(0_i64)
                     .bind(&started)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some(row) = row else {
+                let Some(taken) = taken else {
                     tx.rollback().await?;
                     return Ok(None);
                 };
-                let taken = waves_sql::sqlite::job_row(&row)?;
                 sqlx::query(waves_sql::TAKE_JOB)
                     .bind(worker)
                     .bind(&started)
@@ -273,15 +268,15 @@ impl Store {
                 let mut after = 0_i64;
                 loop {
                     let mut tx = conn.begin().await?;
-                    let row = sqlx::query(&waves_sql::next_job_sql(true)).bind(after).fetch_optional(&mut *tx).await?;
-                    let Some(row) = row else {
+                    let candidate: Option<JobRow> =
+                        sqlx::query_as(&waves_sql::next_job_sql(true)).bind(after).fetch_optional(&mut *tx).await?;
+                    let Some(candidate) = candidate else {
                         tx.rollback().await?;
                         return Ok(None);
                     };
-                    let candidate = waves_sql::postgres::job_row(&row)?;
                     let key = waves_sql::municipality_lock_key(candidate.kommunekode);
-                    let (locked,): (bool,) =
-                        sqlx::query_as("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *tx).await?;
+                    let locked: bool =
+                        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *tx).await?;
                     if !locked {
                         // A live worker is at work on this municipality: leave the job to it / for later.
                         tx.rollback().await?;
@@ -338,9 +333,9 @@ impl Store {
                     .bind(&worker)
                     .execute(&mut *conn)
                     .await;
-                let unlocked: Result<(bool,), sqlx::Error> =
-                    sqlx::query_as("SELECT pg_advisory_unlock($1)").bind(key).fetch_one(&mut *conn).await;
-                if !matches!(unlocked, Ok((true,))) {
+                let unlocked: Result<bool, sqlx::Error> =
+                    sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(key).fetch_one(&mut *conn).await;
+                if !matches!(unlocked, Ok(true)) {
                     // Never hand a connection that may still hold the lock back to the pool.
                     drop(conn.detach());
                 }
@@ -351,17 +346,6 @@ impl Store {
     }
 
     async fn job_by_id(&self, id: i64) -> Result<WaveJob, StoreError> {
-        let sql = format!("{} WHERE id = $1", waves_sql::JOB_COLUMNS);
-        let row = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let r = sqlx::query(&sql).bind(id).fetch_one(pool).await?;
-                waves_sql::sqlite::job_row(&r)?
-            }
-            Pool::Postgres(pool) => {
-                let r = sqlx::query(&sql).bind(id).fetch_one(pool).await?;
-                waves_sql::postgres::job_row(&r)?
-            }
-        };
-        job(row)
+        job(on_db!(self, waves_sql::job(id))?)
     }
 }

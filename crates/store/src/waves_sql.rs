@@ -1,6 +1,8 @@
 //! The SQL of waves: the stored plan, runs, run items and the job queue. Written once;
 //! [`waves_backend!`] compiles it per database, like [`super::sql`]. Taking a job differs per
-//! database and lives in [`super::waves`].
+//! database and lives in [`super::waves`]. Rows are read by column name into the row structs below.
+
+use crate::waves::JobState;
 
 pub(crate) const PLAN_HASH: &str = "SELECT content_hash FROM wave_plan WHERE id = 1";
 pub(crate) const PLAN: &str = "SELECT plan_json, content_hash, source, stored_at FROM wave_plan WHERE id = 1";
@@ -15,8 +17,9 @@ const OPEN_RUN: &str = "SELECT id FROM wave_runs WHERE wave_name = $1 AND dry_ru
      ORDER BY id DESC LIMIT 1";
 const INSERT_RUN: &str = "INSERT INTO wave_runs (wave_name, dry_run, started_at) VALUES ($1, $2, $3) RETURNING id";
 const FINISH_RUN: &str = "UPDATE wave_runs SET finished_at = $1, outcome = $2 WHERE id = $3";
-const ITEM_COLUMNS: &str = "SELECT i.run_id, r.wave_name, r.dry_run, i.kommunekode, i.started_at, i.finished_at, \
-     i.outcome, i.metrics, i.error FROM wave_run_items i JOIN wave_runs r ON r.id = i.run_id";
+const ITEM_COLUMNS: &str = "SELECT i.run_id AS run_id, r.wave_name AS wave_name, r.dry_run AS dry_run, \
+     i.kommunekode AS kommunekode, i.started_at AS started_at, i.finished_at AS finished_at, i.outcome AS outcome, \
+     i.metrics AS metrics, i.error AS error FROM wave_run_items i JOIN wave_runs r ON r.id = i.run_id";
 const START_ITEM: &str = "INSERT INTO wave_run_items (run_id, kommunekode, started_at) VALUES ($1, $2, $3) \
      ON CONFLICT (run_id, kommunekode) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL, \
      outcome = NULL, metrics = NULL, error = NULL";
@@ -43,6 +46,10 @@ pub(crate) fn items_of_kommune_sql() -> String {
 
 pub(crate) fn jobs_of_run_sql() -> String {
     format!("{JOB_COLUMNS} WHERE run_id = $1 ORDER BY id")
+}
+
+fn job_by_id_sql() -> String {
+    format!("{JOB_COLUMNS} WHERE id = $1")
 }
 
 /// A job that may be taken, after `id` $1: queued, or running (SQLite: only with a lease that ran
@@ -79,7 +86,7 @@ pub(crate) struct MunicipalityRow<'a> {
 }
 
 /// A run item as the database holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ItemRow {
     pub run_id: i64,
     pub wave_name: String,
@@ -93,12 +100,12 @@ pub(crate) struct ItemRow {
 }
 
 /// A job as the database holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct JobRow {
     pub id: i64,
     pub run_id: i64,
     pub kommunekode: i64,
-    pub state: String,
+    pub state: JobState,
     pub attempts: i64,
     pub worker: Option<String>,
     pub lease_until: Option<String>,
@@ -113,13 +120,11 @@ pub(crate) struct JobRow {
 macro_rules! waves_backend {
     ($module:ident, $db:ty, begin = $begin:expr) => {
         pub(crate) mod $module {
-            use sqlx::Row as _;
-
             use super::{ItemRow, JobRow, MunicipalityRow};
+            use crate::StoredWavePlan;
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
-            type Row = <Db as sqlx::Database>::Row;
 
             /// Replaces the stored plan unless it has the same hash. True when it changed.
             pub(crate) async fn store_plan(
@@ -131,8 +136,8 @@ macro_rules! waves_backend {
                 rows: &[MunicipalityRow<'_>],
             ) -> Result<bool, sqlx::Error> {
                 let mut tx = pool.begin_with($begin).await?;
-                let old: Option<(String,)> = sqlx::query_as(super::PLAN_HASH).fetch_optional(&mut *tx).await?;
-                if old.is_some_and(|(h,)| h == content_hash) {
+                let old: Option<String> = sqlx::query_scalar(super::PLAN_HASH).fetch_optional(&mut *tx).await?;
+                if old.is_some_and(|h| h == content_hash) {
                     tx.rollback().await?;
                     return Ok(false);
                 }
@@ -160,14 +165,12 @@ macro_rules! waves_backend {
                 Ok(true)
             }
 
-            pub(crate) async fn plan(pool: &Pool) -> Result<Option<(String, String, String, String)>, sqlx::Error> {
+            pub(crate) async fn plan(pool: &Pool) -> Result<Option<StoredWavePlan>, sqlx::Error> {
                 sqlx::query_as(super::PLAN).fetch_optional(pool).await
             }
 
             pub(crate) async fn open_run(pool: &Pool, wave: &str, dry_run: bool) -> Result<Option<i64>, sqlx::Error> {
-                let row: Option<(i64,)> =
-                    sqlx::query_as(super::OPEN_RUN).bind(wave).bind(dry_run).fetch_optional(pool).await?;
-                Ok(row.map(|(id,)| id))
+                sqlx::query_scalar(super::OPEN_RUN).bind(wave).bind(dry_run).fetch_optional(pool).await
             }
 
             pub(crate) async fn insert_run(
@@ -176,9 +179,7 @@ macro_rules! waves_backend {
                 dry_run: bool,
                 started_at: &str,
             ) -> Result<i64, sqlx::Error> {
-                let (id,): (i64,) =
-                    sqlx::query_as(super::INSERT_RUN).bind(wave).bind(dry_run).bind(started_at).fetch_one(pool).await?;
-                Ok(id)
+                sqlx::query_scalar(super::INSERT_RUN).bind(wave).bind(dry_run).bind(started_at).fetch_one(pool).await
             }
 
             pub(crate) async fn finish_run(
@@ -223,28 +224,12 @@ macro_rules! waves_backend {
                 Ok(())
             }
 
-            fn item_row(r: &Row) -> Result<ItemRow, sqlx::Error> {
-                Ok(ItemRow {
-                    run_id: r.try_get(0)?,
-                    wave_name: r.try_get(1)?,
-                    dry_run: r.try_get(2)?,
-                    kommunekode: r.try_get(3)?,
-                    started_at: r.try_get(4)?,
-                    finished_at: r.try_get(5)?,
-                    outcome: r.try_get(6)?,
-                    metrics: r.try_get(7)?,
-                    error: r.try_get(8)?,
-                })
-            }
-
             pub(crate) async fn items_of_run(pool: &Pool, run_id: i64) -> Result<Vec<ItemRow>, sqlx::Error> {
-                let rows = sqlx::query(&super::items_of_run_sql()).bind(run_id).fetch_all(pool).await?;
-                rows.iter().map(item_row).collect()
+                sqlx::query_as(&super::items_of_run_sql()).bind(run_id).fetch_all(pool).await
             }
 
             pub(crate) async fn items_of_kommune(pool: &Pool, kommunekode: i64) -> Result<Vec<ItemRow>, sqlx::Error> {
-                let rows = sqlx::query(&super::items_of_kommune_sql()).bind(kommunekode).fetch_all(pool).await?;
-                rows.iter().map(item_row).collect()
+                sqlx::query_as(&super::items_of_kommune_sql()).bind(kommunekode).fetch_all(pool).await
             }
 
             pub(crate) async fn insert_jobs(
@@ -257,7 +242,7 @@ macro_rules! waves_backend {
                 let mut tx = pool.begin().await?;
                 let mut ids = Vec::with_capacity(kommunekoder.len());
                 for k in kommunekoder {
-                    let (id,): (i64,) = sqlx::query_as(super::INSERT_JOB)
+                    let id: i64 = sqlx::query_scalar(super::INSERT_JOB)
                         .bind(run_id)
                         .bind(*k)
                         .bind(enqueued_at)
@@ -270,27 +255,12 @@ macro_rules! waves_backend {
                 Ok(ids)
             }
 
-            pub(crate) fn job_row(r: &Row) -> Result<JobRow, sqlx::Error> {
-                Ok(JobRow {
-                    id: r.try_get(0)?,
-                    run_id: r.try_get(1)?,
-                    kommunekode: r.try_get(2)?,
-                    state: r.try_get(3)?,
-                    attempts: r.try_get(4)?,
-                    worker: r.try_get(5)?,
-                    lease_until: r.try_get(6)?,
-                    enqueued_at: r.try_get(7)?,
-                    started_at: r.try_get(8)?,
-                    finished_at: r.try_get(9)?,
-                    outcome: r.try_get(10)?,
-                    error: r.try_get(11)?,
-                    options: r.try_get(12)?,
-                })
+            pub(crate) async fn jobs_of_run(pool: &Pool, run_id: i64) -> Result<Vec<JobRow>, sqlx::Error> {
+                sqlx::query_as(&super::jobs_of_run_sql()).bind(run_id).fetch_all(pool).await
             }
 
-            pub(crate) async fn jobs_of_run(pool: &Pool, run_id: i64) -> Result<Vec<JobRow>, sqlx::Error> {
-                let rows = sqlx::query(&super::jobs_of_run_sql()).bind(run_id).fetch_all(pool).await?;
-                rows.iter().map(job_row).collect()
+            pub(crate) async fn job(pool: &Pool, id: i64) -> Result<JobRow, sqlx::Error> {
+                sqlx::query_as(&super::job_by_id_sql()).bind(id).fetch_one(pool).await
             }
         }
     };

@@ -1,12 +1,11 @@
 //! The store's side of the web app: local accounts (argon2 hashes only), sessions (token hashes
 //! only), and the read queries the pages need (the review queue page by page, counts, runs).
 //! Written once for both databases, like the review SQL; rules live in `crate::web` and
-//! `crate::review`.
+//! `crate::review`. Rows are read by column name, into the public row types where they fit.
 
 use crate::domain::KommuneKode;
 
-use super::review::code;
-use super::{now, Pool, Store, StoreError};
+use super::{code, kommune_from, now, Pool, Store, StoreError};
 
 /// Which pending proposals the review queue shows.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,7 +19,7 @@ pub struct QueueFilter {
 }
 
 /// A pending proposal as the queue lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct QueueRow {
     pub id: i64,
     pub kind: String,
@@ -49,7 +48,7 @@ pub struct PendingRow {
 pub type QueueVersion = (Option<i64>, i64, Option<i64>);
 
 /// How many proposals of one kind have one status.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StatusCount {
     pub status: String,
     pub kind: String,
@@ -57,7 +56,7 @@ pub struct StatusCount {
 }
 
 /// One recorded run: the proposals recorded at the same moment from the same snapshots.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunInfo {
     /// RFC 3339, UTC.
     pub recorded_at: String,
@@ -72,7 +71,7 @@ const QUEUE_ORDER: &str = "ORDER BY CASE kind WHEN 'close' THEN 0 WHEN 'move' TH
 const QUEUE_COLUMNS: &str = "SELECT id, kind, fk_uuid, sor_id, confidence, payload FROM proposals";
 const UPSERT_USER: &str = "INSERT INTO web_users (user_name, password_hash, created_at) VALUES ($1, $2, $3) \
      ON CONFLICT (user_name) DO UPDATE SET password_hash = excluded.password_hash";
-const USER_EXISTS: &str = "SELECT COUNT(*) FROM web_users WHERE user_name = $1";
+const USER_EXISTS: &str = "SELECT COUNT(*) AS n FROM web_users WHERE user_name = $1";
 const PASSWORD_HASH: &str = "SELECT password_hash FROM web_users WHERE user_name = $1";
 const USERS: &str = "SELECT user_name FROM web_users ORDER BY user_name";
 const INSERT_SESSION: &str = "INSERT INTO web_sessions (token_hash, user_name, csrf_token, created_at, expires_at) \
@@ -81,20 +80,21 @@ const SESSION: &str = "SELECT user_name, csrf_token FROM web_sessions WHERE toke
 const DELETE_SESSION: &str = "DELETE FROM web_sessions WHERE token_hash = $1";
 const DELETE_EXPIRED: &str = "DELETE FROM web_sessions WHERE expires_at <= $1";
 const USER_ROLES: &str = "SELECT kommunekode, role FROM role_grants WHERE user_name = $1 ORDER BY kommunekode, role";
-const STATUS_COUNTS: &str = "SELECT status, kind, COUNT(*) FROM proposals WHERE kommunekode = $1 \
+const STATUS_COUNTS: &str = "SELECT status, kind, COUNT(*) AS count FROM proposals WHERE kommunekode = $1 \
      GROUP BY status, kind ORDER BY status, kind";
 const RUNS: &str =
-    "SELECT created_at, fk_snapshot_id, sor_snapshot_id, COUNT(*) FROM proposals WHERE kommunekode = $1 \
-     GROUP BY created_at, fk_snapshot_id, sor_snapshot_id ORDER BY created_at DESC LIMIT $2";
-const AUTH: &str = "SELECT s.user_name, s.csrf_token, g.kommunekode, g.role FROM web_sessions s \
-     LEFT JOIN role_grants g ON g.user_name = s.user_name WHERE s.token_hash = $1 AND s.expires_at > $2 \
-     ORDER BY g.kommunekode, g.role";
-const QUEUE_VERSION: &str = "SELECT (SELECT MAX(id) FROM proposals WHERE kommunekode = $1 AND status = 'pending'), \
-     (SELECT COUNT(*) FROM proposals WHERE kommunekode = $1 AND status = 'pending'), \
-     (SELECT MAX(id) FROM decisions WHERE kommunekode = $1)";
+    "SELECT created_at AS recorded_at, fk_snapshot_id, sor_snapshot_id, COUNT(*) AS proposals FROM proposals \
+     WHERE kommunekode = $1 GROUP BY created_at, fk_snapshot_id, sor_snapshot_id ORDER BY created_at DESC LIMIT $2";
+const AUTH: &str = "SELECT s.user_name AS user_name, s.csrf_token AS csrf_token, g.kommunekode AS kommunekode, \
+     g.role AS role FROM web_sessions s LEFT JOIN role_grants g ON g.user_name = s.user_name \
+     WHERE s.token_hash = $1 AND s.expires_at > $2 ORDER BY g.kommunekode, g.role";
+const QUEUE_VERSION: &str = "SELECT \
+     (SELECT MAX(id) FROM proposals WHERE kommunekode = $1 AND status = 'pending') AS max_pending, \
+     (SELECT COUNT(*) FROM proposals WHERE kommunekode = $1 AND status = 'pending') AS pending, \
+     (SELECT MAX(id) FROM decisions WHERE kommunekode = $1) AS max_decision";
 const PENDING_IN_ORDER: &str = "SELECT id, kind, fk_uuid, sor_id, confidence, fk_snapshot_id, sor_snapshot_id, \
      payload FROM proposals WHERE kommunekode = $1 AND status = 'pending'";
-const LINK_COUNT: &str = "SELECT COUNT(*) FROM links WHERE kommunekode = $1";
+const LINK_COUNT: &str = "SELECT COUNT(*) AS n FROM links WHERE kommunekode = $1";
 
 /// The WHERE clause of the queue for `filter`, with the binds after `$1` (the municipality).
 fn queue_where(filter: &QueueFilter) -> (String, Vec<QueueBind>) {
@@ -115,6 +115,43 @@ fn queue_where(filter: &QueueFilter) -> (String, Vec<QueueBind>) {
     (sql, binds)
 }
 
+/// An unexpired session's user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub user_name: String,
+    pub csrf_token: String,
+}
+
+/// A session's user with one of the user's roles (none: no role at all).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct AuthRow {
+    pub user_name: String,
+    pub csrf_token: String,
+    pub kommunekode: Option<i64>,
+    pub role: Option<String>,
+}
+
+/// [`QueueVersion`] as the database gives it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct QueueVersionRow {
+    pub max_pending: Option<i64>,
+    pub pending: i64,
+    pub max_decision: Option<i64>,
+}
+
+/// A pending proposal with its payload as stored text (parsed into a [`PendingRow`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct PendingText {
+    pub id: i64,
+    pub kind: String,
+    pub fk_uuid: Option<String>,
+    pub sor_id: Option<String>,
+    pub confidence: Option<f64>,
+    pub fk_snapshot_id: i64,
+    pub sor_snapshot_id: i64,
+    pub payload: String,
+}
+
 #[derive(Debug, Clone)]
 enum QueueBind {
     Text(String),
@@ -124,28 +161,18 @@ enum QueueBind {
 macro_rules! web_backend {
     ($module:ident, $db:ty) => {
         pub(crate) mod $module {
-            use sqlx::Row as _;
-
-            use super::{QueueBind, QueueFilter, QueueRow};
+            use super::{AuthRow, PendingText, QueueBind, QueueFilter, QueueRow, QueueVersionRow, SessionRow};
+            use crate::review_sql::RoleRow;
+            use crate::{RunInfo, StatusCount};
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
+            type Arguments<'q> = <Db as sqlx::Database>::Arguments<'q>;
 
-            fn queue_row(row: &<Db as sqlx::Database>::Row) -> Result<QueueRow, sqlx::Error> {
-                Ok(QueueRow {
-                    id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    fk_uuid: row.try_get(2)?,
-                    sor_id: row.try_get(3)?,
-                    confidence: row.try_get(4)?,
-                    payload: row.try_get(5)?,
-                })
-            }
-
-            fn bind_all<'q>(
-                mut q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+            fn bind_all<'q, O>(
+                mut q: sqlx::query::QueryAs<'q, Db, O, Arguments<'q>>,
                 binds: &'q [QueueBind],
-            ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+            ) -> sqlx::query::QueryAs<'q, Db, O, Arguments<'q>> {
                 for b in binds {
                     q = match b {
                         QueueBind::Text(s) => q.bind(s.as_str()),
@@ -172,11 +199,11 @@ macro_rules! web_backend {
                     n + 2,
                     n + 3
                 );
-                let q = bind_all(sqlx::query(&sql).bind(kommunekode), &binds).bind(limit).bind(offset);
-                let rows = q.fetch_all(pool).await?.iter().map(queue_row).collect::<Result<Vec<_>, _>>()?;
-                let count_sql = format!("SELECT COUNT(*) FROM proposals{clause}");
-                let row = bind_all(sqlx::query(&count_sql).bind(kommunekode), &binds).fetch_one(pool).await?;
-                let total: i64 = row.try_get(0)?;
+                let q = bind_all(sqlx::query_as(&sql).bind(kommunekode), &binds).bind(limit).bind(offset);
+                let rows: Vec<QueueRow> = q.fetch_all(pool).await?;
+                let count_sql = format!("SELECT COUNT(*) AS n FROM proposals{clause}");
+                let (total,): (i64,) =
+                    bind_all(sqlx::query_as(&count_sql).bind(kommunekode), &binds).fetch_one(pool).await?;
                 Ok((rows, total))
             }
 
@@ -186,20 +213,17 @@ macro_rules! web_backend {
                 hash: &str,
                 created_at: &str,
             ) -> Result<bool, sqlx::Error> {
-                let (n,): (i64,) = sqlx::query_as(super::USER_EXISTS).bind(user_name).fetch_one(pool).await?;
+                let n: i64 = sqlx::query_scalar(super::USER_EXISTS).bind(user_name).fetch_one(pool).await?;
                 sqlx::query(super::UPSERT_USER).bind(user_name).bind(hash).bind(created_at).execute(pool).await?;
                 Ok(n == 0)
             }
 
             pub(crate) async fn password_hash(pool: &Pool, user_name: &str) -> Result<Option<String>, sqlx::Error> {
-                let row: Option<(String,)> =
-                    sqlx::query_as(super::PASSWORD_HASH).bind(user_name).fetch_optional(pool).await?;
-                Ok(row.map(|(h,)| h))
+                sqlx::query_scalar(super::PASSWORD_HASH).bind(user_name).fetch_optional(pool).await
             }
 
             pub(crate) async fn users(pool: &Pool) -> Result<Vec<String>, sqlx::Error> {
-                let rows: Vec<(String,)> = sqlx::query_as(super::USERS).fetch_all(pool).await?;
-                Ok(rows.into_iter().map(|(u,)| u).collect())
+                sqlx::query_scalar(super::USERS).fetch_all(pool).await
             }
 
             pub(crate) async fn insert_session(
@@ -226,7 +250,7 @@ macro_rules! web_backend {
                 pool: &Pool,
                 token_hash: &str,
                 now: &str,
-            ) -> Result<Option<(String, String)>, sqlx::Error> {
+            ) -> Result<Option<SessionRow>, sqlx::Error> {
                 sqlx::query_as(super::SESSION).bind(token_hash).bind(now).fetch_optional(pool).await
             }
 
@@ -235,38 +259,23 @@ macro_rules! web_backend {
                 Ok(())
             }
 
-            pub(crate) async fn user_roles(pool: &Pool, user_name: &str) -> Result<Vec<(i64, String)>, sqlx::Error> {
+            pub(crate) async fn user_roles(pool: &Pool, user_name: &str) -> Result<Vec<RoleRow>, sqlx::Error> {
                 sqlx::query_as(super::USER_ROLES).bind(user_name).fetch_all(pool).await
             }
 
-            pub(crate) async fn status_counts(
-                pool: &Pool,
-                kommunekode: i64,
-            ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+            pub(crate) async fn status_counts(pool: &Pool, kommunekode: i64) -> Result<Vec<StatusCount>, sqlx::Error> {
                 sqlx::query_as(super::STATUS_COUNTS).bind(kommunekode).fetch_all(pool).await
             }
 
-            pub(crate) async fn runs(
-                pool: &Pool,
-                kommunekode: i64,
-                limit: i64,
-            ) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
+            pub(crate) async fn runs(pool: &Pool, kommunekode: i64, limit: i64) -> Result<Vec<RunInfo>, sqlx::Error> {
                 sqlx::query_as(super::RUNS).bind(kommunekode).bind(limit).fetch_all(pool).await
             }
 
-            #[allow(clippy::type_complexity)]
-            pub(crate) async fn auth(
-                pool: &Pool,
-                token_hash: &str,
-                now: &str,
-            ) -> Result<Vec<(String, String, Option<i64>, Option<String>)>, sqlx::Error> {
+            pub(crate) async fn auth(pool: &Pool, token_hash: &str, now: &str) -> Result<Vec<AuthRow>, sqlx::Error> {
                 sqlx::query_as(super::AUTH).bind(token_hash).bind(now).fetch_all(pool).await
             }
 
-            pub(crate) async fn queue_version(
-                pool: &Pool,
-                kommunekode: i64,
-            ) -> Result<(Option<i64>, i64, Option<i64>), sqlx::Error> {
+            pub(crate) async fn queue_version(pool: &Pool, kommunekode: i64) -> Result<QueueVersionRow, sqlx::Error> {
                 sqlx::query_as(super::QUEUE_VERSION).bind(kommunekode).fetch_one(pool).await
             }
 
@@ -275,23 +284,21 @@ macro_rules! web_backend {
                 kommunekode: i64,
             ) -> Result<Vec<super::PendingRow>, sqlx::Error> {
                 let sql = format!("{} {}", super::PENDING_IN_ORDER, super::QUEUE_ORDER);
-                let rows = sqlx::query(&sql).bind(kommunekode).fetch_all(pool).await?;
-                rows.iter()
+                let rows: Vec<PendingText> = sqlx::query_as(&sql).bind(kommunekode).fetch_all(pool).await?;
+                rows.into_iter()
                     .map(|r| {
-                        let id: i64 = r.try_get(0)?;
-                        let payload: String = r.try_get(7)?;
-                        let payload = serde_json::from_str(&payload).map_err(|e| sqlx::Error::ColumnDecode {
-                            index: format!("payload of proposal {id}"),
+                        let payload = serde_json::from_str(&r.payload).map_err(|e| sqlx::Error::ColumnDecode {
+                            index: format!("payload of proposal {}", r.id),
                             source: Box::new(e),
                         })?;
                         Ok(super::PendingRow {
-                            id,
-                            kind: r.try_get(1)?,
-                            fk_uuid: r.try_get(2)?,
-                            sor_id: r.try_get(3)?,
-                            confidence: r.try_get(4)?,
-                            fk_snapshot_id: r.try_get(5)?,
-                            sor_snapshot_id: r.try_get(6)?,
+                            id: r.id,
+                            kind: r.kind,
+                            fk_uuid: r.fk_uuid,
+                            sor_id: r.sor_id,
+                            confidence: r.confidence,
+                            fk_snapshot_id: r.fk_snapshot_id,
+                            sor_snapshot_id: r.sor_snapshot_id,
                             payload,
                         })
                     })
@@ -299,8 +306,7 @@ macro_rules! web_backend {
             }
 
             pub(crate) async fn link_count(pool: &Pool, kommunekode: i64) -> Result<i64, sqlx::Error> {
-                let (n,): (i64,) = sqlx::query_as(super::LINK_COUNT).bind(kommunekode).fetch_one(pool).await?;
-                Ok(n)
+                sqlx::query_scalar(super::LINK_COUNT).bind(kommunekode).fetch_one(pool).await
             }
         }
     };
@@ -344,7 +350,7 @@ impl Store {
 
     /// The user name and CSRF token of an unexpired session.
     pub async fn web_session(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(on_db!(self, session(token_hash, &now()))?)
+        Ok(on_db!(self, session(token_hash, &now()))?.map(|s| (s.user_name, s.csrf_token)))
     }
 
     /// Ends a session.
@@ -354,14 +360,7 @@ impl Store {
 
     /// The roles `user_name` holds, as (municipality, role name), by municipality.
     pub async fn roles_of(&self, user_name: &str) -> Result<Vec<(KommuneKode, String)>, StoreError> {
-        let rows = on_db!(self, user_roles(user_name))?;
-        rows.into_iter()
-            .map(|(k, role)| {
-                let kommune =
-                    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))?;
-                Ok((kommune, role))
-            })
-            .collect()
+        on_db!(self, user_roles(user_name))?.into_iter().map(|r| Ok((kommune_from(r.kommunekode)?, r.role))).collect()
     }
 
     /// One page of the municipality's pending proposals in queue order (impact, then the least
@@ -381,22 +380,12 @@ impl Store {
 
     /// How many proposals of each kind have each status.
     pub async fn proposal_counts(&self, kommune: KommuneKode) -> Result<Vec<StatusCount>, StoreError> {
-        let rows = on_db!(self, status_counts(code(kommune)))?;
-        Ok(rows.into_iter().map(|(status, kind, count)| StatusCount { status, kind, count }).collect())
+        Ok(on_db!(self, status_counts(code(kommune)))?)
     }
 
     /// The latest `limit` runs recorded for the municipality, newest first.
     pub async fn recent_runs(&self, kommune: KommuneKode, limit: usize) -> Result<Vec<RunInfo>, StoreError> {
-        let rows = on_db!(self, runs(code(kommune), i64::try_from(limit).unwrap_or(i64::MAX)))?;
-        Ok(rows
-            .into_iter()
-            .map(|(recorded_at, fk_snapshot_id, sor_snapshot_id, proposals)| RunInfo {
-                recorded_at,
-                fk_snapshot_id,
-                sor_snapshot_id,
-                proposals,
-            })
-            .collect())
+        Ok(on_db!(self, runs(code(kommune), i64::try_from(limit).unwrap_or(i64::MAX)))?)
     }
 
     /// The signed-in user of an unexpired session (by the hash of its token): name, CSRF token and
@@ -407,13 +396,12 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<(String, String, Vec<(KommuneKode, String)>)>, StoreError> {
         let rows = on_db!(self, auth(token_hash, &now()))?;
-        let Some((user, csrf, _, _)) = rows.first().cloned() else { return Ok(None) };
+        let Some(first) = rows.first() else { return Ok(None) };
+        let (user, csrf) = (first.user_name.clone(), first.csrf_token.clone());
         let mut roles = Vec::new();
-        for (_, _, k, role) in rows {
-            if let (Some(k), Some(role)) = (k, role) {
-                let kommune =
-                    KommuneKode::parse(&format!("{k:03}")).map_err(|e| StoreError::UnreadableValue(e.to_string()))?;
-                roles.push((kommune, role));
+        for row in rows {
+            if let (Some(k), Some(role)) = (row.kommunekode, row.role) {
+                roles.push((kommune_from(k)?, role));
             }
         }
         Ok(Some((user, csrf, roles)))
@@ -421,8 +409,8 @@ impl Store {
 
     /// A value that changes whenever the municipality's review queue or progress changes.
     pub async fn review_queue_version(&self, kommune: KommuneKode) -> Result<QueueVersion, StoreError> {
-        let (max_pending, pending, max_decision) = on_db!(self, queue_version(code(kommune)))?;
-        Ok((max_pending, pending, max_decision))
+        let v = on_db!(self, queue_version(code(kommune)))?;
+        Ok((v.max_pending, v.pending, v.max_decision))
     }
 
     /// Every pending proposal of the municipality in queue order (impact, then the least certain
