@@ -5,6 +5,9 @@
 //! - [`waves`]: onboarding waves, their runs and workers;
 //! - [`config`]: `sorsync.toml` and its environment overrides.
 
+// A library says things through tracing or its return values; the terminal is the binary's.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apply;
 pub mod config;
 pub mod review;

@@ -6,6 +6,9 @@
 //! - [`port`]: the writer interface the apply engine drives; [`retry`]: the one backoff helper.
 //! - [`net`]: what every HTTP client shares; [`config`]: the clients' configuration sections.
 
+// A library says things through tracing or its return values; the terminal is the binary's.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod config;
 pub mod net;
 pub mod port;

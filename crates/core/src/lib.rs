@@ -6,6 +6,9 @@
 //! (no tokio, sqlx, reqwest, axum or hyper, and chrono without its `clock` feature), and the
 //! workspace test `architecture` fails when that changes.
 
+// A library says things through tracing or its return values; the terminal is the binary's.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod contacts;
 pub mod domain;
 pub mod markup;

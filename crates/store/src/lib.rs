@@ -4,6 +4,9 @@
 //! [`SorTree::new`] / [`FkTree::new`], so inheritance is always computed by the current rules.
 //! Importing the same content twice (in any order, from any path) makes no new snapshot.
 
+// A library says things through tracing or its return values; the terminal is the binary's.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 // The core's modules, by the names the code here uses (`crate::domain::...`).
 use sorsync_core::{domain, matching};
 
