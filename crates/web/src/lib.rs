@@ -3,7 +3,7 @@
 //!
 //! Invariants:
 //! - everything shown is escaped: pages are maud templates (auto-escaping); the only raw markup is
-//!   SVG from `crate::preview::render_svg` and [`views::bar_chart_svg`], which escape their text;
+//!   SVG from `crate::preview::render_svg`, which escapes its text;
 //! - every mutating request carries the session's CSRF token (a form field, or the `X-CSRF-Token`
 //!   header on JSON calls); the login form uses a double-submit cookie;
 //! - the web layer checks roles for every route, and every decision still goes through
