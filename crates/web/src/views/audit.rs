@@ -1,6 +1,7 @@
 //! The audit log: who decided what, filtered and paged, newest first.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{url_encode, FormProblem};
@@ -10,7 +11,7 @@ use crate::matching::json::ProposalDto;
 use crate::{AppState, WebError};
 
 /// The audit log's filters, as query parameters.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct AuditQuery {
     /// Only entries by this actor.
     pub actor: Option<String>,
@@ -37,7 +38,7 @@ impl AuditQuery {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub at: String,
@@ -54,7 +55,7 @@ pub struct AuditRow {
     pub after: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuditView {
     pub kommune: String,
     pub filter: AuditQuery,

@@ -1,5 +1,6 @@
 //! The bulk approval's confirmation: which pending links it would approve.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{item, QueueItem};
@@ -12,12 +13,12 @@ use crate::{AppState, WebError};
 /// The most proposals one bulk approval takes.
 pub const BULK_MAX: usize = 500;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BulkQuery {
     pub threshold: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BulkView {
     pub kommune: String,
     pub threshold: f64,

@@ -1,5 +1,6 @@
 //! The contact-number report: role holders without a phone number, units without one.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::UnitRef;
@@ -8,7 +9,7 @@ use crate::contacts::report::{build_report, Scope};
 use crate::domain::KommuneKode;
 use crate::{AppState, WebError};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PersonView {
     pub name: Option<String>,
     pub user_name: String,
@@ -17,7 +18,7 @@ pub struct PersonView {
     pub units: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ContactsView {
     pub kommune: String,
     pub name: String,

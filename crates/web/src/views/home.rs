@@ -1,12 +1,13 @@
 //! The start page: the signed-in user's municipalities and roles.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Signed;
 use crate::domain::KommuneKode;
 use crate::{AppState, WebError};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MunicipalityRef {
     pub kommune: String,
     /// The municipality's name (from the wave plan, else its FK-ORG root unit), when known.
@@ -14,7 +15,7 @@ pub struct MunicipalityRef {
     pub roles: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HomeView {
     pub user: String,
     pub municipalities: Vec<MunicipalityRef>,

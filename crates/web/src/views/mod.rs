@@ -1,6 +1,6 @@
 //! What each page shows, as data: the JSON API returns these as they are and the pages render
 //! them, so the API mirrors the pages by construction. One module per page; what several pages
-//! share (form problems, warnings, unit look-up, local paths) is here and in [`units`].
+//! share (form problems, warnings, unit look-up, local paths) is here and in `units.rs`.
 
 mod audit;
 mod bulk;
@@ -24,6 +24,7 @@ pub use units::*;
 pub use waves::*;
 pub use whatif::*;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::KommuneKode;
@@ -34,7 +35,7 @@ pub fn parse_kommune(s: &str) -> Result<KommuneKode, WebError> {
 }
 
 /// A problem with a form's input, shown on the page: a catalogue key and the value it is about.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct FormProblem {
     pub key: String,
     pub value: Option<String>,
@@ -46,7 +47,7 @@ impl FormProblem {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WarningView {
     pub kind: String,
     pub sor_id: Option<String>,

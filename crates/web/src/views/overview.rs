@@ -1,5 +1,6 @@
 //! A municipality's overview: counts, coverage, open proposals by kind, the last runs.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::progress;
@@ -8,13 +9,13 @@ use crate::domain::KommuneKode;
 use crate::store::ProposalStatus;
 use crate::{AppState, WebError};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct KindCount {
     pub kind: String,
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RunView {
     pub recorded_at: String,
     pub fk_snapshot_id: i64,
@@ -22,7 +23,7 @@ pub struct RunView {
     pub proposals: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OverviewView {
     pub kommune: String,
     pub name: Option<String>,

@@ -2,6 +2,7 @@
 //! consequence preview; and the one-click actions on it.
 
 use maud::{html, Markup};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{warning_view, WarningView};
@@ -17,7 +18,7 @@ use crate::store::ProposalStatus;
 use crate::{AppState, WebError};
 
 /// One side of the side-by-side comparison.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FieldRow {
     pub field: String,
     pub fk: Option<String>,
@@ -25,28 +26,28 @@ pub struct FieldRow {
     pub differs: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ContributionView {
     pub feature: String,
     pub value: String,
     pub weight: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AlternativeView {
     pub sor_id: String,
     pub name: Option<String>,
     pub confidence: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeView {
     pub field: String,
     pub from: Option<String>,
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProposalView {
     pub id: i64,
     pub kommune: String,

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{find_unit, progress, unit_ref, url_encode, FormProblem, Found, UnitRef};
@@ -17,7 +18,7 @@ use crate::{AppState, WebError};
 pub const PAGE_SIZE: usize = 50;
 
 /// The queue's filters, as query parameters.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct QueueQuery {
     pub kind: Option<String>,
     /// `high`, `medium` or `low`.
@@ -79,7 +80,7 @@ impl QueueQuery {
 pub const KINDS: [&str; 6] = ["close", "move", "create", "update", "link", "write_back"];
 
 /// A pending proposal as the queue and the bulk confirmation list it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct QueueItem {
     pub id: i64,
     pub kind: String,
@@ -90,7 +91,7 @@ pub struct QueueItem {
     pub sor_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct QueueView {
     pub kommune: String,
     pub filter: QueueQuery,

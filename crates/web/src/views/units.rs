@@ -1,10 +1,11 @@
 //! Units looked up by uuid or name (the queue's subtree filter, the what-if form).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{FkTree, FkUuid};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UnitRef {
     pub uuid: String,
     pub name: String,

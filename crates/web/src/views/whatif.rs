@@ -1,6 +1,7 @@
 //! What-if: a unit and an edit, and what it would do in SOR.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{find_unit, search, unit_ref, url_encode, warning_view, FormProblem, Found, UnitRef, WarningView};
@@ -13,7 +14,7 @@ use crate::review::Role;
 use crate::{AppState, WebError};
 
 /// The what-if form's fields, as query parameters.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct WhatIfQuery {
     /// Search for the unit to edit.
     pub q: Option<String>,
@@ -52,7 +53,7 @@ impl WhatIfQuery {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WhatIfView {
     pub kommune: String,
     pub query: WhatIfQuery,
@@ -79,7 +80,7 @@ pub struct WhatIfView {
 }
 
 /// One change in SOR as the what-if page lists it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WhatIfChange {
     /// `create`, `update`, `close` or `move`.
     pub action: String,
