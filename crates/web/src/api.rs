@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, ClientAddr, Signed, SESSION_COOKIE, SESSION_HOURS};
@@ -12,7 +13,14 @@ use super::pages::{approve_many, decide_one, parse_decision};
 use super::views::{self, parse_kommune, Act, AuditQuery, BulkQuery, QueueQuery, WhatIfQuery};
 use super::{AppState, WebError};
 
-/// An error as JSON: `{"error": "..."}` with the status.
+/// What the API answers when it refuses or fails: `{"error": "..."}` with the status.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in English (internal details stay in the server log).
+    pub error: String,
+}
+
+/// An error as JSON ([`ErrorBody`]) with the status.
 #[derive(Debug)]
 pub struct ApiError(pub WebError);
 
@@ -25,7 +33,7 @@ impl From<WebError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        (status, Json(serde_json::json!({ "error": self.0.public_message() }))).into_response()
+        (status, Json(ErrorBody { error: self.0.public_message() })).into_response()
     }
 }
 
@@ -49,13 +57,13 @@ pub async fn openapi() -> Json<serde_json::Value> {
     Json(super::openapi::document())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct LoginRequest {
     pub user: String,
     pub password: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SessionView {
     pub user: String,
     /// Send this as `X-CSRF-Token` on mutating calls.
@@ -128,14 +136,14 @@ pub async fn proposal(
     Ok(Json(views::proposal(&state, &signed, parse_kommune(&k)?, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct DecideRequest {
     /// `approve` or `reject`.
     pub decision: String,
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct DecideResponse {
     pub proposal_id: i64,
     pub decision_id: i64,
@@ -164,13 +172,13 @@ pub async fn bulk_candidates(
     Ok(Json(views::bulk(&state, &signed, parse_kommune(&k)?, &q).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct BulkRequest {
     /// The ids the confirmation showed (`GET .../bulk`).
     pub ids: Vec<i64>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BulkResponse {
     pub approved: usize,
 }
@@ -204,7 +212,7 @@ pub async fn contacts(
     Ok(Json(views::contacts(&state, &signed, parse_kommune(&k)?).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct ActRequest {
     /// `choose_alternative` (with `sor_id`), `create_new` or `no_match`.
     pub action: String,
@@ -212,7 +220,7 @@ pub struct ActRequest {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ActResponse {
     pub proposal_id: i64,
     /// The proposal (or, for no-match, the decision) the action recorded.
@@ -254,7 +262,7 @@ pub async fn wave_report(
     Ok(Json(views::waves(&state, &signed, Some(parse_kommune(&k)?)).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CaseRequest {
     /// `approve`, `reject` ("not in SOR" for an undecided case), `new` or `alternative` (with `sor_id`).
     pub action: String,

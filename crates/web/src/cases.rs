@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Signed;
@@ -20,7 +21,7 @@ use crate::store::{PendingRow, ProposalStatus};
 pub const MAX_ALTERNATIVES: usize = 3;
 
 /// A case's correspondence: proposed (`link`, `create`) or decided (`linked`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CorrespondenceView {
     /// `link` (proposed: linked to `sor_id`), `create` (proposed: new under `parent_sor_id`) or
     /// `linked` (decided: the case is linked to `sor_id`).
@@ -34,7 +35,7 @@ pub struct CorrespondenceView {
 
 /// One field a follow-up changes in SOR (or, for a write-back, in FK-ORG). Phone numbers are
 /// compared and shown normalised.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct FieldChange {
     /// `name`, `address`, `phone`, `email`, `parent` (a move), `closed` (a closure), `sor_id` (a write-back).
     pub field: String,
@@ -43,14 +44,14 @@ pub struct FieldChange {
 }
 
 /// A pending follow-up of a case.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct FollowUpView {
     pub id: i64,
     pub kind: String,
     pub changes: Vec<FieldChange>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CaseAlternative {
     pub sor_id: String,
     pub name: Option<String>,
@@ -58,7 +59,7 @@ pub struct CaseAlternative {
 }
 
 /// One case in the queue.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CaseItem {
     /// The proposal the keys decide: the case's link or create while its correspondence is
     /// undecided, else its first follow-up.
@@ -358,7 +359,7 @@ impl CaseAction {
 }
 
 /// What [`decide_case`] decided.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CaseDecided {
     pub case: String,
     /// The proposals decided (for a new link or create: the proposal it recorded).
@@ -447,7 +448,7 @@ pub async fn decide_case(
 }
 
 /// What [`undo`] did, for the API and the page's notice.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct UndoView {
     pub undone: bool,
     /// `undone`, `nothing_to_undo`, `undo_sent`, `undo_replaced` or `undo_by_hand`.

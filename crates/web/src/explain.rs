@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::matching::json::ContributionDto;
@@ -13,7 +14,7 @@ use crate::matching::normalise::name_tokens;
 use crate::matching::synonyms::Vocabulary;
 
 /// One reason, as data: the page words it in the reader's language from `phrase`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct ReasonView {
     /// The feature it comes from (`name`, `address`, `phone`, `email`, `ean`, `parent`, `children`, `sor_id`).
     pub feature: String,
@@ -26,6 +27,8 @@ pub struct ReasonView {
     /// `for` or `against`, with `strong` or `some`: `strong_for`, `some_for`, `some_against`, `strong_against`.
     pub strength: String,
     /// Two words of the names that mean the same kind of unit (FK-ORG's, SOR's), if any.
+    // A pair is a two-item array in JSON (OpenAPI 3.0 has no tuple schemas).
+    #[schemars(with = "Option<[String; 2]>")]
     pub same_kind: Option<(String, String)>,
 }
 

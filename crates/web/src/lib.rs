@@ -1,9 +1,10 @@
 //! The web app (`sorsync serve`): server-rendered pages for municipal administrators and a JSON
-//! API that mirrors every page (described at `/api/openapi.json`).
+//! API that mirrors every page (described at `/api/openapi.json`). Every route is listed once,
+//! in [`routes::ROUTES`].
 //!
 //! Invariants:
 //! - everything shown is escaped: pages are maud templates (auto-escaping); the only raw markup is
-//!   SVG from `crate::preview::render_svg` and [`views::bar_chart_svg`], which escape their text;
+//!   SVG from `crate::preview::render_svg`, which escapes its text;
 //! - every mutating request carries the session's CSRF token (a form field, or the `X-CSRF-Token`
 //!   header on JSON calls); the login form uses a double-submit cookie;
 //! - the web layer checks roles for every route, and every decision still goes through
@@ -17,6 +18,7 @@ pub mod explain;
 pub mod i18n;
 pub mod openapi;
 pub mod pages;
+pub mod routes;
 pub mod saml;
 pub mod views;
 
@@ -31,7 +33,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use chrono::NaiveDate;
 
@@ -283,52 +284,10 @@ impl IntoResponse for WebError {
     }
 }
 
-/// The server: every page, the JSON API, static assets, with security headers.
+/// The server: every route of [`routes::ROUTES`] (pages, the JSON API, static assets), with
+/// error pages and security headers.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/saml/metadata", get(saml::metadata))
-        .route("/saml/login", get(saml::login))
-        .route("/saml/acs", post(saml::acs))
-        .route("/saml/logout", get(saml::logout_from_idp).post(saml::logout))
-        .route("/lang", get(pages::set_lang))
-        .route("/k/{kommune}", get(pages::overview))
-        .route("/k/{kommune}/queue", get(pages::queue))
-        .route("/k/{kommune}/proposals/{id}", get(pages::proposal))
-        .route("/k/{kommune}/proposals/{id}/decide", post(pages::decide))
-        .route("/k/{kommune}/proposals/{id}/act", post(pages::act))
-        .route("/k/{kommune}/cases/{id}/decide", post(pages::decide_case))
-        .route("/k/{kommune}/undo", post(pages::undo))
-        .route("/k/{kommune}/bulk", get(pages::bulk_confirm).post(pages::bulk_approve))
-        .route("/k/{kommune}/audit", get(pages::audit))
-        .route("/k/{kommune}/wave", get(pages::wave_report))
-        .route("/waves", get(pages::waves))
-        .route("/k/{kommune}/whatif", get(pages::whatif))
-        .route("/k/{kommune}/contacts", get(pages::contacts))
-        .route("/k/{kommune}/contacts.csv", get(pages::contacts_csv))
-        .route("/k/{kommune}/contacts.xlsx", get(pages::contacts_xlsx))
-        .route("/static/app.js", get(pages::app_js))
-        .route("/static/app.css", get(pages::app_css))
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/api/login", post(api::login))
-        .route("/api/logout", post(api::logout))
-        .route("/api/session", get(api::session))
-        .route("/api/kommuner", get(api::home))
-        .route("/api/k/{kommune}", get(api::overview))
-        .route("/api/k/{kommune}/queue", get(api::queue))
-        .route("/api/k/{kommune}/proposals/{id}", get(api::proposal))
-        .route("/api/k/{kommune}/proposals/{id}/decide", post(api::decide))
-        .route("/api/k/{kommune}/proposals/{id}/act", post(api::act))
-        .route("/api/k/{kommune}/cases/{id}/decide", post(api::decide_case))
-        .route("/api/k/{kommune}/undo", post(api::undo))
-        .route("/api/k/{kommune}/bulk", get(api::bulk_candidates).post(api::bulk_approve))
-        .route("/api/k/{kommune}/audit", get(api::audit))
-        .route("/api/k/{kommune}/wave", get(api::wave_report))
-        .route("/api/waves", get(api::waves))
-        .route("/api/k/{kommune}/whatif", get(api::whatif))
-        .route("/api/k/{kommune}/contacts", get(api::contacts))
+    routes::router()
         .layer(axum::middleware::from_fn_with_state(state.clone(), pages::error_pages))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -1,42 +1,44 @@
-//! The OpenAPI 3 document of the JSON API, written by hand next to the routes: [`API_ROUTES`]
-//! lists every API route with the page it mirrors; a test requests each one.
+//! The OpenAPI 3.0 document of the JSON API, generated from the route table
+//! ([`crate::routes::ROUTES`]): every API route with who may call it, the page it mirrors, its
+//! path and query parameters, and the JSON Schemas of the bodies it takes and answers (derived
+//! from their Rust types with schemars).
 
-use serde_json::{json, Value};
+use std::borrow::Cow;
 
-/// One API route: method, path (OpenAPI `{param}` syntax, as axum's), the page it mirrors, summary,
-/// who may call it.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiRoute {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub page: Option<&'static str>,
-    pub summary: &'static str,
-    pub who: &'static str,
+use schemars::generate::SchemaSettings;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde_json::{json, Map, Value};
+
+use crate::api::ErrorBody;
+use crate::routes::{Route, ROUTES};
+
+/// The OpenAPI document itself, as `GET /api/openapi.json` answers it.
+#[derive(Debug)]
+pub struct OpenApiDocument;
+
+impl JsonSchema for OpenApiDocument {
+    fn schema_name() -> Cow<'static, str> {
+        "OpenApiDocument".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An OpenAPI 3.0 document (this one).",
+            "type": "object",
+            "required": ["openapi", "info", "paths"],
+            "properties": {
+                "openapi": {"type": "string"},
+                "info": {"type": "object"},
+                "paths": {"type": "object"},
+                "components": {"type": "object"},
+                "security": {"type": "array"}
+            }
+        })
+    }
 }
 
-pub const API_ROUTES: &[ApiRoute] = &[
-    ApiRoute { method: "get", path: "/api/openapi.json", page: None, summary: "This document", who: "anyone" },
-    ApiRoute { method: "post", path: "/api/login", page: Some("/login"), summary: "Sign in with {user, password}; sets the session cookie and returns the CSRF token", who: "anyone (rate limited: 5 failures per user name, 20 per address, in 15 minutes)" },
-    ApiRoute { method: "post", path: "/api/logout", page: Some("/logout"), summary: "Sign out", who: "signed in; X-CSRF-Token" },
-    ApiRoute { method: "get", path: "/api/session", page: None, summary: "The signed-in user, CSRF token and municipalities", who: "signed in" },
-    ApiRoute { method: "get", path: "/api/kommuner", page: Some("/"), summary: "The municipalities the user holds roles for", who: "signed in" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}", page: Some("/k/{kommune}"), summary: "Municipality overview: counts, coverage, open proposals by kind, last runs", who: "any role for the municipality" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/queue", page: Some("/k/{kommune}/queue"), summary: "Review queue of cases (one per unit): undecided correspondence first, then closures, moves, names, the rest; 50 per page; filters kind, band (high|medium|low), subtree (FK-ORG uuid), page (beyond the last: the last), cursor", who: "any role for the municipality" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/proposals/{id}", page: Some("/k/{kommune}/proposals/{id}"), summary: "Proposal detail: both units side by side, explanation, alternatives, consequence preview (SVG)", who: "any role for the municipality" },
-    ApiRoute { method: "post", path: "/api/k/{kommune}/proposals/{id}/decide", page: Some("/k/{kommune}/proposals/{id}/decide"), summary: "Approve or reject: {decision: approve|reject, reason?}", who: "SOR administrator of the municipality; X-CSRF-Token" },
-    ApiRoute { method: "post", path: "/api/k/{kommune}/proposals/{id}/act", page: Some("/k/{kommune}/proposals/{id}/act"), summary: "Pick an alternative, create new, or no match: {action: choose_alternative|create_new|no_match, sor_id?, reason?}", who: "SOR administrator of the municipality; X-CSRF-Token" },
-    ApiRoute { method: "post", path: "/api/k/{kommune}/cases/{id}/decide", page: Some("/k/{kommune}/cases/{id}/decide"), summary: "Decide the case of pending proposal id with one key: {action: approve|reject|new|alternative, sor_id?, reason?}; an undecided case by its link or create (reject: not in SOR), a decided one by its follow-ups", who: "SOR administrator of the municipality; X-CSRF-Token" },
-    ApiRoute { method: "post", path: "/api/k/{kommune}/undo", page: Some("/k/{kommune}/undo"), summary: "Undo the caller's own last decision in the municipality while nothing was sent for it (409 with the reason otherwise)", who: "SOR administrator of the municipality; X-CSRF-Token" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/audit", page: Some("/k/{kommune}/audit"), summary: "Audit log, newest first (at most 500); filters actor, action, from, to (YYYY-MM-DD)", who: "any role for the municipality" },
-    ApiRoute { method: "get", path: "/api/waves", page: Some("/waves"), summary: "Waves dashboard: the stored wave plan's municipalities the user holds a role for (readiness, coverage, proposals, runs); report null without a plan", who: "signed in" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/wave", page: Some("/k/{kommune}/wave"), summary: "The municipality's wave report", who: "any role for the municipality" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/bulk", page: Some("/k/{kommune}/bulk"), summary: "Pending links with confidence >= threshold (the bulk confirmation: how many and which)", who: "SOR administrator of the municipality" },
-    ApiRoute { method: "post", path: "/api/k/{kommune}/bulk", page: Some("/k/{kommune}/bulk"), summary: "Approve the listed proposals: {ids: [...]}", who: "SOR administrator of the municipality; X-CSRF-Token" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/whatif", page: Some("/k/{kommune}/whatif"), summary: "What-if: search units (q, uq), preview close/create/move/rename of unit (under, name, date)", who: "organisation or SOR administrator of the municipality" },
-    ApiRoute { method: "get", path: "/api/k/{kommune}/contacts", page: Some("/k/{kommune}/contacts"), summary: "Contact-number report", who: "any role for the municipality" },
-];
-
-fn parameters(path: &str) -> Vec<Value> {
+/// The path parameters of `path`: `{kommune}` (three digits) and `{id}` (a proposal or case).
+fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
@@ -50,35 +52,191 @@ fn parameters(path: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The query parameters of a query type: one per property of its (object) schema.
+fn query_parameters(query: Schema) -> Vec<Value> {
+    let Some(properties) = query.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    properties
+        .iter()
+        .map(|(name, schema)| {
+            let mut schema = schema.clone();
+            let description = schema.as_object_mut().and_then(|s| s.remove("description"));
+            let mut parameter = json!({"name": name, "in": "query", "required": false, "schema": schema});
+            if let Some(d) = description {
+                parameter["description"] = d;
+            }
+            parameter
+        })
+        .collect()
+}
+
+fn json_content(schema: Schema) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+/// The operation of one API route.
+fn operation(
+    r: &Route,
+    requests: &mut SchemaGenerator,
+    responses: &mut SchemaGenerator,
+    queries: &mut SchemaGenerator,
+) -> Value {
+    let Some(api) = r.api() else { return Value::Null };
+    let csrf = if r.needs_csrf() { "; X-CSRF-Token" } else { "" };
+    let mirrors = api.mirrors.map(|p| format!(" Mirrors the page {p}.")).unwrap_or_default();
+    let mut parameters = path_parameters(r.path);
+    if let Some(query) = &api.query {
+        parameters.extend(query_parameters((query.root)(queries)));
+    }
+    let ok = match &api.response {
+        Some(body) => {
+            json!({"200": {"description": "OK (JSON)", "content": json_content((body.reference)(responses))}})
+        }
+        None => json!({"204": {"description": "Done (no content)"}}),
+    };
+    let error = json_content(responses.subschema_for::<ErrorBody>());
+    let mut answers = ok;
+    answers["401"] = json!({"description": "Not signed in", "content": error});
+    answers["403"] = json!({"description": "Refused: role, municipality or CSRF token", "content": error});
+    answers["404"] = json!({"description": "Not found", "content": error});
+    let mut op = json!({
+        "summary": r.summary,
+        "description": format!("Who: {}{csrf}.{mirrors}", r.who.describe()),
+        "parameters": parameters,
+        "responses": answers,
+    });
+    if let Some(body) = &api.request {
+        op["requestBody"] = json!({"required": true, "content": json_content((body.reference)(requests))});
+    }
+    if r.who == crate::routes::Who::Anyone {
+        op["security"] = json!([]);
+    }
+    op
+}
+
+/// The API's paths, and the schemas of the bodies they take and answer (by name).
+struct Generated {
+    paths: Map<String, Value>,
+    requests: Map<String, Value>,
+    responses: Map<String, Value>,
+}
+
+fn generate() -> Generated {
+    // Requests are described as they are read, responses as they are written.
+    let mut requests = SchemaSettings::openapi3().for_deserialize().into_generator();
+    let mut responses = SchemaSettings::openapi3().for_serialize().into_generator();
+    let mut queries =
+        SchemaSettings::openapi3().for_deserialize().with(|s| s.inline_subschemas = true).into_generator();
+    let mut paths = Map::new();
+    for r in ROUTES.iter().filter(|r| r.api().is_some()) {
+        let op = operation(r, &mut requests, &mut responses, &mut queries);
+        if let Some(entry) = paths.entry(r.path).or_insert_with(|| json!({})).as_object_mut() {
+            entry.insert(r.method.as_str().to_lowercase(), op);
+        }
+    }
+    Generated { paths, requests: requests.take_definitions(true), responses: responses.take_definitions(true) }
+}
+
 /// The OpenAPI 3.0 document.
 pub fn document() -> Value {
-    let mut paths = serde_json::Map::new();
-    for r in API_ROUTES {
-        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
-        let mut op = json!({
-            "summary": r.summary,
-            "description": format!("Who: {}.{}", r.who, r.page.map(|p| format!(" Mirrors the page {p}.")).unwrap_or_default()),
-            "parameters": parameters(r.path),
-            "responses": {
-                "200": {"description": "OK (JSON)"},
-                "401": {"description": "Not signed in"},
-                "403": {"description": "Refused: role, municipality or CSRF token"},
-                "404": {"description": "Not found"}
-            }
-        });
-        if r.method == "post" {
-            op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
-        }
-        if let Some(map) = entry.as_object_mut() {
-            map.insert(r.method.to_string(), op);
-        }
+    let Generated { paths, requests, mut responses } = generate();
+    // No type is both read and written today; one that were would be described as written.
+    for (name, schema) in requests {
+        responses.entry(name).or_insert(schema);
     }
     json!({
         "openapi": "3.0.3",
         "info": {"title": "sorsync web API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Mirrors the web app's pages. Session cookie from POST /api/login; mutating calls need the X-CSRF-Token header."},
-        "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE}}},
+        "components": {
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE}},
+            "schemas": Value::Object(responses)
+        },
         "security": [{"session": []}],
         "paths": Value::Object(paths)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::Method;
+
+    /// Every `$ref` in `v`.
+    fn references(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| references(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+            _ => {}
+        }
+    }
+
+    /// The name of the schema `content` refers to, when the document has it.
+    fn schema_name(doc: &Value, content: &Value) -> Option<String> {
+        let r = content["application/json"]["schema"]["$ref"].as_str()?;
+        let name = r.strip_prefix("#/components/schemas/")?;
+        doc["components"]["schemas"].get(name).map(|_| name.to_string())
+    }
+
+    #[test]
+    fn every_api_route_of_the_table_is_documented_with_the_bodies_it_takes_and_answers() {
+        let doc = document();
+        let mut documented = 0;
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];
+            let Some(api) = r.api() else {
+                assert!(op.is_null(), "the page {} {} is in the API document", r.method.as_str(), r.path);
+                continue;
+            };
+            documented += 1;
+            assert!(op.is_object(), "{} {} is not documented", r.method.as_str(), r.path);
+            assert_eq!(api.request.is_some(), schema_name(&doc, &op["requestBody"]["content"]).is_some(), "{}", r.path);
+            match api.response {
+                Some(_) => assert!(schema_name(&doc, &op["responses"]["200"]["content"]).is_some(), "{}", r.path),
+                None => assert!(op["responses"]["204"].is_object(), "{}", r.path),
+            }
+            let csrf = op["description"].as_str().unwrap().contains("X-CSRF-Token");
+            assert_eq!(csrf, r.method == Method::Post && r.path != "/api/login", "{}", r.path);
+        }
+        let operations: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(operations, documented, "the document has operations the table lacks");
+    }
+
+    #[test]
+    fn every_schema_reference_in_the_document_resolves() {
+        let doc = document();
+        let mut refs = Vec::new();
+        references(&doc, &mut refs);
+        assert!(refs.len() > 40, "{refs:?}");
+        for r in refs {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r} is not a component"));
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{r} names no schema");
+        }
+    }
+
+    #[test]
+    fn no_type_is_described_differently_as_a_request_and_as_a_response() {
+        let Generated { requests, responses, .. } = generate();
+        for (name, schema) in &requests {
+            if let Some(other) = responses.get(name) {
+                assert_eq!(schema, other, "{name} is read and written differently");
+            }
+        }
+    }
+
+    #[test]
+    fn query_types_become_optional_query_parameters_with_their_descriptions() {
+        let doc = document();
+        let parameters = doc["paths"]["/api/k/{kommune}/queue"]["get"]["parameters"].as_array().unwrap();
+        let band = parameters.iter().find(|p| p["name"] == "band").expect("band is a parameter");
+        assert_eq!(band["in"], "query");
+        assert_eq!(band["required"], false);
+        assert_eq!(band["schema"]["type"], "string");
+        assert!(band["description"].as_str().unwrap().contains("`high`"));
+        assert!(parameters.iter().any(|p| p["name"] == "kommune" && p["in"] == "path"));
+    }
 }

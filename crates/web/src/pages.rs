@@ -1,5 +1,5 @@
 //! The server-rendered pages (maud templates: every value is escaped; the only raw markup is SVG
-//! from the preview renderer and the bar chart, which escape their own text).
+//! from the preview renderer, which escapes its own text).
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
