@@ -11,6 +11,9 @@
 //!   `crate::review::decide`, which checks the role again: the library is the guard;
 //! - passwords are stored as argon2 hashes and session tokens as sha256 hashes; neither is logged.
 
+// A library says things through tracing or its return values; the terminal is the binary's.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod api;
 pub mod auth;
 pub mod cases;

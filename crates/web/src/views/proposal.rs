@@ -1,7 +1,6 @@
 //! A proposal's detail page: both units side by side, the explanation, alternatives, the
 //! consequence preview; and the one-click actions on it.
 
-use maud::{html, Markup};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -292,42 +291,6 @@ pub async fn proposal_in(
     })
 }
 
-/// The explanation as a horizontal bar chart: one bar per feature, its length the weight (a
-/// negative weight to the left, in red). A maud template: the labels are escaped.
-pub fn bar_chart_svg(explanation: &[ContributionView]) -> Markup {
-    const ROW: usize = 22;
-    const LABEL_W: usize = 230;
-    const HALF: f64 = 150.0;
-    let max = explanation.iter().map(|c| c.weight.abs()).fold(0.0_f64, f64::max).max(1e-9);
-    let height = explanation.len() * ROW + 10;
-    let width = LABEL_W + 2 * HALF as usize + 80;
-    let zero = LABEL_W as f64 + HALF;
-    let one_decimal = |v: f64| format!("{v:.1}");
-    html! {
-        svg xmlns="http://www.w3.org/2000/svg" class="bars" width=(width) height=(height)
-            viewBox={ "0 0 " (width) " " (height) } font-family="sans-serif" font-size="12" {
-            line x1=(zero) y1="0" x2=(zero) y2=(height) stroke="#999" {}
-            @for (i, c) in explanation.iter().enumerate() {
-                @let y = i * ROW + 5;
-                @let len = c.weight.abs() / max * HALF;
-                @let (x, fill) = if c.weight >= 0.0 { (zero, "#2e7d32") } else { (zero - len, "#c62828") };
-                @let label = format!("{} ({})", c.feature, c.value);
-                text x="0" y=(y + 13) { title { (label) } (truncate(&label, 34)) }
-                rect x=(one_decimal(x)) y=(y) width=(one_decimal(len)) height=(ROW - 6) fill=(fill) {}
-                text x=(one_decimal(zero + HALF + 8.0)) y=(y + 13) { (format!("{:+.2}", c.weight)) }
-            }
-        }
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
-    }
-}
-
 /// The one-click decisions on a pending link proposal besides approve/reject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
@@ -383,29 +346,4 @@ pub async fn act(
         Act::CreateNew => crate::review::create_new(store, &actor, id, reason).await?,
         Act::NoMatch => crate::review::no_match(store, &actor, id, reason).await?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn contribution(feature: &str, value: &str, weight: f64) -> ContributionView {
-        ContributionView { feature: feature.into(), value: value.into(), weight }
-    }
-
-    #[test]
-    fn the_bar_chart_shows_a_script_like_label_as_text_and_a_negative_weight_to_the_left_in_red() {
-        let svg = bar_chart_svg(&[
-            contribution("name", "<script>alert(1)</script>", 0.8),
-            contribution("address", "Vej 1", -0.4),
-        ])
-        .into_string();
-        assert!(!svg.contains("<script>"), "{svg}");
-        assert!(svg.contains("<title>name (&lt;script&gt;alert(1)&lt;/script&gt;)</title>"), "{svg}");
-        // Zero is at x = 380; the longest bar is 150 wide.
-        assert!(svg.contains(r##"<rect x="380.0" y="5" width="150.0" height="16" fill="#2e7d32"></rect>"##), "{svg}");
-        assert!(svg.contains(r##"<rect x="305.0" y="27" width="75.0" height="16" fill="#c62828"></rect>"##), "{svg}");
-        assert!(svg.contains(">+0.80</text>") && svg.contains(">-0.40</text>"), "{svg}");
-        assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" class="bars" width="610" height="54""#));
-    }
 }
