@@ -170,7 +170,7 @@ async fn approved_plan(store: &Store) -> Plan {
     for id in ids {
         decide(store, &anna, id, Decision::Approve, None).await.unwrap();
     }
-    let plan = build_plan(store, kommune(), &Actor::new("olga"), day()).await.unwrap();
+    let plan = build_plan(store, kommune(), &Actor::new("olga"), day(), chrono::Utc::now()).await.unwrap();
     assert_eq!(plan.steps.len(), 200, "{}", plan.summary());
     plan
 }

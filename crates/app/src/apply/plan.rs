@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -593,14 +593,15 @@ pub(crate) async fn written_back_ever(store: &Store, kommune: KommuneKode) -> Re
 
 /// Freezes `kommune`'s approved proposals that are not applied yet (including ones that failed
 /// before: applying reports them as quarantined unless told to send them again) into a plan made
-/// against the latest snapshots of both registers. `actor` must be an operator or a SOR
-/// administrator of `kommune`.
+/// against the latest snapshots of both registers, stamped `now` (the caller reads the clock).
+/// `actor` must be an operator or a SOR administrator of `kommune`.
 #[tracing::instrument(skip_all, fields(kommune = %kommune, user = %actor.user_name))]
 pub async fn build_plan(
     store: &Store,
     kommune: KommuneKode,
     actor: &Actor,
     effective_date: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
     require_operator(store, actor, kommune, "make plans").await?;
     let fk_id =
@@ -622,7 +623,7 @@ pub async fn build_plan(
         version: PLAN_VERSION,
         plan_id: plan_id(&steps),
         kommune,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
         created_by: actor.user_name.clone(),
         effective_date,
         fk_snapshot: SnapshotRef { id: fk_id, content_hash: fk_info.content_hash, national: false },
