@@ -56,6 +56,7 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         closure_limit: ctx.config.apply.closure_limit(),
         retry: ctx.config.apply.retry_policy(),
         retry_failed: args.retry_failed,
+        now: chrono::Utc::now(),
     };
     if args.format == Format::Text {
         println!("Plan {} for {}", plan.plan_id, plan.summary());

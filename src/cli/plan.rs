@@ -36,7 +36,7 @@ pub fn run(args: PlanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (plan, stale) = block_on(async {
         let store = open_existing_store(ctx).await?;
         let result = async {
-            let plan = build_plan(&store, args.kommune, &actor, date).await?;
+            let plan = build_plan(&store, args.kommune, &actor, date, chrono::Utc::now()).await?;
             let stale = changes_since(&store, &plan).await?;
             anyhow::Ok((plan, stale))
         }

@@ -199,7 +199,7 @@ impl ApplySteps for EngineSteps {
                 Ok(a) => a,
                 Err(e) => return StepOutcome::NeedsPerson(e),
             };
-            let plan = match build_plan(ctx.store, ctx.kommune, actor, ctx.today).await {
+            let plan = match build_plan(ctx.store, ctx.kommune, actor, ctx.today, chrono::Utc::now()).await {
                 Ok(p) => p,
                 Err(e) => return StepOutcome::NeedsPerson(format!("plan: {e}")),
             };
@@ -211,6 +211,7 @@ impl ApplySteps for EngineSteps {
                 closure_limit: self.config.apply.closure_limit(),
                 retry: self.config.apply.retry_policy(),
                 retry_failed: false,
+                now: chrono::Utc::now(),
             };
             let report =
                 match super::apply::apply_with_configured_writers(&self.config, ctx.store, &plan, actor, &opts).await {

@@ -7,7 +7,7 @@ mod fake;
 
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use sorsync::apply::port::IdempotencyKey;
 use sorsync::apply::{
@@ -255,8 +255,9 @@ fn opts() -> ApplyOptions {
             budget: Duration::from_secs(5),
             first_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
+            max_retries: None,
         },
-        ..ApplyOptions::default()
+        ..ApplyOptions::at(Utc::now())
     }
 }
 
@@ -289,7 +290,7 @@ async fn a_plan_step_for_a_proposal_rejected_after_planning_is_refused(db: &Test
     approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
     approve_link(&w, store, 14, sor_id(14)).await;
     let pending = propose(&w, store, "close", 14, Some(sor_id(14)), None, json!({"name": "Enhed 14"})).await;
-    let mut plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let mut plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     // The operator adds a step for the pending closure to the plan file; then anna rejects it.
     let p = store.proposal(pending).await.unwrap();
     let links = store.approved_link_ids(kommune()).await.unwrap();
@@ -309,7 +310,7 @@ async fn a_second_apply_while_the_lock_is_held_is_refused(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
     approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     // Another apply of the municipality is at work (it holds the lock).
     let other = store.try_lock_apply(kommune(), Duration::from_secs(600)).await.unwrap().unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());
@@ -362,7 +363,7 @@ async fn a_rerun_from_changed_data_supersedes_an_approved_unsent_create_so_one_f
     let link = propose(&w, store, "link", 100, Some(sor_id(20)), None, link_payload(100, sor_id(20), 0.9)).await;
     assert!(decide(store, &w.anna, link, Decision::Approve, None).await.is_err());
     // The plan creates one SOR unit for the FK-ORG unit.
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     assert_eq!(plan.counts().creates, 1, "{}", plan.summary());
     let (sor, fk) = (fake_sor(), FakeFk::default());
     apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap();
@@ -373,7 +374,7 @@ async fn a_tampered_plan_step_is_refused_and_nothing_is_sent(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
     let close = approve_close(&w, store, 14, sor_id(14)).await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     // The approved closure of unit 14 is edited to close unit 15 instead.
     let mut tampered = plan.clone();
     let at = plan.steps.iter().position(|s| s.proposal_id == close).unwrap();
@@ -404,7 +405,7 @@ async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db
     let mv = approve_move(&w, store, 12, sor_id(12), sor_id(13)).await;
     let close = approve_close(&w, store, 14, sor_id(14)).await;
 
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let c = plan.counts();
     // Write-backs: the link, both new units, and the links the update, move and closure follow from.
     assert_eq!((c.creates, c.updates, c.moves, c.closes, c.write_backs), (2, 1, 1, 1, 6), "{}", plan.summary());
@@ -441,7 +442,7 @@ async fn a_plan_applies_every_kind_of_change_once_and_writes_new_sor_ids_back(db
     assert_eq!(again.count(StepStatus::AlreadyApplied), plan.steps.len());
     assert_eq!(sor.calls(), calls);
     // And a new plan has nothing left to do.
-    assert!(build_plan(store, kommune(), &w.olga, today()).await.unwrap().steps.is_empty());
+    assert!(build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap().steps.is_empty());
     no_key_twice(&sor);
 }
 
@@ -450,8 +451,8 @@ async fn the_same_approved_proposals_always_make_the_same_keys(db: &TestDb) {
     let w = world(store).await;
     approve_create(&w, store, 100, 2, sor_id(2)).await;
     approve_close(&w, store, 14, sor_id(14)).await;
-    let first = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
-    let next_day = build_plan(store, kommune(), &w.anna, today().succ_opt().unwrap()).await.unwrap();
+    let first = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
+    let next_day = build_plan(store, kommune(), &w.anna, today().succ_opt().unwrap(), Utc::now()).await.unwrap();
     let keys = |p: &Plan| p.steps.iter().map(|s| s.key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&first), keys(&next_day));
     assert_eq!(first.plan_id, next_day.plan_id);
@@ -463,7 +464,7 @@ async fn a_stale_plan_is_refused_and_says_which_register_changed(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
     approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     // Someone renames a SOR unit and the new file is imported.
     let newer = store.import_sor("sor2.xml", Some(kommune()), &sor_tree(Some("Omdøbt"))).await.unwrap().snapshot_id;
     let (sor, fk) = (fake_sor(), FakeFk::default());
@@ -484,7 +485,7 @@ async fn a_stale_plan_is_refused_and_says_which_register_changed(db: &TestDb) {
     assert_eq!(sor.calls(), 0, "nothing was sent");
     // FK-ORG changing is caught too.
     store.import_fkorg(kommune(), "fk2.json", &fk_tree(Some("Nyt navn"))).await.unwrap();
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     store.import_fkorg(kommune(), "fk3.json", &fk_tree(None)).await.unwrap();
     let err = apply_plan(store, &plan, &sor, &fk, &w.olga, &opts()).await.unwrap_err();
     assert!(err.to_string().contains("FK-ORG changed"), "{err}");
@@ -498,7 +499,7 @@ async fn the_closure_limit_holds_back_only_the_excess_and_named_closures_go_thro
         closes.push((approve_close(&w, store, u128::from(n), sor_id(n)).await, sor_id(n)));
     }
     let update = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     // 42 SOR units: 5 % is 2 (rounded down), smaller than 10.
     assert_eq!(plan.sor_units, 42);
     assert_eq!(ClosureLimit::default().limit(plan.sor_units), 2);
@@ -534,23 +535,23 @@ async fn making_a_new_plan_does_not_let_held_closures_through_unnamed(db: &TestD
     let closed = |sor: &FakeSor| {
         sor.units().into_iter().filter(|(_, u)| u.to_date.is_some()).map(|(id, _)| id).collect::<Vec<_>>()
     };
-    let first = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let first = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let report = apply_plan(store, &first, &sor, &fk, &w.olga, &opts()).await.unwrap();
     assert_eq!(report.count(StepStatus::HeldBack), 1, "limit 2: one of three held");
     // A new plan holds only the held closure and one more: the limit is used up for today.
     approve_close(&w, store, 23, sor_id(23)).await;
-    let second = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let second = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     assert_eq!(second.counts().closes, 2);
     let report = apply_plan(store, &second, &sor, &fk, &w.olga, &opts()).await.unwrap();
     assert_eq!(report.count(StepStatus::HeldBack), 2, "{report:?}");
     assert_eq!(closed(&sor), vec![sor_id(20), sor_id(21)]);
     // Named closures go through and do not use up the limit for the others; unnamed ones stay held.
     let named = ApplyOptions { allow_closures: vec![sor_id(23)], ..opts() };
-    let third = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let third = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let report = apply_plan(store, &third, &sor, &fk, &w.olga, &named).await.unwrap();
     assert_eq!(closed(&sor), vec![sor_id(20), sor_id(21), sor_id(23)]);
     assert_eq!(report.with_status(StepStatus::HeldBack).filter_map(|s| s.sor_id).collect::<Vec<_>>(), vec![sor_id(22)]);
-    let fourth = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let fourth = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let report = apply_plan(store, &fourth, &sor, &fk, &w.olga, &opts()).await.unwrap();
     assert_eq!(report.count(StepStatus::HeldBack), 1, "still held without its name");
     // Who named which closures is in the audit log.
@@ -564,7 +565,7 @@ async fn a_create_answered_without_a_sor_id_is_looked_up_not_quarantined(db: &Te
     let store = &db.store;
     let w = world(store).await;
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     sor.inject(&key, vec![Fault::AppliedWithoutId]);
@@ -591,7 +592,7 @@ async fn a_write_back_over_another_sor_id_in_fk_org_is_held_back_not_overwritten
         }
     }
     store.import_fkorg(kommune(), "fk2.json", &tree).await.unwrap();
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());
     fk.show(fk_id(10), sor_id(30));
     fk.show(fk_id(11), sor_id(11));
@@ -614,7 +615,7 @@ async fn a_sor_id_set_in_fk_org_after_the_snapshot_is_held_back_and_written_once
     let store = &db.store;
     let w = world(store).await;
     approve_link(&w, store, 10, sor_id(10)).await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let write_back = plan.steps.iter().find(|s| s.change.op() == "write_back").expect("a write-back step").key.clone();
     // The snapshot shows no SOR-ID on unit 10; someone sets one in FK-ORG after it was taken.
     let (sor, fk) = (fake_sor(), FakeFk::default());
@@ -696,8 +697,8 @@ async fn operators_apply_plans_but_organisation_administrators_may_not(db: &Test
     grant(store, None, "oscar", kommune(), Role::OrgAdmin).await.unwrap();
     approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
     let oscar = Actor::new("oscar");
-    assert!(build_plan(store, kommune(), &oscar, today()).await.is_err());
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    assert!(build_plan(store, kommune(), &oscar, today(), Utc::now()).await.is_err());
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());
     let err = apply_plan(store, &plan, &sor, &fk, &oscar, &opts()).await.unwrap_err();
     assert!(matches!(err, ApplyError::NotPermitted(_)), "{err}");
@@ -713,7 +714,7 @@ async fn a_temporary_failure_is_retried_and_applied_once(db: &TestDb) {
     let store = &db.store;
     let w = world(store).await;
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     sor.inject(&key, vec![Fault::Temporary, Fault::Temporary, Fault::AppliedButLost]);
@@ -735,7 +736,7 @@ async fn a_permanent_failure_is_quarantined_while_the_rest_applies(db: &TestDb) 
     // A create whose parent create is rejected waits (blocked), it is not sent under nothing.
     let parent = approve_create(&w, store, 100, 2, sor_id(2)).await;
     let child = approve_create(&w, store, 101, 100, sor_id(2)).await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let (sor, fk) = (fake_sor(), FakeFk::default());
     sor.inject(&key_of(&plan, bad, "update"), vec![Fault::Permanent("phone number not valid in SOR".into())]);
     sor.inject(&key_of(&plan, parent, "create"), vec![Fault::Permanent("name too long".into())]);
@@ -760,7 +761,7 @@ async fn an_answer_lost_after_applying_is_found_by_key_on_the_rerun_and_nothing_
     let w = world(store).await;
     let create = approve_create(&w, store, 100, 2, sor_id(2)).await;
     let update = approve_update(&w, store, 11, sor_id(11), "+4512345678").await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let (sor, fk) = (fake_sor().strict(), FakeFk::default());
     let key = key_of(&plan, create, "create");
     // SOR creates the unit but the answer never arrives, and the run gives up at once.
@@ -790,7 +791,7 @@ async fn the_audit_log_shows_each_approval_and_write_with_before_and_after(db: &
     let link = link_id(store, 11).await;
     let rejected = propose(&w, store, "close", 15, Some(sor_id(15)), None, json!({"kind": "close"})).await;
     decide(store, &w.anna, rejected, Decision::Reject, Some("still open")).await.unwrap();
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     apply_plan(store, &plan, &fake_sor(), &FakeFk::default(), &w.olga, &opts()).await.unwrap();
     let log = decisions_and_writes(store).await;
     let actions: Vec<(&str, &str, Option<i64>)> =
@@ -858,7 +859,7 @@ async fn choosing_an_alternative_or_creating_new_replaces_the_proposed_link(db: 
     assert_eq!(store.proposal(not_it).await.unwrap().status, ProposalStatus::Rejected);
     let p = store.proposal(create).await.unwrap();
     assert_eq!((p.key.kind.as_str(), p.key.parent_sor_id.clone()), ("create", Some(sor_id(2).to_string())));
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     assert!(plan
         .steps
         .iter()
@@ -872,11 +873,11 @@ async fn a_create_under_a_unit_created_by_an_earlier_plan_goes_under_its_new_sor
     let w = world(store).await;
     approve_create(&w, store, 100, 2, sor_id(2)).await;
     let (sor, fk) = (fake_sor(), FakeFk::default());
-    let first = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let first = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     assert_eq!(apply_plan(store, &first, &sor, &fk, &w.olga, &opts()).await.unwrap().exit_code(), 0);
     let new_parent = sor.units().into_iter().find(|(_, u)| u.name == "Ny enhed 100").map(|(id, _)| id).unwrap();
     approve_create(&w, store, 101, 100, sor_id(2)).await;
-    let second = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let second = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     assert_eq!(second.counts().creates, 1, "{}", second.summary());
     assert_eq!(apply_plan(store, &second, &sor, &fk, &w.olga, &opts()).await.unwrap().exit_code(), 0);
     let child = sor.units().into_iter().find(|(_, u)| u.name == "Ny enhed 101").map(|(_, u)| u).unwrap();
@@ -1039,7 +1040,7 @@ async fn create_through_stand_in(
     fk_org: &FakeFk,
 ) -> (ApplyReport, IdempotencyKey, sorsync::standin::sor::SorStandIn) {
     let proposal = approve_create(w, store, fk, 2, sor_id(2)).await;
-    let plan = build_plan(store, kommune(), &w.olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &w.olga, today(), Utc::now()).await.unwrap();
     let server = sorsync::standin::sor::spawn(sor_tree(None), sor_options(state)).await.unwrap();
     let report = apply_plan(store, &plan, &sorus(&server), fk_org, &w.olga, &opts()).await.unwrap();
     (report, key_of(&plan, proposal, "create"), server)

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -170,7 +170,7 @@ async fn approved_plan(store: &Store) -> Plan {
     for id in ids {
         decide(store, &anna, id, Decision::Approve, None).await.unwrap();
     }
-    let plan = build_plan(store, kommune(), &Actor::new("olga"), day()).await.unwrap();
+    let plan = build_plan(store, kommune(), &Actor::new("olga"), day(), chrono::Utc::now()).await.unwrap();
     assert_eq!(plan.steps.len(), 200, "{}", plan.summary());
     plan
 }
@@ -229,13 +229,14 @@ retry_max_delay_ms = 200
     (Setup { _dir: dir, config, plan: plan_path, sor, fk_addr }, plan)
 }
 
-fn apply_child(config: &Path, plan: &Path) -> Child {
-    sorsync()
+/// `sorsync apply` as a child process whose end can be awaited (killed if the test ends first).
+fn apply_child(config: &Path, plan: &Path) -> tokio::process::Child {
+    let mut command = sorsync();
+    command
         .args(["--config", config.to_str().unwrap(), "apply", plan.to_str().unwrap(), "--as", "olga"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::null());
+    tokio::process::Command::from(command).kill_on_drop(true).spawn().unwrap()
 }
 
 /// Asserts that the stand-in holds the plan applied exactly once.
@@ -290,21 +291,23 @@ async fn killing_apply_at_twenty_points_and_rerunning_applies_the_plan_exactly_o
     for i in 0..20u64 {
         let n = 2 + i * 6;
         let mut child = apply_child(&s.config, &s.plan);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if s.sor.requests_seen() >= n {
-                child.kill().unwrap();
-                let _ = child.wait();
+        // Whichever comes first: the stand-in has seen request N, or the apply has ended.
+        let ended = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::select! {
+                biased;
+                () = s.sor.wait_for_requests(n) => None,
+                status = child.wait() => Some(status.unwrap()),
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("apply neither finished nor reached request {n} in 60 s"));
+        match ended {
+            None => {
+                child.kill().await.unwrap();
                 kills += 1;
-                break;
             }
-            if let Some(status) = child.try_wait().unwrap() {
-                // It finished before request N: nothing left to interrupt.
-                assert!(status.code().is_some(), "apply died on its own: {status:?}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "apply neither finished nor reached request {n}");
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            // It finished before request N: nothing left to interrupt.
+            Some(status) => assert!(status.code().is_some(), "apply died on its own: {status:?}"),
         }
     }
     assert!(kills >= 15, "only {kills} of 20 kills happened mid-apply");

@@ -170,7 +170,7 @@ async fn a_rejected_links_follow_ups_cannot_be_approved_and_are_not_planned(db: 
     assert_eq!(store.proposal(update.id).await.unwrap().status, ProposalStatus::Superseded);
     let err = decide(store, &anna, update.id, Decision::Approve, None).await.unwrap_err();
     assert!(matches!(err, ReviewError::Store(StoreError::ProposalNotPending { .. })), "{err}");
-    let plan = build_plan(store, kommune(), &olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &olga, today(), chrono::Utc::now()).await.unwrap();
     assert!(plan.steps.iter().all(|s| s.proposal_id != update.id), "{}", plan.summary());
     // A re-run from the same data does not bring the rejected link's update back into the queue.
     run(store).await;
@@ -203,7 +203,7 @@ async fn each_linked_unit_is_written_back_once_and_no_write_back_waits_in_the_qu
     decide(store, &anna, link.id, Decision::Approve, None).await.unwrap();
     let update = find(store, ProposalKind::Update, SOLGAARDEN).await;
     decide(store, &anna, update.id, Decision::Approve, None).await.unwrap();
-    let plan = build_plan(store, kommune(), &olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &olga, today(), chrono::Utc::now()).await.unwrap();
     let write_backs: Vec<_> = plan.steps.iter().filter(|s| s.change.op() == "write_back").collect();
     assert_eq!(write_backs.len(), 1, "{}", plan.summary());
     assert_eq!(write_backs[0].proposal_id, link.id);
@@ -218,7 +218,7 @@ async fn an_applied_follow_up_never_returns(db: &TestDb) {
     let update = find(store, ProposalKind::Update, SOLGAARDEN).await;
     decide(store, &anna, update.id, Decision::Approve, None).await.unwrap();
     // The plan is applied (as the engine records it: each key 'sending', then 'applied').
-    let plan = build_plan(store, kommune(), &olga, today()).await.unwrap();
+    let plan = build_plan(store, kommune(), &olga, today(), chrono::Utc::now()).await.unwrap();
     for step in &plan.steps {
         let change = NewChange {
             key: &step.key.0,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sorsync::config::FkOrgConfig;
 use sorsync::domain::{Cvr, FkTree, FkUnit, FkUser};
-use sorsync::sources::fkorg_client::{Backoff, ClientError, FkOrgClient, ORGANISATION_SERVICE};
+use sorsync::sources::fkorg_client::{ClientError, FkOrgClient, ORGANISATION_SERVICE};
 use sorsync::sources::read_fkorg_file;
 use sorsync::standin::fkorg::{spawn, StandInOptions, StandInStats, GRAPHQL_PATH, TOKEN_PATH};
 
@@ -32,7 +32,7 @@ fn config(addr: SocketAddr, page_size: u32) -> FkOrgConfig {
 fn client(cfg: &FkOrgConfig) -> FkOrgClient {
     FkOrgClient::new(cfg)
         .unwrap()
-        .with_backoff(Backoff { base: Duration::from_millis(1), max: Duration::from_millis(5) })
+        .with_retry_delays(Duration::from_millis(1), Duration::from_millis(5))
         .for_municipality(cvr())
 }
 

@@ -197,6 +197,7 @@ async fn apply_exactly_once(
         budget: Duration::from_secs(120),
         first_delay: Duration::from_millis(2),
         max_delay: Duration::from_millis(20),
+        max_retries: None,
     };
     retry_with_backoff(&policy, |n| async move {
         if n > 0 {

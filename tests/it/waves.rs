@@ -406,19 +406,24 @@ async fn a_job_whose_worker_died_is_taken_again(db: &TestDb) {
         let dying = Store::open(&db.url).await.unwrap();
         let claim = dying.claim_job("dying", Duration::ZERO).await.unwrap().unwrap();
         assert_eq!(claim.job.attempts, 1);
+        let holder = advisory_lock_holder(&db.url).await;
+        let lease_until = claim.job.lease_until.clone().unwrap();
         drop(claim);
         dying.close().await;
-    }
-    // PostgreSQL lets the dead worker's lock go when its backend has ended, a moment after the
-    // connection closed: ask again until then (a dead worker's job must come back, not at once).
-    let mut claim = None;
-    for _ in 0..500 {
-        claim = db.store.claim_job("healthy", Duration::from_secs(600)).await.unwrap();
-        if claim.is_some() {
-            break;
+        match holder {
+            // PostgreSQL lets the dead worker's lock go when its server process has ended, a moment
+            // after the connection closed: wait for that process to end.
+            Some(pid) => wait_for_server_process_to_end(&db.url, pid).await,
+            // SQLite: the job is orphaned once its lease (stamped to the millisecond) has ended,
+            // which is at most a millisecond from now.
+            None => {
+                let end =
+                    chrono::DateTime::parse_from_rfc3339(&lease_until).unwrap() + chrono::Duration::milliseconds(1);
+                tokio::time::sleep((end.to_utc() - chrono::Utc::now()).to_std().unwrap_or_default()).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let claim = db.store.claim_job("healthy", Duration::from_secs(600)).await.unwrap();
     let claim = claim.expect("taken again");
     assert_eq!((claim.job.kommune, claim.job.attempts), (code("320"), 2));
     // While the healthy worker has it, nobody else gets it.
@@ -429,6 +434,37 @@ async fn a_job_whose_worker_died_is_taken_again(db: &TestDb) {
     other.close().await;
     let jobs = db.store.wave_jobs(run_id).await.unwrap();
     assert_eq!((jobs[0].state, jobs[0].worker.as_deref()), (JobState::Done, Some("healthy")));
+}
+
+/// On PostgreSQL, the server process of the one session holding an advisory lock in the test's
+/// database; None on SQLite.
+async fn advisory_lock_holder(url: &str) -> Option<i32> {
+    use sqlx::Connection as _;
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let holders: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(holders.len(), 1, "one lock, the dying worker's: {holders:?}");
+    holders.first().copied()
+}
+
+/// Returns once PostgreSQL's server process `pid` has ended (and so let its session's locks go):
+/// `pg_terminate_backend` with a timeout waits for the process to be gone (it is ending already;
+/// if it is gone, there is nothing to wait for).
+async fn wait_for_server_process_to_end(url: &str, pid: i32) {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let _ended: bool =
+        sqlx::query_scalar("SELECT pg_terminate_backend($1, 10000)").bind(pid).fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
 }
 
 /// Watches jobs: how often each started, and whether a municipality was ever worked on twice at once.

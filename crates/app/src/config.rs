@@ -168,6 +168,7 @@ impl ApplyConfig {
             budget: std::time::Duration::from_secs(self.retry_budget_secs),
             first_delay: std::time::Duration::from_millis(self.retry_first_delay_ms),
             max_delay: std::time::Duration::from_millis(self.retry_max_delay_ms),
+            max_retries: None,
         }
     }
 

@@ -15,7 +15,8 @@
 //!   already (a timeout or a dropped connection may have applied it); when the budget runs out, the change stays 'sending' (a re-run settles it) and nothing
 //!   more is sent in this run (the register is down). Permanent failures are quarantined ('failed',
 //!   with the reason) and the rest of the batch goes on.
-//! - Closures are limited per municipality and day ([`ClosureLimit`]): the closures sent today by
+//! - Closures are limited per municipality and day ([`ClosureLimit`], [`closures_left`]; the day
+//!   is the UTC day of [`ApplyOptions::now`], read by the caller): the closures sent today by
 //!   any plan count, so re-planning does not reset the limit; the excess is held back and listed,
 //!   and goes through only when named (`allow_closures`, recorded in the audit log). Never
 //!   all-or-nothing.
@@ -26,8 +27,10 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::closures::{closures_left, ClosureLimit, SentClosure};
 use super::fresh::{changes_since, RegisterChanged};
 use super::plan::{require_operator, Plan, PlanStep, PlannedChange};
 use super::port::{ChangeOutcome, FkWriteBack, IdempotencyKey, SorChange, SorWriter, WriteError};
@@ -39,32 +42,8 @@ use crate::store::{
     ApplyLock, ChangeEnd, ChangeFinished, ChangeRecord, ChangeState, NewAuditEntry, NewChange, Store, StoreError,
 };
 
-/// The default limit on closures per plan: at most `max_closures` or `max_share` of the
-/// municipality's SOR units (rounded down), whichever is SMALLER. The smaller of the two because
-/// a closure is the one change that takes a unit out of use for everyone who refers to it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClosureLimit {
-    pub max_closures: usize,
-    pub max_share: f64,
-}
-
-impl Default for ClosureLimit {
-    fn default() -> Self {
-        ClosureLimit { max_closures: 10, max_share: 0.05 }
-    }
-}
-
-impl ClosureLimit {
-    /// How many closures a plan may make without naming them, for a municipality with `sor_units`.
-    pub fn limit(&self, sor_units: usize) -> usize {
-        let share = (sor_units as f64 * self.max_share).floor();
-        let share = if share.is_finite() && share > 0.0 { share as usize } else { 0 };
-        share.min(self.max_closures)
-    }
-}
-
 /// How to apply a plan.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyOptions {
     /// Closures to make even over the limit.
     pub allow_closures: Vec<SorId>,
@@ -72,6 +51,22 @@ pub struct ApplyOptions {
     pub retry: RetryPolicy,
     /// Send changes quarantined by an earlier run again (after the cause was fixed).
     pub retry_failed: bool,
+    /// When the apply runs: its UTC day is the day of the closure limit. The caller reads the clock.
+    pub now: DateTime<Utc>,
+}
+
+impl ApplyOptions {
+    /// The default options for an apply at `now` (no default time: a forgotten clock must not
+    /// put the closure limit on another day).
+    pub fn at(now: DateTime<Utc>) -> Self {
+        ApplyOptions {
+            allow_closures: Vec::new(),
+            closure_limit: ClosureLimit::default(),
+            retry: RetryPolicy::default(),
+            retry_failed: false,
+            now,
+        }
+    }
 }
 
 /// What became of one step.
@@ -246,38 +241,43 @@ fn settled_elsewhere(step: &PlanStep, attempts: u32) -> StepReport {
 /// The audit log's action for closures named with `--allow-closures` (detail: the SOR-IDs).
 const ALLOW_CLOSURES: &str = "allow_closures";
 
-/// The closures held back: over the limit, not named, not sent before. The limit counts every
-/// closure sent for the municipality today (UTC) by any plan, and those this plan sent before,
-/// except closures named with `--allow-closures`: so making a new plan for the held closures
-/// does not let them through unnamed.
+/// When the store stamped a record; one it cannot read counts as now (so it counts against
+/// today's closure limit rather than slipping past it).
+fn stamped(stamp: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(stamp).map_or(now, |t| t.with_timezone(&Utc))
+}
+
+/// The closures held back: over the limit ([`closures_left`] today), not named, not sent before.
+/// Named closures are those of `opts.allow_closures` and `named_today`.
 fn held_closures(
     plan: &Plan,
     known: &HashMap<String, ChangeRecord>,
-    named_today: &HashSet<String>,
+    named_today: &HashSet<SorId>,
     opts: &ApplyOptions,
-    limit: usize,
 ) -> HashSet<IdempotencyKey> {
     let allowed: HashSet<SorId> = opts.allow_closures.iter().copied().collect();
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let named: HashSet<SorId> = named_today.union(&allowed).copied().collect();
     let sent =
         |key: &str| known.get(key).is_some_and(|r| matches!(r.state, ChangeState::Applied | ChangeState::Sending));
-    let named =
-        |sor: Option<&str>| sor.is_some_and(|s| named_today.contains(s) || allowed.iter().any(|a| a.to_string() == s));
     let plan_keys: HashSet<&str> = plan.steps.iter().map(|s| s.key.0.as_str()).collect();
-    let mut used = known
+    let sent_before: Vec<SentClosure> = known
         .values()
         .filter(|r| r.op == "close" && sent(&r.key))
-        .filter(|r| r.started_at.starts_with(&today) || plan_keys.contains(r.key.as_str()))
-        .filter(|r| !named(r.sor_id.as_deref()))
-        .count();
+        .map(|r| SentClosure {
+            sor_id: r.sor_id.as_deref().and_then(|s| SorId::parse(s).ok()),
+            sent_at: stamped(&r.started_at, opts.now),
+            in_this_plan: plan_keys.contains(r.key.as_str()),
+        })
+        .collect();
+    let mut left = closures_left(&opts.closure_limit, plan.sor_units, &sent_before, &named, opts.now);
     let mut held = HashSet::new();
     let closes = plan.steps.iter().filter(|s| matches!(s.change, PlannedChange::Close { .. }));
     for s in closes.filter(|s| !sent(&s.key.0)) {
         if s.change.sor_id().is_some_and(|id| allowed.contains(&id)) {
             continue;
         }
-        if used < limit {
-            used += 1;
+        if left > 0 {
+            left -= 1;
         } else {
             held.insert(s.key.clone());
         }
@@ -285,17 +285,17 @@ fn held_closures(
     held
 }
 
-/// The SOR-IDs named with `--allow-closures` for `kommune` today (UTC), from the audit log.
-async fn named_today(store: &Store, plan: &Plan) -> Result<HashSet<String>, StoreError> {
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+/// The SOR-IDs named with `--allow-closures` for the plan's municipality on `now`'s day (UTC),
+/// from the audit log.
+async fn named_today(store: &Store, plan: &Plan, now: DateTime<Utc>) -> Result<HashSet<SorId>, StoreError> {
+    let today = now.date_naive();
     Ok(store
         .audit_log(plan.kommune)
         .await?
         .into_iter()
-        .filter(|e| e.action == ALLOW_CLOSURES && e.at.starts_with(&today))
+        .filter(|e| e.action == ALLOW_CLOSURES && stamped(&e.at, now).date_naive() == today)
         .filter_map(|e| e.detail)
-        .flat_map(|d| d.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
-        .filter(|s| !s.is_empty())
+        .flat_map(|d| d.split(',').filter_map(|s| SorId::parse(s.trim()).ok()).collect::<Vec<_>>())
         .collect())
 }
 
@@ -365,8 +365,8 @@ async fn apply_locked<W: SorWriter, F: FkWriteBack>(
     let known: HashMap<String, ChangeRecord> =
         store.changes(plan.kommune).await?.into_iter().map(|c| (c.key.clone(), c)).collect();
     let limit = opts.closure_limit.limit(plan.sor_units);
-    let named = named_today(store, plan).await?;
-    let held = held_closures(plan, &known, &named, opts, limit);
+    let named = named_today(store, plan, opts.now).await?;
+    let held = held_closures(plan, &known, &named, opts);
     if !opts.allow_closures.is_empty() {
         let ids: Vec<String> = opts.allow_closures.iter().map(ToString::to_string).collect();
         let entry = NewAuditEntry {
@@ -698,19 +698,5 @@ impl<W: SorWriter, F: FkWriteBack> Run<'_, W, F> {
         }
         tracing::warn!(key = %step.key, %reason, "Change quarantined.");
         Ok(report(step, StepStatus::Quarantined, None, Some(reason), attempts))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_closure_limit_is_the_smaller_of_the_count_and_the_share() {
-        let d = ClosureLimit::default();
-        assert_eq!(d.limit(1000), 10, "5 % of 1000 is 50: the count of 10 is smaller");
-        assert_eq!(d.limit(100), 5);
-        assert_eq!(d.limit(59), 2, "rounded down");
-        assert_eq!(d.limit(19), 0, "a small municipality names every closure");
     }
 }

@@ -7,8 +7,12 @@
 //! that was sent once is recognised in any later plan.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::Hash;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::DfsPostOrder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -245,6 +249,21 @@ pub enum PlanError {
     Unreadable(String),
     #[error("the plan file has version {0}; this sorsync reads version {PLAN_VERSION}: make the plan again")]
     Version(u32),
+    /// Approved changes that wait for each other, e.g. two units each moved under the other.
+    #[error(
+        "the approved {what} form a cycle, so no order can make them: {}; reject one of them and make the plan again",
+        describe_cycles(.cycles)
+    )]
+    Cycle {
+        /// `moves` or `creates`.
+        what: &'static str,
+        /// Each cycle's steps, in plan order.
+        cycles: Vec<Vec<String>>,
+    },
+}
+
+fn describe_cycles(cycles: &[Vec<String>]) -> String {
+    cycles.iter().map(|c| c.join(", ")).collect::<Vec<_>>().join("; and ")
 }
 
 impl From<StoreError> for PlanError {
@@ -320,8 +339,9 @@ fn follow_up_units(p: &StoredProposal) -> Option<(&str, &str)> {
 
 /// The steps for the approved `proposals` (oldest first), pure: creates parent-first (a create
 /// under an FK-ORG unit created in the same plan waits for that create's SOR-ID; under one linked
-/// already, in `links`, it goes under the linked SOR unit), then write-backs, moves, updates and
-/// closures last. A follow-up (update, move, closure, write-back) is left out unless its FK-ORG
+/// already, in `links`, it goes under the linked SOR unit), then write-backs, moves (one under a
+/// unit moved in the same plan after that move), updates and closures last. Moves (or creates)
+/// that wait for each other in a cycle are refused ([`PlanError::Cycle`], naming the units). A follow-up (update, move, closure, write-back) is left out unless its FK-ORG
 /// unit is linked to its SOR unit in `links`: a case decided otherwise, or not yet, changes
 /// nothing. Each linked unit gets one write-back; a SOR-ID sorsync wrote back to a unit before
 /// (`ours_before`, still in effect) that is not its linked one now gets an end step first.
@@ -499,43 +519,105 @@ pub fn plan_steps(
             }
         }
     }
-    let mut steps = parents_first(creates);
+    let mut steps = creates_in_order(creates)?;
     steps.extend(ends);
     steps.extend(write_backs);
-    steps.extend(moves);
+    steps.extend(moves_in_order(moves)?);
     steps.extend(updates);
     steps.extend(closes);
     Ok(steps)
 }
 
-/// Orders creates so that each comes after the create it waits for (stable otherwise). A create
-/// waiting for a create that is not in the list keeps its place (it will be reported as blocked).
-fn parents_first(creates: Vec<PlanStep>) -> Vec<PlanStep> {
-    let keys: HashMap<IdempotencyKey, usize> = creates.iter().enumerate().map(|(i, s)| (s.key.clone(), i)).collect();
-    let mut placed = vec![false; creates.len()];
-    let mut order = Vec::with_capacity(creates.len());
-    fn place(
-        i: usize,
-        creates: &[PlanStep],
-        keys: &HashMap<IdempotencyKey, usize>,
-        placed: &mut [bool],
-        order: &mut Vec<usize>,
-        depth: usize,
-    ) {
-        if placed[i] || depth > creates.len() {
-            return;
+/// Orders `steps` so that each comes after the steps of the list it waits for, depth first in
+/// the given order: a step's prerequisites not placed yet go just before it, so steps that wait
+/// for nothing keep their order. `unit` is what a step makes or moves and `waits_for` the unit it
+/// waits for; a step waiting for a unit no step of the list has keeps its place. Steps that wait
+/// for each other in a cycle are refused: [`PlanError::Cycle`], each step described by `describe`.
+fn in_dependency_order<K: Eq + Hash>(
+    steps: Vec<PlanStep>,
+    what: &'static str,
+    unit: impl Fn(&PlanStep) -> Option<K>,
+    waits_for: impl Fn(&PlanStep) -> Option<K>,
+    describe: impl Fn(&PlanStep) -> String,
+) -> Result<Vec<PlanStep>, PlanError> {
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(steps.len(), steps.len());
+    let nodes: Vec<NodeIndex> = steps.iter().map(|_| graph.add_node(())).collect();
+    let mut by_unit: HashMap<K, Vec<NodeIndex>> = HashMap::new();
+    for (s, n) in steps.iter().zip(&nodes) {
+        if let Some(u) = unit(s) {
+            by_unit.entry(u).or_default().push(*n);
         }
-        placed[i] = true;
-        if let Some(parent) = creates[i].change.depends_on().and_then(|k| keys.get(k)) {
-            place(*parent, creates, keys, placed, order, depth + 1);
+    }
+    // An edge from each step to the steps it waits for.
+    for (s, n) in steps.iter().zip(&nodes) {
+        for prerequisite in waits_for(s).and_then(|u| by_unit.get(&u)).into_iter().flatten() {
+            graph.add_edge(*n, *prerequisite, ());
         }
-        order.push(i);
     }
-    for i in 0..creates.len() {
-        place(i, &creates, &keys, &mut placed, &mut order, 0);
+    let mut cycles: Vec<Vec<NodeIndex>> = tarjan_scc(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1 || c.iter().any(|n| graph.contains_edge(*n, *n)))
+        .collect();
+    if !cycles.is_empty() {
+        for c in &mut cycles {
+            c.sort();
+        }
+        cycles.sort();
+        let cycles = cycles.iter().map(|c| c.iter().map(|n| describe(&steps[n.index()])).collect()).collect();
+        return Err(PlanError::Cycle { what, cycles });
     }
-    let mut slots: Vec<Option<PlanStep>> = creates.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect()
+    // Post-order along "waits for": every prerequisite comes out before the step waiting for it.
+    let mut order = Vec::with_capacity(steps.len());
+    let mut dfs = DfsPostOrder::empty(&graph);
+    for n in &nodes {
+        dfs.move_to(*n);
+        while let Some(done) = dfs.next(&graph) {
+            order.push(done.index());
+        }
+    }
+    let mut slots: Vec<Option<PlanStep>> = steps.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect())
+}
+
+/// Creates parent-first: a create under a unit created in the same plan comes after that create.
+fn creates_in_order(creates: Vec<PlanStep>) -> Result<Vec<PlanStep>, PlanError> {
+    in_dependency_order(
+        creates,
+        "creates",
+        |s| Some(s.key.clone()),
+        |s| s.change.depends_on().cloned(),
+        |s| format!("{} (proposal {})", s.label, s.proposal_id),
+    )
+}
+
+/// Moves under a unit that is moved in the same plan come after that move, so every unit is
+/// moved under a parent already in its new place and no move puts a unit under its own
+/// descendant on the way. (A move under a unit created in the same plan comes after it anyway:
+/// every create comes before every move.)
+fn moves_in_order(moves: Vec<PlanStep>) -> Result<Vec<PlanStep>, PlanError> {
+    let new_parent = |s: &PlanStep| match &s.change {
+        PlannedChange::Move { new_parent: UnitRef::SorId(parent), .. } => Some(*parent),
+        _ => None,
+    };
+    in_dependency_order(
+        moves,
+        "moves",
+        |s| s.change.sor_id(),
+        new_parent,
+        |s| match (s.change.sor_id(), &s.change) {
+            (Some(unit), PlannedChange::Move { new_parent, .. }) => {
+                format!("SOR unit {unit} under {} (proposal {})", describe_unit(new_parent), s.proposal_id)
+            }
+            _ => format!("proposal {}", s.proposal_id),
+        },
+    )
+}
+
+fn describe_unit(r: &UnitRef) -> String {
+    match r {
+        UnitRef::SorId(s) => s.to_string(),
+        UnitRef::CreatedBy(k) => format!("the unit create {k} makes"),
+    }
 }
 
 /// The plan id of a list of steps.
@@ -593,14 +675,15 @@ pub(crate) async fn written_back_ever(store: &Store, kommune: KommuneKode) -> Re
 
 /// Freezes `kommune`'s approved proposals that are not applied yet (including ones that failed
 /// before: applying reports them as quarantined unless told to send them again) into a plan made
-/// against the latest snapshots of both registers. `actor` must be an operator or a SOR
-/// administrator of `kommune`.
+/// against the latest snapshots of both registers, stamped `now` (the caller reads the clock).
+/// `actor` must be an operator or a SOR administrator of `kommune`.
 #[tracing::instrument(skip_all, fields(kommune = %kommune, user = %actor.user_name))]
 pub async fn build_plan(
     store: &Store,
     kommune: KommuneKode,
     actor: &Actor,
     effective_date: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
     require_operator(store, actor, kommune, "make plans").await?;
     let fk_id =
@@ -622,7 +705,7 @@ pub async fn build_plan(
         version: PLAN_VERSION,
         plan_id: plan_id(&steps),
         kommune,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
         created_by: actor.user_name.clone(),
         effective_date,
         fk_snapshot: SnapshotRef { id: fk_id, content_hash: fk_info.content_hash, national: false },
@@ -777,6 +860,100 @@ mod tests {
         let a_key = steps[0].key.clone();
         assert!(matches!(&steps[1].change, PlannedChange::Create { parent: UnitRef::CreatedBy(k), .. } if *k == a_key));
         assert!(matches!(&steps[0].change, PlannedChange::Create { parent: UnitRef::SorId(_), .. }));
+    }
+
+    #[test]
+    fn a_create_waits_only_for_its_parent_and_the_rest_keep_their_order() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "create", 12, None, Some(1), serde_json::json!({"name": "X", "parent_fk_uuid": fk(10)})),
+            proposal(2, "create", 13, None, Some(1), serde_json::json!({"name": "Y", "parent_fk_uuid": fk(1)})),
+            proposal(3, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(1)})),
+        ];
+        let steps = plan_steps(k, &ps, None, &[], &[], day).expect("steps");
+        let creates: Vec<&str> = steps.iter().filter(|s| s.change.op() == "create").map(|s| s.label.as_str()).collect();
+        assert_eq!(creates, ["A", "X", "Y"], "X's parent just before X; Y where it was");
+    }
+
+    /// FK-ORG units `n` linked to SOR units `n`.
+    fn linked(units: &[u64]) -> Vec<(FkUuid, SorId)> {
+        units
+            .iter()
+            .map(|n| (FkUuid::from_uuid(uuid::Uuid::from_u128(u128::from(*n))), SorId::from_running_number(*n)))
+            .collect()
+    }
+
+    /// The move of linked unit `n` under SOR unit `to`.
+    fn move_of(id: i64, n: u64, to: u64) -> StoredProposal {
+        proposal(id, "move", u128::from(n), Some(n), Some(to), serde_json::json!({}))
+    }
+
+    #[test]
+    fn a_move_under_a_unit_moved_in_the_same_plan_comes_after_that_move() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        // 5 goes under 6, which itself goes under 9 (say from under 5); 7 is moved on its own.
+        let ps = vec![move_of(1, 5, 6), move_of(2, 7, 8), move_of(3, 6, 9)];
+        let steps = plan_steps(k, &ps, None, &linked(&[5, 6, 7]), &[], day).expect("steps");
+        let moves: Vec<i64> = steps.iter().filter(|s| s.change.op() == "move").map(|s| s.proposal_id).collect();
+        assert_eq!(moves, [3, 1, 2], "6 is in its new place before 5 goes under it; 7's move keeps its place");
+        // Without a dependency the order is the proposals' order.
+        let ps = vec![move_of(1, 5, 8), move_of(2, 7, 8), move_of(3, 6, 9)];
+        let steps = plan_steps(k, &ps, None, &linked(&[5, 6, 7]), &[], day).expect("steps");
+        let moves: Vec<i64> = steps.iter().filter(|s| s.change.op() == "move").map(|s| s.proposal_id).collect();
+        assert_eq!(moves, [1, 2, 3]);
+    }
+
+    #[test]
+    fn moves_that_form_a_cycle_are_refused_naming_the_units() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let sor = |n| SorId::from_running_number(n).to_string();
+        // 5 under 6, 6 under 7, 7 under 5: whichever goes first, one unit ends under its own descendant.
+        let ps = vec![move_of(1, 5, 6), move_of(2, 8, 9), move_of(3, 6, 7), move_of(4, 7, 5)];
+        let err = plan_steps(k, &ps, None, &linked(&[5, 6, 7, 8]), &[], day).expect_err("a cycle");
+        assert!(matches!(&err, PlanError::Cycle { what: "moves", cycles } if cycles.len() == 1), "{err:?}");
+        let message = err.to_string();
+        assert!(message.starts_with("the approved moves form a cycle"), "{message}");
+        for (unit, parent, proposal) in [(5, 6, 1), (6, 7, 3), (7, 5, 4)] {
+            let named = format!("SOR unit {} under {} (proposal {proposal})", sor(unit), sor(parent));
+            assert!(message.contains(&named), "{named} in {message}");
+        }
+        assert!(!message.contains(&sor(8)), "a move outside the cycle is not named: {message}");
+        // Two units moved under each other, and a unit moved under itself.
+        let ps = vec![move_of(1, 5, 6), move_of(2, 6, 5), move_of(3, 7, 7)];
+        let err = plan_steps(k, &ps, None, &linked(&[5, 6, 7]), &[], day).expect_err("two cycles");
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!(
+                "SOR unit {} under {} (proposal 1), SOR unit {} under {} (proposal 2); and SOR unit {} under {} \
+                 (proposal 3)",
+                sor(5),
+                sor(6),
+                sor(6),
+                sor(5),
+                sor(7),
+                sor(7)
+            )),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn creates_that_wait_for_each_other_are_refused() {
+        let k = KommuneKode::parse("350").expect("code");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let ps = vec![
+            proposal(1, "create", 10, None, Some(1), serde_json::json!({"name": "A", "parent_fk_uuid": fk(11)})),
+            proposal(2, "create", 11, None, Some(1), serde_json::json!({"name": "B", "parent_fk_uuid": fk(10)})),
+        ];
+        let err = plan_steps(k, &ps, None, &[], &[], day).expect_err("a cycle");
+        assert_eq!(
+            err.to_string(),
+            "the approved creates form a cycle, so no order can make them: A (proposal 1), B (proposal 2); reject \
+             one of them and make the plan again"
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::domain::fkorg::roles;
 use crate::domain::{Cvr, FkTree, FkUuid, SorId};
 use crate::net::describe;
 use crate::port::{FkWriteBack, WriteError};
+use crate::retry::{retry_with_backoff, RetryPolicy, Retryable};
 
 /// The units query: every field the reader needs, one page at a time.
 const UNITS_QUERY: &str = "query sorsyncEnheder($cvr: CVR!, $first: Int, $after: Cursor) {
@@ -133,28 +134,10 @@ pub enum ClientError {
     Status { service: &'static str, operation: &'static str, status: i64, message: String },
 }
 
-/// Exponential backoff between retries: `base * 2^attempt`, capped at `max`, plus up to half
-/// of that as random jitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { base: Duration::from_millis(500), max: Duration::from_secs(30) }
-    }
-}
-
-impl Backoff {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base.saturating_mul(2u32.saturating_pow(attempt.min(20))).min(self.max);
-        let half_ms = (exp.as_millis() / 2) as u64;
-        let jitter = if half_ms == 0 { 0 } else { (uuid::Uuid::new_v4().as_u128() % (half_ms as u128 + 1)) as u64 };
-        exp + Duration::from_millis(jitter)
-    }
-}
+/// The pause before the first retry of an FK-ORG request; it doubles each time up to
+/// [`RETRY_MAX_DELAY`], with jitter ([`RetryPolicy::delay`]).
+const RETRY_FIRST_DELAY: Duration = Duration::from_secs(1);
+const RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
 
 struct CachedToken {
     access_token: String,
@@ -177,8 +160,8 @@ pub struct FkOrgClient {
     /// The municipality the SOAP calls are made for (the STS token names its CVR).
     municipality: Option<Cvr>,
     page_size: u32,
-    max_retries: u32,
-    backoff: Backoff,
+    /// `fkorg.max_retries` retries on timeouts, connection errors and 5xx, no time budget.
+    retry: RetryPolicy,
     /// For each request, from sending to the last byte of the answer.
     timeout: Duration,
     /// One token per municipality (the scope names its CVR).
@@ -197,7 +180,7 @@ impl fmt::Debug for FkOrgClient {
             .field("identity", &self.identity)
             .field("municipality", &self.municipality)
             .field("page_size", &self.page_size)
-            .field("max_retries", &self.max_retries)
+            .field("max_retries", &self.retry.max_retries)
             .finish_non_exhaustive()
     }
 }
@@ -322,8 +305,7 @@ impl FkOrgClient {
             identity,
             municipality: None,
             page_size: cfg.page_size,
-            max_retries: cfg.max_retries,
-            backoff: Backoff::default(),
+            retry: RetryPolicy::retries(cfg.max_retries, RETRY_FIRST_DELAY, RETRY_MAX_DELAY),
             timeout,
             token: tokio::sync::Mutex::new(None),
             sts_token: tokio::sync::Mutex::new(None),
@@ -336,9 +318,10 @@ impl FkOrgClient {
         self
     }
 
-    /// Replaces the default backoff between retries (tests use a few milliseconds).
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+    /// Replaces the default pauses between retries (tests use a few milliseconds); the number of
+    /// retries stays `fkorg.max_retries`.
+    pub fn with_retry_delays(mut self, first_delay: Duration, max_delay: Duration) -> Self {
+        self.retry = RetryPolicy { first_delay, max_delay, ..self.retry };
         self
     }
 
@@ -731,44 +714,70 @@ impl FkOrgClient {
         Ok(access_token)
     }
 
-    /// Sends a request, retrying with backoff on timeouts, connection errors and 5xx answers.
-    /// Any other answer (success or 4xx) is returned for the caller to judge.
+    /// Sends a request, retrying with backoff on timeouts, connection errors and 5xx answers (at
+    /// most `fkorg.max_retries` times, [`retry_with_backoff`]). Any other answer (success or 4xx)
+    /// is returned for the caller to judge.
     async fn send_with_retries(
         &self,
         url: &Url,
         request: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Answer, ClientError> {
-        let mut attempt: u32 = 0;
-        loop {
-            let last = match request().timeout(self.timeout).send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    match crate::net::read_capped(resp, MAX_ANSWER_BYTES).await {
-                        Ok(body) if !status.is_server_error() => return Ok(Answer { status, body }),
-                        Ok(body) => format!("HTTP {} {}", status.as_u16(), body_detail(&body)),
-                        Err(crate::net::ReadFailure::TooLong { cap }) => {
-                            return Err(ClientError::Unavailable {
-                                url: url.to_string(),
-                                attempts: attempt + 1,
-                                last: format!("the answer is longer than {cap} bytes; not read"),
-                            })
-                        }
-                        Err(crate::net::ReadFailure::Broken(e)) => {
-                            format!("reading the answer failed: {}", describe(&e))
+        let request = &request;
+        let mut attempts = 0u32;
+        let result = retry_with_backoff(&self.retry, |n| {
+            attempts = n + 1;
+            async move {
+                let problem = match request().timeout(self.timeout).send().await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        match crate::net::read_capped(resp, MAX_ANSWER_BYTES).await {
+                            Ok(body) if !status.is_server_error() => return Ok(Answer { status, body }),
+                            Ok(body) => format!("HTTP {} {}", status.as_u16(), body_detail(&body)),
+                            Err(crate::net::ReadFailure::TooLong { cap }) => {
+                                return Err(Failure::Final(ClientError::Unavailable {
+                                    url: url.to_string(),
+                                    attempts: n + 1,
+                                    last: format!("the answer is longer than {cap} bytes; not read"),
+                                }))
+                            }
+                            Err(crate::net::ReadFailure::Broken(e)) => {
+                                format!("reading the answer failed: {}", describe(&e))
+                            }
                         }
                     }
-                }
-                Err(e) if e.is_builder() => return Err(ClientError::Config(describe(&e))),
-                Err(e) => describe(&e),
-            };
-            if attempt >= self.max_retries {
-                return Err(ClientError::Unavailable { url: url.to_string(), attempts: attempt + 1, last });
+                    Err(e) if e.is_builder() => return Err(Failure::Final(ClientError::Config(describe(&e)))),
+                    Err(e) => describe(&e),
+                };
+                tracing::warn!(url = %url, attempt = n + 1, %problem, "FK-ORG request failed.");
+                Err(Failure::Temporary(problem))
             }
-            let delay = self.backoff.delay(attempt);
-            tracing::warn!(url = %url, attempt = attempt + 1, problem = %last, delay_ms = delay.as_millis() as u64, "FK-ORG request failed; retrying.");
-            tokio::time::sleep(delay).await;
-            attempt += 1;
+        })
+        .await;
+        result.map_err(|failure| match failure {
+            Failure::Final(e) => e,
+            Failure::Temporary(last) => ClientError::Unavailable { url: url.to_string(), attempts, last },
+        })
+    }
+}
+
+/// Why one FK-ORG request failed: a timeout, a broken connection or a 5xx answer is tried again.
+enum Failure {
+    Temporary(String),
+    Final(ClientError),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Temporary(problem) => f.write_str(problem),
+            Failure::Final(e) => e.fmt(f),
         }
+    }
+}
+
+impl Retryable for Failure {
+    fn is_temporary(&self) -> bool {
+        matches!(self, Failure::Temporary(_))
     }
 }
 
@@ -921,17 +930,6 @@ fn body_detail(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_secs(1) };
-        let d0 = b.delay(0);
-        assert!(d0 >= Duration::from_millis(100) && d0 <= Duration::from_millis(150), "{d0:?}");
-        let d3 = b.delay(3);
-        assert!(d3 >= Duration::from_millis(800) && d3 <= Duration::from_millis(1200), "{d3:?}");
-        let d10 = b.delay(10);
-        assert!(d10 >= Duration::from_secs(1) && d10 <= Duration::from_millis(1500), "{d10:?}");
-    }
 
     #[test]
     fn paging_that_does_not_advance_is_refused() {
