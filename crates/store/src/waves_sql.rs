@@ -61,7 +61,7 @@ pub(crate) fn next_job_sql(postgres: bool) -> String {
         )
     } else {
         format!(
-            "{JOB_COLUMNS} WHERE id > $1 AND (state = 'queued' OR (state = 'running' AND lease_until < $2)) \
+            "{JOB_COLUMNS} WHERE id > $1 AND (state = 'queued' OR (state = 'running' AND lease_until <= $2)) \
              ORDER BY id LIMIT 1"
         )
     }
