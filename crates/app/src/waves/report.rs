@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use maud::{html, Markup, DOCTYPE};
@@ -16,7 +17,7 @@ use crate::spreadsheet::{self, Flavour};
 pub const KINDS: [&str; 6] = ["link", "create", "update", "close", "move", "write_back"];
 
 /// Sums over the municipalities of a wave (or of the report).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Totals {
     pub municipalities: usize,
     pub units_in_scope: usize,
@@ -31,14 +32,14 @@ pub struct Totals {
 }
 
 /// A report: per wave, its municipalities and totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Report {
     pub title: String,
     pub waves: Vec<WaveSection>,
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct WaveSection {
     pub wave: String,
     pub municipalities: Vec<MunicipalityStatus>,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::domain::{FkUuid, KommuneKode};
@@ -16,7 +17,7 @@ use super::plan::{PlannedMunicipality, WavePlan};
 use super::runner::Metrics;
 
 /// One item of the readiness checklist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadinessItem {
     SorAdministrator,
@@ -66,7 +67,7 @@ pub struct ReadinessFacts {
 }
 
 /// The checklist: which items are met.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Readiness {
     pub met: Vec<ReadinessItem>,
     pub missing: Vec<ReadinessItem>,
@@ -103,7 +104,7 @@ const PERSON_DECISIONS: [&str; 7] =
     ["approve", "reject", "no_match", "create_new", "choose_alternative", "link_by_hand", "close_sor_only"];
 
 /// The last run of a municipality, as status shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LastRun {
     pub run_id: i64,
     pub dry_run: bool,
@@ -115,9 +116,11 @@ pub struct LastRun {
 }
 
 /// Everything status and reports say about one municipality.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct MunicipalityStatus {
     pub wave: String,
+    /// The kommunekode, three digits.
+    #[schemars(with = "String")]
     pub kommune: KommuneKode,
     pub name: String,
     pub status: String,
