@@ -151,7 +151,7 @@ pub(super) async fn require_municipality_data(
         "the store {} holds no data for municipality {kommune}{name}: import its snapshots with \
          `sorsync import fkorg FILE --kommune {kommune}` and `sorsync import sor FILE --kommune {kommune}`, \
          then `sorsync propose --kommune {kommune}` (or run a wave that includes it)",
-        crate::store::redact_password(&ctx.config.store.database_url)
+        crate::secrets::redact_password(&ctx.config.store.database_url)
     )
 }
 

@@ -126,7 +126,7 @@ pub struct ReportArgs {
 
 /// "in the store URL", for errors about what the store holds.
 fn in_store(ctx: &Context) -> String {
-    format!("in the store {}", crate::store::redact_password(&ctx.config.store.database_url))
+    format!("in the store {}", crate::secrets::redact_password(&ctx.config.store.database_url))
 }
 
 /// The apply engine's steps for a wave run by `actor` (see [`crate::waves::steps`]): auto-approval

@@ -41,3 +41,20 @@ pub fn is_secret_parameter(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["password", "secret", "token"].iter().any(|s| key.contains(s))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_do_not_appear_in_messages() {
+        assert_eq!(redact_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_password("sqlite://sorsync.db"), "sqlite://sorsync.db");
+        assert_eq!(redact_password("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://h:1/db?password=s3cret&x=1"), "postgres://h:1/db?password=***&x=1");
+        assert_eq!(redact_password("postgres://u:pa/ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://u:pa?ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://h/db?sslpassword=k3y"), "postgres://h/db?sslpassword=***");
+    }
+}

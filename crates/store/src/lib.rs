@@ -533,8 +533,7 @@ fn snapshot_info(row: SnapshotRow) -> Result<SnapshotInfo, StoreError> {
     })
 }
 
-use sorsync_core::secrets::is_secret_parameter;
-pub use sorsync_core::secrets::redact_password;
+use sorsync_core::secrets::{is_secret_parameter, redact_password};
 
 /// Query parameters of a PostgreSQL URL that hold a secret the driver does not use: it would log
 /// them (with their value) as unrecognised, so they are refused before it sees them.
@@ -551,15 +550,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_do_not_appear_in_messages() {
-        assert_eq!(redact_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_password("sqlite://sorsync.db"), "sqlite://sorsync.db");
-        assert_eq!(redact_password("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_password("postgres://h:1/db?password=s3cret&x=1"), "postgres://h:1/db?password=***&x=1");
-        assert_eq!(redact_password("postgres://u:pa/ss@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_password("postgres://u:pa?ss@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_password("postgres://h/db?sslpassword=k3y"), "postgres://h/db?sslpassword=***");
+    fn a_secret_the_driver_would_log_is_refused() {
         assert_eq!(unsupported_secret_parameter("postgres://h/db?sslpassword=k3y").as_deref(), Some("sslpassword"));
         assert_eq!(unsupported_secret_parameter("postgres://h/db?password=p&sslmode=require"), None);
     }
